@@ -1,0 +1,112 @@
+//! The one interface over both cgroup designs (step 04), and the single place
+//! that chooses a backend for this machine.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::detect::{Hierarchy, Mode};
+
+/// What a container may use. `None` leaves the kernel's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Resources {
+    /// Memory limit in bytes (`-m`, step 06).
+    pub memory: Option<u64>,
+    /// Relative CPU weight in v1 "shares" (`--cpu-shares`, step 07).
+    pub cpu_shares: Option<u64>,
+    /// CPUs the container may run on, e.g. `0-1,3` (`--cpuset-cpus`, step 07).
+    pub cpuset_cpus: Option<String>,
+}
+
+/// A cgroup operation that failed, naming the file and the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cgroup {op} {path}: {err}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        err: io::Error,
+    },
+    #[error("no usable cgroup hierarchy: {0}")]
+    NoHierarchy(String),
+}
+
+/// Build an [`Error::Io`] for `op` on `path`.
+pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |err| Error::Io {
+        op,
+        path: path.to_path_buf(),
+        err,
+    }
+}
+
+/// Write `value` to the cgroup file `dir/file`.
+pub(crate) fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), Error> {
+    let path = dir.join(file);
+    std::fs::write(&path, value).map_err(|err| Error::Io {
+        op: "write",
+        path: path.clone(),
+        err,
+    })
+}
+
+/// Remove a cgroup directory. The kernel refuses while the last task is still
+/// exiting (EBUSY), so retry for a short while. A missing directory is fine.
+pub(crate) fn remove_dir(dir: &Path) -> Result<(), Error> {
+    for attempt in 0..200 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 199 => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(err) => {
+                return Err(Error::Io {
+                    op: "remove",
+                    path: dir.to_path_buf(),
+                    err,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One container's cgroups, whatever the design underneath.
+pub trait Manager {
+    /// Create the cgroup directories.
+    fn create(&self) -> Result<(), Error>;
+    /// Write the limits.
+    fn apply(&self, resources: &Resources) -> Result<(), Error>;
+    /// Move process `pid` into the container's cgroups.
+    fn add_task(&self, pid: i32) -> Result<(), Error>;
+    /// Remove the directories (all tasks must have exited).
+    fn destroy(&self) -> Result<(), Error>;
+    /// The directories, one per hierarchy.
+    fn paths(&self) -> Vec<PathBuf>;
+}
+
+/// The manager for a container cgroup named `name`, below this process's own
+/// cgroup in each hierarchy. v1 and hybrid machines use the v1 controllers
+/// (a hybrid machine's cgroup2 mount holds none of them); v2 machines the
+/// unified tree.
+pub fn new_manager(hierarchy: &Hierarchy, name: &str) -> Result<Box<dyn Manager>, Error> {
+    match hierarchy.mode {
+        Mode::V1 | Mode::Hybrid => Ok(Box::new(super::v1::V1Manager::new(hierarchy, name))),
+        Mode::V2 => {
+            let (mount, own) = hierarchy
+                .v2
+                .as_ref()
+                .ok_or_else(|| Error::NoHierarchy("no cgroup2 mount found".into()))?;
+            Ok(Box::new(super::v2::V2Manager::new(mount, own, name)))
+        }
+    }
+}
+
+/// Move `pid` into each of the cgroup directories `paths` (how `exec` joins a
+/// running container's cgroups).
+pub fn join(paths: &[PathBuf], pid: i32) -> Result<(), Error> {
+    for dir in paths {
+        write_file(dir, "cgroup.procs", &pid.to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! Control groups (`man 7 cgroups`): the kernel's way to account for and
+//! limit what a group of processes may use: memory, CPU time, CPUs, PIDs.
+//!
+//! There are two designs of the interface. In **v1** every controller has
+//! its own hierarchy (`/sys/fs/cgroup/memory/...`, `/sys/fs/cgroup/cpu/...`)
+//! and a process sits in one cgroup per hierarchy. In **v2** there is a single
+//! unified tree; a cgroup's `cgroup.subtree_control` decides which controllers
+//! its children get. Many machines are **hybrid**: v1 controllers, plus a
+//! cgroup2 mount that holds few or none of them.
+//!
+//! [`detect`] tells the three apart from `/proc/self/mountinfo` (step 01 uses
+//! it to report the machine). Step 04 adds the [`Manager`] with one backend
+//! per design; [`new_manager`] is the one place that picks between them.
+
+pub mod detect;
+
+#[cfg(feature = "cgroups")]
+mod manager;
+#[cfg(feature = "cgroups")]
+pub mod v1;
+#[cfg(feature = "cgroups")]
+pub mod v2;
+
+#[cfg(feature = "cgroups")]
+pub use manager::{Error, Manager, Resources, join, new_manager};

@@ -1,0 +1,97 @@
+//! cgroup v1 (step 04): one hierarchy per controller. The container gets a
+//! directory `mydocker-<id>` in each of the memory, cpu, cpuset and pids
+//! hierarchies, below the cgroup this process already sits in, so a runtime
+//! that itself runs inside a cgroup never touches the cgroups around it.
+//!
+//! The limits are plain files: `memory.limit_in_bytes`, `cpu.shares`,
+//! `cpuset.cpus`. A new cpuset cgroup starts with empty `cpuset.cpus` and
+//! `cpuset.mems`, and the kernel refuses tasks until both are set, so they
+//! are copied from the parent before any task is added.
+
+use std::path::{Path, PathBuf};
+
+use super::detect::{Hierarchy, KNOWN_CONTROLLERS};
+use super::manager::{Error, Manager, Resources, io_err, remove_dir, write_file};
+
+/// The container's directories in each v1 hierarchy.
+#[derive(Debug)]
+pub struct V1Manager {
+    dirs: Vec<(String, PathBuf)>,
+}
+
+impl V1Manager {
+    pub fn new(hierarchy: &Hierarchy, name: &str) -> Self {
+        let dirs = KNOWN_CONTROLLERS
+            .iter()
+            .filter_map(|ctrl| {
+                let (mount, own) = hierarchy.v1.get(*ctrl)?;
+                let own = own.strip_prefix("/").unwrap_or(own);
+                Some((ctrl.to_string(), mount.join(own).join(name)))
+            })
+            .collect();
+        V1Manager { dirs }
+    }
+
+    fn dir(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(c, _)| c == controller)
+            .map(|(_, d)| d.as_path())
+    }
+
+    /// Fill an empty cpuset file from the parent cgroup.
+    fn inherit_cpuset(dir: &Path, file: &str) -> Result<(), Error> {
+        let own = dir.join(file);
+        let current = std::fs::read_to_string(&own).unwrap_or_default();
+        if !current.trim().is_empty() {
+            return Ok(());
+        }
+        let parent = dir.parent().unwrap_or(dir).join(file);
+        let value = std::fs::read_to_string(&parent).map_err(io_err("read", &parent))?;
+        write_file(dir, file, value.trim())
+    }
+}
+
+impl Manager for V1Manager {
+    fn create(&self) -> Result<(), Error> {
+        for (ctrl, dir) in &self.dirs {
+            std::fs::create_dir(dir).map_err(io_err("create", dir))?;
+            if ctrl == "cpuset" {
+                Self::inherit_cpuset(dir, "cpuset.cpus")?;
+                Self::inherit_cpuset(dir, "cpuset.mems")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&self, res: &Resources) -> Result<(), Error> {
+        if let (Some(bytes), Some(dir)) = (res.memory, self.dir("memory")) {
+            write_file(dir, "memory.limit_in_bytes", &bytes.to_string())?;
+        }
+        if let (Some(shares), Some(dir)) = (res.cpu_shares, self.dir("cpu")) {
+            write_file(dir, "cpu.shares", &shares.to_string())?;
+        }
+        if let (Some(cpus), Some(dir)) = (&res.cpuset_cpus, self.dir("cpuset")) {
+            write_file(dir, "cpuset.cpus", cpus)?;
+        }
+        Ok(())
+    }
+
+    fn add_task(&self, pid: i32) -> Result<(), Error> {
+        for (_, dir) in &self.dirs {
+            write_file(dir, "cgroup.procs", &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn destroy(&self) -> Result<(), Error> {
+        for (_, dir) in &self.dirs {
+            remove_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    fn paths(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|(_, d)| d.clone()).collect()
+    }
+}

@@ -1,0 +1,186 @@
+//! cgroup v2 (step 04): one unified tree. A child cgroup only gets the
+//! controllers its parent lists in `cgroup.subtree_control`, so the parent's
+//! controllers are switched on first (`+memory +cpu +cpuset +pids`).
+//!
+//! v2 forbids a non-root cgroup from both holding processes and handing
+//! controllers to children (the "no internal processes" rule). When this
+//! process sits in such a cgroup (a login session's scope, say), enabling
+//! fails with EBUSY; the container's cgroup is then made below the root of
+//! the tree instead, which is exempt from the rule.
+//!
+//! The files differ from v1: `memory.max`, `cpu.weight` (1..10000, converted
+//! from v1 shares as runc and crun do), `cpuset.cpus`.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use super::manager::{Error, Manager, Resources, io_err, remove_dir, write_file};
+
+const WANTED: [&str; 4] = ["memory", "cpu", "cpuset", "pids"];
+
+/// The container's directory in the unified tree.
+#[derive(Debug)]
+pub struct V2Manager {
+    mount: PathBuf,
+    parent: RefCell<PathBuf>,
+    name: String,
+}
+
+/// Convert v1 CPU shares (2..262144, default 1024) to a v2 weight (1..10000,
+/// default 100).
+pub fn shares_to_weight(shares: u64) -> u64 {
+    let shares = shares.clamp(2, 262_144);
+    1 + ((shares - 2) * 9999) / 262_142
+}
+
+impl V2Manager {
+    pub fn new(mount: &Path, own: &Path, name: &str) -> Self {
+        let own = own.strip_prefix("/").unwrap_or(own);
+        V2Manager {
+            mount: mount.to_path_buf(),
+            parent: RefCell::new(mount.join(own)),
+            name: name.to_string(),
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.parent.borrow().join(&self.name)
+    }
+
+    /// Turn on, in `parent`, the wanted controllers it has.
+    fn enable_controllers(parent: &Path) -> Result<(), Error> {
+        let list = parent.join("cgroup.controllers");
+        let available = std::fs::read_to_string(&list).map_err(io_err("read", &list))?;
+        let enable: Vec<String> = WANTED
+            .iter()
+            .filter(|c| available.split_whitespace().any(|a| a == **c))
+            .map(|c| format!("+{c}"))
+            .collect();
+        if enable.is_empty() {
+            return Ok(());
+        }
+        write_file(parent, "cgroup.subtree_control", &enable.join(" "))
+    }
+}
+
+impl Manager for V2Manager {
+    fn create(&self) -> Result<(), Error> {
+        let parent = self.parent.borrow().clone();
+        match Self::enable_controllers(&parent) {
+            Ok(()) => {}
+            Err(Error::Io { err, .. })
+                if err.raw_os_error() == Some(libc::EBUSY) && parent != self.mount =>
+            {
+                Self::enable_controllers(&self.mount)?;
+                *self.parent.borrow_mut() = self.mount.clone();
+            }
+            Err(e) => return Err(e),
+        }
+        let dir = self.dir();
+        std::fs::create_dir(&dir).map_err(io_err("create", &dir))
+    }
+
+    fn apply(&self, res: &Resources) -> Result<(), Error> {
+        let dir = self.dir();
+        if let Some(bytes) = res.memory {
+            write_file(&dir, "memory.max", &bytes.to_string())?;
+        }
+        if let Some(shares) = res.cpu_shares {
+            write_file(&dir, "cpu.weight", &shares_to_weight(shares).to_string())?;
+        }
+        if let Some(cpus) = &res.cpuset_cpus {
+            write_file(&dir, "cpuset.cpus", cpus)?;
+        }
+        Ok(())
+    }
+
+    fn add_task(&self, pid: i32) -> Result<(), Error> {
+        write_file(&self.dir(), "cgroup.procs", &pid.to_string())
+    }
+
+    fn destroy(&self) -> Result<(), Error> {
+        remove_dir(&self.dir())
+    }
+
+    fn paths(&self) -> Vec<PathBuf> {
+        vec![self.dir()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A fake cgroup2 root in a temporary directory: the files the kernel
+    /// would show, as plain files.
+    fn fake_tree(controllers: &str) -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(t.path().join("cgroup.controllers"), controllers).unwrap();
+        fs::write(t.path().join("cgroup.subtree_control"), "").unwrap();
+        t
+    }
+
+    fn read(p: PathBuf) -> String {
+        fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    #[test]
+    fn create_enables_available_controllers_and_makes_the_directory() {
+        let t = fake_tree("cpuset cpu io memory hugetlb pids rdma misc\n");
+        let m = V2Manager::new(t.path(), Path::new("/"), "mydocker-abc");
+        m.create().unwrap();
+        assert_eq!(
+            read(t.path().join("cgroup.subtree_control")),
+            "+memory +cpu +cpuset +pids"
+        );
+        assert!(t.path().join("mydocker-abc").is_dir());
+        assert_eq!(m.paths(), vec![t.path().join("mydocker-abc")]);
+    }
+
+    #[test]
+    fn only_controllers_the_parent_has_are_enabled() {
+        let t = fake_tree("memory pids\n");
+        V2Manager::new(t.path(), Path::new("/"), "c").create().unwrap();
+        assert_eq!(read(t.path().join("cgroup.subtree_control")), "+memory +pids");
+    }
+
+    #[test]
+    fn limits_go_to_the_v2_file_names() {
+        let t = fake_tree("cpuset cpu memory pids\n");
+        let m = V2Manager::new(t.path(), Path::new("/"), "c");
+        m.create().unwrap();
+        m.apply(&Resources {
+            memory: Some(100 * 1024 * 1024),
+            cpu_shares: Some(512),
+            cpuset_cpus: Some("0".into()),
+        })
+        .unwrap();
+        let d = t.path().join("c");
+        assert_eq!(read(d.join("memory.max")), "104857600");
+        assert_eq!(read(d.join("cpu.weight")), "20");
+        assert_eq!(read(d.join("cpuset.cpus")), "0");
+        assert!(!d.join("memory.limit_in_bytes").exists());
+        assert!(!d.join("cpu.shares").exists());
+    }
+
+    #[test]
+    fn container_cgroup_sits_below_the_callers_own() {
+        let t = fake_tree("memory\n");
+        let own = t.path().join("machine.slice");
+        fs::create_dir(&own).unwrap();
+        fs::write(own.join("cgroup.controllers"), "memory\n").unwrap();
+        let m = V2Manager::new(t.path(), Path::new("/machine.slice"), "c");
+        m.create().unwrap();
+        assert!(own.join("c").is_dir());
+        m.add_task(4242).unwrap();
+        assert_eq!(read(own.join("c/cgroup.procs")), "4242");
+    }
+
+    #[test]
+    fn shares_convert_to_weights_like_other_runtimes() {
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+    }
+}

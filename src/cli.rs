@@ -1,0 +1,293 @@
+//! The command line (step 02). clap's derive API describes every verb; the
+//! tutorial's Go CLI (urfave/cli) spelled long options with one dash
+//! (`-name`, `-cpushare`), so [`normalize`] rewrites those spellings to
+//! Docker's before clap sees them, and a learner can type either.
+//!
+//! Flags arrive with the chapter that gives them meaning: `-m` with step 06,
+//! `--cpu-shares` and `--cpuset-cpus` with step 07, and so on.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The default place for images, containers and networks.
+pub const DEFAULT_ROOT: &str = "/var/lib/mydocker";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mydocker",
+    version,
+    about = "A small Linux container runtime, built one chapter at a time",
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// Where images, containers and networks are kept
+    #[arg(long, global = true, env = "MYDOCKER_ROOT", default_value = DEFAULT_ROOT, value_name = "DIR")]
+    pub root: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report whether this machine can run containers
+    #[cfg(feature = "check")]
+    Check(CheckArgs),
+
+    /// Run a command in a new container
+    #[cfg(feature = "cli")]
+    Run(RunArgs),
+
+    /// The first process inside a container (started by `run`)
+    #[cfg(feature = "cli")]
+    #[command(hide = true)]
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    /// Read kernel facts from this directory instead of /proc
+    #[arg(long, hide = true, default_value = "/proc", value_name = "DIR")]
+    pub proc: PathBuf,
+}
+
+#[derive(Debug, Args, PartialEq, Eq)]
+pub struct RunArgs {
+    /// Keep stdin open (the tutorial's `-ti` sets both -t and -i)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+
+    /// Attach the terminal
+    #[arg(short = 't', long)]
+    pub tty: bool,
+
+    /// Name the container (tutorial spelling: -name)
+    #[arg(long, value_parser = parse_container_name)]
+    pub name: Option<String>,
+
+    /// Memory limit, e.g. 100m or 1g (tutorial spelling: -m)
+    #[cfg(feature = "memory-limit")]
+    #[arg(short = 'm', long, value_parser = parse_memory, value_name = "BYTES")]
+    pub memory: Option<u64>,
+
+    /// Relative CPU weight, 2..262144 (tutorial spelling: -cpushare)
+    #[cfg(feature = "cpu-limit")]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=262_144), value_name = "SHARES")]
+    pub cpu_shares: Option<u64>,
+
+    /// CPUs the container may use, e.g. 0-1 or 0,2 (tutorial spelling: -cpuset)
+    #[cfg(feature = "cpu-limit")]
+    #[arg(long, value_parser = parse_cpuset, value_name = "CPUS")]
+    pub cpuset_cpus: Option<String>,
+
+    /// The command and its arguments, passed as they are (no shell)
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Before step 08 the hostname reaches init on its command line
+    #[cfg(not(feature = "pipe"))]
+    #[arg(long, default_value = "")]
+    pub hostname: String,
+
+    /// Before step 08 the command reaches init on its command line
+    #[cfg(not(feature = "pipe"))]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// Parse the full argument vector (program name first), accepting the
+/// tutorial's single-dash long options.
+pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(normalize(args))
+}
+
+/// The tutorial's single-dash spellings and Docker's names for them.
+const ALIASES: [(&str, &str); 6] = [
+    ("-name", "--name"),
+    ("-cpushare", "--cpu-shares"),
+    ("-cpuset", "--cpuset-cpus"),
+    ("-net", "--net"),
+    ("-mem", "--memory"),
+    ("-memory", "--memory"),
+];
+
+/// Options of `run` that take a value in the next argument; needed to find
+/// where the options end and the image and command begin.
+const RUN_VALUE_OPTIONS: [&str; 17] = [
+    "--root", "--name", "-m", "--memory", "--cpu-shares", "--cpuset-cpus", "-v", "--volume", "-e",
+    "--env", "--net", "--network", "-p", "--publish", "-name", "-cpushare", "-cpuset",
+];
+
+/// Rewrite the tutorial's single-dash long options of `run` (`-name x`,
+/// `-cpushare=512`) to their Docker spellings. Only options before the
+/// container's command are touched: `run busybox sh -c 'x -name'` keeps
+/// its command as typed.
+pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.into_iter();
+    out.extend(iter.next()); // program name
+    let mut in_run = false;
+    let mut take_value = false;
+    let mut done = false;
+    for arg in iter {
+        if done || take_value {
+            take_value = false;
+            out.push(arg);
+            continue;
+        }
+        let Some(s) = arg.to_str() else {
+            out.push(arg);
+            continue;
+        };
+        if s == "--" {
+            done = true;
+            out.push(arg);
+            continue;
+        }
+        if !s.starts_with('-') {
+            // The verb, or (for `run`) the first word of the image and command.
+            if s == "run" && !in_run {
+                in_run = true;
+            } else {
+                done = true;
+            }
+            out.push(arg);
+            continue;
+        }
+        let (flag, value) = match s.split_once('=') {
+            Some((f, v)) => (f, Some(v)),
+            None => (s, None),
+        };
+        let flag = ALIASES
+            .iter()
+            .find(|(from, _)| *from == flag && in_run)
+            .map(|(_, to)| *to)
+            .unwrap_or(flag);
+        take_value = value.is_none() && RUN_VALUE_OPTIONS.contains(&flag);
+        out.push(match value {
+            Some(v) => OsString::from(format!("{flag}={v}")),
+            None => OsString::from(flag),
+        });
+    }
+    out
+}
+
+fn parse_container_name(s: &str) -> Result<String, String> {
+    crate::names::validate("container", s).map_err(|e| e.reason.to_string())?;
+    Ok(s.to_string())
+}
+
+/// Parse a memory size: a number with an optional unit b, k, m or g (either
+/// case, optionally followed by `b`), as Docker accepts. At least 6 MiB, as
+/// in Docker: below that a container cannot even start.
+pub fn parse_memory(s: &str) -> Result<u64, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(digits_end);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| "expected a number with an optional unit b, k, m or g".to_string())?;
+    let mult: u64 = match unit {
+        "" | "b" => 1,
+        "k" | "kb" => 1 << 10,
+        "m" | "mb" => 1 << 20,
+        "g" | "gb" => 1 << 30,
+        _ => return Err(format!("unknown unit {unit:?} (use b, k, m or g)")),
+    };
+    let bytes = n.checked_mul(mult).ok_or("value is too large")?;
+    if bytes < 6 << 20 {
+        return Err("the minimum memory limit is 6m".to_string());
+    }
+    Ok(bytes)
+}
+
+/// Parse a CPU list (`0`, `0-1`, `0,2-3`) and check every CPU is online.
+pub fn parse_cpuset(s: &str) -> Result<String, String> {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let online_cpus = cpu_list(online.trim()).unwrap_or_default();
+    let wanted = cpu_list(s)?;
+    if let Some(bad) = wanted.iter().find(|c| !online_cpus.contains(c)) {
+        return Err(format!("CPU {bad} is not online (online: {})", online.trim()));
+    }
+    Ok(s.to_string())
+}
+
+/// Expand a kernel CPU list such as `0-2,5` into numbers.
+pub fn cpu_list(s: &str) -> Result<Vec<u32>, String> {
+    let bad = || format!("{s:?} is not a CPU list such as 0-1 or 0,2");
+    if s.is_empty() {
+        return Err(bad());
+    }
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let a: u32 = a.parse().map_err(|_| bad())?;
+                let b: u32 = b.parse().map_err(|_| bad())?;
+                if a > b {
+                    return Err(bad());
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn tutorial_spellings_are_rewritten_before_the_command_only() {
+        let got = normalize(os(&["mydocker", "run", "-ti", "-name", "c1", "sh", "-c", "echo -name"]));
+        assert_eq!(got, os(&["mydocker", "run", "-ti", "--name", "c1", "sh", "-c", "echo -name"]));
+        let got = normalize(os(&["mydocker", "--root", "/r", "run", "-cpushare=512", "-cpuset", "0", "top"]));
+        assert_eq!(
+            got,
+            os(&["mydocker", "--root", "/r", "run", "--cpu-shares=512", "--cpuset-cpus", "0", "top"])
+        );
+    }
+
+    #[test]
+    fn value_of_an_option_is_not_taken_for_the_command() {
+        let got = normalize(os(&["mydocker", "run", "--name", "-name", "x"]));
+        assert_eq!(got, os(&["mydocker", "run", "--name", "-name", "x"]));
+    }
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("100m"), Ok(100 << 20));
+        assert_eq!(parse_memory("1G"), Ok(1 << 30));
+        assert_eq!(parse_memory("8192k"), Ok(8 << 20));
+        assert_eq!(parse_memory("104857600"), Ok(100 << 20));
+        assert!(parse_memory("10q").is_err());
+        assert!(parse_memory("-5m").is_err());
+        assert!(parse_memory("1m").is_err());
+        assert!(parse_memory("").is_err());
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(cpu_list("0-2,5"), Ok(vec![0, 1, 2, 5]));
+        assert!(cpu_list("2-1").is_err());
+        assert!(cpu_list("a").is_err());
+        assert!(parse_cpuset("0").is_ok());
+        assert!(parse_cpuset("9999").unwrap_err().contains("not online"));
+    }
+}

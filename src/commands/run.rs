@@ -1,0 +1,56 @@
+//! `mydocker run` (step 05): start a command in new namespaces, inside its
+//! own cgroups, wait for it, clean up, and exit with its code.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::cgroups::{self, Resources, detect::Hierarchy};
+use crate::cli::RunArgs;
+use crate::container::{channel, process, spec::Spec};
+use crate::util;
+
+/// The limits asked for on the command line.
+fn resources(args: &RunArgs) -> Resources {
+    Resources {
+        #[cfg(feature = "memory-limit")]
+        memory: args.memory,
+        #[cfg(feature = "cpu-limit")]
+        cpu_shares: args.cpu_shares,
+        #[cfg(feature = "cpu-limit")]
+        cpuset_cpus: args.cpuset_cpus.clone(),
+        ..Resources::default()
+    }
+}
+
+pub fn run(_root: &Path, args: &RunArgs) -> Result<i32> {
+    let id = util::random_hex(6).context("make a container ID")?;
+    let spec = Spec {
+        argv: args.command.clone(),
+        hostname: id.clone(),
+    };
+
+    let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
+    let cgroup = cgroups::new_manager(&hierarchy, &format!("mydocker-{id}"))?;
+    cgroup.create()?;
+    let result = start_and_wait(&spec, &*cgroup, &resources(args));
+    let removed = cgroup.destroy();
+    let code = result?;
+    removed?;
+    Ok(code)
+}
+
+fn start_and_wait(spec: &Spec, cgroup: &dyn cgroups::Manager, res: &Resources) -> Result<i32> {
+    cgroup.apply(res)?;
+    let (argv, fds, sender) = channel::prepare(spec)?;
+    let pid = process::start(&argv, &fds)?;
+    let placed = cgroup
+        .add_task(pid.as_raw())
+        .map_err(anyhow::Error::from)
+        .and_then(|()| sender.send(spec));
+    if let Err(e) = placed {
+        process::abort(pid);
+        return Err(e);
+    }
+    process::wait_forwarding(pid)
+}

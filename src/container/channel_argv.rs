@@ -1,0 +1,43 @@
+//! Steps 05-07: the command reaches `init` on its own command line,
+//! `mydocker init --hostname H -- CMD ARGS...`, as in the tutorial's early
+//! chapters. Two weaknesses show why chapter 08 replaces this: everything is
+//! visible in `ps`, and `init` starts running the moment it is cloned, so
+//! the program may begin before the parent has put it in its cgroups.
+
+use std::ffi::CString;
+use std::os::fd::RawFd;
+
+use anyhow::{Context, Result};
+
+use super::spec::Spec;
+use crate::cli::InitArgs;
+
+/// The parent's half of the channel: nothing to keep.
+pub struct Sender;
+
+/// The argument vector that starts `init`, and the descriptors to hand it.
+pub fn prepare(spec: &Spec) -> Result<(Vec<CString>, Vec<(RawFd, RawFd)>, Sender)> {
+    let mut argv = vec!["/proc/self/exe".to_string(), "init".into()];
+    argv.extend(["--hostname".into(), spec.hostname.clone(), "--".into()]);
+    argv.extend(spec.argv.iter().cloned());
+    let argv = argv
+        .into_iter()
+        .map(|a| CString::new(a).context("an argument contains a NUL byte"))
+        .collect::<Result<_>>()?;
+    Ok((argv, Vec::new(), Sender))
+}
+
+impl Sender {
+    /// Nothing to send: the command is already on init's command line.
+    pub fn send(self, _spec: &Spec) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The child's half: read the spec from init's own arguments.
+pub fn receive(args: &InitArgs) -> Result<Spec> {
+    Ok(Spec {
+        argv: args.command.clone(),
+        hostname: args.hostname.clone(),
+    })
+}

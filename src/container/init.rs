@@ -1,0 +1,136 @@
+//! The first process inside the container (`mydocker init`, step 05). It is
+//! already in the new namespaces but still sees the host's mounts. Before
+//! the user's program may run it:
+//!
+//! 1. makes every mount private (`MS_REC | MS_PRIVATE` on `/`). On hosts
+//!    where `/` is a shared mount (systemd makes it so), a mount made in the
+//!    new namespace would otherwise propagate back to the host: the classic
+//!    "host /proc is broken after running a container" bug;
+//! 2. mounts a fresh `proc` on `/proc`, so `ps` and `/proc/self` show the
+//!    container's PID namespace;
+//! 3. sets the hostname in its UTS namespace;
+//! 4. restores the signal mask and dispositions it inherited from `run`;
+//! 5. `execve`s the program: the program takes over PID 1.
+//!
+//! When the program cannot be started init exits 127 (not found) or 126
+//! (found but not executable), as Docker does.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nix::mount::{MsFlags, mount};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
+
+use super::channel;
+use super::spec::Spec;
+use crate::cli::InitArgs;
+use crate::error::{EXIT_CANNOT_RUN, EXIT_NOT_FOUND};
+
+/// The search path for a command given without a `/` (Docker's default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Run as the container's init: set up, then become the user's program.
+/// Returns only on failure, with the exit code to use.
+pub fn main(args: &InitArgs) -> Result<i32> {
+    let spec = channel::receive(args)?;
+    prepare(&spec)?;
+    Ok(exec(&spec.argv))
+}
+
+fn prepare(spec: &Spec) -> Result<()> {
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+        .context("make the mount tree private (mount --make-rprivate /)")?;
+    mount_proc(Path::new("/proc"))?;
+    if !spec.hostname.is_empty() {
+        nix::unistd::sethostname(&spec.hostname)
+            .with_context(|| format!("set the hostname to {:?}", spec.hostname))?;
+    }
+    Ok(())
+}
+
+/// Mount a new procfs at `target`: it shows this PID namespace only.
+pub fn mount_proc(target: &Path) -> Result<()> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount(Some("proc"), target, Some("proc"), flags, None::<&str>)
+        .with_context(|| format!("mount proc on {}", target.display()))
+}
+
+/// Find `program` as `execvp` would: as given when it holds a `/`, else in
+/// each directory of `path`.
+pub fn resolve(program: &str, path: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.exists())
+}
+
+/// Replace this process with `argv`. Returns the exit code when that fails.
+fn exec(argv: &[String]) -> i32 {
+    match try_exec(argv) {
+        Ok(never) => match never {},
+        Err(ExecError { code, message }) => {
+            eprintln!("mydocker: {message}");
+            code
+        }
+    }
+}
+
+struct ExecError {
+    code: i32,
+    message: String,
+}
+
+enum Never {}
+
+fn try_exec(argv: &[String]) -> std::result::Result<Never, ExecError> {
+    let fail = |code, message: String| ExecError { code, message };
+    let Some(program) = argv.first() else {
+        return Err(fail(EXIT_NOT_FOUND, "no command given".into()));
+    };
+    let path_var = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
+    let Some(resolved) = resolve(program, &path_var) else {
+        return Err(fail(
+            EXIT_NOT_FOUND,
+            format!("exec: {program:?}: executable file not found in $PATH"),
+        ));
+    };
+    if resolved.is_dir() {
+        return Err(fail(EXIT_CANNOT_RUN, format!("exec: {program:?}: is a directory")));
+    }
+    let c_path = CString::new(resolved.as_os_str().as_bytes())
+        .map_err(|_| fail(EXIT_CANNOT_RUN, "the command contains a NUL byte".into()))?;
+    let c_argv: Vec<CString> = argv
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| fail(EXIT_CANNOT_RUN, "an argument contains a NUL byte".into()))?;
+    restore_signals().map_err(|e| fail(EXIT_CANNOT_RUN, format!("{e:#}")))?;
+    let err = nix::unistd::execv(&c_path, &c_argv).unwrap_err();
+    let code = if err == nix::Error::ENOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_RUN };
+    Err(fail(code, format!("exec: {program:?}: {}", err.desc())))
+}
+
+/// `run` blocks the signals it forwards and Rust ignores SIGPIPE; neither
+/// may leak into the container's program.
+fn restore_signals() -> Result<()> {
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+        .context("unblock signals")?;
+    // SAFETY-free: SIG_DFL installs no handler.
+    #[allow(unsafe_code)]
+    // SAFETY: restoring the default disposition installs no Rust code as a handler.
+    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.context("reset SIGPIPE")?;
+    Ok(())
+}
+
+/// Refuse to run `init` by hand: it only makes sense as `run`'s child.
+pub fn ensure_pid_one() -> Result<()> {
+    if std::process::id() != 1 {
+        bail!("init is started by `mydocker run`; it is not meant to be run directly");
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! The container process (step 05): how `run` starts a program in new
+//! namespaces and inside cgroups, and what the program's first moments look
+//! like from the inside.
+//!
+//! `run` (the parent) clones a child into new namespaces; the child
+//! immediately re-executes this same binary as the hidden verb `mydocker
+//! init` ([`init`]), which prepares the container's view of the system and
+//! then replaces itself with the user's program via `execve`, so that the
+//! program is PID 1. [`process`] holds the parent's side.
+//!
+//! How the command reaches `init` is chapter 08's subject, so it sits
+//! behind one seam, [`channel`]: before step 08 on init's command line,
+//! from step 08 over a pipe.
+
+pub mod init;
+pub mod process;
+pub mod spec;
+
+#[cfg(not(feature = "pipe"))]
+#[path = "channel_argv.rs"]
+pub mod channel;
+#[cfg(feature = "pipe")]
+#[path = "channel_pipe.rs"]
+pub mod channel;

@@ -1,0 +1,82 @@
+//! The parent's side of a container process (step 05): clone `init` into new
+//! namespaces, and wait for it while passing on the signals `run` receives.
+//!
+//! The signals to forward are blocked before the clone, so none is lost
+//! between the clone and the wait loop; the child inherits the blocked mask
+//! and `init` clears it just before `execve`.
+
+use std::ffi::CString;
+use std::os::fd::RawFd;
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::error::signal_exit_code;
+use crate::namespaces;
+
+/// Signals `run` passes on to the container instead of dying of them.
+const FORWARDED: [Signal; 7] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+];
+
+fn forwarded_set() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(s);
+    }
+    set.add(Signal::SIGCHLD);
+    set
+}
+
+/// Start `init` (its argument vector is `argv`) in the container's new
+/// namespaces, handing it the descriptors `fds`.
+pub fn start(argv: &[CString], fds: &[(RawFd, RawFd)]) -> Result<Pid> {
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None)
+        .context("block signals before starting the container")?;
+    namespaces::spawn(argv, namespaces::container_flags(), fds)
+        .context("clone the container process into new namespaces")
+}
+
+/// Wait for the container's first process, forwarding signals to it.
+/// Returns its exit code (128+N when killed by signal N).
+pub fn wait_forwarding(pid: Pid) -> Result<i32> {
+    let set = forwarded_set();
+    loop {
+        if let Some(code) = reap(pid)? {
+            return Ok(code);
+        }
+        let sig = set.wait().context("wait for a signal")?;
+        if sig != Signal::SIGCHLD {
+            // The container may already be gone; that is fine.
+            let _ = kill(pid, sig);
+        }
+    }
+}
+
+/// Collect `pid` if it has exited, without blocking.
+fn reap(pid: Pid) -> Result<Option<i32>> {
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(Some(code)),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Some(signal_exit_code(sig as i32))),
+            Ok(_) => return Ok(None),
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e).context("wait for the container"),
+        }
+    }
+}
+
+/// Kill and collect a container process that must not go on (setup failed
+/// after it was started).
+pub fn abort(pid: Pid) {
+    let _ = kill(pid, Signal::SIGKILL);
+    let _ = namespaces::wait_exit_code(pid);
+}

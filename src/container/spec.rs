@@ -1,0 +1,14 @@
+//! What `init` needs to know to become the container: the program and its
+//! arguments, and the hostname. Later chapters add the root filesystem,
+//! volumes and environment.
+
+use serde::{Deserialize, Serialize};
+
+/// The container's first program and its surroundings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spec {
+    /// The program and its arguments, verbatim (no shell).
+    pub argv: Vec<String>,
+    /// The hostname inside the UTS namespace.
+    pub hostname: String,
+}

@@ -1,0 +1,52 @@
+//! mydocker: a small, real Linux container runtime, built one chapter at a
+//! time. Each chapter of the tutorial is a Cargo feature (`step-NN`); the
+//! modules below are switched on by the chapter that introduces them.
+//!
+//! The library holds all the logic; `main.rs` only calls [`main_with_args`].
+
+pub mod error;
+pub mod names;
+pub mod util;
+
+pub mod cgroups;
+#[cfg(feature = "check")]
+pub mod check;
+pub mod cli;
+pub mod commands;
+#[cfg(feature = "run")]
+pub mod container;
+#[cfg(feature = "namespaces")]
+pub mod namespaces;
+
+use std::ffi::OsString;
+
+/// Parse `args` (including the program name), run the command, and return the
+/// process exit code: 0 on success, 125 for mydocker's own errors, otherwise
+/// the container's code (126 cannot run, 127 not found, 128+N killed by N).
+pub fn main_with_args(args: Vec<OsString>) -> i32 {
+    let cli = match cli::parse(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            let code = match err.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => error::EXIT_MYDOCKER,
+            };
+            let _ = err.print();
+            return if code == 0 && err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                error::EXIT_MYDOCKER
+            } else {
+                code
+            };
+        }
+    };
+    match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("mydocker: {err:#}");
+            error::EXIT_MYDOCKER
+        }
+    }
+}

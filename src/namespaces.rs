@@ -1,0 +1,96 @@
+//! Namespaces (step 03, `man 7 namespaces`): each gives a process its own
+//! view of one kind of global resource.
+//!
+//! - **UTS**: hostname and domain name; `sethostname` inside changes nothing
+//!   outside.
+//! - **PID**: a new numbering; the first process is PID 1 and, like init,
+//!   ignores signals it has no handler for. When it dies the kernel kills
+//!   every other process in the namespace.
+//! - **mount**: a copy of the mount table. Mounts made inside stay inside
+//!   only if propagation is private (see the init process, step 05).
+//! - **IPC**: System V IPC objects and POSIX message queues.
+//! - **network**: interfaces, routes, iptables. A new one holds only `lo`,
+//!   down.
+//! - **user**: uid and gid mappings (not used by mydocker, which runs as root).
+//!
+//! A process enters new namespaces when it is created, with `clone(2)` and
+//! `CLONE_NEW*` flags. A PID namespace applies only to children, so the
+//! container's first process must be created by `clone`, not by `unshare`
+//! in place. [`spawn`] does that and immediately `execve`s a program.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString, c_char};
+use std::os::fd::RawFd;
+
+use nix::sched::CloneFlags;
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+/// The namespaces every container gets: UTS, PID, mount, IPC and network.
+pub fn container_flags() -> CloneFlags {
+    CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWNET
+}
+
+/// Create a process in the namespaces `flags` that runs `argv` (the first
+/// element is the program's path). `fds` lists `(source, target)` pairs:
+/// each source is duplicated onto the target descriptor in the child before
+/// the program starts (the targets survive `execve`, everything else marked
+/// close-on-exec does not). Returns the child's PID as seen from here.
+pub fn spawn(argv: &[CString], flags: CloneFlags, fds: &[(RawFd, RawFd)]) -> nix::Result<Pid> {
+    // Everything the child touches is prepared here: between clone and exec
+    // the child must not allocate (another thread of this process may have
+    // held the allocator's lock at the moment of the clone).
+    let program: &CStr = argv.first().ok_or(nix::Error::EINVAL)?;
+    let mut ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let fds = fds.to_vec();
+    let mut stack = vec![0u8; 256 * 1024];
+
+    let child = Box::new(move || -> isize {
+        for &(src, dst) in &fds {
+            // SAFETY: plain descriptor duplication in the new process.
+            if src != dst && unsafe { libc::dup2(src, dst) } < 0 {
+                return 125;
+            }
+            if src == dst {
+                // Keep the descriptor across exec: clear FD_CLOEXEC.
+                // SAFETY: fcntl on a descriptor this process owns.
+                unsafe { libc::fcntl(src, libc::F_SETFD, 0) };
+            }
+        }
+        // SAFETY: `program` and `ptrs` are NUL-terminated and outlive the
+        // call; execv only returns on failure.
+        unsafe { libc::execv(program.as_ptr(), ptrs.as_ptr()) };
+        127
+    });
+    // SAFETY: the child gets a copy of this address space (no CLONE_VM) and
+    // its own stack; it only runs the closure above, which execs or exits.
+    unsafe { nix::sched::clone(child, &mut stack, flags, Some(libc::SIGCHLD)) }
+}
+
+/// Wait for `pid` and turn its end into an exit code: its own code, or
+/// 128+N when a signal N killed it.
+pub fn wait_exit_code(pid: Pid) -> nix::Result<i32> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => {
+                return Ok(crate::error::signal_exit_code(sig as i32));
+            }
+            Ok(_) => continue,
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The identity of one of this process's namespaces (`/proc/self/ns/KIND`),
+/// e.g. `uts:[4026531838]`.
+pub fn own_namespace(kind: &str) -> std::io::Result<String> {
+    std::fs::read_link(format!("/proc/self/ns/{kind}")).map(|p| p.display().to_string())
+}
