@@ -82,16 +82,25 @@ pub fn run(proc_root: &Path) -> Report {
     let euid = nix::unistd::geteuid();
     items.push(item("root", euid.is_root(), true, format!("euid {euid}")));
 
-    let release = fs::read_to_string(proc_root.join("sys/kernel/osrelease"))
-        .map(|s| s.trim().to_string());
+    let release =
+        fs::read_to_string(proc_root.join("sys/kernel/osrelease")).map(|s| s.trim().to_string());
     items.push(match release {
         Ok(r) => item("kernel", true, true, r),
-        Err(e) => item("kernel", false, true, format!("cannot read the release: {e}")),
+        Err(e) => item(
+            "kernel",
+            false,
+            true,
+            format!("cannot read the release: {e}"),
+        ),
     });
 
     for (ns, required) in NAMESPACES {
         let ok = proc_root.join("self/ns").join(ns).exists();
-        let detail = if ok { "supported" } else { "not in /proc/self/ns" };
+        let detail = if ok {
+            "supported"
+        } else {
+            "not in /proc/self/ns"
+        };
         items.push(item(&format!("namespace {ns}"), ok, required, detail));
     }
 
@@ -114,16 +123,30 @@ pub fn run(proc_root: &Path) -> Report {
     }
 
     let filesystems = fs::read_to_string(proc_root.join("filesystems")).unwrap_or_default();
-    let has_fs = |name: &str| filesystems.lines().any(|l| l.split_whitespace().last() == Some(name));
-    items.push(item("overlay", has_fs("overlay"), true, "union filesystem (step 09)"));
-    items.push(item("aufs", has_fs("aufs"), false, "optional; overlay is used when absent"));
+    let has_fs = |name: &str| {
+        filesystems
+            .lines()
+            .any(|l| l.split_whitespace().last() == Some(name))
+    };
+    items.push(item(
+        "overlay",
+        has_fs("overlay"),
+        true,
+        "union filesystem (step 09)",
+    ));
+    items.push(item(
+        "aufs",
+        has_fs("aufs"),
+        false,
+        "optional; overlay is used when absent",
+    ));
 
     let mountinfo = fs::read_to_string(proc_root.join("self/mountinfo")).unwrap_or_default();
     let root_fs = mountinfo
         .lines()
         .filter(|l| l.split(' ').nth(4) == Some("/"))
         .filter_map(|l| l.split_once(" - ").and_then(|(_, r)| r.split(' ').next()))
-        .last()
+        .next_back()
         .unwrap_or("unknown")
         .to_string();
     items.push(item(
@@ -136,7 +159,12 @@ pub fn run(proc_root: &Path) -> Report {
     for (name, program) in [("iptables", "iptables"), ("busybox-static", "busybox")] {
         items.push(match find_program(program) {
             Some(p) => item(name, true, true, p.display().to_string()),
-            None => item(name, false, true, format!("{program} not found (apt-get install {name})")),
+            None => item(
+                name,
+                false,
+                true,
+                format!("{program} not found (apt-get install {name})"),
+            ),
         });
     }
 
@@ -204,7 +232,11 @@ mod tests {
     #[test]
     fn an_initramfs_root_cannot_pivot() {
         let t = fake_proc("", &[]);
-        fs::write(t.path().join("self/mountinfo"), "1 0 0:1 / / rw - rootfs rootfs rw\n").unwrap();
+        fs::write(
+            t.path().join("self/mountinfo"),
+            "1 0 0:1 / / rw - rootfs rootfs rw\n",
+        )
+        .unwrap();
         assert!(run(t.path()).missing().contains(&"pivot_root"));
     }
 }

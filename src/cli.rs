@@ -74,12 +74,12 @@ pub struct RunArgs {
 
     /// Memory limit, e.g. 100m or 1g (tutorial spelling: -m)
     #[cfg(feature = "memory-limit")]
-    #[arg(short = 'm', long, value_parser = parse_memory, value_name = "BYTES")]
+    #[arg(short = 'm', long, value_parser = parse_memory, value_name = "BYTES", allow_hyphen_values = true)]
     pub memory: Option<u64>,
 
     /// Relative CPU weight, 2..262144 (tutorial spelling: -cpushare)
     #[cfg(feature = "cpu-limit")]
-    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=262_144), value_name = "SHARES")]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=262_144), value_name = "SHARES", allow_hyphen_values = true)]
     pub cpu_shares: Option<u64>,
 
     /// CPUs the container may use, e.g. 0-1 or 0,2 (tutorial spelling: -cpuset)
@@ -88,7 +88,7 @@ pub struct RunArgs {
     pub cpuset_cpus: Option<String>,
 
     /// The command and its arguments, passed as they are (no shell)
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
@@ -124,8 +124,23 @@ const ALIASES: [(&str, &str); 6] = [
 /// Options of `run` that take a value in the next argument; needed to find
 /// where the options end and the image and command begin.
 const RUN_VALUE_OPTIONS: [&str; 17] = [
-    "--root", "--name", "-m", "--memory", "--cpu-shares", "--cpuset-cpus", "-v", "--volume", "-e",
-    "--env", "--net", "--network", "-p", "--publish", "-name", "-cpushare", "-cpuset",
+    "--root",
+    "--name",
+    "-m",
+    "--memory",
+    "--cpu-shares",
+    "--cpuset-cpus",
+    "-v",
+    "--volume",
+    "-e",
+    "--env",
+    "--net",
+    "--network",
+    "-p",
+    "--publish",
+    "-name",
+    "-cpushare",
+    "-cpuset",
 ];
 
 /// Rewrite the tutorial's single-dash long options of `run` (`-name x`,
@@ -192,7 +207,9 @@ fn parse_container_name(s: &str) -> Result<String, String> {
 /// in Docker: below that a container cannot even start.
 pub fn parse_memory(s: &str) -> Result<u64, String> {
     let lower = s.trim().to_ascii_lowercase();
-    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let digits_end = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
     let (num, unit) = lower.split_at(digits_end);
     let n: u64 = num
         .parse()
@@ -217,7 +234,10 @@ pub fn parse_cpuset(s: &str) -> Result<String, String> {
     let online_cpus = cpu_list(online.trim()).unwrap_or_default();
     let wanted = cpu_list(s)?;
     if let Some(bad) = wanted.iter().find(|c| !online_cpus.contains(c)) {
-        return Err(format!("CPU {bad} is not online (online: {})", online.trim()));
+        return Err(format!(
+            "CPU {bad} is not online (online: {})",
+            online.trim()
+        ));
     }
     Ok(s.to_string())
 }
@@ -255,12 +275,51 @@ mod tests {
 
     #[test]
     fn tutorial_spellings_are_rewritten_before_the_command_only() {
-        let got = normalize(os(&["mydocker", "run", "-ti", "-name", "c1", "sh", "-c", "echo -name"]));
-        assert_eq!(got, os(&["mydocker", "run", "-ti", "--name", "c1", "sh", "-c", "echo -name"]));
-        let got = normalize(os(&["mydocker", "--root", "/r", "run", "-cpushare=512", "-cpuset", "0", "top"]));
+        let got = normalize(os(&[
+            "mydocker",
+            "run",
+            "-ti",
+            "-name",
+            "c1",
+            "sh",
+            "-c",
+            "echo -name",
+        ]));
         assert_eq!(
             got,
-            os(&["mydocker", "--root", "/r", "run", "--cpu-shares=512", "--cpuset-cpus", "0", "top"])
+            os(&[
+                "mydocker",
+                "run",
+                "-ti",
+                "--name",
+                "c1",
+                "sh",
+                "-c",
+                "echo -name"
+            ])
+        );
+        let got = normalize(os(&[
+            "mydocker",
+            "--root",
+            "/r",
+            "run",
+            "-cpushare=512",
+            "-cpuset",
+            "0",
+            "top",
+        ]));
+        assert_eq!(
+            got,
+            os(&[
+                "mydocker",
+                "--root",
+                "/r",
+                "run",
+                "--cpu-shares=512",
+                "--cpuset-cpus",
+                "0",
+                "top"
+            ])
         );
     }
 

@@ -35,7 +35,8 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
                 _ => error::EXIT_MYDOCKER,
             };
             let _ = err.print();
-            return if code == 0 && err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            return if code == 0 && err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            {
                 error::EXIT_MYDOCKER
             } else {
                 code

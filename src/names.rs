@@ -18,7 +18,11 @@ pub struct InvalidName {
 
 impl fmt::Display for InvalidName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {} name {:?}: {}", self.kind, self.name, self.reason)
+        write!(
+            f,
+            "invalid {} name {:?}: {}",
+            self.kind, self.name, self.reason
+        )
     }
 }
 
@@ -62,7 +66,17 @@ mod tests {
     #[test]
     fn refuses_names_that_could_become_paths() {
         let long = "a".repeat(300);
-        for n in ["", "..", ".", "../../etc", "a/b", "a\nb", "-x", long.as_str(), "a b"] {
+        for n in [
+            "",
+            "..",
+            ".",
+            "../../etc",
+            "a/b",
+            "a\nb",
+            "-x",
+            long.as_str(),
+            "a b",
+        ] {
             assert!(validate("container", n).is_err(), "{n:?}");
         }
     }

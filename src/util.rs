@@ -12,6 +12,19 @@ pub fn random_hex(bytes: usize) -> io::Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// A short, stable tag for a mydocker root directory (FNV-1a of its path).
+/// Cgroups are named `mydocker-<tag>-<id>`, so the cgroups of containers from
+/// different roots never collide, and a test can find every cgroup its own
+/// root made.
+pub fn root_tag(root: &Path) -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in root.as_os_str().as_encoded_bytes() {
+        hash ^= u32::from(*b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{hash:08x}")
+}
+
 /// Write `data` to `path` so that a reader sees the old content or the new,
 /// never a torn file: write a temporary file beside it, fsync, rename.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
@@ -60,6 +73,13 @@ mod tests {
     #[test]
     fn own_start_time_is_readable() {
         assert!(process_start_time(std::process::id() as i32).is_some());
+    }
+
+    #[test]
+    fn root_tags_differ_per_root() {
+        assert_eq!(root_tag(Path::new("/a")), root_tag(Path::new("/a")));
+        assert_ne!(root_tag(Path::new("/a")), root_tag(Path::new("/b")));
+        assert_eq!(root_tag(Path::new("/a")).len(), 8);
     }
 
     #[test]

@@ -83,10 +83,8 @@ impl Hierarchy {
             }
             let mount_point = PathBuf::from(unescape(fields[4]));
             match rfields[0] {
-                "cgroup2" => {
-                    if v2.is_none() {
-                        v2 = Some((mount_point, own_v2.clone()));
-                    }
+                "cgroup2" if v2.is_none() => {
+                    v2 = Some((mount_point, own_v2.clone()));
                 }
                 "cgroup" => {
                     for opt in rfields[2].split(',') {
@@ -159,7 +157,8 @@ mod tests {
 29 25 0:27 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd
 30 25 0:28 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
 ";
-    const HYBRID_SELF: &str = "4:memory:/outer/inner\n3:cpuset:/\n1:cpu:/\n9:name=systemd:/\n0::/\n";
+    const HYBRID_SELF: &str =
+        "4:memory:/outer/inner\n3:cpuset:/\n1:cpu:/\n9:name=systemd:/\n0::/\n";
 
     #[test]
     fn hybrid_machine_is_recognised() {
@@ -167,7 +166,10 @@ mod tests {
         assert_eq!(h.mode, Mode::Hybrid);
         assert_eq!(
             h.v1["memory"],
-            (PathBuf::from("/sys/fs/cgroup/memory"), PathBuf::from("/outer/inner"))
+            (
+                PathBuf::from("/sys/fs/cgroup/memory"),
+                PathBuf::from("/outer/inner")
+            )
         );
         assert_eq!(h.controllers(), vec!["cpu", "cpuset", "memory"]);
     }
@@ -179,7 +181,10 @@ mod tests {
         assert_eq!(h.mode, Mode::V2);
         assert_eq!(
             h.v2,
-            Some((PathBuf::from("/sys/fs/cgroup"), PathBuf::from("/user.slice/session-1.scope")))
+            Some((
+                PathBuf::from("/sys/fs/cgroup"),
+                PathBuf::from("/user.slice/session-1.scope")
+            ))
         );
     }
 

@@ -141,8 +141,13 @@ mod tests {
     #[test]
     fn only_controllers_the_parent_has_are_enabled() {
         let t = fake_tree("memory pids\n");
-        V2Manager::new(t.path(), Path::new("/"), "c").create().unwrap();
-        assert_eq!(read(t.path().join("cgroup.subtree_control")), "+memory +pids");
+        V2Manager::new(t.path(), Path::new("/"), "c")
+            .create()
+            .unwrap();
+        assert_eq!(
+            read(t.path().join("cgroup.subtree_control")),
+            "+memory +pids"
+        );
     }
 
     #[test]

@@ -10,7 +10,14 @@ use crate::cli::RunArgs;
 use crate::container::{channel, process, spec::Spec};
 use crate::util;
 
-/// The limits asked for on the command line.
+/// The name of a container's cgroup: `mydocker-<root tag>-<id>`.
+pub fn cgroup_name(root: &Path, id: &str) -> String {
+    format!("mydocker-{}-{id}", util::root_tag(root))
+}
+
+/// The limits asked for on the command line. (Each limit flag arrives with
+/// its chapter; before step 07 some fields are left at their default.)
+#[allow(clippy::needless_update, unused_variables)]
 fn resources(args: &RunArgs) -> Resources {
     Resources {
         #[cfg(feature = "memory-limit")]
@@ -23,7 +30,7 @@ fn resources(args: &RunArgs) -> Resources {
     }
 }
 
-pub fn run(_root: &Path, args: &RunArgs) -> Result<i32> {
+pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let id = util::random_hex(6).context("make a container ID")?;
     let spec = Spec {
         argv: args.command.clone(),
@@ -31,7 +38,7 @@ pub fn run(_root: &Path, args: &RunArgs) -> Result<i32> {
     };
 
     let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
-    let cgroup = cgroups::new_manager(&hierarchy, &format!("mydocker-{id}"))?;
+    let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
     cgroup.create()?;
     let result = start_and_wait(&spec, &*cgroup, &resources(args));
     let removed = cgroup.destroy();
@@ -42,7 +49,7 @@ pub fn run(_root: &Path, args: &RunArgs) -> Result<i32> {
 
 fn start_and_wait(spec: &Spec, cgroup: &dyn cgroups::Manager, res: &Resources) -> Result<i32> {
     cgroup.apply(res)?;
-    let (argv, fds, sender) = channel::prepare(spec)?;
+    let crate::container::Prepared { argv, fds, sender } = channel::prepare(spec)?;
     let pid = process::start(&argv, &fds)?;
     let placed = cgroup
         .add_task(pid.as_raw())

@@ -5,10 +5,10 @@
 //! the program may begin before the parent has put it in its cgroups.
 
 use std::ffi::CString;
-use std::os::fd::RawFd;
 
 use anyhow::{Context, Result};
 
+use super::Prepared;
 use super::spec::Spec;
 use crate::cli::InitArgs;
 
@@ -16,7 +16,7 @@ use crate::cli::InitArgs;
 pub struct Sender;
 
 /// The argument vector that starts `init`, and the descriptors to hand it.
-pub fn prepare(spec: &Spec) -> Result<(Vec<CString>, Vec<(RawFd, RawFd)>, Sender)> {
+pub fn prepare(spec: &Spec) -> Result<Prepared> {
     let mut argv = vec!["/proc/self/exe".to_string(), "init".into()];
     argv.extend(["--hostname".into(), spec.hostname.clone(), "--".into()]);
     argv.extend(spec.argv.iter().cloned());
@@ -24,7 +24,11 @@ pub fn prepare(spec: &Spec) -> Result<(Vec<CString>, Vec<(RawFd, RawFd)>, Sender
         .into_iter()
         .map(|a| CString::new(a).context("an argument contains a NUL byte"))
         .collect::<Result<_>>()?;
-    Ok((argv, Vec::new(), Sender))
+    Ok(Prepared {
+        argv,
+        fds: Vec::new(),
+        sender: Sender,
+    })
 }
 
 impl Sender {

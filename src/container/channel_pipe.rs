@@ -13,6 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
 
+use super::Prepared;
 use super::spec::Spec;
 use crate::cli::InitArgs;
 
@@ -27,18 +28,18 @@ pub struct Sender {
 }
 
 /// The argument vector that starts `init`, and the descriptors to hand it.
-pub fn prepare(_spec: &Spec) -> Result<(Vec<CString>, Vec<(RawFd, RawFd)>, Sender)> {
+pub fn prepare(_spec: &Spec) -> Result<Prepared> {
     let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("create the spec pipe")?;
     let argv = vec![CString::new("/proc/self/exe")?, CString::new("init")?];
     let fds = vec![(read.as_raw_fd(), SPEC_FD)];
-    Ok((
+    Ok(Prepared {
         argv,
         fds,
-        Sender {
+        sender: Sender {
             write: File::from(write),
             _read: read,
         },
-    ))
+    })
 }
 
 impl Sender {
@@ -58,7 +59,8 @@ pub fn receive(_args: &InitArgs) -> Result<Spec> {
     // SAFETY-free: descriptor 3 was placed here by the parent for us alone.
     let mut pipe = File::from(fd_three()?);
     let mut buf = Vec::new();
-    pipe.read_to_end(&mut buf).context("read the spec from the parent")?;
+    pipe.read_to_end(&mut buf)
+        .context("read the spec from the parent")?;
     serde_json::from_slice(&buf).context("decode the spec from the parent")
 }
 

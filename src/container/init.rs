@@ -40,8 +40,14 @@ pub fn main(args: &InitArgs) -> Result<i32> {
 }
 
 fn prepare(spec: &Spec) -> Result<()> {
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-        .context("make the mount tree private (mount --make-rprivate /)")?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .context("make the mount tree private (mount --make-rprivate /)")?;
     mount_proc(Path::new("/proc"))?;
     if !spec.hostname.is_empty() {
         nix::unistd::sethostname(&spec.hostname)
@@ -100,7 +106,10 @@ fn try_exec(argv: &[String]) -> std::result::Result<Never, ExecError> {
         ));
     };
     if resolved.is_dir() {
-        return Err(fail(EXIT_CANNOT_RUN, format!("exec: {program:?}: is a directory")));
+        return Err(fail(
+            EXIT_CANNOT_RUN,
+            format!("exec: {program:?}: is a directory"),
+        ));
     }
     let c_path = CString::new(resolved.as_os_str().as_bytes())
         .map_err(|_| fail(EXIT_CANNOT_RUN, "the command contains a NUL byte".into()))?;
@@ -111,7 +120,11 @@ fn try_exec(argv: &[String]) -> std::result::Result<Never, ExecError> {
         .map_err(|_| fail(EXIT_CANNOT_RUN, "an argument contains a NUL byte".into()))?;
     restore_signals().map_err(|e| fail(EXIT_CANNOT_RUN, format!("{e:#}")))?;
     let err = nix::unistd::execv(&c_path, &c_argv).unwrap_err();
-    let code = if err == nix::Error::ENOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_RUN };
+    let code = if err == nix::Error::ENOENT {
+        EXIT_NOT_FOUND
+    } else {
+        EXIT_CANNOT_RUN
+    };
     Err(fail(code, format!("exec: {program:?}: {}", err.desc())))
 }
 

@@ -12,6 +12,9 @@
 //! behind one seam, [`channel`]: before step 08 on init's command line,
 //! from step 08 over a pipe.
 
+use std::ffi::CString;
+use std::os::fd::RawFd;
+
 pub mod init;
 pub mod process;
 pub mod spec;
@@ -22,3 +25,12 @@ pub mod channel;
 #[cfg(feature = "pipe")]
 #[path = "channel_pipe.rs"]
 pub mod channel;
+
+/// What `run` needs to start `init`: its argument vector, the descriptors
+/// to hand it (`(source, target)` pairs), and the sending half of the
+/// channel.
+pub struct Prepared {
+    pub argv: Vec<CString>,
+    pub fds: Vec<(RawFd, RawFd)>,
+    pub sender: channel::Sender,
+}

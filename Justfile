@@ -1,0 +1,47 @@
+# mydocker: build, try and test it. `just --list` shows every recipe.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The steps whose chapters are implemented (the others build, adding nothing).
+implemented := "1 2 3 4 5 6 7 8"
+root := env_var_or_default("MYDOCKER_ROOT", "/var/lib/mydocker")
+bin := "target/release/mydocker"
+
+# Build the runtime (all implemented steps)
+build:
+    cargo build --release
+
+# Run a namespaced, cgroup-limited shell: CPU 0 only, 100 MiB of memory
+demo: build
+    {{bin}} check >/dev/null || {{bin}} check
+    {{bin}} run -ti -m 100m --cpuset-cpus 0 /bin/sh -c 'echo "PID $$ on $(hostname)"; grep Cpus_allowed_list /proc/self/status; ps'
+
+# Every test of the full build (needs root)
+test:
+    cargo test --all-targets
+
+# The build of chapter N alone, and the tests of chapters 1..N (needs root)
+test-step N:
+    cargo test --all-targets --no-default-features --features step-$(printf %02d {{N}})
+
+# test-step for every implemented step in turn
+test-steps:
+    for n in {{implemented}}; do echo "--- step $n"; just test-step $n; done
+
+# The tests that need no root
+unit:
+    cargo test --lib --no-default-features --features step-32
+
+# fmt check, and clippy with warnings denied for the full build and every step
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+    for n in $(seq 1 32); do cargo clippy --quiet --all-targets --no-default-features --features step-$(printf %02d $n) -- -D warnings; done
+
+# Start the cgroup-v2 Vagrant VM
+vm-up:
+    cd vagrant && vagrant up
+
+# Run the whole suite as root inside the Vagrant VM
+vm-test: vm-up
+    cd vagrant && vagrant ssh -c 'cd /mydocker && sudo -E env PATH="$PATH:$HOME/.cargo/bin" just test'

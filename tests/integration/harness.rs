@@ -1,0 +1,310 @@
+//! The shared test harness: a fresh `--root` per test, a command builder over
+//! the `mydocker` binary, background processes, snapshot filters, and a leak
+//! check when each test's environment is dropped.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mydocker::cgroups::detect::{Hierarchy, Mode};
+use rstest::fixture;
+
+/// The highest implemented step this test binary was built for.
+pub const STEP: u32 = {
+    let mut s = 0;
+    if cfg!(feature = "step-01") {
+        s = 1;
+    }
+    if cfg!(feature = "step-02") {
+        s = 2;
+    }
+    if cfg!(feature = "step-03") {
+        s = 3;
+    }
+    if cfg!(feature = "step-04") {
+        s = 4;
+    }
+    if cfg!(feature = "step-05") {
+        s = 5;
+    }
+    if cfg!(feature = "step-06") {
+        s = 6;
+    }
+    if cfg!(feature = "step-07") {
+        s = 7;
+    }
+    if cfg!(feature = "step-08") {
+        s = 8;
+    }
+    s
+};
+
+/// The path of the binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mydocker")
+}
+
+/// Fail at once, in one line, when not root: these tests need real
+/// namespaces, mounts and cgroups.
+#[track_caller]
+pub fn require_root() {
+    if !nix::unistd::geteuid().is_root() {
+        panic!(
+            "this test needs root (namespaces, mounts, cgroups): run it as root, e.g. `sudo just test-step {STEP}`"
+        );
+    }
+}
+
+/// A test's own mydocker root, checked for leaks when dropped.
+pub struct Env {
+    dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub tag: String,
+}
+
+/// Where test roots are made; `MYDOCKER_TEST_TMP` overrides (a VM whose
+/// root is a shared folder needs a tmpfs here, which overlayfs accepts).
+fn test_tmp() -> PathBuf {
+    std::env::var_os("MYDOCKER_TEST_TMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+#[fixture]
+pub fn env() -> Env {
+    require_root();
+    let dir = tempfile::Builder::new()
+        .prefix("mydocker-test-")
+        .tempdir_in(test_tmp())
+        .expect("create a test root");
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).expect("create the root directory");
+    let tag = mydocker::util::root_tag(&root);
+    Env { dir, root, tag }
+}
+
+/// Lines of this process's mountinfo.
+pub fn mount_count() -> usize {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+impl Env {
+    /// A scratch directory beside the root, removed with the test.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::create_dir_all(&p).expect("create a scratch directory");
+        p
+    }
+
+    /// `mydocker --root ROOT`, ready for more arguments.
+    pub fn md(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(bin());
+        c.arg("--root").arg(&self.root);
+        c.timeout(Duration::from_secs(60));
+        c
+    }
+
+    /// The arguments of `run OPTS... CMD...`.
+    pub fn run_args(&self, opts: &[&str], cmd: &[&str]) -> Vec<String> {
+        let mut v = vec![
+            "--root".to_string(),
+            self.root.display().to_string(),
+            "run".into(),
+        ];
+        v.extend(opts.iter().map(|s| s.to_string()));
+        v.extend(cmd.iter().map(|s| s.to_string()));
+        v
+    }
+
+    /// `mydocker run OPTS... CMD...` as a command to assert on.
+    pub fn run(&self, opts: &[&str], cmd: &[&str]) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(bin());
+        c.args(self.run_args(opts, cmd));
+        c.timeout(Duration::from_secs(60));
+        c
+    }
+
+    /// `mydocker run OPTS... CMD...` as a duct expression, for the background.
+    pub fn run_bg(&self, opts: &[&str], cmd: &[&str]) -> duct::Expression {
+        duct::cmd(bin(), self.run_args(opts, cmd)).unchecked()
+    }
+
+    /// The cgroup directories that containers of this root have now.
+    pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
+        let prefix = format!("mydocker-{}-", self.tag);
+        let h = Hierarchy::read(Path::new("/proc")).expect("read the cgroup hierarchy");
+        let mut parents: Vec<PathBuf> = Vec::new();
+        match h.mode {
+            Mode::V1 | Mode::Hybrid => {
+                for (mount, own) in h.v1.values() {
+                    parents.push(mount.join(own.strip_prefix("/").unwrap_or(own)));
+                }
+            }
+            Mode::V2 => {
+                if let Some((mount, own)) = &h.v2 {
+                    parents.push(mount.join(own.strip_prefix("/").unwrap_or(own)));
+                    parents.push(mount.clone());
+                }
+            }
+        }
+        parents.sort();
+        parents.dedup();
+        let mut found = Vec::new();
+        for p in parents {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                for e in rd.flatten() {
+                    if e.file_name().to_string_lossy().starts_with(&prefix) {
+                        found.push(e.path());
+                    }
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// The one container cgroup directory holding `file` (polls until it
+    /// appears: the container may still be starting).
+    pub fn wait_cgroup_file(&self, file: &str) -> PathBuf {
+        wait_for(&format!("a container cgroup with {file}"), || {
+            self.cgroup_dirs()
+                .into_iter()
+                .map(|d| d.join(file))
+                .find(|p| p.exists())
+        })
+    }
+
+    /// What this test left behind: mounts below its directory, cgroups of
+    /// its root.
+    pub fn leaks(&self) -> Vec<String> {
+        let mut leaks = Vec::new();
+        let base = self.dir.path().display().to_string();
+        if let Ok(mi) = std::fs::read_to_string("/proc/self/mountinfo") {
+            for line in mi.lines() {
+                if let Some(mp) = line.split(' ').nth(4) {
+                    if mp.starts_with(&base) {
+                        leaks.push(format!("mount {mp}"));
+                    }
+                }
+            }
+        }
+        for d in self.cgroup_dirs() {
+            leaks.push(format!("cgroup {}", d.display()));
+        }
+        leaks
+    }
+
+    /// Assert nothing leaked (also done on drop).
+    #[track_caller]
+    pub fn assert_no_leaks(&self) {
+        let leaks = wait_until_empty(|| self.leaks());
+        assert!(leaks.is_empty(), "left behind: {leaks:#?}");
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        self.assert_no_leaks();
+    }
+}
+
+/// Cleanup can trail a container's exit by a moment (a monitor finishing);
+/// give it a bounded while.
+fn wait_until_empty(f: impl Fn() -> Vec<String>) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let v = f();
+        if v.is_empty() || Instant::now() > deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Poll `f` until it gives a value, for at most 10 seconds.
+#[track_caller]
+pub fn wait_for<T>(what: &str, f: impl Fn() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// stdout of a finished command as a string.
+pub fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Snapshot `text` with IDs, PIDs, roots and times filtered out.
+#[macro_export]
+macro_rules! snapshot {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({
+            snapshot_path => "snapshots",
+            prepend_module_to_snapshot => false,
+            filters => vec![
+                (r"\b[0-9a-f]{12}\b", "[ID]"),
+                (r"/tmp/mydocker-test-[A-Za-z0-9]+", "[TMP]"),
+                (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d", "[TIME]"),
+            ],
+        }, {
+            insta::assert_snapshot!($name, $text);
+        });
+    };
+}
+
+impl Env {
+    /// Start `run OPTS sh -c 'echo ready; read x'`, call `f` while the
+    /// container is running, then let it finish; returns `f`'s value.
+    pub fn while_running<T>(&self, opts: &[&str], f: impl FnOnce() -> T) -> T {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let handle = self
+            .run_bg(opts, &["sh", "-c", "echo ready; read x"])
+            .stdin_file(std::fs::File::from(r))
+            .reader()
+            .expect("start the container");
+        let mut reader = BufReader::new(&handle);
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .expect("read from the container");
+        assert_eq!(line, "ready\n", "the container did not start");
+        let value = f();
+        let mut w = std::fs::File::from(w);
+        w.write_all(b"done\n").expect("release the container");
+        drop(w);
+        let mut rest = String::new();
+        reader
+            .read_to_string(&mut rest)
+            .expect("wait for the container");
+        value
+    }
+
+    /// The content of the first of `files` found in this root's container
+    /// cgroups (v1 and v2 name the same limit differently).
+    pub fn cgroup_value(&self, files: &[&str]) -> String {
+        let path = wait_for(&format!("a container cgroup with one of {files:?}"), || {
+            self.cgroup_dirs()
+                .into_iter()
+                .flat_map(|d| files.iter().map(move |f| d.join(f)))
+                .find(|p| p.exists())
+        });
+        std::fs::read_to_string(path)
+            .expect("read a cgroup file")
+            .trim()
+            .to_string()
+    }
+}

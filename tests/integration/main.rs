@@ -1,0 +1,22 @@
+//! Integration tests, one module per chapter. A chapter's module is compiled
+//! when its feature is on, so `just test-step N` (a build with `step-N`)
+//! runs exactly the tests of chapters 1..=N. Most need root.
+
+mod harness;
+
+#[cfg(feature = "check")]
+mod step01_check;
+#[cfg(feature = "cli")]
+mod step02_cli;
+#[cfg(feature = "namespaces")]
+mod step03_namespaces;
+#[cfg(feature = "cgroups")]
+mod step04_cgroups;
+#[cfg(feature = "run")]
+mod step05_run;
+#[cfg(feature = "memory-limit")]
+mod step06_memory;
+#[cfg(feature = "cpu-limit")]
+mod step07_cpu;
+#[cfg(feature = "pipe")]
+mod step08_pipe;

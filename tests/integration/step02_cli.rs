@@ -1,0 +1,99 @@
+//! Step 02: the command line. Help texts are snapshots (one set per step,
+//! since each chapter adds flags); the tutorial's spellings parse like
+//! Docker's; bad input exits 125 naming the flag.
+
+use std::ffi::OsString;
+
+use mydocker::cli;
+
+use crate::harness::{STEP, bin};
+
+fn parse(args: &[&str]) -> String {
+    let v: Vec<OsString> = std::iter::once("mydocker")
+        .chain(args.iter().copied())
+        .map(OsString::from)
+        .collect();
+    format!("{:?}", cli::parse(v).expect("parses").command)
+}
+
+fn help(args: &[&str]) -> String {
+    let out = assert_cmd::Command::new(bin()).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?} --help failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_texts() {
+    crate::snapshot!(format!("help_step{STEP:02}"), help(&["--help"]));
+    crate::snapshot!(format!("run_help_step{STEP:02}"), help(&["run", "--help"]));
+}
+
+#[test]
+fn tutorial_spellings_parse_like_dockers() {
+    assert_eq!(
+        parse(&["run", "-ti", "-name", "c1", "sh"]),
+        parse(&["run", "-it", "--name", "c1", "sh"])
+    );
+    assert_eq!(
+        parse(&["run", "-ti", "-name=c1", "sh"]),
+        parse(&["run", "-i", "-t", "--name=c1", "sh"])
+    );
+}
+
+#[test]
+fn command_words_that_look_like_flags_are_kept() {
+    let p = parse(&["run", "-it", "sh", "-c", "echo -name -ti"]);
+    assert!(p.contains("\"echo -name -ti\""), "{p}");
+}
+
+#[test]
+fn root_comes_from_flag_or_environment() {
+    let v = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+    let c = cli::parse(v(&["mydocker", "--root", "/x", "run", "sh"])).unwrap();
+    assert_eq!(c.root, std::path::PathBuf::from("/x"));
+    let out = assert_cmd::Command::new(bin())
+        .env("MYDOCKER_ROOT", "/tmp/mydocker-env-root-test")
+        .args(["run", "--bogus-flag-for-test"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+}
+
+#[test]
+fn unknown_flag_exits_125_with_usage() {
+    let out = assert_cmd::Command::new(bin())
+        .args(["run", "--bogus", "sh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--bogus") && err.contains("Usage:"), "{err}");
+}
+
+#[test]
+fn missing_command_exits_125() {
+    let out = assert_cmd::Command::new(bin())
+        .args(["run", "-it"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("COMMAND"));
+}
+
+#[test]
+fn version_and_help_exit_0() {
+    let out = assert_cmd::Command::new(bin())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stdout.starts_with(b"mydocker "),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_cmd::Command::new(bin())
+        .arg("--help")
+        .assert()
+        .success();
+}
