@@ -3,7 +3,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # The steps whose chapters are implemented (the others build, adding nothing).
-implemented := "1 2 3 4 5 6 7 8"
+implemented := "1 2 3 4 5 6 7 8 9 10 11 12 13 14"
 root := env_var_or_default("MYDOCKER_ROOT", "/var/lib/mydocker")
 bin := "target/release/mydocker"
 
@@ -11,10 +11,14 @@ bin := "target/release/mydocker"
 build:
     cargo build --release
 
-# Run a namespaced, cgroup-limited shell: CPU 0 only, 100 MiB of memory
-demo: build
+# Build the busybox image into ROOT/images/busybox.tar (from busybox-static)
+image:
+    @test -f {{root}}/images/busybox.tar || scripts/mkimage-busybox.sh {{root}}/images/busybox.tar
+
+# Run a container from the busybox image: its own root, PID 1, 100 MiB, CPU 0
+demo: build image
     {{bin}} check >/dev/null || {{bin}} check
-    {{bin}} run -ti -m 100m --cpuset-cpus 0 /bin/sh -c 'echo "PID $$ on $(hostname)"; grep Cpus_allowed_list /proc/self/status; ps'
+    {{bin}} --root {{root}} run -ti -m 100m --cpuset-cpus 0 busybox sh -c 'echo "PID $$ on $(hostname)"; grep Cpus_allowed_list /proc/self/status; ls /; ps'
 
 # Every test of the full build (needs root)
 test:

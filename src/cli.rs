@@ -41,6 +41,14 @@ pub enum Command {
     #[cfg(feature = "cli")]
     Run(RunArgs),
 
+    /// Save the running container's filesystem as an image
+    #[cfg(feature = "commit")]
+    Commit(CommitArgs),
+
+    /// List images
+    #[cfg(feature = "commit")]
+    Images(ImagesArgs),
+
     /// The first process inside a container (started by `run`)
     #[cfg(feature = "cli")]
     #[command(hide = true)]
@@ -87,9 +95,40 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_cpuset, value_name = "CPUS")]
     pub cpuset_cpus: Option<String>,
 
+    /// Bind-mount a host directory: HOST:CONTAINER[:ro] (repeatable)
+    #[cfg(feature = "volume")]
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]", value_parser = parse_volume)]
+    pub volumes: Vec<crate::fs::volume::Volume>,
+
+    /// The directory to use as the container's root filesystem
+    #[cfg(all(feature = "pivot", not(feature = "image")))]
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: PathBuf,
+
+    /// The image to run (an image tar in ROOT/images)
+    #[cfg(feature = "image")]
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
     /// The command and its arguments, passed as they are (no shell)
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+#[cfg(feature = "commit")]
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// The name of the new image (ROOT/images/IMAGE.tar)
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+#[cfg(feature = "commit")]
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +234,11 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
         });
     }
     out
+}
+
+#[cfg(feature = "volume")]
+fn parse_volume(s: &str) -> Result<crate::fs::volume::Volume, String> {
+    crate::fs::volume::Volume::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_container_name(s: &str) -> Result<String, String> {

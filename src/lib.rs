@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 #[cfg(feature = "run")]
 pub mod container;
+pub mod fs;
 #[cfg(feature = "namespaces")]
 pub mod namespaces;
 

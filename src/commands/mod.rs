@@ -3,6 +3,10 @@
 
 #[cfg(feature = "check")]
 pub mod check;
+#[cfg(feature = "commit")]
+pub mod commit;
+#[cfg(feature = "commit")]
+pub mod images;
 #[cfg(feature = "run")]
 pub mod run;
 
@@ -19,6 +23,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Check(args) => check::check(&args),
         #[cfg(feature = "run")]
         Command::Run(args) => run::run(&root, &args),
+        #[cfg(feature = "commit")]
+        Command::Commit(args) => commit::commit(&root, &args),
+        #[cfg(feature = "commit")]
+        Command::Images(args) => images::images(&root, &args),
         #[cfg(feature = "run")]
         Command::Init(args) => crate::container::init::main(&args),
         #[cfg(all(feature = "cli", not(feature = "run")))]

@@ -1,5 +1,6 @@
 //! `mydocker run` (step 05): start a command in new namespaces, inside its
-//! own cgroups, wait for it, clean up, and exit with its code.
+//! own cgroups (and, from step 10, its own root filesystem), wait for it,
+//! clean up, and exit with its code.
 
 use std::path::Path;
 
@@ -7,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::cgroups::{self, Resources, detect::Hierarchy};
 use crate::cli::RunArgs;
-use crate::container::{channel, process, spec::Spec};
+use crate::container::{Prepared, channel, process, rootfs, spec::Spec};
 use crate::util;
 
 /// The name of a container's cgroup: `mydocker-<root tag>-<id>`.
@@ -32,24 +33,35 @@ fn resources(args: &RunArgs) -> Resources {
 
 pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let id = util::random_hex(6).context("make a container ID")?;
-    let spec = Spec {
-        argv: args.command.clone(),
-        hostname: id.clone(),
-    };
+    let name = args.name.clone().unwrap_or_else(|| id.clone());
 
     let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
     let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
     cgroup.create()?;
+    let rootfs = match rootfs::prepare(root, args, &name) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = cgroup.destroy();
+            return Err(e);
+        }
+    };
+    let spec = Spec {
+        argv: args.command.clone(),
+        hostname: id.clone(),
+        rootfs: rootfs.as_ref().map(|r| r.path.clone()),
+    };
     let result = start_and_wait(&spec, &*cgroup, &resources(args));
+    let released = rootfs.as_ref().map_or(Ok(()), |r| r.release());
     let removed = cgroup.destroy();
     let code = result?;
+    released?;
     removed?;
     Ok(code)
 }
 
 fn start_and_wait(spec: &Spec, cgroup: &dyn cgroups::Manager, res: &Resources) -> Result<i32> {
     cgroup.apply(res)?;
-    let crate::container::Prepared { argv, fds, sender } = channel::prepare(spec)?;
+    let Prepared { argv, fds, sender } = channel::prepare(spec)?;
     let pid = process::start(&argv, &fds)?;
     let placed = cgroup
         .add_task(pid.as_raw())

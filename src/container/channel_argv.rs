@@ -43,5 +43,6 @@ pub fn receive(args: &InitArgs) -> Result<Spec> {
     Ok(Spec {
         argv: args.command.clone(),
         hostname: args.hostname.clone(),
+        rootfs: None,
     })
 }

@@ -7,7 +7,9 @@
 //!    new namespace would otherwise propagate back to the host: the classic
 //!    "host /proc is broken after running a container" bug;
 //! 2. mounts a fresh `proc` on `/proc`, so `ps` and `/proc/self` show the
-//!    container's PID namespace;
+//!    container's PID namespace; from step 10 it first pivots into the
+//!    container's own root filesystem and adds `/dev` and `/sys`
+//!    (`rootfs_host.rs` before step 10, `rootfs_pivot.rs` from then on);
 //! 3. sets the hostname in its UTS namespace;
 //! 4. restores the signal mask and dispositions it inherited from `run`;
 //! 5. `execve`s the program: the program takes over PID 1.
@@ -40,6 +42,17 @@ pub fn main(args: &InitArgs) -> Result<i32> {
 }
 
 fn prepare(spec: &Spec) -> Result<()> {
+    super::rootfs_inside::setup(spec)?;
+    if !spec.hostname.is_empty() {
+        nix::unistd::sethostname(&spec.hostname)
+            .with_context(|| format!("set the hostname to {:?}", spec.hostname))?;
+    }
+    Ok(())
+}
+
+/// Stop mount events from propagating between this namespace and the host
+/// (`mount --make-rprivate /`).
+pub fn make_private() -> Result<()> {
     mount(
         None::<&str>,
         "/",
@@ -47,13 +60,7 @@ fn prepare(spec: &Spec) -> Result<()> {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .context("make the mount tree private (mount --make-rprivate /)")?;
-    mount_proc(Path::new("/proc"))?;
-    if !spec.hostname.is_empty() {
-        nix::unistd::sethostname(&spec.hostname)
-            .with_context(|| format!("set the hostname to {:?}", spec.hostname))?;
-    }
-    Ok(())
+    .context("make the mount tree private (mount --make-rprivate /)")
 }
 
 /// Mount a new procfs at `target`: it shows this PID namespace only.

@@ -17,7 +17,15 @@ use std::os::fd::RawFd;
 
 pub mod init;
 pub mod process;
+pub mod rootfs;
 pub mod spec;
+
+#[cfg(not(feature = "pivot"))]
+#[path = "rootfs_host.rs"]
+pub mod rootfs_inside;
+#[cfg(feature = "pivot")]
+#[path = "rootfs_pivot.rs"]
+pub mod rootfs_inside;
 
 #[cfg(not(feature = "pipe"))]
 #[path = "channel_argv.rs"]

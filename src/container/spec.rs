@@ -11,4 +11,8 @@ pub struct Spec {
     pub argv: Vec<String>,
     /// The hostname inside the UTS namespace.
     pub hostname: String,
+    /// The root filesystem to pivot into (from step 10; before that the
+    /// container sees the host's).
+    #[serde(default)]
+    pub rootfs: Option<std::path::PathBuf>,
 }

@@ -37,8 +37,56 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-08") {
         s = 8;
     }
+    if cfg!(feature = "step-09") {
+        s = 9;
+    }
+    if cfg!(feature = "step-10") {
+        s = 10;
+    }
+    if cfg!(feature = "step-11") {
+        s = 11;
+    }
+    if cfg!(feature = "step-12") {
+        s = 12;
+    }
+    if cfg!(feature = "step-13") {
+        s = 13;
+    }
+    if cfg!(feature = "step-14") {
+        s = 14;
+    }
     s
 };
+
+/// The words of `run` that name the root filesystem, for parsing tests.
+#[cfg(not(feature = "pivot"))]
+pub const ROOTFS_WORDS: &[&str] = &[];
+#[cfg(all(feature = "pivot", not(feature = "image")))]
+pub const ROOTFS_WORDS: &[&str] = &["--rootfs", "/"];
+#[cfg(feature = "image")]
+pub const ROOTFS_WORDS: &[&str] = &["busybox"];
+
+/// The busybox image, built once per test run from the system's
+/// busybox-static by `scripts/mkimage-busybox.sh`.
+pub fn busybox_tar() -> &'static Path {
+    static TAR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TAR.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("busybox-{}.tar", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mkimage-busybox.sh");
+        let status = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run scripts/mkimage-busybox.sh");
+        assert!(
+            status.success(),
+            "building the busybox image failed (is busybox-static installed?)"
+        );
+        out
+    })
+}
 
 /// The path of the binary under test.
 pub fn bin() -> &'static str {
@@ -81,7 +129,9 @@ pub fn env() -> Env {
     let root = dir.path().join("root");
     std::fs::create_dir(&root).expect("create the root directory");
     let tag = mydocker::util::root_tag(&root);
-    Env { dir, root, tag }
+    let env = Env { dir, root, tag };
+    env.install_busybox();
+    env
 }
 
 /// Lines of this process's mountinfo.
@@ -107,16 +157,52 @@ impl Env {
         c
     }
 
-    /// The arguments of `run OPTS... CMD...`.
+    /// The arguments of `run OPTS... [busybox] CMD...`: from step 10 the
+    /// container needs a root filesystem, which the harness supplies.
     pub fn run_args(&self, opts: &[&str], cmd: &[&str]) -> Vec<String> {
+        self.run_args_with(&self.rootfs_args(), opts, cmd)
+    }
+
+    /// The arguments of `run OPTS... ROOTFS_ARGS... CMD...`.
+    pub fn run_args_with(&self, rootfs: &[String], opts: &[&str], cmd: &[&str]) -> Vec<String> {
         let mut v = vec![
             "--root".to_string(),
             self.root.display().to_string(),
             "run".into(),
         ];
         v.extend(opts.iter().map(|s| s.to_string()));
+        v.extend(rootfs.iter().cloned());
         v.extend(cmd.iter().map(|s| s.to_string()));
         v
+    }
+
+    /// `run` with a root filesystem made from the directory `tree` (a
+    /// `--rootfs` at step 10, an image `name` from step 11).
+    pub fn run_tree(
+        &self,
+        tree: &Path,
+        name: &str,
+        opts: &[&str],
+        cmd: &[&str],
+    ) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(bin());
+        c.args(self.run_args_with(&self.tree_args(tree, name), opts, cmd));
+        c.timeout(Duration::from_secs(60));
+        c
+    }
+
+    /// A copy of the busybox tree in a scratch directory, to modify.
+    pub fn busybox_tree(&self, name: &str) -> PathBuf {
+        let dir = self.scratch(name);
+        let status = std::process::Command::new("tar")
+            .arg("-xf")
+            .arg(busybox_tar())
+            .arg("-C")
+            .arg(&dir)
+            .status()
+            .expect("run tar");
+        assert!(status.success(), "extracting the busybox image failed");
+        dir
     }
 
     /// `mydocker run OPTS... CMD...` as a command to assert on.
@@ -130,6 +216,68 @@ impl Env {
     /// `mydocker run OPTS... CMD...` as a duct expression, for the background.
     pub fn run_bg(&self, opts: &[&str], cmd: &[&str]) -> duct::Expression {
         duct::cmd(bin(), self.run_args(opts, cmd)).unchecked()
+    }
+
+    /// Before step 10 containers use the host's filesystem.
+    #[cfg(not(feature = "pivot"))]
+    fn install_busybox(&self) {}
+
+    #[cfg(not(feature = "pivot"))]
+    pub fn rootfs_args(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    #[cfg(not(feature = "pivot"))]
+    fn tree_args(&self, _tree: &Path, _name: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Step 10: a busybox tree to pivot into, given with `--rootfs`.
+    #[cfg(all(feature = "pivot", not(feature = "image")))]
+    fn install_busybox(&self) {
+        self.busybox_tree("busybox-rootfs");
+    }
+
+    #[cfg(all(feature = "pivot", not(feature = "image")))]
+    pub fn rootfs_args(&self) -> Vec<String> {
+        self.tree_args(&self.dir.path().join("busybox-rootfs"), "busybox")
+    }
+
+    #[cfg(all(feature = "pivot", not(feature = "image")))]
+    fn tree_args(&self, tree: &Path, _name: &str) -> Vec<String> {
+        vec!["--rootfs".into(), tree.display().to_string()]
+    }
+
+    /// From step 11: the busybox image in the root's image store.
+    #[cfg(feature = "image")]
+    fn install_busybox(&self) {
+        let images = self.root.join("images");
+        std::fs::create_dir_all(&images).expect("create the image store");
+        let dest = images.join("busybox.tar");
+        if std::fs::hard_link(busybox_tar(), &dest).is_err() {
+            std::fs::copy(busybox_tar(), &dest).expect("copy the busybox image");
+        }
+    }
+
+    #[cfg(feature = "image")]
+    pub fn rootfs_args(&self) -> Vec<String> {
+        vec!["busybox".into()]
+    }
+
+    /// Pack `tree` as the image `name`.
+    #[cfg(feature = "image")]
+    fn tree_args(&self, tree: &Path, name: &str) -> Vec<String> {
+        let tar = self.root.join("images").join(format!("{name}.tar"));
+        let status = std::process::Command::new("tar")
+            .arg("-cf")
+            .arg(&tar)
+            .arg("-C")
+            .arg(tree)
+            .arg(".")
+            .status()
+            .expect("run tar");
+        assert!(status.success(), "packing {} failed", tree.display());
+        vec![name.to_string()]
     }
 
     /// The cgroup directories that containers of this root have now.

@@ -20,3 +20,15 @@ mod step06_memory;
 mod step07_cpu;
 #[cfg(feature = "pipe")]
 mod step08_pipe;
+#[cfg(feature = "union")]
+mod step09_union;
+#[cfg(feature = "pivot")]
+mod step10_pivot;
+#[cfg(feature = "image")]
+mod step11_image;
+#[cfg(feature = "layers")]
+mod step12_layers;
+#[cfg(feature = "volume")]
+mod step13_volume;
+#[cfg(feature = "commit")]
+mod step14_commit;

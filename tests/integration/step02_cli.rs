@@ -6,7 +6,17 @@ use std::ffi::OsString;
 
 use mydocker::cli;
 
-use crate::harness::{STEP, bin};
+use crate::harness::{ROOTFS_WORDS, STEP, bin};
+
+/// Parse `run OPTS... [ROOTFS] CMD...`: the last word of `opts` ends the
+/// options.
+fn parse_run(opts: &[&str], cmd: &[&str]) -> String {
+    let mut args = vec!["run"];
+    args.extend(opts);
+    args.extend(ROOTFS_WORDS);
+    args.extend(cmd);
+    parse(&args)
+}
 
 fn parse(args: &[&str]) -> String {
     let v: Vec<OsString> = std::iter::once("mydocker")
@@ -31,25 +41,28 @@ fn help_texts() {
 #[test]
 fn tutorial_spellings_parse_like_dockers() {
     assert_eq!(
-        parse(&["run", "-ti", "-name", "c1", "sh"]),
-        parse(&["run", "-it", "--name", "c1", "sh"])
+        parse_run(&["-ti", "-name", "c1"], &["sh"]),
+        parse_run(&["-it", "--name", "c1"], &["sh"])
     );
     assert_eq!(
-        parse(&["run", "-ti", "-name=c1", "sh"]),
-        parse(&["run", "-i", "-t", "--name=c1", "sh"])
+        parse_run(&["-ti", "-name=c1"], &["sh"]),
+        parse_run(&["-i", "-t", "--name=c1"], &["sh"])
     );
 }
 
 #[test]
 fn command_words_that_look_like_flags_are_kept() {
-    let p = parse(&["run", "-it", "sh", "-c", "echo -name -ti"]);
+    let p = parse_run(&["-it"], &["sh", "-c", "echo -name -ti"]);
     assert!(p.contains("\"echo -name -ti\""), "{p}");
 }
 
 #[test]
 fn root_comes_from_flag_or_environment() {
     let v = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
-    let c = cli::parse(v(&["mydocker", "--root", "/x", "run", "sh"])).unwrap();
+    let mut args = vec!["mydocker", "--root", "/x", "run"];
+    args.extend(ROOTFS_WORDS);
+    args.push("sh");
+    let c = cli::parse(v(&args)).unwrap();
     assert_eq!(c.root, std::path::PathBuf::from("/x"));
     let out = assert_cmd::Command::new(bin())
         .env("MYDOCKER_ROOT", "/tmp/mydocker-env-root-test")

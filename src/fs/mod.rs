@@ -1,0 +1,17 @@
+//! The container's filesystem, chapter by chapter: the union mount
+//! (step 09), `pivot_root` (step 10), images (step 11), the layers of a
+//! container (step 12), volumes (step 13) and saving the result as an image
+//! (step 14).
+
+#[cfg(feature = "image")]
+pub mod image;
+#[cfg(feature = "layers")]
+pub mod layers;
+#[cfg(feature = "union")]
+pub mod overlay;
+#[cfg(feature = "pivot")]
+pub mod pivot;
+#[cfg(feature = "volume")]
+pub mod scoped;
+#[cfg(feature = "volume")]
+pub mod volume;

@@ -1,0 +1,52 @@
+//! Step 12: the image layer is read-only; a container writes to its own
+//! write layer, which is removed, with its mount, when an `-it` container
+//! exits.
+
+use rstest::rstest;
+
+use crate::harness::{Env, env, mount_count};
+
+#[rstest]
+fn writes_never_reach_the_image_layer(env: Env) {
+    let before = mount_count();
+    env.run(
+        &["-ti"],
+        &["sh", "-c", "echo x > /f && rm /bin/ls && cat /f"],
+    )
+    .assert()
+    .success()
+    .stdout("x\n");
+    let layer = env.root.join("images/busybox");
+    assert!(
+        !layer.join("f").exists(),
+        "the write reached the image layer"
+    );
+    assert!(
+        layer.join("bin/ls").exists(),
+        "the delete reached the image layer"
+    );
+    assert_eq!(mount_count(), before, "a mount is left");
+    assert!(
+        !env.root.join("shared").exists(),
+        "the layers were not removed"
+    );
+}
+
+#[rstest]
+fn the_next_container_starts_from_the_clean_image(env: Env) {
+    env.run(&[], &["sh", "-c", "echo x > /f"])
+        .assert()
+        .success();
+    env.run(&[], &["ls", "/f"]).assert().failure();
+    env.run(&[], &["ls", "/bin/ls"]).assert().success();
+}
+
+#[rstest]
+fn one_container_at_a_time_uses_the_shared_layer(env: Env) {
+    let err = env.while_running(&[], || {
+        let out = env.run(&[], &["true"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(125));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    });
+    assert!(err.contains("in use"), "{err}");
+}
