@@ -20,12 +20,11 @@ fn the_containers_process_is_pinned(env: Env, #[case] flag: &str) {
             .into_iter()
             .find(|d| d.join("cpuset.cpus").exists())
             .unwrap();
-        let pid = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
-        let pid = pid
-            .lines()
-            .next()
-            .expect("a process in the cgroup")
-            .to_string();
+        // Before step 08 the process may still be on its way in: poll.
+        let pid = crate::harness::wait_for("a process in the cgroup", || {
+            let procs = std::fs::read_to_string(dir.join("cgroup.procs")).ok()?;
+            procs.lines().next().map(str::to_string)
+        });
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
         status
             .lines()
