@@ -41,7 +41,27 @@ pub enum Command {
     #[cfg(feature = "cli")]
     Run(RunArgs),
 
-    /// Save the running container's filesystem as an image
+    /// List containers
+    #[cfg(feature = "ps")]
+    Ps(PsArgs),
+
+    /// Print a detached container's output
+    #[cfg(feature = "logs")]
+    Logs(LogsArgs),
+
+    /// Run a command in a running container
+    #[cfg(feature = "exec")]
+    Exec(ExecArgs),
+
+    /// Stop running containers: SIGTERM, then SIGKILL after a timeout
+    #[cfg(feature = "stop")]
+    Stop(StopArgs),
+
+    /// Remove containers
+    #[cfg(feature = "rm")]
+    Rm(RmArgs),
+
+    /// Save a container's filesystem as an image
     #[cfg(feature = "commit")]
     Commit(CommitArgs),
 
@@ -75,6 +95,11 @@ pub struct RunArgs {
     /// Attach the terminal
     #[arg(short = 't', long)]
     pub tty: bool,
+
+    /// Run in the background and print the container's ID
+    #[cfg(feature = "detach")]
+    #[arg(short = 'd', long)]
+    pub detach: bool,
 
     /// Name the container (tutorial spelling: -name)
     #[arg(long, value_parser = parse_container_name)]
@@ -118,9 +143,80 @@ pub struct RunArgs {
 #[cfg(feature = "commit")]
 #[derive(Debug, Args)]
 pub struct CommitArgs {
+    /// The container to save (name, ID or ID prefix)
+    #[cfg(feature = "commit-container")]
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+
     /// The name of the new image (ROOT/images/IMAGE.tar)
     #[arg(value_name = "IMAGE")]
     pub image: String,
+}
+
+#[cfg(feature = "ps")]
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (by default only running ones)
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// Output format: table or json
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+}
+
+#[cfg(feature = "logs")]
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing new output until the container exits
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+
+    /// The container (name, ID or ID prefix)
+    pub container: String,
+}
+
+#[cfg(feature = "exec")]
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep stdin open
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+
+    /// Attach the terminal
+    #[arg(short = 't', long)]
+    pub tty: bool,
+
+    /// The container (name, ID or ID prefix)
+    pub container: String,
+
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[cfg(feature = "stop")]
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait after SIGTERM before SIGKILL
+    #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECS")]
+    pub time: u64,
+
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[cfg(feature = "rm")]
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Kill and remove running containers too
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
 }
 
 #[cfg(feature = "commit")]

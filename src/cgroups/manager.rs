@@ -102,6 +102,14 @@ pub fn new_manager(hierarchy: &Hierarchy, name: &str) -> Result<Box<dyn Manager>
     }
 }
 
+/// Remove cgroup directories recorded earlier (missing ones are fine).
+pub fn remove_paths(paths: &[PathBuf]) -> Result<(), Error> {
+    for dir in paths {
+        remove_dir(dir)?;
+    }
+    Ok(())
+}
+
 /// Move `pid` into each of the cgroup directories `paths` (how `exec` joins a
 /// running container's cgroups).
 pub fn join(paths: &[PathBuf], pid: i32) -> Result<(), Error> {

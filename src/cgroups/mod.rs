@@ -22,4 +22,4 @@ pub mod v1;
 pub mod v2;
 
 #[cfg(feature = "cgroups")]
-pub use manager::{Error, Manager, Resources, join, new_manager};
+pub use manager::{Error, Manager, Resources, join, new_manager, remove_paths};

@@ -1,22 +1,77 @@
-//! `mydocker commit IMAGE` (step 14): save the running container's root
-//! filesystem (the merged view: image plus its changes, plus any volume
-//! mounted into it) as `ROOT/images/IMAGE.tar`. In this era there is one
-//! shared container, so there is nothing to name but the image.
+//! `mydocker commit` (step 14): save a container's root filesystem (the
+//! merged view: the image, the container's changes, and any volume mounted
+//! into it) as `ROOT/images/IMAGE.tar`.
+//!
+//! Which container is a chapter's choice, at one seam ([`source`]):
+//! - steps 14-20 (`commit IMAGE`): the one container of the shared layer;
+//! - step 21 (`commit IMAGE`): the only running container;
+//! - from step 22 (`commit CONTAINER IMAGE`): the named container, running
+//!   or stopped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
 use crate::cli::CommitArgs;
-use crate::fs::{image, layers::ContainerLayers, overlay};
+use crate::fs::{image, overlay};
 
 pub fn commit(root: &Path, args: &CommitArgs) -> Result<i32> {
     crate::names::validate("image", &args.image)?;
-    let merged = ContainerLayers::new(root, "").merged();
-    if !overlay::is_mounted(&merged) {
-        bail!("no running container to commit (start one with `mydocker run -it IMAGE CMD`)");
-    }
+    let merged = source(root, args)?;
     let tar = image::save(root, &args.image, &merged)?;
     println!("{}", tar.display());
     Ok(0)
+}
+
+/// Steps 14-20: the shared layer, while a container uses it.
+#[cfg(not(feature = "isolation"))]
+fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
+    let merged = crate::fs::layers::ContainerLayers::new(root, "").merged();
+    if !overlay::is_mounted(&merged) {
+        bail!("no running container to commit (start one with `mydocker run IMAGE CMD`)");
+    }
+    Ok(merged)
+}
+
+/// Step 21: every container has its own layers; commit the one running.
+#[cfg(all(feature = "isolation", not(feature = "commit-container")))]
+fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
+    use crate::container::state::Store;
+    let store = Store::new(root);
+    let running: Vec<_> = store
+        .list()
+        .into_iter()
+        .filter_map(|(_, r)| r.ok())
+        .filter(|i| i.is_alive())
+        .collect();
+    match running.as_slice() {
+        [one] => mounted_layers(one),
+        [] => bail!("no running container to commit"),
+        _ => {
+            bail!("more than one container runs: name one (step 22 adds `commit CONTAINER IMAGE`)")
+        }
+    }
+}
+
+/// From step 22: the named container.
+#[cfg(feature = "commit-container")]
+fn source(root: &Path, args: &CommitArgs) -> Result<PathBuf> {
+    let info = crate::container::state::Store::new(root).find(&args.container)?;
+    mounted_layers(&info)
+}
+
+#[cfg(feature = "isolation")]
+fn mounted_layers(info: &crate::container::state::ContainerInfo) -> Result<PathBuf> {
+    let Some(base) = &info.layers else {
+        bail!("container {} has no layers to commit", info.name);
+    };
+    let merged = crate::fs::layers::ContainerLayers { base: base.clone() }.merged();
+    if !overlay::is_mounted(&merged) {
+        bail!(
+            "container {}: its root filesystem {} is not mounted",
+            info.name,
+            merged.display()
+        );
+    }
+    Ok(merged)
 }

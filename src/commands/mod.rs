@@ -5,10 +5,20 @@
 pub mod check;
 #[cfg(feature = "commit")]
 pub mod commit;
+#[cfg(feature = "exec")]
+pub mod exec;
 #[cfg(feature = "commit")]
 pub mod images;
+#[cfg(feature = "logs")]
+pub mod logs;
+#[cfg(feature = "ps")]
+pub mod ps;
+#[cfg(feature = "rm")]
+pub mod rm;
 #[cfg(feature = "run")]
 pub mod run;
+#[cfg(feature = "stop")]
+pub mod stop;
 
 use anyhow::Result;
 
@@ -23,6 +33,16 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Check(args) => check::check(&args),
         #[cfg(feature = "run")]
         Command::Run(args) => run::run(&root, &args),
+        #[cfg(feature = "ps")]
+        Command::Ps(args) => ps::ps(&root, &args),
+        #[cfg(feature = "logs")]
+        Command::Logs(args) => logs::logs(&root, &args),
+        #[cfg(feature = "exec")]
+        Command::Exec(args) => exec::exec(&root, &args),
+        #[cfg(feature = "stop")]
+        Command::Stop(args) => stop::stop(&root, &args),
+        #[cfg(feature = "rm")]
+        Command::Rm(args) => rm::rm(&root, &args),
         #[cfg(feature = "commit")]
         Command::Commit(args) => commit::commit(&root, &args),
         #[cfg(feature = "commit")]

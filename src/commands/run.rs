@@ -1,14 +1,28 @@
 //! `mydocker run` (step 05): start a command in new namespaces, inside its
-//! own cgroups (and, from step 10, its own root filesystem), wait for it,
-//! clean up, and exit with its code.
+//! own cgroups (and, from step 10, its own root filesystem), and exit with
+//! its code.
+//!
+//! Step 15 replaces the flow: containers get a recorded state, a name, and
+//! may run detached under a monitor. The seam is the `mod flow` line:
+//! `run_simple.rs` before step 15, `run_managed.rs` from then on. What both
+//! share is here.
+
+#[cfg(not(feature = "detach"))]
+#[path = "run_simple.rs"]
+mod flow;
+#[cfg(feature = "detach")]
+#[path = "run_managed.rs"]
+mod flow;
+
+pub use flow::run;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::cgroups::{self, Resources, detect::Hierarchy};
+use crate::cgroups::{self, Resources};
 use crate::cli::RunArgs;
-use crate::container::{Prepared, channel, process, rootfs, spec::Spec};
+use crate::container::{Prepared, channel, process, spec::Spec};
 use crate::util;
 
 /// The name of a container's cgroup: `mydocker-<root tag>-<id>`.
@@ -31,36 +45,9 @@ fn resources(args: &RunArgs) -> Resources {
     }
 }
 
-pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
-    let id = util::random_hex(6).context("make a container ID")?;
-    let name = args.name.clone().unwrap_or_else(|| id.clone());
-
-    let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
-    let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
-    cgroup.create()?;
-    let rootfs = match rootfs::prepare(root, args, &name) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = cgroup.destroy();
-            return Err(e);
-        }
-    };
-    let spec = Spec {
-        argv: args.command.clone(),
-        hostname: id.clone(),
-        rootfs: rootfs.as_ref().map(|r| r.path.clone()),
-    };
-    let result = start_and_wait(&spec, &*cgroup, &resources(args));
-    let released = rootfs.as_ref().map_or(Ok(()), |r| r.release());
-    let removed = cgroup.destroy();
-    let code = result?;
-    released?;
-    removed?;
-    Ok(code)
-}
-
-fn start_and_wait(spec: &Spec, cgroup: &dyn cgroups::Manager, res: &Resources) -> Result<i32> {
-    cgroup.apply(res)?;
+/// Start the container's init in the foreground's way: inheriting this
+/// process's stdio, placed in `cgroup`, with the spec sent once it is.
+fn start(spec: &Spec, cgroup: &dyn cgroups::Manager) -> Result<nix::unistd::Pid> {
     let Prepared { argv, fds, sender } = channel::prepare(spec)?;
     let pid = process::start(&argv, &fds)?;
     let placed = cgroup
@@ -71,5 +58,5 @@ fn start_and_wait(spec: &Spec, cgroup: &dyn cgroups::Manager, res: &Resources) -
         process::abort(pid);
         return Err(e);
     }
-    process::wait_forwarding(pid)
+    Ok(pid)
 }

@@ -38,7 +38,7 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub fn main(args: &InitArgs) -> Result<i32> {
     let spec = channel::receive(args)?;
     prepare(&spec)?;
-    Ok(exec(&spec.argv))
+    Ok(exec(&spec.argv, None))
 }
 
 fn prepare(spec: &Spec) -> Result<()> {
@@ -82,9 +82,10 @@ pub fn resolve(program: &str, path: &str) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// Replace this process with `argv`. Returns the exit code when that fails.
-fn exec(argv: &[String]) -> i32 {
-    match try_exec(argv) {
+/// Replace this process with `argv`, with the environment `env` when given
+/// (else this process's own). Returns the exit code when that fails.
+pub fn exec(argv: &[String], env: Option<&[String]>) -> i32 {
+    match try_exec(argv, env) {
         Ok(never) => match never {},
         Err(ExecError { code, message }) => {
             eprintln!("mydocker: {message}");
@@ -100,12 +101,19 @@ struct ExecError {
 
 enum Never {}
 
-fn try_exec(argv: &[String]) -> std::result::Result<Never, ExecError> {
+fn try_exec(argv: &[String], env: Option<&[String]>) -> std::result::Result<Never, ExecError> {
     let fail = |code, message: String| ExecError { code, message };
     let Some(program) = argv.first() else {
         return Err(fail(EXIT_NOT_FOUND, "no command given".into()));
     };
-    let path_var = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
+    let path_var = match env {
+        Some(env) => env
+            .iter()
+            .find_map(|kv| kv.strip_prefix("PATH="))
+            .map(str::to_string),
+        None => std::env::var("PATH").ok(),
+    }
+    .unwrap_or_else(|| DEFAULT_PATH.to_string());
     let Some(resolved) = resolve(program, &path_var) else {
         return Err(fail(
             EXIT_NOT_FOUND,
@@ -126,13 +134,39 @@ fn try_exec(argv: &[String]) -> std::result::Result<Never, ExecError> {
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| fail(EXIT_CANNOT_RUN, "an argument contains a NUL byte".into()))?;
     restore_signals().map_err(|e| fail(EXIT_CANNOT_RUN, format!("{e:#}")))?;
-    let err = nix::unistd::execv(&c_path, &c_argv).unwrap_err();
+    close_inherited_descriptors();
+    let err = match env {
+        Some(env) => {
+            let c_env: Vec<CString> = env
+                .iter()
+                .filter_map(|kv| CString::new(kv.as_bytes()).ok())
+                .collect();
+            nix::unistd::execve(&c_path, &c_argv, &c_env).unwrap_err()
+        }
+        None => nix::unistd::execv(&c_path, &c_argv).unwrap_err(),
+    };
     let code = if err == nix::Error::ENOENT {
         EXIT_NOT_FOUND
     } else {
         EXIT_CANNOT_RUN
     };
     Err(fail(code, format!("exec: {program:?}: {}", err.desc())))
+}
+
+/// Mark every descriptor above stderr close-on-exec, so the program starts
+/// with stdin, stdout and stderr only, whatever the caller of mydocker left
+/// open (runc does the same).
+fn close_inherited_descriptors() {
+    // SAFETY: close_range only changes descriptor flags of this process.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+    }
 }
 
 /// `run` blocks the signals it forwards and Rust ignores SIGPIPE; neither

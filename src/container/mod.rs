@@ -16,9 +16,15 @@ use std::ffi::CString;
 use std::os::fd::RawFd;
 
 pub mod init;
+#[cfg(feature = "detach")]
+pub mod lifecycle;
+#[cfg(feature = "detach")]
+pub mod monitor;
 pub mod process;
 pub mod rootfs;
 pub mod spec;
+#[cfg(feature = "detach")]
+pub mod state;
 
 #[cfg(not(feature = "pivot"))]
 #[path = "rootfs_host.rs"]

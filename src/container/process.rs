@@ -36,11 +36,17 @@ fn forwarded_set() -> SigSet {
     set
 }
 
+/// Block the signals that [`wait_forwarding`] passes on, before the child
+/// that will receive them exists.
+pub fn block_forwarded_signals() -> Result<()> {
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None)
+        .context("block signals before starting the container")
+}
+
 /// Start `init` (its argument vector is `argv`) in the container's new
 /// namespaces, handing it the descriptors `fds`.
 pub fn start(argv: &[CString], fds: &[(RawFd, RawFd)]) -> Result<Pid> {
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None)
-        .context("block signals before starting the container")?;
+    block_forwarded_signals()?;
     namespaces::spawn(argv, namespaces::container_flags(), fds)
         .context("clone the container process into new namespaces")
 }

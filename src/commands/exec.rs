@@ -1,0 +1,105 @@
+//! `mydocker exec CONTAINER CMD...` (step 18): run a command inside a
+//! running container. There is no daemon to ask: this process joins the
+//! container itself (`man 2 setns`).
+//!
+//! 1. Open the container's namespaces (`/proc/PID/ns/{ipc,uts,net,pid,mnt}`)
+//!    and its cgroups' `cgroup.procs` files while the host's paths are
+//!    still visible, and check the PID still is the container's.
+//! 2. `setns` into each namespace, the mount namespace last (it changes
+//!    this process's `/`). This needs a single-threaded process, which
+//!    mydocker is.
+//! 3. A PID namespace applies only to children, so fork. The child writes
+//!    its PID into the container's cgroups, takes the container's
+//!    environment (read from its first process, `/proc/PID/environ`), and
+//!    `execve`s the command. The parent forwards signals and exits with
+//!    the command's code.
+//!
+//! Every descriptor opened here is close-on-exec: the command sees only
+//! its stdin, stdout and stderr (the class of leak behind CVE-2024-21626).
+
+#![allow(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use nix::sched::{CloneFlags, setns};
+use nix::unistd::{ForkResult, fork};
+
+use crate::cli::ExecArgs;
+use crate::container::state::Store;
+use crate::container::{init, process};
+
+/// The namespaces to join, the mount namespace last.
+const NAMESPACES: [(&str, CloneFlags); 5] = [
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
+    let store = Store::new(root);
+    let info = store.find(&args.container)?;
+    let Some(pid) = info.live_pid() else {
+        bail!("container {} is not running", info.name);
+    };
+    let namespaces: Vec<(File, CloneFlags)> = NAMESPACES
+        .iter()
+        .map(|(kind, flag)| {
+            let path = format!("/proc/{pid}/ns/{kind}");
+            File::open(&path)
+                .with_context(|| format!("open {path}"))
+                .map(|f| (f, *flag))
+        })
+        .collect::<Result<_>>()?;
+    let cgroups: Vec<File> = info
+        .cgroups
+        .iter()
+        .map(|dir| {
+            let path = dir.join("cgroup.procs");
+            OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("open {}", path.display()))
+        })
+        .collect::<Result<_>>()?;
+    let environ = std::fs::read(format!("/proc/{pid}/environ"))
+        .context("read the container's environment")?;
+    let env: Vec<String> = environ
+        .split(|b| *b == 0)
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| String::from_utf8_lossy(kv).into_owned())
+        .collect();
+    // The namespaces were opened by PID: make sure it was still ours.
+    if !info.is_alive() {
+        bail!("container {} is not running", info.name);
+    }
+
+    for (file, flag) in &namespaces {
+        setns(file, *flag).with_context(|| format!("join the container's {flag:?} namespace"))?;
+    }
+    drop(namespaces);
+    nix::unistd::chdir("/").context("chdir to the container's root")?;
+
+    process::block_forwarded_signals()?;
+    // SAFETY: single-threaded; the child only writes, then execs or exits.
+    match unsafe { fork() }.context("fork the command")? {
+        ForkResult::Child => {
+            let me = std::process::id().to_string();
+            for mut f in cgroups {
+                if let Err(e) = f.write_all(me.as_bytes()) {
+                    eprintln!("mydocker: join the container's cgroup: {e}");
+                    std::process::exit(crate::error::EXIT_MYDOCKER);
+                }
+            }
+            std::process::exit(init::exec(&args.command, Some(&env)));
+        }
+        ForkResult::Parent { child } => {
+            drop(cgroups);
+            process::wait_forwarding(child)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! `mydocker rm [-f] CONTAINER...` (step 20): remove stopped containers and
+//! everything they made; `-f` kills running ones first. A container whose
+//! state file is broken can still be removed with `-f`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use crate::cli::RmArgs;
+use crate::container::lifecycle;
+use crate::container::state::{Error as StateError, Store};
+
+pub fn rm(root: &Path, args: &RmArgs) -> Result<i32> {
+    let store = Store::new(root);
+    let mut code = 0;
+    for key in &args.containers {
+        match remove_one(root, &store, key, args.force) {
+            Ok(()) => println!("{key}"),
+            Err(e) => {
+                eprintln!("mydocker: {e:#}");
+                code = crate::error::EXIT_MYDOCKER;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn remove_one(root: &Path, store: &Store, key: &str, force: bool) -> Result<()> {
+    let info = match store.find(key) {
+        Ok(info) => info,
+        Err(StateError::Broken { name, .. }) if force => {
+            return lifecycle::remove_broken(store, root, &name);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if info.is_alive() {
+        if !force {
+            bail!(
+                "cannot remove running container {}: stop it first, or use rm -f",
+                info.name
+            );
+        }
+        lifecycle::stop(store, &info, Duration::ZERO)?;
+    }
+    // The state may have changed while stopping (the monitor's record).
+    let info = match store.load(&info.name) {
+        Ok(i) => i,
+        Err(StateError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let _lock = store.lock()?;
+    // Another `rm` may have won the race while this one waited for the lock.
+    if !store.config_path(&info.name).exists() {
+        bail!("no such container: {key}");
+    }
+    lifecycle::remove(store, &info)
+}

@@ -1,0 +1,43 @@
+//! `run` before step 15: one foreground container, waited for and removed.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::{cgroup_name, resources, start};
+use crate::cgroups::{self, detect::Hierarchy};
+use crate::cli::RunArgs;
+use crate::container::{process, rootfs, spec::Spec};
+use crate::util;
+
+pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
+    let id = util::random_hex(6).context("make a container ID")?;
+    let name = args.name.clone().unwrap_or_else(|| id.clone());
+
+    let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
+    let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
+    cgroup.create()?;
+    let rootfs = match rootfs::prepare(root, args, &name) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = cgroup.destroy();
+            return Err(e);
+        }
+    };
+    let spec = Spec {
+        argv: args.command.clone(),
+        hostname: id.clone(),
+        rootfs: rootfs.as_ref().map(|r| r.path.clone()),
+    };
+    let result = cgroup
+        .apply(&resources(args))
+        .map_err(anyhow::Error::from)
+        .and_then(|()| start(&spec, &*cgroup))
+        .and_then(process::wait_forwarding);
+    let released = rootfs.as_ref().map_or(Ok(()), |r| r.release());
+    let removed = cgroup.destroy();
+    let code = result?;
+    released?;
+    removed?;
+    Ok(code)
+}

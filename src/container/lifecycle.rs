@@ -1,0 +1,91 @@
+//! Stopping and removing a container (steps 19 and 20), shared by `stop`,
+//! `rm` and the test harness.
+//!
+//! Every signal goes through [`signal`], which checks that the recorded
+//! PID still belongs to the container (same start time): a PID the kernel
+//! has handed to another process is never signalled.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use super::state::{ContainerInfo, Status, Store};
+
+/// Send `sig` to the container's first process, if it still runs.
+/// Returns whether it was sent.
+pub fn signal(info: &ContainerInfo, sig: Signal) -> bool {
+    match info.live_pid() {
+        Some(pid) => kill(Pid::from_raw(pid), sig).is_ok(),
+        None => false,
+    }
+}
+
+/// Poll until `done` holds or `timeout` passes; returns whether it held.
+fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// After the container's process has gone, its monitor records the exit;
+/// wait (briefly) for that, so the state read next is final.
+fn wait_recorded(store: &Store, name: &str) {
+    wait_until(Duration::from_secs(5), || match store.load(name) {
+        Ok(i) => i.status != Status::Running || !i.detached,
+        Err(_) => true,
+    });
+}
+
+/// Stop a container: SIGTERM, wait up to `timeout`, then SIGKILL. A
+/// container that is not running is left as it is.
+pub fn stop(store: &Store, info: &ContainerInfo, timeout: Duration) -> Result<()> {
+    if !info.is_alive() {
+        return Ok(());
+    }
+    signal(info, Signal::SIGTERM);
+    if !wait_until(timeout, || !info.is_alive()) {
+        signal(info, Signal::SIGKILL);
+        if !wait_until(Duration::from_secs(10), || !info.is_alive()) {
+            anyhow::bail!("container {} did not die after SIGKILL", info.name);
+        }
+    }
+    wait_recorded(store, &info.name);
+    Ok(())
+}
+
+/// Remove a container that no longer runs: its mounts and layers, any
+/// cgroup left, and its state directory. Volume sources are never touched:
+/// everything mounted below the layers is unmounted, and checked to be
+/// gone, before a directory is deleted.
+pub fn remove(store: &Store, info: &ContainerInfo) -> Result<()> {
+    anyhow::ensure!(!info.is_alive(), "container {} is running", info.name);
+    if let Some(base) = &info.layers {
+        crate::fs::layers::ContainerLayers { base: base.clone() }
+            .remove()
+            .with_context(|| format!("remove the layers of container {}", info.name))?;
+    }
+    crate::cgroups::remove_paths(&info.cgroups)?;
+    store.remove(&info.name)?;
+    Ok(())
+}
+
+/// Remove the state of a container whose `config.json` cannot be read: its
+/// layers are found where they would be, from its name.
+pub fn remove_broken(store: &Store, root: &Path, name: &str) -> Result<()> {
+    let layers = crate::fs::layers::ContainerLayers::new(root, name);
+    if layers.base.starts_with(store.container_dir(name)) {
+        layers.remove()?;
+    }
+    store.remove(name)?;
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The monitor of a detached container (step 15), like conmon or
+//! containerd's shim: a small process that is the container's parent, so it
+//! can wait for it, record its exit code and finish time, and remove its
+//! cgroups. `run -d` returns as soon as the container runs; the container
+//! never depends on the CLI process.
+//!
+//! `run -d` forks twice: the first child calls `setsid` (a new session,
+//! with no controlling terminal, so closing the terminal sends it no
+//! SIGHUP) and forks the monitor, then exits at once; the monitor is thus
+//! adopted by init (or the nearest subreaper) and is nobody's zombie. The
+//! monitor points its own stdio at /dev/null, so a caller reading `run -d`'s
+//! output sees end-of-file when `run` exits, starts the container with
+//! stdout and stderr going to `container.log`, and tells `run` over a pipe
+//! that the container runs (or why it could not start).
+
+#![allow(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+
+use anyhow::{Context, Result, bail};
+use nix::unistd::{ForkResult, fork, setsid};
+
+use super::rootfs::Rootfs;
+use super::spec::Spec;
+use super::state::{ContainerInfo, Status, Store, now};
+use super::{Prepared, channel, process};
+use crate::cgroups::Manager;
+use crate::util;
+
+/// Start the container under a monitor; returns once it runs.
+pub fn launch(
+    store: &Store,
+    info: &ContainerInfo,
+    spec: &Spec,
+    cgroup: &dyn Manager,
+    rootfs: Option<&Rootfs>,
+) -> Result<()> {
+    let (read, write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("create the monitor's pipe")?;
+    // SAFETY: mydocker is single-threaded, so the child may go on running
+    // ordinary Rust code.
+    match unsafe { fork() }.context("fork the monitor")? {
+        ForkResult::Parent { child } => {
+            drop(write);
+            let _ = crate::namespaces::wait_exit_code(child);
+            let mut report = String::new();
+            File::from(read)
+                .read_to_string(&mut report)
+                .context("read the monitor's report")?;
+            match report.strip_prefix("ok") {
+                Some(_) => Ok(()),
+                None if report.is_empty() => {
+                    bail!("the monitor exited before starting the container")
+                }
+                None => bail!("{}", report.trim_start_matches("err: ").trim_end()),
+            }
+        }
+        ForkResult::Child => {
+            drop(read);
+            let _ = setsid();
+            // SAFETY: as above, single-threaded.
+            match unsafe { fork() } {
+                Ok(ForkResult::Child) => {
+                    let code = monitor(store, info, spec, cgroup, rootfs, File::from(write));
+                    std::process::exit(code)
+                }
+                _ => std::process::exit(0),
+            }
+        }
+    }
+}
+
+/// The monitor's life; returns its exit code.
+fn monitor(
+    store: &Store,
+    info: &ContainerInfo,
+    spec: &Spec,
+    cgroup: &dyn Manager,
+    rootfs: Option<&Rootfs>,
+    mut report: File,
+) -> i32 {
+    let started = start(store, info, spec, cgroup);
+    let pid = match started {
+        Ok(pid) => {
+            let _ = report.write_all(b"ok\n");
+            drop(report);
+            pid
+        }
+        Err(e) => {
+            let _ = report.write_all(format!("err: {e:#}\n").as_bytes());
+            drop(report);
+            if let Some(r) = rootfs {
+                let _ = r.release();
+            }
+            let _ = cgroup.destroy();
+            let _ = store.remove(&info.name);
+            return 1;
+        }
+    };
+    let code = crate::namespaces::wait_exit_code(pid).unwrap_or(-1);
+    let _ = cgroup.destroy();
+    let _ = store.update(&info.name, |i| {
+        i.status = Status::Exited;
+        i.exit_code = Some(code);
+        i.finished = Some(now());
+    });
+    0
+}
+
+/// Point stdio at /dev/null, start the container logging to its log file,
+/// and record it as running.
+fn start(
+    store: &Store,
+    info: &ContainerInfo,
+    spec: &Spec,
+    cgroup: &dyn Manager,
+) -> Result<nix::unistd::Pid> {
+    let null = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .context("open /dev/null")?;
+    for fd in 0..3 {
+        // SAFETY: dup2 onto the standard descriptors of this process.
+        unsafe { libc::dup2(null.as_raw_fd(), fd) };
+    }
+    let log_path = store.log_path(&info.name);
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("open {}", log_path.display()))?;
+    let Prepared {
+        argv,
+        fds: channel_fds,
+        sender,
+    } = channel::prepare(spec)?;
+    // Standard output and error first: the channel's descriptor moves come
+    // after, so none of them can overwrite the log's descriptor.
+    let mut fds = vec![(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
+    fds.extend(channel_fds);
+    let pid = process::start(&argv, &fds)?;
+    drop(log);
+    let placed = cgroup
+        .add_task(pid.as_raw())
+        .map_err(anyhow::Error::from)
+        .and_then(|()| sender.send(spec));
+    if let Err(e) = placed {
+        process::abort(pid);
+        return Err(e);
+    }
+    let start_time = util::process_start_time(pid.as_raw());
+    store.update(&info.name, |i| {
+        i.status = Status::Running;
+        i.pid = Some(pid.as_raw());
+        i.pid_start = start_time;
+    })?;
+    Ok(pid)
+}

@@ -1,0 +1,404 @@
+//! A container's recorded state (step 15): `<root>/containers/<name>/`
+//! holds `config.json` (this [`ContainerInfo`]) and, for a detached
+//! container, `container.log`.
+//!
+//! Every change is made under one lock (`<root>/containers/.lock`, an
+//! `flock`) and written atomically (temporary file, fsync, rename), so two
+//! commands at once never interleave and a crash never leaves a torn file.
+//! A file that is broken anyway (truncated, garbage) is reported for that
+//! container alone; the others are still listed.
+//!
+//! A container's process is named by its PID **and** that process's start
+//! time (`/proc/PID/stat` field 22). A PID the kernel has since given to
+//! another process is therefore never taken for the container: it is never
+//! signalled or entered, and the container shows as exited.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use crate::names;
+use crate::util;
+
+/// Where a container is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Being set up; no process yet.
+    Created,
+    Running,
+    Exited,
+}
+
+/// Everything recorded about one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    /// The command and its arguments, as given.
+    pub command: Vec<String>,
+    /// Seconds since the epoch.
+    pub created: u64,
+    pub status: Status,
+    /// The container's first process, as seen from the host.
+    pub pid: Option<i32>,
+    /// Its start time in clock ticks since boot.
+    pub pid_start: Option<u64>,
+    pub exit_code: Option<i32>,
+    /// Seconds since the epoch.
+    pub finished: Option<u64>,
+    /// Started with `-d` (kept after it exits, until `rm`).
+    pub detached: bool,
+    /// Its cgroup directories.
+    pub cgroups: Vec<PathBuf>,
+    /// Where its layers live (`upper`, `work`, `merged` below it).
+    pub layers: Option<PathBuf>,
+    /// The `-v` options, as given.
+    pub volumes: Vec<String>,
+    /// The environment of its first process (`-e`, step 24).
+    #[serde(default)]
+    pub env: Vec<String>,
+}
+
+/// A failed state operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Name(#[from] names::InvalidName),
+    #[error("no such container: {0}")]
+    NotFound(String),
+    #[error("container name {0:?} is already in use")]
+    NameInUse(String),
+    #[error("{0:?} matches more than one container ID")]
+    Ambiguous(String),
+    #[error("container {name}: broken state file {path}: {reason}")]
+    Broken {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("{what} {path}: {err}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        err: std::io::Error,
+    },
+}
+
+fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |err| Error::Io {
+        what,
+        path: path.to_path_buf(),
+        err,
+    }
+}
+
+/// Seconds since the epoch, now.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl ContainerInfo {
+    /// Is the recorded process still this container's (same PID, same
+    /// start time)?
+    pub fn is_alive(&self) -> bool {
+        match (self.pid, self.pid_start) {
+            (Some(pid), Some(start)) => util::process_start_time(pid) == Some(start),
+            _ => false,
+        }
+    }
+
+    /// The status as it really is: a container recorded as running whose
+    /// process is gone has exited, whatever the file says.
+    pub fn current_status(&self) -> Status {
+        match self.status {
+            Status::Running if !self.is_alive() => Status::Exited,
+            s => s,
+        }
+    }
+
+    /// The status as `ps` prints it: `running`, `exited (3)`, `created`.
+    pub fn status_text(&self) -> String {
+        match self.current_status() {
+            Status::Created => "created".into(),
+            Status::Running => "running".into(),
+            Status::Exited => match self.exit_code {
+                Some(code) => format!("exited ({code})"),
+                None => "exited (unknown)".into(),
+            },
+        }
+    }
+
+    /// The PID, while the container runs.
+    pub fn live_pid(&self) -> Option<i32> {
+        if self.is_alive() { self.pid } else { None }
+    }
+}
+
+/// The containers of one root.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// The held state lock; released when dropped.
+pub struct Lock(#[allow(dead_code)] Flock<File>);
+
+impl Store {
+    pub fn new(root: &Path) -> Self {
+        Store {
+            dir: root.join("containers"),
+        }
+    }
+
+    /// `<root>/containers/<name>`.
+    pub fn container_dir(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn config_path(&self, name: &str) -> PathBuf {
+        self.container_dir(name).join("config.json")
+    }
+
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.container_dir(name).join("container.log")
+    }
+
+    /// Take the lock for a change of state.
+    pub fn lock(&self) -> Result<Lock, Error> {
+        fs::create_dir_all(&self.dir).map_err(io_err("create", &self.dir))?;
+        let path = self.dir.join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err("open", &path))?;
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map(Lock)
+            .map_err(|(_, errno)| Error::Io {
+                what: "lock",
+                path,
+                err: errno.into(),
+            })
+    }
+
+    /// Record a new container; its name must be free.
+    pub fn create(&self, info: &ContainerInfo) -> Result<(), Error> {
+        names::validate("container", &info.name)?;
+        let _lock = self.lock()?;
+        let dir = self.container_dir(&info.name);
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::NameInUse(info.name.clone()));
+            }
+            Err(e) => return Err(io_err("create", &dir)(e)),
+        }
+        self.save(info)
+    }
+
+    /// Write `info` (the caller holds the lock, or is its only writer).
+    pub fn save(&self, info: &ContainerInfo) -> Result<(), Error> {
+        let path = self.config_path(&info.name);
+        let json = serde_json::to_vec_pretty(info).expect("state serializes");
+        util::write_atomic(&path, &json).map_err(io_err("write", &path))
+    }
+
+    /// Change a container's state under the lock. Returns false when the
+    /// container has been removed meanwhile (nothing is written then).
+    pub fn update(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut ContainerInfo),
+    ) -> Result<bool, Error> {
+        let _lock = self.lock()?;
+        if !self.config_path(name).exists() {
+            return Ok(false);
+        }
+        let mut info = self.load(name)?;
+        change(&mut info);
+        self.save(&info)?;
+        Ok(true)
+    }
+
+    /// Read one container's state by its name.
+    pub fn load(&self, name: &str) -> Result<ContainerInfo, Error> {
+        names::validate("container", name)?;
+        let path = self.config_path(name);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(name.to_string()));
+            }
+            Err(e) => return Err(io_err("read", &path)(e)),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| Error::Broken {
+            name: name.to_string(),
+            path,
+            reason: if bytes.is_empty() {
+                "empty".into()
+            } else {
+                e.to_string()
+            },
+        })
+    }
+
+    /// The names of all containers (directories), sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| names::validate("container", n).is_ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Every container, each loaded or with the reason it could not be.
+    pub fn list(&self) -> Vec<(String, Result<ContainerInfo, Error>)> {
+        self.names()
+            .into_iter()
+            .map(|n| (n.clone(), self.load(&n)))
+            .collect()
+    }
+
+    /// Find a container by name, full ID, or unique ID prefix.
+    pub fn find(&self, key: &str) -> Result<ContainerInfo, Error> {
+        let _lock = self.lock()?;
+        self.find_unlocked(key)
+    }
+
+    fn find_unlocked(&self, key: &str) -> Result<ContainerInfo, Error> {
+        if key.is_empty() {
+            return Err(Error::NotFound(key.to_string()));
+        }
+        match self.load(key) {
+            Ok(info) => return Ok(info),
+            Err(Error::NotFound(_)) | Err(Error::Name(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let mut matches: Vec<ContainerInfo> = self
+            .list()
+            .into_iter()
+            .filter_map(|(_, r)| r.ok())
+            .filter(|i| i.id.starts_with(key))
+            .collect();
+        match matches.len() {
+            0 => Err(Error::NotFound(key.to_string())),
+            1 => Ok(matches.remove(0)),
+            _ => Err(Error::Ambiguous(key.to_string())),
+        }
+    }
+
+    /// Delete a container's state directory (config and log). The caller
+    /// has already removed its layers and mounts.
+    pub fn remove(&self, name: &str) -> Result<(), Error> {
+        names::validate("container", name)?;
+        let dir = self.container_dir(name);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("remove", &dir)(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, id: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: id.into(),
+            name: name.into(),
+            image: "busybox".into(),
+            command: vec!["top".into()],
+            created: 0,
+            status: Status::Running,
+            pid: None,
+            pid_start: None,
+            exit_code: None,
+            finished: None,
+            detached: true,
+            cgroups: vec![],
+            layers: None,
+            volumes: vec![],
+            env: vec![],
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::new(t.path());
+        s.create(&info("a", "111111111111")).unwrap();
+        assert!(matches!(
+            s.create(&info("a", "222222222222")),
+            Err(Error::NameInUse(_))
+        ));
+        assert_eq!(s.load("a").unwrap().id, "111111111111");
+    }
+
+    #[test]
+    fn found_by_name_id_or_prefix() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::new(t.path());
+        s.create(&info("a", "abc111111111")).unwrap();
+        s.create(&info("b", "abd222222222")).unwrap();
+        assert_eq!(s.find("b").unwrap().name, "b");
+        assert_eq!(s.find("abc111111111").unwrap().name, "a");
+        assert_eq!(s.find("abd").unwrap().name, "b");
+        assert!(matches!(s.find("ab"), Err(Error::Ambiguous(_))));
+        assert!(matches!(s.find("zzz"), Err(Error::NotFound(_))));
+        assert!(matches!(s.find("../x"), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn a_broken_file_is_reported_alone() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::new(t.path());
+        s.create(&info("good", "111111111111")).unwrap();
+        s.create(&info("bad", "222222222222")).unwrap();
+        fs::write(s.config_path("bad"), "").unwrap();
+        let list = s.list();
+        assert_eq!(list.len(), 2);
+        assert!(matches!(&list[0], (n, Err(Error::Broken { .. })) if n == "bad"));
+        assert!(list[1].1.is_ok());
+    }
+
+    #[test]
+    fn a_dead_process_is_not_running() {
+        let mut i = info("a", "1");
+        i.pid = Some(std::process::id() as i32);
+        i.pid_start = util::process_start_time(i.pid.unwrap());
+        assert_eq!(i.current_status(), Status::Running);
+        i.pid_start = Some(1);
+        assert_eq!(i.current_status(), Status::Exited);
+        assert_eq!(i.status_text(), "exited (unknown)");
+        i.exit_code = Some(3);
+        assert_eq!(i.status_text(), "exited (3)");
+    }
+
+    #[test]
+    fn updates_skip_removed_containers() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::new(t.path());
+        s.create(&info("a", "1")).unwrap();
+        assert!(s.update("a", |i| i.exit_code = Some(1)).unwrap());
+        s.remove("a").unwrap();
+        assert!(!s.update("a", |i| i.exit_code = Some(2)).unwrap());
+        assert!(!s.container_dir("a").exists());
+    }
+}
