@@ -20,10 +20,15 @@ mkdir -p "$tree"/{bin,sbin,usr/bin,usr/sbin,dev,etc,home,proc,root,sys,tmp,var/l
 chmod 1777 "$tree/tmp" "$tree/var/tmp"
 chmod 700 "$tree/root"
 install -m 0755 "$busybox" "$tree/bin/busybox"
+# Every applet in /bin, as in Docker's busybox image (so /bin/top works, as
+# the tutorial types it), and also where busybox itself would install it.
 for applet in $("$busybox" --list-full); do
     [ "$applet" = bin/busybox ] && continue
-    mkdir -p "$tree/$(dirname "$applet")"
-    ln -sf /bin/busybox "$tree/$applet"
+    ln -sf busybox "$tree/bin/$(basename "$applet")"
+    if [ "$(dirname "$applet")" != bin ]; then
+        mkdir -p "$tree/$(dirname "$applet")"
+        ln -sf /bin/busybox "$tree/$applet"
+    fi
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$tree/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$tree/etc/group"

@@ -44,11 +44,7 @@ fn remove_one(root: &Path, store: &Store, key: &str, force: bool) -> Result<()> 
         lifecycle::stop(store, &info, Duration::ZERO)?;
     }
     // The state may have changed while stopping (the monitor's record).
-    let info = match store.load(&info.name) {
-        Ok(i) => i,
-        Err(StateError::NotFound(_)) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
+    let info = store.load(&info.name)?;
     let _lock = store.lock()?;
     // Another `rm` may have won the race while this one waited for the lock.
     if !store.config_path(&info.name).exists() {

@@ -37,6 +37,9 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         volumes: args.volumes.iter().map(|v| v.to_string()).collect(),
         env: Vec::new(),
     };
+    // A missing or broken image is refused before anything is recorded
+    // (from step 11 on, `run` extracts it here if it was never used).
+    crate::fs::image::layer(root, &args.image)?;
     // Recording first claims the name: a duplicate is refused before
     // anything else is made.
     store.create(&info)?;

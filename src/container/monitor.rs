@@ -101,12 +101,31 @@ fn monitor(
     };
     let code = crate::namespaces::wait_exit_code(pid).unwrap_or(-1);
     let _ = cgroup.destroy();
+    let released = release_at_exit(rootfs);
     let _ = store.update(&info.name, |i| {
         i.status = Status::Exited;
         i.exit_code = Some(code);
         i.finished = Some(now());
+        if released {
+            i.layers = None;
+        }
     });
     0
+}
+
+/// Before step 21 all containers share one set of layers, so a container
+/// gives them up when it ends (as the tutorial's `stop` clears its work
+/// directories), and the next container can start.
+#[cfg(not(feature = "isolation"))]
+fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
+    rootfs.is_some_and(|r| r.release().is_ok())
+}
+
+/// From step 21 a container's layers and volumes stay until `rm`, as in
+/// Docker: stopping loses no data, and a stopped container can be committed.
+#[cfg(feature = "isolation")]
+fn release_at_exit(_rootfs: Option<&Rootfs>) -> bool {
+    false
 }
 
 /// Point stdio at /dev/null, start the container logging to its log file,

@@ -55,6 +55,30 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-14") {
         s = 14;
     }
+    if cfg!(feature = "step-15") {
+        s = 15;
+    }
+    if cfg!(feature = "step-16") {
+        s = 16;
+    }
+    if cfg!(feature = "step-17") {
+        s = 17;
+    }
+    if cfg!(feature = "step-18") {
+        s = 18;
+    }
+    if cfg!(feature = "step-19") {
+        s = 19;
+    }
+    if cfg!(feature = "step-20") {
+        s = 20;
+    }
+    if cfg!(feature = "step-21") {
+        s = 21;
+    }
+    if cfg!(feature = "step-22") {
+        s = 22;
+    }
     s
 };
 
@@ -134,11 +158,19 @@ pub fn env() -> Env {
     env
 }
 
-/// Lines of this process's mountinfo.
-pub fn mount_count() -> usize {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .map(|s| s.lines().count())
-        .unwrap_or(0)
+/// The host's mount points, leaving out those below any test's directory
+/// (tests run in parallel and mount there).
+pub fn host_mounts() -> Vec<String> {
+    let tests = test_tmp().join("mydocker-test-").display().to_string();
+    let mut v: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|mp| !mp.starts_with(&tests))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
 }
 
 impl Env {
@@ -355,11 +387,77 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
+        // Containers a test leaves (detached ones live until removed) are
+        // killed and removed as `rm -f` would; the leak check then proves
+        // that this left nothing behind.
+        self.remove_containers();
         if std::thread::panicking() {
             return;
         }
         self.assert_no_leaks();
     }
+}
+
+impl Env {
+    /// Before step 15 nothing outlives `run`.
+    #[cfg(not(feature = "detach"))]
+    fn remove_containers(&self) {}
+
+    /// Kill and remove every container of this root.
+    #[cfg(feature = "detach")]
+    fn remove_containers(&self) {
+        use mydocker::container::{lifecycle, state::Store};
+        let store = Store::new(&self.root);
+        for (name, info) in store.list() {
+            match info {
+                Ok(info) => {
+                    let _ = lifecycle::stop(&store, &info, Duration::ZERO);
+                    if let Ok(info) = store.load(&name) {
+                        if let Err(e) = lifecycle::remove(&store, &info) {
+                            eprintln!("teardown: {name}: {e:#}");
+                        }
+                    }
+                }
+                Err(_) => {
+                    let _ = lifecycle::remove_broken(&store, &self.root, &name);
+                }
+            }
+        }
+    }
+
+    /// Layer directories left under the root (the shared set before step
+    /// 21, a container's own from then on).
+    pub fn layer_dirs(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for base in [self.root.join("shared"), self.root.join("containers")] {
+            for entry in walk(&base) {
+                if ["upper", "work", "merged"]
+                    .iter()
+                    .any(|n| entry.ends_with(n))
+                {
+                    found.push(entry);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Every directory below `dir`, two levels deep.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.push(p.clone());
+                if let Ok(rd2) = std::fs::read_dir(&p) {
+                    out.extend(rd2.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Cleanup can trail a container's exit by a moment (a monitor finishing);
@@ -404,6 +502,7 @@ macro_rules! snapshot {
             prepend_module_to_snapshot => false,
             filters => vec![
                 (r"\b[0-9a-f]{12}\b", "[ID]"),
+                (r"\| \d+ \|", "| [PID] |"),
                 (r"/tmp/mydocker-test-[A-Za-z0-9]+", "[TMP]"),
                 (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d", "[TIME]"),
             ],
@@ -454,5 +553,52 @@ impl Env {
             .expect("read a cgroup file")
             .trim()
             .to_string()
+    }
+}
+
+#[cfg(feature = "detach")]
+impl Env {
+    /// `run -d OPTS... busybox CMD...`; returns the printed ID.
+    #[track_caller]
+    pub fn run_d(&self, opts: &[&str], cmd: &[&str]) -> String {
+        let mut all = vec!["-d"];
+        all.extend(opts);
+        let out = self.run(&all, cmd).output().expect("run -d");
+        assert!(
+            out.status.success(),
+            "run -d failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id = stdout_of(&out).trim().to_string();
+        assert!(
+            id.len() >= 12 && id.chars().all(|c| c.is_ascii_hexdigit()),
+            "not an ID: {id:?}"
+        );
+        id
+    }
+
+    /// The recorded state of container `name`.
+    pub fn state(&self, name: &str) -> mydocker::container::state::ContainerInfo {
+        mydocker::container::state::Store::new(&self.root)
+            .load(name)
+            .expect("load the container's state")
+    }
+
+    /// Wait until container `name` is recorded as exited.
+    pub fn wait_exited(&self, name: &str) -> mydocker::container::state::ContainerInfo {
+        use mydocker::container::state::Status;
+        wait_for(&format!("container {name} to exit"), || {
+            let info = self.state(name);
+            (info.status == Status::Exited).then_some(info)
+        })
+    }
+
+    /// Wait until container `name`'s log holds `text`.
+    pub fn wait_log(&self, name: &str, text: &str) -> String {
+        let path = mydocker::container::state::Store::new(&self.root).log_path(name);
+        wait_for(&format!("{text:?} in the log of {name}"), || {
+            let log = std::fs::read_to_string(&path).ok()?;
+            log.contains(text).then_some(log)
+        })
     }
 }

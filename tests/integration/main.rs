@@ -32,3 +32,19 @@ mod step12_layers;
 mod step13_volume;
 #[cfg(feature = "commit")]
 mod step14_commit;
+#[cfg(feature = "detach")]
+mod step15_detach;
+#[cfg(feature = "ps")]
+mod step16_ps;
+#[cfg(feature = "logs")]
+mod step17_logs;
+#[cfg(feature = "exec")]
+mod step18_exec;
+#[cfg(feature = "stop")]
+mod step19_stop;
+#[cfg(feature = "rm")]
+mod step20_rm;
+#[cfg(feature = "isolation")]
+mod step21_isolation;
+#[cfg(feature = "commit-container")]
+mod step22_commit;

@@ -7,7 +7,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rstest::rstest;
 
-use crate::harness::{Env, env, mount_count, stdout_of};
+use crate::harness::{Env, env, host_mounts, stdout_of};
 
 #[rstest]
 fn the_command_is_pid_1(env: Env) {
@@ -42,9 +42,9 @@ fn proc_shows_only_the_container(env: Env) {
 
 #[rstest]
 fn host_proc_still_works_after_run(env: Env) {
-    let before = mount_count();
+    let before = host_mounts();
     env.run(&[], &["true"]).assert().success();
-    assert_eq!(mount_count(), before, "the host's mount table changed");
+    assert_eq!(host_mounts(), before, "the host's mount table changed");
     let stat = std::fs::read_to_string("/proc/self/stat").expect("host /proc is broken");
     assert!(stat.starts_with(&std::process::id().to_string()));
 }

@@ -4,11 +4,11 @@
 
 use rstest::rstest;
 
-use crate::harness::{Env, env, mount_count};
+use crate::harness::{Env, env, host_mounts};
 
 #[rstest]
 fn writes_never_reach_the_image_layer(env: Env) {
-    let before = mount_count();
+    let before = host_mounts();
     env.run(
         &["-ti"],
         &["sh", "-c", "echo x > /f && rm /bin/ls && cat /f"],
@@ -25,10 +25,11 @@ fn writes_never_reach_the_image_layer(env: Env) {
         layer.join("bin/ls").exists(),
         "the delete reached the image layer"
     );
-    assert_eq!(mount_count(), before, "a mount is left");
+    assert_eq!(host_mounts(), before, "a mount is left");
     assert!(
-        !env.root.join("shared").exists(),
-        "the layers were not removed"
+        env.layer_dirs().is_empty(),
+        "the layers were not removed: {:?}",
+        env.layer_dirs()
     );
 }
 
@@ -41,6 +42,8 @@ fn the_next_container_starts_from_the_clean_image(env: Env) {
     env.run(&[], &["ls", "/bin/ls"]).assert().success();
 }
 
+/// Until step 21 gives each container its own layers.
+#[cfg(not(feature = "isolation"))]
 #[rstest]
 fn one_container_at_a_time_uses_the_shared_layer(env: Env) {
     let err = env.while_running(&[], || {

@@ -1,0 +1,128 @@
+//! Step 16: `ps` lists containers with a status that stays true.
+
+use rstest::rstest;
+
+use crate::harness::{Env, env, stdout_of};
+
+fn ps(env: &Env, args: &[&str]) -> String {
+    let out = env.md().arg("ps").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_of(&out)
+}
+
+#[rstest]
+fn ps_shows_running_and_exited_containers(env: Env) {
+    // One after the other: before step 21 containers share one layer.
+    env.run_d(&["--name", "quitter"], &["sh", "-c", "exit 3"]);
+    env.wait_exited("quitter");
+    env.run_d(&["--name", "runner"], &["sh", "-c", "echo up; sleep 60"]);
+    env.wait_log("runner", "up");
+    let all = ps(&env, &["-a"]);
+    // Columns are aligned to their widest cell, which varies with PIDs:
+    // compare the cells.
+    let cells: String = all
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .map(|l| l + "\n")
+        .collect();
+    crate::snapshot!("ps_all", cells);
+    let running = ps(&env, &[]);
+    assert!(
+        running.contains("runner") && !running.contains("quitter"),
+        "{running}"
+    );
+}
+
+#[rstest]
+fn a_container_that_dies_on_its_own_shows_as_exited(env: Env) {
+    env.run_d(&["--name", "short"], &["sh", "-c", "exit 7"]);
+    env.wait_exited("short");
+    let all = ps(&env, &["-a"]);
+    let line = all.lines().find(|l| l.contains("short")).unwrap();
+    assert!(line.contains("exited (7)"), "{line}");
+}
+
+#[rstest]
+fn status_is_true_even_if_nothing_recorded_the_exit(env: Env) {
+    env.run_d(&["--name", "victim"], &["sleep", "60"]);
+    let info = env.state("victim");
+    // Kill the monitor first, then the container: nothing records the end.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", info.pid.unwrap())).unwrap();
+    let ppid: i32 = stat[stat.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(ppid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(info.pid.unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    crate::harness::wait_for("the container to die", || {
+        (!env.state("victim").is_alive()).then_some(())
+    });
+    let line = ps(&env, &["-a"])
+        .lines()
+        .find(|l| l.contains("victim"))
+        .unwrap()
+        .to_string();
+    assert!(line.contains("exited"), "{line}");
+    assert!(!ps(&env, &[]).contains("victim"));
+    // Its cgroups were the monitor's to remove; the teardown's rm -f does it.
+}
+
+#[rstest]
+fn json_format_has_the_full_command(env: Env) {
+    env.run_d(&["--name", "j"], &["sh", "-c", "echo a  b; sleep 60"]);
+    let out = ps(&env, &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = &v.as_array().unwrap()[0];
+    assert_eq!(c["name"], "j");
+    assert_eq!(c["status"], "running");
+    assert_eq!(
+        c["command"],
+        serde_json::json!(["sh", "-c", "echo a  b; sleep 60"])
+    );
+    assert!(c["pid"].as_i64().unwrap() > 1);
+    assert_eq!(c["id"].as_str().unwrap().len(), 12);
+}
+
+#[rstest]
+#[case::empty("")]
+#[case::garbage("{not json")]
+fn a_broken_state_file_is_reported_and_the_rest_listed(env: Env, #[case] content: &str) {
+    env.run_d(&["--name", "bad"], &["sh", "-c", "exit 0"]);
+    env.wait_exited("bad");
+    env.run_d(&["--name", "good"], &["sleep", "60"]);
+    std::fs::write(env.root.join("containers/bad/config.json"), content).unwrap();
+    let out = env.md().args(["ps", "-a"]).output().unwrap();
+    assert!(out.status.success());
+    let text = stdout_of(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("bad") && l.contains("broken")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("good") && l.contains("running")),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad"));
+}

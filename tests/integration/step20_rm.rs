@@ -1,0 +1,106 @@
+//! Step 20: `rm` removes a container and everything it made; running ones
+//! need `-f`; volume sources are never touched.
+
+use rstest::rstest;
+
+use crate::harness::{Env, env, stdout_of};
+
+#[rstest]
+fn a_running_container_needs_force(env: Env) {
+    env.run_d(&["--name", "busy"], &["sleep", "60"]);
+    let out = env.md().args(["rm", "busy"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop it first"));
+    assert!(
+        env.state("busy").is_alive(),
+        "rm without -f touched a running container"
+    );
+    env.md()
+        .args(["rm", "-f", "busy"])
+        .assert()
+        .success()
+        .stdout("busy\n");
+    assert!(!env.root.join("containers/busy").exists());
+}
+
+#[rstest]
+fn everything_the_container_made_is_gone(env: Env) {
+    let vol = env.scratch("vol");
+    std::fs::write(vol.join("precious"), "keep me\n").unwrap();
+    let spec = format!("{}:/data", vol.display());
+    env.run_d(
+        &["--name", "full", "-v", &spec],
+        &["sh", "-c", "echo x > /x; echo ready; sleep 60"],
+    );
+    env.wait_log("full", "ready");
+    assert!(!env.cgroup_dirs().is_empty());
+    env.md()
+        .args(["stop", "-t", "0", "full"])
+        .assert()
+        .success();
+    env.md().args(["rm", "full"]).assert().success();
+    assert!(!env.root.join("containers/full").exists(), "state left");
+    assert!(
+        env.layer_dirs().is_empty(),
+        "layers left: {:?}",
+        env.layer_dirs()
+    );
+    assert!(env.leaks().is_empty(), "{:?}", env.leaks());
+    // The volume's source is untouched.
+    assert_eq!(
+        std::fs::read_to_string(vol.join("precious")).unwrap(),
+        "keep me\n"
+    );
+    let ps = stdout_of(&env.md().args(["ps", "-a"]).output().unwrap());
+    assert!(!ps.contains("full"));
+}
+
+#[rstest]
+fn a_broken_state_file_is_removed_with_force(env: Env) {
+    env.run_d(&["--name", "broken"], &["true"]);
+    env.wait_exited("broken");
+    std::fs::write(env.root.join("containers/broken/config.json"), "garbage").unwrap();
+    let out = env.md().args(["rm", "broken"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    env.md().args(["rm", "-f", "broken"]).assert().success();
+    assert!(!env.root.join("containers/broken").exists());
+}
+
+#[rstest]
+fn concurrent_removals_leave_one_winner(env: Env) {
+    env.run_d(&["--name", "contested"], &["sleep", "60"]);
+    let handles: Vec<_> = (0..10)
+        .map(|_| {
+            let args = [
+                "--root",
+                env.root.to_str().unwrap(),
+                "rm",
+                "-f",
+                "contested",
+            ];
+            duct::cmd(crate::harness::bin(), args)
+                .unchecked()
+                .stdout_null()
+                .stderr_capture()
+                .start()
+                .unwrap()
+        })
+        .collect();
+    let results: Vec<_> = handles.iter().map(|h| h.wait().unwrap().clone()).collect();
+    let winners = results.iter().filter(|o| o.status.success()).count();
+    assert_eq!(winners, 1, "{results:?}");
+    for loser in results.iter().filter(|o| !o.status.success()) {
+        assert_eq!(loser.status.code(), Some(125));
+        assert!(
+            String::from_utf8_lossy(&loser.stderr).contains("no such container"),
+            "{loser:?}"
+        );
+    }
+    assert!(!env.root.join("containers/contested").exists());
+}
+
+#[rstest]
+fn rm_of_an_unknown_container_exits_125(env: Env) {
+    let out = env.md().args(["rm", "nobody"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+}
