@@ -3,7 +3,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # The steps whose chapters are implemented (the others build, adding nothing).
-implemented := "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22"
+implemented := "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32"
 root := env_var_or_default("MYDOCKER_ROOT", "/var/lib/mydocker")
 bin := "target/release/mydocker"
 

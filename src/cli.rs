@@ -65,6 +65,14 @@ pub enum Command {
     #[cfg(feature = "commit")]
     Commit(CommitArgs),
 
+    /// Copy files between a container and the host
+    #[cfg(feature = "cp")]
+    Cp(CpArgs),
+
+    /// Manage bridge networks
+    #[cfg(feature = "network")]
+    Network(NetworkArgs),
+
     /// List images
     #[cfg(feature = "commit")]
     Images(ImagesArgs),
@@ -120,10 +128,25 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_cpuset, value_name = "CPUS")]
     pub cpuset_cpus: Option<String>,
 
+    /// Set an environment variable: KEY=VALUE, or KEY to pass the host's (repeatable)
+    #[cfg(feature = "env")]
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
+    pub env: Vec<String>,
+
     /// Bind-mount a host directory: HOST:CONTAINER[:ro] (repeatable)
     #[cfg(feature = "volume")]
     #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]", value_parser = parse_volume)]
     pub volumes: Vec<crate::fs::volume::Volume>,
+
+    /// Network: none (default), host, container:NAME, or a network's name (tutorial spelling: -net)
+    #[cfg(feature = "net-modes")]
+    #[arg(long = "net", visible_alias = "network", value_name = "MODE", default_value = "none", value_parser = crate::network::mode::Mode::parse)]
+    pub net: crate::network::mode::Mode,
+
+    /// Publish a container port on the host: HOST_PORT:CONTAINER_PORT (repeatable)
+    #[cfg(feature = "network")]
+    #[arg(short = 'p', long = "publish", value_name = "HOST:CONTAINER", value_parser = crate::network::endpoint::parse_port)]
+    pub publish: Vec<(u16, u16)>,
 
     /// The directory to use as the container's root filesystem
     #[cfg(all(feature = "pivot", not(feature = "image")))]
@@ -151,6 +174,50 @@ pub struct CommitArgs {
     /// The name of the new image (ROOT/images/IMAGE.tar)
     #[arg(value_name = "IMAGE")]
     pub image: String,
+}
+
+#[cfg(feature = "network")]
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    #[command(subcommand)]
+    pub command: NetworkCommand,
+}
+
+#[cfg(feature = "network")]
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network: a bridge with the subnet's first address
+    Create {
+        /// The driver (only bridge)
+        #[arg(long, default_value = "bridge", value_parser = ["bridge"])]
+        driver: String,
+        /// The subnet, e.g. 192.168.10.0/24
+        #[arg(long, value_parser = |s: &str| s.parse::<crate::network::ip::Subnet>().map_err(|e| e.to_string()))]
+        subnet: crate::network::ip::Subnet,
+        /// The network's name, also its bridge's (at most 15 bytes)
+        name: String,
+    },
+    /// List networks
+    #[command(visible_alias = "ls")]
+    List,
+    /// Remove networks (refused while a container uses one)
+    #[command(visible_alias = "rm")]
+    Remove {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+#[cfg(feature = "cp")]
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// CONTAINER:PATH, a host path, or - (a tar archive on stdin)
+    #[arg(value_name = "SRC")]
+    pub src: String,
+
+    /// CONTAINER:PATH, a host path, or - (a tar archive on stdout)
+    #[arg(value_name = "DST")]
+    pub dst: String,
 }
 
 #[cfg(feature = "ps")]
@@ -186,6 +253,11 @@ pub struct ExecArgs {
     /// Attach the terminal
     #[arg(short = 't', long)]
     pub tty: bool,
+
+    /// Set an environment variable: KEY=VALUE, or KEY to pass the host's (repeatable)
+    #[cfg(feature = "env")]
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
+    pub env: Vec<String>,
 
     /// The container (name, ID or ID prefix)
     pub container: String,
@@ -225,6 +297,20 @@ pub struct ImagesArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+impl RunArgs {
+    /// The ports to publish (`-p` arrives in step 31).
+    #[cfg(all(feature = "net-modes", not(feature = "network")))]
+    pub fn published(&self) -> Vec<(u16, u16)> {
+        Vec::new()
+    }
+
+    /// The ports to publish.
+    #[cfg(feature = "network")]
+    pub fn published(&self) -> Vec<(u16, u16)> {
+        self.publish.clone()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -335,6 +421,26 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
 #[cfg(feature = "volume")]
 fn parse_volume(s: &str) -> Result<crate::fs::volume::Volume, String> {
     crate::fs::volume::Volume::parse(s).map_err(|e| e.to_string())
+}
+
+/// `KEY=VALUE` as given; `KEY` alone takes the host's value (and is left
+/// out when the host has none, as Docker does). An empty key is refused.
+#[cfg(feature = "env")]
+pub fn parse_env(s: &str) -> Result<String, String> {
+    let key = s.split_once('=').map_or(s, |(k, _)| k);
+    if key.is_empty() {
+        return Err("the variable name is empty".into());
+    }
+    if key.contains('\0') || s.contains('\0') {
+        return Err("a NUL byte is not allowed".into());
+    }
+    if s.contains('=') {
+        return Ok(s.to_string());
+    }
+    match std::env::var(key) {
+        Ok(v) => Ok(format!("{key}={v}")),
+        Err(_) => Ok(String::new()),
+    }
 }
 
 fn parse_container_name(s: &str) -> Result<String, String> {

@@ -18,6 +18,8 @@ pub mod container;
 pub mod fs;
 #[cfg(feature = "namespaces")]
 pub mod namespaces;
+#[cfg(feature = "net-ip")]
+pub mod network;
 
 use std::ffi::OsString;
 

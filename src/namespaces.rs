@@ -42,6 +42,18 @@ pub fn container_flags() -> CloneFlags {
 /// the program starts (the targets survive `execve`, everything else marked
 /// close-on-exec does not). Returns the child's PID as seen from here.
 pub fn spawn(argv: &[CString], flags: CloneFlags, fds: &[(RawFd, RawFd)]) -> nix::Result<Pid> {
+    spawn_joining(argv, flags, fds, None)
+}
+
+/// As [`spawn`], and the child first joins the existing network namespace
+/// `join_net` (an open `/proc/PID/ns/net`), for `--net container:NAME`
+/// (step 28).
+pub fn spawn_joining(
+    argv: &[CString],
+    flags: CloneFlags,
+    fds: &[(RawFd, RawFd)],
+    join_net: Option<RawFd>,
+) -> nix::Result<Pid> {
     // Everything the child touches is prepared here: between clone and exec
     // the child must not allocate (another thread of this process may have
     // held the allocator's lock at the moment of the clone).
@@ -52,6 +64,12 @@ pub fn spawn(argv: &[CString], flags: CloneFlags, fds: &[(RawFd, RawFd)]) -> nix
     let mut stack = vec![0u8; 256 * 1024];
 
     let child = Box::new(move || -> isize {
+        if let Some(ns) = join_net {
+            // SAFETY: setns on a descriptor the parent opened for this.
+            if unsafe { libc::setns(ns, libc::CLONE_NEWNET) } != 0 {
+                return 125;
+            }
+        }
         for &(src, dst) in &fds {
             // SAFETY: plain descriptor duplication in the new process.
             if src != dst && unsafe { libc::dup2(src, dst) } < 0 {

@@ -40,6 +40,18 @@ const NAMESPACES: [(&str, CloneFlags); 5] = [
     ("mnt", CloneFlags::CLONE_NEWNS),
 ];
 
+/// Before step 24 `exec` has no `-e`.
+#[cfg(not(feature = "env"))]
+fn with_exec_env(env: Vec<String>, _args: &ExecArgs) -> Vec<String> {
+    env
+}
+
+/// From step 24: the container's environment plus `exec -e`.
+#[cfg(feature = "env")]
+fn with_exec_env(env: Vec<String>, args: &ExecArgs) -> Vec<String> {
+    super::run::merge_env(env, &args.env)
+}
+
 pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
     let store = Store::new(root);
     let info = store.find(&args.container)?;
@@ -73,6 +85,7 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
         .filter(|kv| !kv.is_empty())
         .map(|kv| String::from_utf8_lossy(kv).into_owned())
         .collect();
+    let env = with_exec_env(env, args);
     // The namespaces were opened by PID: make sure it was still ours.
     if !info.is_alive() {
         bail!("container {} is not running", info.name);

@@ -5,12 +5,16 @@
 pub mod check;
 #[cfg(feature = "commit")]
 pub mod commit;
+#[cfg(feature = "cp")]
+pub mod cp;
 #[cfg(feature = "exec")]
 pub mod exec;
 #[cfg(feature = "commit")]
 pub mod images;
 #[cfg(feature = "logs")]
 pub mod logs;
+#[cfg(feature = "network")]
+pub mod network;
 #[cfg(feature = "ps")]
 pub mod ps;
 #[cfg(feature = "rm")]
@@ -43,6 +47,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Stop(args) => stop::stop(&root, &args),
         #[cfg(feature = "rm")]
         Command::Rm(args) => rm::rm(&root, &args),
+        #[cfg(feature = "cp")]
+        Command::Cp(args) => cp::cp(&root, &args),
+        #[cfg(feature = "network")]
+        Command::Network(args) => network::network(&root, &args),
         #[cfg(feature = "commit")]
         Command::Commit(args) => commit::commit(&root, &args),
         #[cfg(feature = "commit")]

@@ -58,6 +58,10 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
             "image": info.image,
             "volumes": info.volumes,
             "env": info.env,
+            "net": info.net,
+            "network": info.network,
+            "ip": info.ip,
+            "ports": info.ports.iter().map(|(h, c)| format!("{h}:{c}")).collect::<Vec<_>>(),
         }));
         rows.push([
             info.id.clone(),

@@ -14,6 +14,8 @@ mod flow;
 #[path = "run_managed.rs"]
 mod flow;
 
+#[cfg(feature = "env")]
+pub use flow::merge_env;
 pub use flow::run;
 
 use std::path::Path;
@@ -47,12 +49,17 @@ fn resources(args: &RunArgs) -> Resources {
 
 /// Start the container's init in the foreground's way: inheriting this
 /// process's stdio, placed in `cgroup`, with the spec sent once it is.
-fn start(spec: &Spec, cgroup: &dyn cgroups::Manager) -> Result<nix::unistd::Pid> {
+fn start(
+    spec: &Spec,
+    cgroup: &dyn cgroups::Manager,
+    launch: &process::Launch,
+) -> Result<nix::unistd::Pid> {
     let Prepared { argv, fds, sender } = channel::prepare(spec)?;
-    let pid = process::start(&argv, &fds)?;
+    let pid = process::start_in(&argv, &fds, launch.net)?;
     let placed = cgroup
         .add_task(pid.as_raw())
         .map_err(anyhow::Error::from)
+        .and_then(|()| (launch.attach)(pid))
         .and_then(|()| sender.send(spec));
     if let Err(e) = placed {
         process::abort(pid);

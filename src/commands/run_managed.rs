@@ -10,11 +10,13 @@ use anyhow::{Context, Result};
 use super::{cgroup_name, resources, start};
 use crate::cgroups::{self, Manager, detect::Hierarchy};
 use crate::cli::RunArgs;
+use crate::container::process::Launch;
 use crate::container::rootfs::{self, Rootfs};
 use crate::container::spec::Spec;
 use crate::container::state::{ContainerInfo, Status, Store, now};
 use crate::container::{monitor, process};
 use crate::util;
+use nix::unistd::Pid;
 
 pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let store = Store::new(root);
@@ -35,8 +37,11 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         cgroups: Vec::new(),
         layers: None,
         volumes: args.volumes.iter().map(|v| v.to_string()).collect(),
-        env: Vec::new(),
+        env: container_env(args, &id).unwrap_or_default(),
+        ..ContainerInfo::default()
     };
+    let net = network_plan(root, args)?;
+    info.net = net.mode_name();
     // A missing or broken image is refused before anything is recorded
     // (from step 11 on, `run` extracts it here if it was never used).
     crate::fs::image::layer(root, &args.image)?;
@@ -75,6 +80,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         argv: args.command.clone(),
         hostname: id.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
+        env: container_env(args, &id),
     };
     let recorded = store.update(&name, |i| {
         i.cgroups = info.cgroups.clone();
@@ -86,7 +92,12 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     }
 
     if args.detach {
-        if let Err(e) = monitor::launch(&store, &info, &spec, &*cgroup, rootfs.as_ref()) {
+        let attach = |pid: Pid| net.attach(&store, &info, pid);
+        let how = Launch {
+            net: net.namespace(),
+            attach: &attach,
+        };
+        if let Err(e) = monitor::launch(&store, &info, &spec, &*cgroup, rootfs.as_ref(), &how) {
             cleanup(&store, &name, &*cgroup, rootfs.as_ref());
             return Err(e);
         }
@@ -94,7 +105,12 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         return Ok(0);
     }
 
-    let result = start(&spec, &*cgroup).and_then(|pid| {
+    let attach = |pid: Pid| net.attach(&store, &info, pid);
+    let how = Launch {
+        net: net.namespace(),
+        attach: &attach,
+    };
+    let result = start(&spec, &*cgroup, &how).and_then(|pid| {
         let start_time = util::process_start_time(pid.as_raw());
         let _ = store.update(&name, |i| {
             i.status = Status::Running;
@@ -107,8 +123,72 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     result
 }
 
+/// Before step 24 the container inherits the caller's environment.
+#[cfg(not(feature = "env"))]
+fn container_env(_args: &RunArgs, _id: &str) -> Option<Vec<String>> {
+    None
+}
+
+/// From step 24 the container gets Docker's defaults (`PATH`, `HOSTNAME`,
+/// `TERM` with `-t`) and its `-e` options, and nothing of the caller's.
+#[cfg(feature = "env")]
+fn container_env(args: &RunArgs, id: &str) -> Option<Vec<String>> {
+    let mut env = vec![
+        format!("PATH={}", crate::container::init::DEFAULT_PATH),
+        format!("HOSTNAME={id}"),
+    ];
+    if args.tty {
+        env.push("TERM=xterm".into());
+    }
+    Some(merge_env(env, &args.env))
+}
+
+/// `base` with each of `overrides` (`KEY=VALUE`) replacing or adding.
+#[cfg(feature = "env")]
+pub fn merge_env(mut base: Vec<String>, overrides: &[String]) -> Vec<String> {
+    for kv in overrides.iter().filter(|kv| !kv.is_empty()) {
+        let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+        base.retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
+        base.push(kv.clone());
+    }
+    base
+}
+
+/// Before step 27 every container gets a new, empty network namespace.
+#[cfg(not(feature = "net-modes"))]
+fn network_plan(_root: &Path, _args: &RunArgs) -> Result<NoNetwork> {
+    Ok(NoNetwork)
+}
+
+/// The network of a container before step 27: nothing to set up.
+#[cfg(not(feature = "net-modes"))]
+struct NoNetwork;
+
+#[cfg(not(feature = "net-modes"))]
+impl NoNetwork {
+    fn mode_name(&self) -> Option<String> {
+        None
+    }
+    fn namespace(&self) -> crate::container::process::NetNs {
+        crate::container::process::NetNs::New
+    }
+    fn attach(&self, _store: &Store, _info: &ContainerInfo, _pid: Pid) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// From step 27: `--net` (and from step 31 `-p`), checked before anything
+/// is created.
+#[cfg(feature = "net-modes")]
+fn network_plan(root: &Path, args: &RunArgs) -> Result<crate::network::mode::Plan> {
+    crate::network::mode::Plan::new(root, &args.net, &args.published())
+}
+
 /// Remove everything a container made: layers and mounts, cgroups, state.
 fn cleanup(store: &Store, name: &str, cgroup: &dyn Manager, rootfs: Option<&Rootfs>) {
+    if let Ok(info) = store.load(name) {
+        crate::container::lifecycle::release_network(store.root(), &info);
+    }
     if let Some(r) = rootfs {
         if let Err(e) = r.release() {
             eprintln!("mydocker: container {name}: {e:#}");

@@ -28,11 +28,12 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         argv: args.command.clone(),
         hostname: id.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
+        env: None,
     };
     let result = cgroup
         .apply(&resources(args))
         .map_err(anyhow::Error::from)
-        .and_then(|()| start(&spec, &*cgroup))
+        .and_then(|()| start(&spec, &*cgroup, &process::Launch::isolated()))
         .and_then(process::wait_forwarding);
     let released = rootfs.as_ref().map_or(Ok(()), |r| r.release());
     let removed = cgroup.destroy();

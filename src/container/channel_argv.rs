@@ -44,5 +44,6 @@ pub fn receive(args: &InitArgs) -> Result<Spec> {
         argv: args.command.clone(),
         hostname: args.hostname.clone(),
         rootfs: None,
+        env: None,
     })
 }

@@ -38,7 +38,7 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub fn main(args: &InitArgs) -> Result<i32> {
     let spec = channel::receive(args)?;
     prepare(&spec)?;
-    Ok(exec(&spec.argv, None))
+    Ok(exec(&spec.argv, spec.env.as_deref()))
 }
 
 fn prepare(spec: &Spec) -> Result<()> {

@@ -75,8 +75,29 @@ pub fn remove(store: &Store, info: &ContainerInfo) -> Result<()> {
             .with_context(|| format!("remove the layers of container {}", info.name))?;
     }
     crate::cgroups::remove_paths(&info.cgroups)?;
+    release_network(store.root(), info);
     store.remove(&info.name)?;
     Ok(())
+}
+
+/// Before step 28 a container holds nothing on the host's network.
+#[cfg(not(feature = "net-bridge"))]
+pub fn release_network(_root: &Path, _info: &ContainerInfo) {}
+
+/// Give back what a container got from a bridge network: its port rules,
+/// its veth, its address.
+#[cfg(feature = "net-bridge")]
+pub fn release_network(root: &Path, info: &ContainerInfo) {
+    use crate::network::endpoint::{Endpoint, disconnect};
+    if let (Some(network), Some(ip), Some(veth)) = (&info.network, info.ip, &info.veth) {
+        let ep = Endpoint {
+            network: network.clone(),
+            ip,
+            veth: veth.clone(),
+            ports: info.ports.clone(),
+        };
+        disconnect(root, &ep, &info.id);
+    }
 }
 
 /// Remove the state of a container whose `config.json` cannot be read: its

@@ -22,6 +22,7 @@ use std::os::fd::AsRawFd;
 use anyhow::{Context, Result, bail};
 use nix::unistd::{ForkResult, fork, setsid};
 
+use super::process::Launch;
 use super::rootfs::Rootfs;
 use super::spec::Spec;
 use super::state::{ContainerInfo, Status, Store, now};
@@ -36,6 +37,7 @@ pub fn launch(
     spec: &Spec,
     cgroup: &dyn Manager,
     rootfs: Option<&Rootfs>,
+    how: &Launch,
 ) -> Result<()> {
     let (read, write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("create the monitor's pipe")?;
@@ -63,7 +65,7 @@ pub fn launch(
             // SAFETY: as above, single-threaded.
             match unsafe { fork() } {
                 Ok(ForkResult::Child) => {
-                    let code = monitor(store, info, spec, cgroup, rootfs, File::from(write));
+                    let code = monitor(store, info, spec, cgroup, rootfs, how, File::from(write));
                     std::process::exit(code)
                 }
                 _ => std::process::exit(0),
@@ -79,9 +81,10 @@ fn monitor(
     spec: &Spec,
     cgroup: &dyn Manager,
     rootfs: Option<&Rootfs>,
+    how: &Launch,
     mut report: File,
 ) -> i32 {
-    let started = start(store, info, spec, cgroup);
+    let started = start(store, info, spec, cgroup, how);
     let pid = match started {
         Ok(pid) => {
             let _ = report.write_all(b"ok\n");
@@ -135,6 +138,7 @@ fn start(
     info: &ContainerInfo,
     spec: &Spec,
     cgroup: &dyn Manager,
+    how: &Launch,
 ) -> Result<nix::unistd::Pid> {
     let null = OpenOptions::new()
         .read(true)
@@ -160,11 +164,12 @@ fn start(
     // after, so none of them can overwrite the log's descriptor.
     let mut fds = vec![(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
     fds.extend(channel_fds);
-    let pid = process::start(&argv, &fds)?;
+    let pid = process::start_in(&argv, &fds, how.net)?;
     drop(log);
     let placed = cgroup
         .add_task(pid.as_raw())
         .map_err(anyhow::Error::from)
+        .and_then(|()| (how.attach)(pid))
         .and_then(|()| sender.send(spec));
     if let Err(e) = placed {
         process::abort(pid);

@@ -43,11 +43,55 @@ pub fn block_forwarded_signals() -> Result<()> {
         .context("block signals before starting the container")
 }
 
+/// Which network namespace a container gets (the choices arrive with
+/// step 27's network modes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NetNs {
+    /// A new, empty one.
+    #[default]
+    New,
+    /// The host's (`--net host`).
+    Host,
+    /// Another container's, open at this descriptor (`--net container:NAME`).
+    Join(RawFd),
+}
+
+/// How to start a container: its network namespace, and what to do once
+/// its first process exists and sits in its cgroups, before it may run
+/// (connect it to a network, step 28).
+pub struct Launch<'a> {
+    pub net: NetNs,
+    pub attach: &'a dyn Fn(Pid) -> Result<()>,
+}
+
+impl Launch<'_> {
+    /// A new, empty network namespace and nothing to attach.
+    pub fn isolated() -> Launch<'static> {
+        Launch {
+            net: NetNs::New,
+            attach: &|_| Ok(()),
+        }
+    }
+}
+
 /// Start `init` (its argument vector is `argv`) in the container's new
 /// namespaces, handing it the descriptors `fds`.
 pub fn start(argv: &[CString], fds: &[(RawFd, RawFd)]) -> Result<Pid> {
+    start_in(argv, fds, NetNs::New)
+}
+
+/// As [`start`], with the network namespace `net`.
+pub fn start_in(argv: &[CString], fds: &[(RawFd, RawFd)], net: NetNs) -> Result<Pid> {
     block_forwarded_signals()?;
-    namespaces::spawn(argv, namespaces::container_flags(), fds)
+    let mut flags = namespaces::container_flags();
+    if net != NetNs::New {
+        flags.remove(nix::sched::CloneFlags::CLONE_NEWNET);
+    }
+    let join = match net {
+        NetNs::Join(fd) => Some(fd),
+        _ => None,
+    };
+    namespaces::spawn_joining(argv, flags, fds, join)
         .context("clone the container process into new namespaces")
 }
 

@@ -15,4 +15,8 @@ pub struct Spec {
     /// container sees the host's).
     #[serde(default)]
     pub rootfs: Option<std::path::PathBuf>,
+    /// The environment (from step 24; before that the container inherits
+    /// the caller's).
+    #[serde(default)]
+    pub env: Option<Vec<String>>,
 }

@@ -24,17 +24,18 @@ use crate::names;
 use crate::util;
 
 /// Where a container is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Being set up; no process yet.
+    #[default]
     Created,
     Running,
     Exited,
 }
 
 /// Everything recorded about one container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerInfo {
     pub id: String,
     pub name: String,
@@ -62,6 +63,20 @@ pub struct ContainerInfo {
     /// The environment of its first process (`-e`, step 24).
     #[serde(default)]
     pub env: Vec<String>,
+    /// Its network mode (`--net`, step 27).
+    #[serde(default)]
+    pub net: Option<String>,
+    /// The bridge network it is on, its address there and the host's end
+    /// of its veth pair (step 28).
+    #[serde(default)]
+    pub network: Option<String>,
+    #[serde(default)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    #[serde(default)]
+    pub veth: Option<String>,
+    /// Published ports, host to container (`-p`, step 31).
+    #[serde(default)]
+    pub ports: Vec<(u16, u16)>,
 }
 
 /// A failed state operation.
@@ -156,6 +171,11 @@ impl Store {
         Store {
             dir: root.join("containers"),
         }
+    }
+
+    /// The mydocker root this store belongs to.
+    pub fn root(&self) -> &Path {
+        self.dir.parent().unwrap_or(Path::new("/"))
     }
 
     /// `<root>/containers/<name>`.
@@ -335,7 +355,7 @@ mod tests {
             cgroups: vec![],
             layers: None,
             volumes: vec![],
-            env: vec![],
+            ..ContainerInfo::default()
         }
     }
 

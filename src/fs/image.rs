@@ -24,8 +24,12 @@ pub enum Error {
     Name(#[from] names::InvalidName),
     #[error("image not found: {0}")]
     NotFound(String),
-    #[error("image {image}: entry {entry:?} would be written outside the image")]
-    Escapes { image: String, entry: String },
+    #[error("{image}: entry {entry:?} would be written outside {target}")]
+    Escapes {
+        image: String,
+        entry: String,
+        target: &'static str,
+    },
     #[error("image {image}: {what}: {err}")]
     Io {
         image: String,
@@ -99,7 +103,27 @@ fn stays_inside(path: &Path) -> bool {
 /// would land outside it.
 pub fn extract(image: &str, tar: &Path, dest: &Path) -> Result<(), Error> {
     let file = File::open(tar).map_err(io(image, format!("open {}", tar.display())))?;
-    let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+    unpack(
+        &format!("image {image}"),
+        "the image",
+        std::io::BufReader::new(file),
+        dest,
+    )
+}
+
+/// Extract a tar stream (`cp - CONTAINER:DIR`, step 23) into the existing
+/// directory `dest`, with the same refusals as for images.
+pub fn extract_stream(label: &str, reader: impl std::io::Read, dest: &Path) -> Result<(), Error> {
+    unpack(label, "the destination", reader, dest)
+}
+
+fn unpack(
+    image: &str,
+    target: &'static str,
+    reader: impl std::io::Read,
+    dest: &Path,
+) -> Result<(), Error> {
+    let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
     archive.set_preserve_ownerships(true);
@@ -115,6 +139,7 @@ pub fn extract(image: &str, tar: &Path, dest: &Path) -> Result<(), Error> {
         let escapes = |p: &Path| Error::Escapes {
             image: image.to_string(),
             entry: p.display().to_string(),
+            target,
         };
         if !stays_inside(&path) {
             return Err(escapes(&path));

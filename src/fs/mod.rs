@@ -3,6 +3,8 @@
 //! container (step 12), volumes (step 13) and saving the result as an image
 //! (step 14).
 
+#[cfg(feature = "cp")]
+pub mod copy;
 #[cfg(feature = "image")]
 pub mod image;
 #[cfg(feature = "layers")]

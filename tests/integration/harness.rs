@@ -79,6 +79,36 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-22") {
         s = 22;
     }
+    if cfg!(feature = "step-23") {
+        s = 23;
+    }
+    if cfg!(feature = "step-24") {
+        s = 24;
+    }
+    if cfg!(feature = "step-25") {
+        s = 25;
+    }
+    if cfg!(feature = "step-26") {
+        s = 26;
+    }
+    if cfg!(feature = "step-27") {
+        s = 27;
+    }
+    if cfg!(feature = "step-28") {
+        s = 28;
+    }
+    if cfg!(feature = "step-29") {
+        s = 29;
+    }
+    if cfg!(feature = "step-30") {
+        s = 30;
+    }
+    if cfg!(feature = "step-31") {
+        s = 31;
+    }
+    if cfg!(feature = "step-32") {
+        s = 32;
+    }
     s
 };
 
@@ -374,6 +404,7 @@ impl Env {
         for d in self.cgroup_dirs() {
             leaks.push(format!("cgroup {}", d.display()));
         }
+        leaks.extend(self.rule_leaks());
         leaks
     }
 
@@ -391,10 +422,95 @@ impl Drop for Env {
         // killed and removed as `rm -f` would; the leak check then proves
         // that this left nothing behind.
         self.remove_containers();
+        let networks = self.remove_networks();
         if std::thread::panicking() {
             return;
         }
         self.assert_no_leaks();
+        assert_links_gone(&networks);
+    }
+}
+
+/// Before step 28 there are no networks.
+#[cfg(not(feature = "net-bridge"))]
+impl Env {
+    fn remove_networks(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+#[cfg(not(feature = "net-bridge"))]
+fn assert_links_gone(_names: &[String]) {}
+
+/// Remove the networks of this root (after its containers), as `network
+/// rm` would; returns their names, whose bridges must then be gone.
+#[cfg(feature = "net-bridge")]
+impl Env {
+    fn remove_networks(&self) -> Vec<String> {
+        let nets = mydocker::network::store::list(&self.root).unwrap_or_default();
+        for n in &nets {
+            if let Err(e) = mydocker::network::store::remove(&self.root, &n.name) {
+                eprintln!("teardown: network {}: {e:#}", n.name);
+            }
+        }
+        nets.into_iter().map(|n| n.name).collect()
+    }
+
+    /// A network name and a /24 subnet that no other test uses.
+    pub fn unique_network(&self) -> (String, String) {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let third = (std::process::id() * 7 + n) % 250;
+        let second = 200 + (std::process::id() / 250 + n / 250) % 50;
+        (
+            format!("md{}{n}", &self.tag[..6]),
+            format!("10.{second}.{third}.0/24"),
+        )
+    }
+}
+
+#[cfg(feature = "net-bridge")]
+#[track_caller]
+fn assert_links_gone(names: &[String]) {
+    let links = std::fs::read_dir("/sys/class/net")
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let left: Vec<&String> = names.iter().filter(|n| links.contains(n)).collect();
+    assert!(left.is_empty(), "bridges left behind: {left:?}");
+}
+
+/// iptables rules carrying this root's tag (none before step 26).
+#[cfg(not(feature = "net-veth"))]
+impl Env {
+    fn rule_leaks(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+#[cfg(feature = "net-veth")]
+impl Env {
+    fn rule_leaks(&self) -> Vec<String> {
+        let tag = format!("mydocker:{}:", self.tag);
+        let mut out = Vec::new();
+        for table in ["nat", "filter"] {
+            let listing = std::process::Command::new("iptables")
+                .args(["-w", "-t", table, "-S"])
+                .output();
+            if let Ok(o) = listing {
+                for line in String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| l.contains(&tag))
+                {
+                    out.push(format!("iptables -t {table}: {line}"));
+                }
+            }
+        }
+        out
     }
 }
 

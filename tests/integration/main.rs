@@ -48,3 +48,23 @@ mod step20_rm;
 mod step21_isolation;
 #[cfg(feature = "commit-container")]
 mod step22_commit;
+#[cfg(feature = "cp")]
+mod step23_cp;
+#[cfg(feature = "env")]
+mod step24_env;
+#[cfg(feature = "net-ip")]
+mod step25_ip;
+#[cfg(feature = "net-veth")]
+mod step26_veth;
+#[cfg(feature = "net-modes")]
+mod step27_net_modes;
+#[cfg(feature = "net-bridge")]
+mod step28_net_bridge;
+#[cfg(feature = "step-29")]
+mod step29_ipam;
+#[cfg(feature = "step-30")]
+mod step30_netlink;
+#[cfg(feature = "network")]
+mod step31_network;
+#[cfg(feature = "step-32")]
+mod step32_network_e2e;

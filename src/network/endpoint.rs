@@ -1,0 +1,140 @@
+//! A container's place on a bridge network (step 28): a veth pair, one end
+//! attached to the bridge on the host, the other moved into the container's
+//! network namespace and renamed `eth0`, with an address from the IPAM, the
+//! default route via the bridge's gateway, and `lo` up. Published ports
+//! (step 31) are DNAT rules. Everything here is undone by [`disconnect`]
+//! (at `rm`), and by [`connect`] itself when it fails part way.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::ipam::Ipam;
+use super::iptables;
+use super::netlink::Netlink;
+use super::store::{self, Network};
+use crate::util;
+
+/// What a container got from a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub network: String,
+    pub ip: Ipv4Addr,
+    /// The host's end of the veth pair.
+    pub veth: String,
+    /// Published ports, host to container.
+    pub ports: Vec<(u16, u16)>,
+}
+
+/// The iptables comment of a container's rules.
+pub fn comment(root: &Path, container_id: &str) -> String {
+    iptables::comment(&util::root_tag(root), &format!("ctr:{container_id}"))
+}
+
+/// Put the container whose first process is `pid` on `network`.
+pub fn connect(
+    root: &Path,
+    network: &Network,
+    container_id: &str,
+    pid: i32,
+    ports: &[(u16, u16)],
+) -> Result<Endpoint> {
+    let ip = Ipam::new(root).allocate(&network.subnet)?;
+    let short = &container_id[..container_id.len().min(8)];
+    let endpoint = Endpoint {
+        network: network.name.clone(),
+        ip,
+        veth: format!("veth{short}"),
+        ports: ports.to_vec(),
+    };
+    let result = wire(root, network, &endpoint, short, container_id, pid);
+    if let Err(e) = result {
+        disconnect(root, &endpoint, container_id);
+        return Err(e);
+    }
+    Ok(endpoint)
+}
+
+fn wire(
+    root: &Path,
+    network: &Network,
+    ep: &Endpoint,
+    short: &str,
+    container_id: &str,
+    pid: i32,
+) -> Result<()> {
+    let mut host = Netlink::new()?;
+    let bridge = host
+        .index(&network.bridge)
+        .with_context(|| format!("network {}: its bridge is gone", network.name))?;
+    let peer = format!("vpeer{short}");
+    let index = host.add_veth(&ep.veth, &peer)?;
+    host.set_master(index, bridge)?;
+    host.set_up(index)?;
+    let peer_index = host.index(&peer)?;
+    host.move_to_namespace_of(peer_index, pid)?;
+
+    let mut inside = Netlink::in_namespace_of(pid)?;
+    let peer_index = inside.index(&peer)?;
+    inside.rename(peer_index, "eth0")?;
+    inside.add_address(peer_index, ep.ip, network.subnet.prefix_len())?;
+    inside.set_up(peer_index)?;
+    let lo = inside.index("lo")?;
+    inside.set_up(lo)?;
+    inside.add_default_route(network.gateway)?;
+
+    for &(host_port, ctr_port) in &ep.ports {
+        for rule in iptables::publish(host_port, ep.ip, ctr_port) {
+            rule.add(&comment(root, container_id))?;
+        }
+    }
+    Ok(())
+}
+
+/// Undo [`connect`]: the port rules, the veth (if it still exists: it goes
+/// by itself when the container's namespace ends), the address lease.
+/// Best effort, each part on its own.
+pub fn disconnect(root: &Path, ep: &Endpoint, container_id: &str) {
+    for &(host_port, ctr_port) in &ep.ports {
+        for rule in iptables::publish(host_port, ep.ip, ctr_port) {
+            let _ = rule.delete(&comment(root, container_id));
+        }
+    }
+    if let Ok(mut nl) = Netlink::new() {
+        if let Ok(Some(link)) = nl.link(&ep.veth) {
+            let _ = nl.delete(link.index);
+        }
+    }
+    if let Ok(net) = store::load(root, &ep.network) {
+        let _ = Ipam::new(root).release(&net.subnet, ep.ip);
+    }
+}
+
+/// Parse `-p HOST:CONTAINER`.
+pub fn parse_port(s: &str) -> std::result::Result<(u16, u16), String> {
+    let (h, c) = s
+        .split_once(':')
+        .ok_or("expected HOST_PORT:CONTAINER_PORT")?;
+    let port = |p: &str| -> std::result::Result<u16, String> {
+        match p.parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("{p:?} is not a port (1-65535)")),
+            Ok(n) => Ok(n),
+        }
+    };
+    Ok((port(h)?, port(c)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_parse() {
+        assert_eq!(parse_port("8080:80"), Ok((8080, 80)));
+        for bad in ["80", "x:80", "80:y", "0:80", "70000:80", "-1:80", ""] {
+            assert!(parse_port(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! iptables (step 26), driven through the `iptables` program with an
+//! argument vector (never a string split on spaces). Every rule mydocker
+//! adds carries a comment, `mydocker:<root tag>:<owner>`, so it only ever
+//! deletes its own rules and never touches anyone else's.
+//!
+//! - `-t nat -A POSTROUTING -s SUBNET ! -o BRIDGE -j MASQUERADE`: traffic
+//!   from a network's containers to the outside leaves with the host's
+//!   address (step 31);
+//! - `-t nat -A PREROUTING/OUTPUT ... -j DNAT --to-destination IP:PORT`:
+//!   a published port (`-p HOST:CONTAINER`), from other machines
+//!   (PREROUTING) and from this host itself (OUTPUT).
+
+use std::process::Command;
+
+use crate::check::find_program;
+
+/// A failed iptables call.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("iptables is not installed (apt-get install iptables)")]
+    Missing,
+    #[error("iptables {args}: {message}")]
+    Failed { args: String, message: String },
+}
+
+/// Run `iptables ARGS...` (waiting for the xtables lock).
+pub fn run(args: &[String]) -> Result<String, Error> {
+    let program = find_program("iptables").ok_or(Error::Missing)?;
+    let out = Command::new(program)
+        .arg("-w")
+        .args(args)
+        .output()
+        .map_err(|e| Error::Failed {
+            args: args.join(" "),
+            message: e.to_string(),
+        })?;
+    if !out.status.success() {
+        return Err(Error::Failed {
+            args: args.join(" "),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The comment that marks the rules of `owner` (a network or container).
+pub fn comment(tag: &str, owner: &str) -> String {
+    format!("mydocker:{tag}:{owner}")
+}
+
+/// A rule: table, chain, and the match and target arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub table: &'static str,
+    pub chain: &'static str,
+    pub spec: Vec<String>,
+}
+
+impl Rule {
+    fn args(&self, action: &str, comment: &str) -> Vec<String> {
+        let mut v = vec![
+            "-t".into(),
+            self.table.into(),
+            action.into(),
+            self.chain.into(),
+        ];
+        v.extend(self.spec.iter().cloned());
+        v.extend([
+            "-m".into(),
+            "comment".into(),
+            "--comment".into(),
+            comment.into(),
+        ]);
+        v
+    }
+
+    /// Append the rule, marked with `comment`.
+    pub fn add(&self, comment: &str) -> Result<(), Error> {
+        run(&self.args("-A", comment)).map(drop)
+    }
+
+    /// Delete the rule (if present).
+    pub fn delete(&self, comment: &str) -> Result<(), Error> {
+        if run(&self.args("-C", comment)).is_ok() {
+            run(&self.args("-D", comment))?;
+        }
+        Ok(())
+    }
+}
+
+/// Masquerade traffic from `subnet` leaving through anything but `bridge`.
+pub fn masquerade(subnet: &str, bridge: &str) -> Rule {
+    Rule {
+        table: "nat",
+        chain: "POSTROUTING",
+        spec: vec![
+            "-s".into(),
+            subnet.into(),
+            "!".into(),
+            "-o".into(),
+            bridge.into(),
+            "-j".into(),
+            "MASQUERADE".into(),
+        ],
+    }
+}
+
+/// The two rules that publish `host_port` on this host to `ip:port`.
+pub fn publish(host_port: u16, ip: std::net::Ipv4Addr, port: u16) -> [Rule; 2] {
+    let spec = |extra: &[&str]| {
+        let mut v: Vec<String> = ["-p", "tcp", "-m", "tcp", "--dport"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.push(host_port.to_string());
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.extend([
+            "-j".into(),
+            "DNAT".into(),
+            "--to-destination".into(),
+            format!("{ip}:{port}"),
+        ]);
+        v
+    };
+    [
+        Rule {
+            table: "nat",
+            chain: "PREROUTING",
+            spec: spec(&["-m", "addrtype", "--dst-type", "LOCAL"]),
+        },
+        Rule {
+            table: "nat",
+            chain: "OUTPUT",
+            spec: spec(&["-m", "addrtype", "--dst-type", "LOCAL"]),
+        },
+    ]
+}
+
+/// The rules in `table` that carry exactly `comment`, as `iptables -S`
+/// prints them.
+pub fn rules_with(table: &str, comment: &str) -> Result<Vec<String>, Error> {
+    let listing = run(&["-t".into(), table.into(), "-S".into()])?;
+    let needle = format!("--comment {comment}");
+    let quoted = format!("--comment \"{comment}\"");
+    Ok(listing
+        .lines()
+        .filter(|l| {
+            l.ends_with(&needle) || l.contains(&format!("{needle} ")) || l.contains(&quoted)
+        })
+        .map(str::to_string)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_are_argument_vectors_with_our_comment() {
+        let r = masquerade("10.9.0.0/24", "br0");
+        assert_eq!(
+            r.args("-A", "mydocker:t:n"),
+            [
+                "-t",
+                "nat",
+                "-A",
+                "POSTROUTING",
+                "-s",
+                "10.9.0.0/24",
+                "!",
+                "-o",
+                "br0",
+                "-j",
+                "MASQUERADE",
+                "-m",
+                "comment",
+                "--comment",
+                "mydocker:t:n"
+            ]
+        );
+        let [pre, out] = publish(8080, std::net::Ipv4Addr::new(10, 9, 0, 2), 80);
+        assert_eq!(pre.chain, "PREROUTING");
+        assert_eq!(out.chain, "OUTPUT");
+        assert!(
+            pre.spec
+                .ends_with(&["--to-destination".to_string(), "10.9.0.2:80".to_string()])
+        );
+    }
+}

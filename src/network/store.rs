@@ -1,0 +1,157 @@
+//! Bridge networks (steps 28 and 31): `<root>/networks/<name>.json`.
+//!
+//! A network is a Linux bridge named like the network, holding the subnet's
+//! gateway address, so the host can reach the containers on it and route
+//! for them; a MASQUERADE rule lets their traffic leave with the host's
+//! address. mydocker only ever deletes a bridge and rules it recorded as
+//! its own, and never adopts an interface that already exists.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::ip::Subnet;
+use super::netlink::Netlink;
+use super::{IFNAME_MAX, iptables};
+use crate::{names, util};
+
+/// One network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    pub name: String,
+    pub driver: String,
+    pub subnet: Subnet,
+    pub gateway: Ipv4Addr,
+    /// The bridge interface (same name as the network).
+    pub bridge: String,
+}
+
+fn dir(root: &Path) -> PathBuf {
+    root.join("networks")
+}
+
+fn path(root: &Path, name: &str) -> PathBuf {
+    dir(root).join(format!("{name}.json"))
+}
+
+/// Check a network name: a valid name, and short enough for an interface.
+pub fn validate_name(name: &str) -> Result<()> {
+    names::validate("network", name)?;
+    if name.len() > IFNAME_MAX {
+        bail!(
+            "invalid network name {name:?}: at most {IFNAME_MAX} bytes (it names the bridge interface)"
+        );
+    }
+    Ok(())
+}
+
+/// The iptables comment of a network's rules.
+pub fn comment(root: &Path, name: &str) -> String {
+    iptables::comment(&util::root_tag(root), &format!("net:{name}"))
+}
+
+/// Read one network.
+pub fn load(root: &Path, name: &str) -> Result<Network> {
+    validate_name(name)?;
+    let p = path(root, name);
+    let bytes = std::fs::read(&p).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow::anyhow!("no such network: {name}"),
+        _ => anyhow::anyhow!("read {}: {e}", p.display()),
+    })?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("network {name}: broken file {}", p.display()))
+}
+
+/// Every network, sorted by name.
+pub fn list(root: &Path) -> Result<Vec<Network>> {
+    let mut out = Vec::new();
+    let rd = match std::fs::read_dir(dir(root)) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e.into()),
+    };
+    for e in rd.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        if let Some(name) = file.strip_suffix(".json") {
+            if validate_name(name).is_ok() {
+                out.push(load(root, name)?);
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Create a bridge network: refuse a taken name, an overlapping subnet or
+/// an existing interface; make the bridge with the gateway address, the
+/// MASQUERADE rule, then record it. A failure part way undoes it all.
+pub fn create(root: &Path, name: &str, subnet: Subnet) -> Result<Network> {
+    validate_name(name)?;
+    std::fs::create_dir_all(dir(root))?;
+    let _lock = lock(root)?;
+    if path(root, name).exists() {
+        bail!("network {name} already exists");
+    }
+    for other in list(root)? {
+        if other.subnet.overlaps(&subnet) {
+            bail!(
+                "subnet {subnet} overlaps network {} ({})",
+                other.name,
+                other.subnet
+            );
+        }
+    }
+    let mut nl = Netlink::new()?;
+    if nl.link(name)?.is_some() {
+        bail!("an interface named {name} already exists on this host; mydocker will not adopt it");
+    }
+    let net = Network {
+        name: name.to_string(),
+        driver: "bridge".into(),
+        subnet,
+        gateway: subnet.gateway(),
+        bridge: name.to_string(),
+    };
+    let index = nl.add_bridge(name)?;
+    let configured = (|| -> Result<()> {
+        nl.add_address(index, net.gateway, subnet.prefix_len())?;
+        nl.set_up(index)?;
+        iptables::masquerade(&subnet.to_string(), name).add(&comment(root, name))?;
+        let json = serde_json::to_vec_pretty(&net)?;
+        util::write_atomic(&path(root, name), &json)?;
+        Ok(())
+    })();
+    if let Err(e) = configured {
+        let _ = iptables::masquerade(&subnet.to_string(), name).delete(&comment(root, name));
+        let _ = nl.delete(index);
+        return Err(e);
+    }
+    Ok(net)
+}
+
+/// Remove a network: its rule, its bridge, its record. The caller has
+/// checked that no container uses it.
+pub fn remove(root: &Path, name: &str) -> Result<()> {
+    let _lock = lock(root)?;
+    let net = load(root, name)?;
+    iptables::masquerade(&net.subnet.to_string(), &net.bridge).delete(&comment(root, name))?;
+    let mut nl = Netlink::new()?;
+    if let Some(link) = nl.link(&net.bridge)? {
+        nl.delete(link.index)?;
+    }
+    std::fs::remove_file(path(root, name))?;
+    Ok(())
+}
+
+fn lock(root: &Path) -> Result<nix::fcntl::Flock<std::fs::File>> {
+    std::fs::create_dir_all(dir(root))?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir(root).join(".lock"))?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| anyhow::anyhow!("lock the networks: {e}"))
+}

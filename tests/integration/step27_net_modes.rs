@@ -1,0 +1,69 @@
+//! Step 27: `--net none` (only `lo`, up) and `--net host` (the host's
+//! interfaces).
+
+use rstest::rstest;
+
+use crate::harness::{Env, env, stdout_of};
+
+fn interfaces(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(|s| s.trim().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[rstest]
+#[case::explicit(&["--net", "none"])]
+#[case::tutorial(&["-net", "none"])]
+#[case::default(&[])]
+fn none_has_only_loopback_and_it_is_up(env: Env, #[case] opts: &[&str]) {
+    let out = env
+        .run(
+            opts,
+            &[
+                "sh",
+                "-c",
+                "cat /proc/net/dev; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags",
+            ],
+        )
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    let (dev, rest) = text.split_at(
+        text.find("\n")
+            .map(|_| {
+                text.lines()
+                    .take_while(|l| l.contains('|') || l.contains(':'))
+                    .map(|l| l.len() + 1)
+                    .sum()
+            })
+            .unwrap(),
+    );
+    assert_eq!(interfaces(dev), vec!["lo"]);
+    let flags = rest.lines().last().unwrap();
+    let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap();
+    assert!(flags & 1 == 1, "lo is down: {rest}");
+}
+
+#[rstest]
+fn host_sees_the_hosts_interfaces(env: Env) {
+    let out = env
+        .run(&["--net", "host"], &["cat", "/proc/net/dev"])
+        .output()
+        .unwrap();
+    let host = std::fs::read_to_string("/proc/net/dev").unwrap();
+    assert_eq!(interfaces(&stdout_of(&out)), interfaces(&host));
+}
+
+#[rstest]
+fn a_bad_mode_exits_125(env: Env) {
+    let out = env
+        .run(&["--net", "container:"], &["true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+}

@@ -1,0 +1,77 @@
+//! Step 29: addresses from the IPAM: distinct under concurrency, never the
+//! network, gateway or broadcast address; exhaustion is a clear error; a
+//! /16 works; `rm` gives the address back.
+
+use std::collections::BTreeSet;
+
+use rstest::rstest;
+
+use mydocker::network::{ip::Subnet, ipam::Ipam, store};
+
+use crate::harness::{Env, env};
+
+#[rstest]
+fn concurrent_runs_get_distinct_addresses(env: Env) {
+    let (name, subnet) = env.unique_network();
+    let subnet: Subnet = subnet.parse().unwrap();
+    store::create(&env.root, &name, subnet).unwrap();
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            let args = env.run_args(
+                &["-d", "--name", &format!("c{i}"), "--net", &name],
+                &["sleep", "60"],
+            );
+            duct::cmd(crate::harness::bin(), args)
+                .stdout_null()
+                .start()
+                .unwrap()
+        })
+        .collect();
+    for h in handles {
+        assert!(h.wait().unwrap().status.success());
+    }
+    let ips: BTreeSet<_> = (0..6)
+        .map(|i| env.state(&format!("c{i}")).ip.unwrap())
+        .collect();
+    assert_eq!(ips.len(), 6, "{ips:?}");
+    for ip in &ips {
+        assert!(subnet.contains(*ip));
+        assert!(![subnet.network(), subnet.gateway(), subnet.broadcast()].contains(ip));
+    }
+}
+
+#[rstest]
+fn a_full_subnet_is_a_clear_error_and_leaves_nothing(env: Env) {
+    let (name, subnet) = env.unique_network();
+    let tiny: Subnet = subnet.replace("/24", "/30").parse().unwrap(); // one host address
+    store::create(&env.root, &name, tiny).unwrap();
+    env.run_d(&["--name", "first", "--net", &name], &["sleep", "60"]);
+    let out = env
+        .run(
+            &["-d", "--name", "second", "--net", &name],
+            &["sleep", "60"],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no free address"));
+    assert!(!env.root.join("containers/second").exists());
+    assert_eq!(Ipam::new(&env.root).used(&tiny).unwrap(), 1);
+}
+
+#[rstest]
+fn a_slash_16_network_works_and_rm_releases_the_lease(env: Env) {
+    let (name, subnet) = env.unique_network();
+    let octets: Vec<&str> = subnet.split('.').collect();
+    let big: Subnet = format!(
+        "10.{}.0.0/16",
+        (octets[1].parse::<u32>().unwrap() + 49) % 50 + 150
+    )
+    .parse()
+    .unwrap();
+    store::create(&env.root, &name, big).unwrap();
+    env.run_d(&["--name", "wide", "--net", &name], &["sleep", "60"]);
+    assert_eq!(env.state("wide").ip, big.nth(2));
+    env.md().args(["rm", "-f", "wide"]).assert().success();
+    assert_eq!(Ipam::new(&env.root).used(&big).unwrap(), 0);
+}
