@@ -22,11 +22,11 @@ demo: build image
 
 # Every test of the full build (needs root)
 test:
-    cargo test --all-targets
+    cargo test --lib --bins --tests
 
 # The build of chapter N alone, and the tests of chapters 1..N (needs root)
 test-step N:
-    cargo test --all-targets --no-default-features --features step-$(printf %02d {{N}})
+    cargo test --lib --bins --tests --no-default-features --features step-$(printf %02d {{N}})
 
 # test-step for every implemented step in turn
 test-steps:
@@ -41,6 +41,11 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
     for n in $(seq 1 32); do cargo clippy --quiet --all-targets --no-default-features --features step-$(printf %02d $n) -- -D warnings; done
+
+# Benchmarks against crun, runc and a bare unshare+chroot; writes benches/RESULTS.md (needs root)
+bench: build
+    command -v crun >/dev/null && command -v runc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq crun runc
+    cargo bench --bench compare
 
 # Start the cgroup-v2 Vagrant VM
 vm-up:

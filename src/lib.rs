@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod names;
+pub mod trace;
 pub mod util;
 
 pub mod cgroups;

@@ -19,6 +19,7 @@ use crate::util;
 use nix::unistd::Pid;
 
 pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
+    let mut trace = crate::trace::Trace::from_env();
     let store = Store::new(root);
     let id = util::random_hex(6).context("make a container ID")?;
     let name = args.name.clone().unwrap_or_else(|| id.clone());
@@ -45,9 +46,11 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     // A missing or broken image is refused before anything is recorded
     // (from step 11 on, `run` extracts it here if it was never used).
     crate::fs::image::layer(root, &args.image)?;
+    trace.mark("check");
     // Recording first claims the name: a duplicate is refused before
     // anything else is made.
     store.create(&info)?;
+    trace.mark("state");
 
     let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy");
     let cgroup =
@@ -61,7 +64,10 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let setup = (|| -> Result<Option<Rootfs>> {
         cgroup.create()?;
         cgroup.apply(&resources(args))?;
-        rootfs::prepare(root, args, &name)
+        trace.mark("cgroups");
+        let r = rootfs::prepare(root, args, &name);
+        trace.mark("rootfs");
+        r
     })();
     let rootfs = match setup {
         Ok(r) => r,
@@ -111,15 +117,21 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         attach: &attach,
     };
     let result = start(&spec, &*cgroup, &how).and_then(|pid| {
+        trace.mark("start");
         let start_time = util::process_start_time(pid.as_raw());
         let _ = store.update(&name, |i| {
             i.status = Status::Running;
             i.pid = Some(pid.as_raw());
             i.pid_start = start_time;
         });
-        process::wait_forwarding(pid)
+        trace.mark("record");
+        let code = process::wait_forwarding(pid);
+        trace.mark("wait");
+        code
     });
     cleanup(&store, &name, &*cgroup, rootfs.as_ref());
+    trace.mark("teardown");
+    trace.total("run");
     result
 }
 

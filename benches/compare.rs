@@ -1,0 +1,458 @@
+//! `just bench`: mydocker measured against the runtimes people use, side by
+//! side in one run, and the scale of `ps`, `commit` and the IPAM. Writes
+//! `benches/RESULTS.md`.
+//!
+//! Every comparison alternates its commands (A, B, A, B, ...) after a
+//! warm-up, so a change in the machine's load touches both alike; each
+//! figure is the median of the runs, with the min-max range beside it, and
+//! the ratio of the medians is what the targets are about. Absolute times
+//! on a shared machine are noise; ratios are not.
+//!
+//! Needs root, the release build of mydocker, busybox-static, crun, runc
+//! (all installed by `just bench`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 30;
+const WARMUP: usize = 3;
+
+struct Stats {
+    median: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+fn stats(mut v: Vec<Duration>) -> Stats {
+    v.sort();
+    Stats {
+        median: v[v.len() / 2],
+        min: v[0],
+        max: v[v.len() - 1],
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+/// Time one run of `cmd` (its output discarded); panics if it fails.
+fn time(cmd: &mut Command) -> Duration {
+    let t = Instant::now();
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("start a benchmarked command");
+    let d = t.elapsed();
+    assert!(status.success(), "benchmarked command failed: {cmd:?}");
+    d
+}
+
+/// Alternate the commands made by `make` (one per entry), `RUNS` times each.
+fn alternate(names: &[&str], make: &dyn Fn(usize, usize) -> Command) -> Vec<Stats> {
+    for i in 0..WARMUP {
+        for k in 0..names.len() {
+            time(&mut make(k, 1_000_000 + i));
+        }
+    }
+    let mut samples = vec![Vec::new(); names.len()];
+    for i in 0..RUNS {
+        for (k, s) in samples.iter_mut().enumerate() {
+            s.push(time(&mut make(k, i)));
+        }
+    }
+    samples.into_iter().map(stats).collect()
+}
+
+fn sh(script: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("run sh");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn mydocker() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mydocker");
+    assert!(
+        p.exists(),
+        "build the release binary first (just bench does)"
+    );
+    p
+}
+
+/// Give this process (and so every benchmarked command) a private mount
+/// namespace without the hybrid cgroup2 mount, which crun 1.8 refuses to
+/// work with. mydocker then sees a pure v1 machine, as crun and runc do.
+#[allow(unsafe_code)]
+fn private_mounts() {
+    let ok = unsafe { libc::unshare(libc::CLONE_NEWNS) } == 0;
+    assert!(ok, "unshare(CLONE_NEWNS) needs root");
+    let status = Command::new("mount")
+        .args(["--make-rprivate", "/"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    if Path::new("/sys/fs/cgroup/unified").exists() {
+        let _ = Command::new("umount")
+            .arg("/sys/fs/cgroup/unified")
+            .status();
+    }
+}
+
+/// An OCI bundle for crun and runc running /bin/true in `rootfs`.
+fn bundle(dir: &Path, rootfs: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let status = Command::new("runc")
+        .arg("spec")
+        .current_dir(dir)
+        .status()
+        .expect("runc spec");
+    assert!(status.success());
+    let path = dir.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    spec["process"]["args"] = serde_json::json!(["/bin/true"]);
+    spec["process"]["terminal"] = serde_json::json!(false);
+    spec["root"]["path"] = serde_json::json!(rootfs);
+    spec["root"]["readonly"] = serde_json::json!(true);
+    std::fs::write(&path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
+    // binary without it, and then there is nothing to do.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("the comparison runs under `cargo bench` (just bench)");
+        return;
+    }
+    private_mounts();
+    let work = tempfile::Builder::new()
+        .prefix("mydocker-bench-")
+        .tempdir()
+        .unwrap();
+    let root = work.path().join("root");
+    let tar = root.join("images/busybox.tar");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mkimage-busybox.sh");
+    assert!(
+        Command::new("bash")
+            .arg(script)
+            .arg(&tar)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rootfs = work.path().join("rootfs");
+    std::fs::create_dir_all(&rootfs).unwrap();
+    assert!(
+        Command::new("tar")
+            .arg("-xf")
+            .arg(&tar)
+            .arg("-C")
+            .arg(&rootfs)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for d in ["proc", "dev", "sys"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    let oci = work.path().join("bundle");
+    bundle(&oci, &rootfs);
+    let md = mydocker();
+    let mut report = String::new();
+    let machine = format!(
+        "{} ({} CPUs, {}), kernel {}",
+        sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'"),
+        sh("nproc"),
+        sh("free -g | awk '/Mem:/ {print $2 \" GiB\"}'"),
+        sh("uname -r")
+    );
+    writeln!(report, "# Benchmarks\n").unwrap();
+    writeln!(
+        report,
+        "Written by `just bench` on {} UTC.\n",
+        sh("date -u '+%Y-%m-%d %H:%M'")
+    )
+    .unwrap();
+    writeln!(report, "Machine: {machine}.\n").unwrap();
+    writeln!(report, "Each figure is the median of {RUNS} runs after {WARMUP} warm-up rounds, the commands of a comparison alternating; min-max in brackets; times in ms.\n").unwrap();
+
+    // Start latency.
+    let names = [
+        "mydocker run",
+        "crun run",
+        "runc run",
+        "floor (unshare + chroot)",
+    ];
+    let s = alternate(&names, &|k, i| match k {
+        0 => {
+            let mut c = Command::new(&md);
+            c.arg("--root")
+                .arg(&root)
+                .args(["run", "busybox", "/bin/true"]);
+            c
+        }
+        1 | 2 => {
+            let mut c = Command::new(if k == 1 { "crun" } else { "runc" });
+            c.arg("run")
+                .arg("-b")
+                .arg(&oci)
+                .arg(format!("bench-{k}-{i}"));
+            c
+        }
+        _ => {
+            let mut c = Command::new("unshare");
+            c.args([
+                "--fork",
+                "--pid",
+                "--mount",
+                "--uts",
+                "--ipc",
+                "--net",
+                "--mount-proc",
+            ]);
+            c.arg("chroot").arg(&rootfs).arg("/bin/true");
+            c
+        }
+    });
+    writeln!(
+        report,
+        "## Start latency: `/bin/true` in a busybox container, full cleanup included\n"
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "| command | median | range | mydocker / this | target |\n|---|---|---|---|---|"
+    )
+    .unwrap();
+    let targets = ["", "<= 1.0", "<= 0.5", "<= 2.5"];
+    for (k, n) in names.iter().enumerate() {
+        let ratio = s[0].median.as_secs_f64() / s[k].median.as_secs_f64();
+        let verdict = match k {
+            0 => String::new(),
+            _ => {
+                let limit: f64 = targets[k][3..].parse().unwrap();
+                format!(
+                    "{} {}",
+                    targets[k],
+                    if ratio <= limit { "met" } else { "**missed**" }
+                )
+            }
+        };
+        writeln!(
+            report,
+            "| {n} | {} | [{}-{}] | {} | {verdict} |",
+            ms(s[k].median),
+            ms(s[k].min),
+            ms(s[k].max),
+            if k == 0 {
+                "-".into()
+            } else {
+                format!("{ratio:.2}")
+            }
+        )
+        .unwrap();
+    }
+    let traced = Command::new(&md)
+        .env("MYDOCKER_TRACE", "1")
+        .arg("--root")
+        .arg(&root)
+        .args(["run", "busybox", "/bin/true"])
+        .output()
+        .unwrap();
+    writeln!(
+        report,
+        "\nOne traced `mydocker run` (`MYDOCKER_TRACE=1`):\n\n```\n{}```\n",
+        String::from_utf8_lossy(&traced.stderr)
+    )
+    .unwrap();
+
+    // ps at scale.
+    writeln!(report, "## `ps -a` with many containers' state\n\n| containers | median | range | per container (µs) |\n|---|---|---|---|").unwrap();
+    for n in [10usize, 100, 1000] {
+        let psroot = work.path().join(format!("ps{n}"));
+        let store = mydocker::container::state::Store::new(&psroot);
+        for i in 0..n {
+            let info = mydocker::container::state::ContainerInfo {
+                id: format!("{i:012x}"),
+                name: format!("c{i}"),
+                image: "busybox".into(),
+                command: vec!["sleep".into(), "1".into()],
+                status: mydocker::container::state::Status::Exited,
+                exit_code: Some(0),
+                ..Default::default()
+            };
+            store.create(&info).unwrap();
+        }
+        let s = alternate(&["ps"], &|_, _| {
+            let mut c = Command::new(&md);
+            c.arg("--root").arg(&psroot).args(["ps", "-a"]);
+            c
+        });
+        let per = s[0].median.as_secs_f64() * 1e6 / n as f64;
+        writeln!(
+            report,
+            "| {n} | {} | [{}-{}] | {per:.1} |",
+            ms(s[0].median),
+            ms(s[0].min),
+            ms(s[0].max)
+        )
+        .unwrap();
+    }
+
+    // commit against tar + fsync.
+    let out = Command::new(&md)
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "run",
+            "-d",
+            "--name",
+            "big",
+            "busybox",
+            "sh",
+            "-c",
+            "head -c 209715200 /dev/urandom > /big",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let store = mydocker::container::state::Store::new(&root);
+    while store.load("big").unwrap().current_status() != mydocker::container::state::Status::Exited
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let merged = store.load("big").unwrap().layers.unwrap().join("merged");
+    let tar_out = work.path().join("tar-out.tar");
+    let s = alternate(&["mydocker commit", "tar -cf + fsync"], &|k, _| {
+        if k == 0 {
+            let mut c = Command::new(&md);
+            c.arg("--root")
+                .arg(&root)
+                .args(["commit", "big", "bigimage"]);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(format!(
+                "tar -cf {0} -C {1} . && sync {0}",
+                tar_out.display(),
+                merged.display()
+            ));
+            c
+        }
+    });
+    let ratio = s[0].median.as_secs_f64() / s[1].median.as_secs_f64();
+    writeln!(report, "\n## `commit` of a container holding a 200 MiB file\n\n| command | median | range |\n|---|---|---|").unwrap();
+    writeln!(
+        report,
+        "| mydocker commit | {} | [{}-{}] |\n| tar -cf + fsync | {} | [{}-{}] |",
+        ms(s[0].median),
+        ms(s[0].min),
+        ms(s[0].max),
+        ms(s[1].median),
+        ms(s[1].min),
+        ms(s[1].max)
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "\nRatio {ratio:.2} (target <= 1.1: {}).\n",
+        if ratio <= 1.1 { "met" } else { "**missed**" }
+    )
+    .unwrap();
+    let _ = Command::new(&md)
+        .arg("--root")
+        .arg(&root)
+        .args(["rm", "-f", "big"])
+        .status();
+
+    // IPAM in a /16 with 1000 leases.
+    let ipam_root = work.path().join("ipam");
+    let ipam = mydocker::network::ipam::Ipam::new(&ipam_root);
+    let subnet: mydocker::network::ip::Subnet = "10.99.0.0/16".parse().unwrap();
+    for _ in 0..1000 {
+        ipam.allocate(&subnet).unwrap();
+    }
+    let mut alloc = Vec::new();
+    let mut release = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let ip = ipam.allocate(&subnet).unwrap();
+        alloc.push(t.elapsed());
+        let t = Instant::now();
+        ipam.release(&subnet, ip).unwrap();
+        release.push(t.elapsed());
+    }
+    let (a, r) = (stats(alloc), stats(release));
+    writeln!(
+        report,
+        "## IPAM in a /16 with 1000 leases\n\n| operation | median | range |\n|---|---|---|"
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "| allocate | {} | [{}-{}] |\n| release | {} | [{}-{}] |",
+        ms(a.median),
+        ms(a.min),
+        ms(a.max),
+        ms(r.median),
+        ms(r.min),
+        ms(r.max)
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "\nTarget: allocate under 1 ms: {}.\n",
+        if a.median < Duration::from_millis(1) {
+            "met"
+        } else {
+            "**missed**"
+        }
+    )
+    .unwrap();
+
+    // Monitor memory.
+    let out = Command::new(&md)
+        .arg("--root")
+        .arg(&root)
+        .args(["run", "-d", "--name", "idle", "busybox", "sleep", "30"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let info = store.load("idle").unwrap();
+    let pid = info.pid.unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let ppid = stat[stat.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let status = std::fs::read_to_string(format!("/proc/{ppid}/status")).unwrap();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?")
+        .to_string();
+    let kib: u64 = hwm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    writeln!(report, "## The monitor of a detached container\n\nPeak resident memory (VmHWM): {kib} KiB (target under 4096 KiB: {}).\n", if kib < 4096 { "met" } else { "**missed**" }).unwrap();
+    let _ = Command::new(&md)
+        .arg("--root")
+        .arg(&root)
+        .args(["rm", "-f", "idle"])
+        .status();
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/RESULTS.md");
+    std::fs::write(&path, &report).unwrap();
+    print!("{report}");
+    eprintln!("wrote {}", path.display());
+}
