@@ -28,10 +28,20 @@ pub fn root_tag(root: &Path) -> String {
 /// Write `data` to `path` so that a reader sees the old content or the new,
 /// never a torn file: write a temporary file beside it, fsync, rename.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_replacing(path, data, true)
+}
+
+/// Write `data` to `path` atomically (a temporary file renamed over it), with
+/// an fsync first when `durable`. Without it the file is still never torn
+/// by a crash of the process, only possibly lost with the machine's power:
+/// fine for state that lives no longer than the process that writes it.
+pub fn write_replacing(path: &Path, data: &[u8], durable: bool) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
+    if durable {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

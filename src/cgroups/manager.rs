@@ -50,14 +50,22 @@ pub(crate) fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), Erro
 }
 
 /// Remove a cgroup directory. The kernel refuses while the last task is still
-/// exiting (EBUSY), so retry for a short while. A missing directory is fine.
+/// leaving it (EBUSY), usually for well under a millisecond, so retry with a
+/// short, growing pause, for at most about a second. A missing directory is
+/// fine.
 pub(crate) fn remove_dir(dir: &Path) -> Result<(), Error> {
-    for attempt in 0..200 {
+    let mut pause = std::time::Duration::from_micros(50);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 199 => {
-                std::thread::sleep(std::time::Duration::from_millis(5));
+            Err(e)
+                if e.raw_os_error() == Some(libc::EBUSY)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(10));
             }
             Err(err) => {
                 return Err(Error::Io {
@@ -68,7 +76,6 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<(), Error> {
             }
         }
     }
-    Ok(())
 }
 
 /// One container's cgroups, whatever the design underneath.

@@ -56,10 +56,13 @@ fn start(
 ) -> Result<nix::unistd::Pid> {
     let Prepared { argv, fds, sender } = channel::prepare(spec)?;
     let pid = process::start_in(&argv, &fds, launch.net)?;
+    crate::trace::mark("clone");
     let placed = cgroup
         .add_task(pid.as_raw())
         .map_err(anyhow::Error::from)
+        .inspect(|()| crate::trace::mark("cgroup placement"))
         .and_then(|()| (launch.attach)(pid))
+        .inspect(|()| crate::trace::mark("network"))
         .and_then(|()| sender.send(spec));
     if let Err(e) = placed {
         process::abort(pid);

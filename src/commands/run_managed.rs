@@ -15,11 +15,11 @@ use crate::container::rootfs::{self, Rootfs};
 use crate::container::spec::Spec;
 use crate::container::state::{ContainerInfo, Status, Store, now};
 use crate::container::{monitor, process};
-use crate::util;
+use crate::{trace, util};
 use nix::unistd::Pid;
 
 pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
-    let mut trace = crate::trace::Trace::from_env();
+    trace::start();
     let store = Store::new(root);
     let id = util::random_hex(6).context("make a container ID")?;
     let name = args.name.clone().unwrap_or_else(|| id.clone());
@@ -46,27 +46,24 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     // A missing or broken image is refused before anything is recorded
     // (from step 11 on, `run` extracts it here if it was never used).
     crate::fs::image::layer(root, &args.image)?;
-    trace.mark("check");
+    trace::mark("check");
+    let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
+    let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
+    // Where its cgroups and layers will be is known now: recorded with the
+    // rest in one write.
+    info.cgroups = cgroup.paths();
+    info.layers = Some(crate::fs::layers::ContainerLayers::new(root, &name).base);
     // Recording first claims the name: a duplicate is refused before
     // anything else is made.
     store.create(&info)?;
-    trace.mark("state");
+    trace::mark("state");
 
-    let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy");
-    let cgroup =
-        match hierarchy.and_then(|h| Ok(cgroups::new_manager(&h, &cgroup_name(root, &id))?)) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = store.remove(&name);
-                return Err(e);
-            }
-        };
     let setup = (|| -> Result<Option<Rootfs>> {
         cgroup.create()?;
         cgroup.apply(&resources(args))?;
-        trace.mark("cgroups");
+        trace::mark("cgroups");
         let r = rootfs::prepare(root, args, &name);
-        trace.mark("rootfs");
+        trace::mark("rootfs");
         r
     })();
     let rootfs = match setup {
@@ -77,6 +74,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
             return Err(e);
         }
     };
+    let planned = (info.cgroups.clone(), info.layers.clone());
     info.cgroups = cgroup.paths();
     info.layers = rootfs
         .as_ref()
@@ -88,10 +86,15 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
         env: container_env(args, &id),
     };
-    let recorded = store.update(&name, |i| {
-        i.cgroups = info.cgroups.clone();
-        i.layers = info.layers.clone();
-    });
+    // (A v2 cgroup may have moved to the root of the tree on creation.)
+    let recorded = if planned == (info.cgroups.clone(), info.layers.clone()) {
+        Ok(true)
+    } else {
+        store.update(&name, |i| {
+            i.cgroups = info.cgroups.clone();
+            i.layers = info.layers.clone();
+        })
+    };
     if let Err(e) = recorded {
         cleanup(&store, &name, &*cgroup, rootfs.as_ref());
         return Err(e.into());
@@ -117,21 +120,21 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         attach: &attach,
     };
     let result = start(&spec, &*cgroup, &how).and_then(|pid| {
-        trace.mark("start");
+        trace::mark("start");
         let start_time = util::process_start_time(pid.as_raw());
         let _ = store.update(&name, |i| {
             i.status = Status::Running;
             i.pid = Some(pid.as_raw());
             i.pid_start = start_time;
         });
-        trace.mark("record");
+        trace::mark("record");
         let code = process::wait_forwarding(pid);
-        trace.mark("wait");
+        trace::mark("wait");
         code
     });
     cleanup(&store, &name, &*cgroup, rootfs.as_ref());
-    trace.mark("teardown");
-    trace.total("run");
+    trace::mark("teardown");
+    trace::total("run");
     result
 }
 

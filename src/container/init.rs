@@ -37,9 +37,9 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 /// Returns only on failure, with the exit code to use.
 pub fn main(args: &InitArgs) -> Result<i32> {
     let spec = channel::receive(args)?;
-    let mut trace = crate::trace::Trace::from_env();
+    crate::trace::start();
     prepare(&spec)?;
-    trace.mark("init mounts");
+    crate::trace::mark("init mounts");
     Ok(exec(&spec.argv, spec.env.as_deref()))
 }
 

@@ -226,10 +226,12 @@ impl Store {
     }
 
     /// Write `info` (the caller holds the lock, or is its only writer).
+    /// A detached container's state is fsynced: it must survive the
+    /// machine. A foreground one's lives only as long as its `run`.
     pub fn save(&self, info: &ContainerInfo) -> Result<(), Error> {
         let path = self.config_path(&info.name);
         let json = serde_json::to_vec_pretty(info).expect("state serializes");
-        util::write_atomic(&path, &json).map_err(io_err("write", &path))
+        util::write_replacing(&path, &json, info.detached).map_err(io_err("write", &path))
     }
 
     /// Change a container's state under the lock. Returns false when the
