@@ -53,12 +53,23 @@ pub fn process_start_time(pid: i32) -> Option<u64> {
     parse_start_time(&stat)
 }
 
+/// The parent of process `pid` (field 4 of `/proc/PID/stat`).
+pub fn parent_pid(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_field(&stat, 4)?.parse().ok()
+}
+
 fn parse_start_time(stat: &str) -> Option<u64> {
+    stat_field(stat, 22)?.parse().ok()
+}
+
+/// Field `n` (from 1) of a `/proc/PID/stat` line.
+fn stat_field(stat: &str, n: usize) -> Option<&str> {
     // The command name (field 2) is in parentheses and may hold spaces or
     // parentheses itself: split after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
-    // `rest` starts at field 3, so field 22 is the 20th entry.
-    rest.split_whitespace().nth(19)?.parse().ok()
+    // `rest` starts at field 3.
+    rest.split_whitespace().nth(n.checked_sub(3)?)
 }
 
 #[cfg(test)]

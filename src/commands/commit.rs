@@ -10,10 +10,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::cli::CommitArgs;
-use crate::fs::{image, overlay};
+use crate::fs::image;
 
 pub fn commit(root: &Path, args: &CommitArgs) -> Result<i32> {
     crate::names::validate("image", &args.image)?;
@@ -27,8 +27,8 @@ pub fn commit(root: &Path, args: &CommitArgs) -> Result<i32> {
 #[cfg(not(feature = "isolation"))]
 fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
     let merged = crate::fs::layers::ContainerLayers::new(root, "").merged();
-    if !overlay::is_mounted(&merged) {
-        bail!("no running container to commit (start one with `mydocker run IMAGE CMD`)");
+    if !crate::fs::overlay::is_mounted(&merged) {
+        anyhow::bail!("no running container to commit (start one with `mydocker run IMAGE CMD`)");
     }
     Ok(merged)
 }
@@ -45,10 +45,12 @@ fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
         .filter(|i| i.is_alive())
         .collect();
     match running.as_slice() {
-        [one] => mounted_layers(one),
-        [] => bail!("no running container to commit"),
+        [one] => crate::container::lifecycle::mounted_root(one),
+        [] => anyhow::bail!("no running container to commit"),
         _ => {
-            bail!("more than one container runs: name one (step 22 adds `commit CONTAINER IMAGE`)")
+            anyhow::bail!(
+                "more than one container runs: name one (step 22 adds `commit CONTAINER IMAGE`)"
+            )
         }
     }
 }
@@ -57,21 +59,5 @@ fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
 #[cfg(feature = "commit-container")]
 fn source(root: &Path, args: &CommitArgs) -> Result<PathBuf> {
     let info = crate::container::state::Store::new(root).find(&args.container)?;
-    mounted_layers(&info)
-}
-
-#[cfg(feature = "isolation")]
-fn mounted_layers(info: &crate::container::state::ContainerInfo) -> Result<PathBuf> {
-    let Some(base) = &info.layers else {
-        bail!("container {} has no layers to commit", info.name);
-    };
-    let merged = crate::fs::layers::ContainerLayers { base: base.clone() }.merged();
-    if !overlay::is_mounted(&merged) {
-        bail!(
-            "container {}: its root filesystem {} is not mounted",
-            info.name,
-            merged.display()
-        );
-    }
-    Ok(merged)
+    crate::container::lifecycle::mounted_root(&info)
 }

@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::CpArgs;
 use crate::container::state::Store;
-use crate::fs::{copy, image, overlay, scoped};
+use crate::fs::{copy, image, scoped};
 
 /// One side of `cp`.
 #[derive(Debug, PartialEq, Eq)]
@@ -97,18 +97,7 @@ pub fn cp(root: &Path, args: &CpArgs) -> Result<i32> {
 /// The merged root of a container, running or stopped.
 fn container_root(root: &Path, key: &str) -> Result<PathBuf> {
     let info = Store::new(root).find(key)?;
-    let Some(base) = info.layers else {
-        bail!("container {} has no root filesystem", info.name);
-    };
-    let merged = base.join("merged");
-    if !overlay::is_mounted(&merged) {
-        bail!(
-            "container {}: its root filesystem {} is not mounted",
-            info.name,
-            merged.display()
-        );
-    }
-    Ok(merged)
+    crate::container::lifecycle::mounted_root(&info)
 }
 
 /// Resolve a container source path: every component but the last is

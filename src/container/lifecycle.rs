@@ -100,6 +100,23 @@ pub fn release_network(root: &Path, info: &ContainerInfo) {
     }
 }
 
+/// The container's root filesystem as the host sees it (its merged
+/// mount), which must be mounted: for `commit` and `cp`.
+pub fn mounted_root(info: &ContainerInfo) -> Result<std::path::PathBuf> {
+    let Some(base) = &info.layers else {
+        anyhow::bail!("container {} has no root filesystem", info.name);
+    };
+    let merged = crate::fs::layers::ContainerLayers { base: base.clone() }.merged();
+    if !crate::fs::overlay::is_mounted(&merged) {
+        anyhow::bail!(
+            "container {}: its root filesystem {} is not mounted",
+            info.name,
+            merged.display()
+        );
+    }
+    Ok(merged)
+}
+
 /// Remove the state of a container whose `config.json` cannot be read: its
 /// layers are found where they would be, from its name.
 pub fn remove_broken(store: &Store, root: &Path, name: &str) -> Result<()> {
