@@ -53,4 +53,4 @@ vm-up:
 
 # Run the whole suite as root inside the Vagrant VM
 vm-test: vm-up
-    cd vagrant && vagrant ssh -c 'cd /mydocker && sudo -E env PATH="$PATH:$HOME/.cargo/bin" just test'
+    cd vagrant && vagrant ssh -c 'sudo -i bash -c "export PATH=\$HOME/.cargo/bin:\$PATH; cd /mydocker && just test"'

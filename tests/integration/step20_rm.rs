@@ -104,3 +104,29 @@ fn rm_of_an_unknown_container_exits_125(env: Env) {
     let out = env.md().args(["rm", "nobody"]).output().unwrap();
     assert_eq!(out.status.code(), Some(125));
 }
+
+#[rstest]
+fn rm_f_converges_after_the_monitor_was_killed(env: Env) {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    env.run_d(&["--name", "orphan"], &["sleep", "60"]);
+    let pid = env.state("orphan").pid.unwrap();
+    let monitor = mydocker::util::parent_pid(pid).unwrap();
+    // mydocker's side dies mid-life (SIGKILL), then the container.
+    kill(Pid::from_raw(monitor), Signal::SIGKILL).unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    crate::harness::wait_for("the container to die", || {
+        (!env.state("orphan").is_alive()).then_some(())
+    });
+    // Nothing recorded the end; the cgroups and layers are still there.
+    assert!(!env.cgroup_dirs().is_empty());
+    let ps = stdout_of(&env.md().args(["ps", "-a"]).output().unwrap());
+    assert!(
+        ps.lines()
+            .any(|l| l.contains("orphan") && l.contains("exited")),
+        "{ps}"
+    );
+    env.md().args(["rm", "-f", "orphan"]).assert().success();
+    assert!(env.leaks().is_empty(), "{:?}", env.leaks());
+    assert!(env.layer_dirs().is_empty());
+}
