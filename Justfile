@@ -47,6 +47,19 @@ bench: build
     command -v crun >/dev/null && command -v runc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq crun runc
     cargo bench --bench compare
 
+# Make (or refresh) the git branch step-NN: the project after chapter N alone
+step-branch N:
+    python3 scripts/step_branch.py {{N}}
+
+# Every step branch; with --check, each is also built, linted and tested
+step-branches *CHECK:
+    python3 scripts/step_branch.py {{CHECK}} $(seq 1 32)
+
+# What chapter N adds over chapter N-1 (makes both branches)
+step-diff N:
+    python3 scripts/step_branch.py $(({{N}} - 1)) {{N}} >/dev/null
+    git diff step-$(printf %02d $(({{N}} - 1))) step-$(printf %02d {{N}})
+
 # Start the cgroup-v2 Vagrant VM
 vm-up:
     cd vagrant && vagrant up

@@ -8,8 +8,28 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::Result;
 
 use crate::cli::PsArgs;
-use crate::container::state::{Status, Store};
+use crate::container::state::{ContainerInfo, Status, Store};
 use crate::util::{format_time, table};
+
+/// Before step 27 a container has no network to show.
+#[cfg(not(feature = "net-modes"))]
+fn add_network(_entry: &mut serde_json::Value, _info: &ContainerInfo) {}
+
+/// Its network mode (step 27).
+#[cfg(all(feature = "net-modes", not(feature = "net-bridge")))]
+fn add_network(entry: &mut serde_json::Value, info: &ContainerInfo) {
+    entry["net"] = serde_json::json!(info.net);
+}
+
+/// Its network mode, network, address and published ports (step 28).
+#[cfg(feature = "net-bridge")]
+fn add_network(entry: &mut serde_json::Value, info: &ContainerInfo) {
+    entry["net"] = serde_json::json!(info.net);
+    entry["network"] = serde_json::json!(info.network);
+    entry["ip"] = serde_json::json!(info.ip);
+    let ports: Vec<String> = info.ports.iter().map(|(h, c)| format!("{h}:{c}")).collect();
+    entry["ports"] = serde_json::json!(ports);
+}
 
 pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
     let store = Store::new(root);
@@ -58,11 +78,8 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
             "image": info.image,
             "volumes": info.volumes,
             "env": info.env,
-            "net": info.net,
-            "network": info.network,
-            "ip": info.ip,
-            "ports": info.ports.iter().map(|(h, c)| format!("{h}:{c}")).collect::<Vec<_>>(),
         }));
+        add_network(json.last_mut().expect("just pushed"), &info);
         rows.push([
             info.id.clone(),
             info.name.clone(),

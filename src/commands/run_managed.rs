@@ -30,19 +30,13 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         command: args.command.clone(),
         created: now(),
         status: Status::Created,
-        pid: None,
-        pid_start: None,
-        exit_code: None,
-        finished: None,
         detached: args.detach,
-        cgroups: Vec::new(),
-        layers: None,
         volumes: args.volumes.iter().map(|v| v.to_string()).collect(),
         env: container_env(args, &id).unwrap_or_default(),
         ..ContainerInfo::default()
     };
     let net = network_plan(root, args)?;
-    info.net = net.mode_name();
+    net.record(&mut info);
     // A missing or broken image is refused before anything is recorded
     // (from step 11 on, `run` extracts it here if it was never used).
     crate::fs::image::layer(root, &args.image)?;
@@ -181,9 +175,7 @@ struct NoNetwork;
 
 #[cfg(not(feature = "net-modes"))]
 impl NoNetwork {
-    fn mode_name(&self) -> Option<String> {
-        None
-    }
+    fn record(&self, _info: &mut ContainerInfo) {}
     fn namespace(&self) -> crate::container::process::NetNs {
         crate::container::process::NetNs::New
     }

@@ -51,9 +51,28 @@ pub enum NetNs {
     #[default]
     New,
     /// The host's (`--net host`).
+    #[cfg(feature = "net-modes")]
     Host,
     /// Another container's, open at this descriptor (`--net container:NAME`).
+    #[cfg(feature = "net-modes")]
     Join(RawFd),
+}
+
+impl NetNs {
+    /// Before step 27 there is only a new namespace: nothing to join.
+    #[cfg(not(feature = "net-modes"))]
+    fn join_fd(self) -> Option<RawFd> {
+        None
+    }
+
+    /// The namespace to join, for `--net container:NAME`.
+    #[cfg(feature = "net-modes")]
+    fn join_fd(self) -> Option<RawFd> {
+        match self {
+            NetNs::Join(fd) => Some(fd),
+            _ => None,
+        }
+    }
 }
 
 /// How to start a container: its network namespace, and what to do once
@@ -87,10 +106,7 @@ pub fn start_in(argv: &[CString], fds: &[(RawFd, RawFd)], net: NetNs) -> Result<
     if net != NetNs::New {
         flags.remove(nix::sched::CloneFlags::CLONE_NEWNET);
     }
-    let join = match net {
-        NetNs::Join(fd) => Some(fd),
-        _ => None,
-    };
+    let join = net.join_fd();
     namespaces::spawn_joining(argv, flags, fds, join)
         .context("clone the container process into new namespaces")
 }

@@ -64,17 +64,23 @@ pub struct ContainerInfo {
     #[serde(default)]
     pub env: Vec<String>,
     /// Its network mode (`--net`, step 27).
+    #[cfg(feature = "net-modes")]
     #[serde(default)]
     pub net: Option<String>,
-    /// The bridge network it is on, its address there and the host's end
-    /// of its veth pair (step 28).
+    /// The bridge network it is on (step 28).
+    #[cfg(feature = "net-bridge")]
     #[serde(default)]
     pub network: Option<String>,
+    /// Its address on that network.
+    #[cfg(feature = "net-bridge")]
     #[serde(default)]
     pub ip: Option<std::net::Ipv4Addr>,
+    /// The host's end of its veth pair.
+    #[cfg(feature = "net-bridge")]
     #[serde(default)]
     pub veth: Option<String>,
     /// Published ports, host to container (`-p`, step 31).
+    #[cfg(feature = "net-bridge")]
     #[serde(default)]
     pub ports: Vec<(u16, u16)>,
 }

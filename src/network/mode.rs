@@ -110,9 +110,9 @@ impl Plan {
         })
     }
 
-    /// `--net` as given, for the state.
-    pub fn mode_name(&self) -> Option<String> {
-        Some(self.mode.to_string())
+    /// Record `--net` as given in the container's state.
+    pub fn record(&self, info: &mut crate::container::state::ContainerInfo) {
+        info.net = Some(self.mode.to_string());
     }
 
     pub fn namespace(&self) -> NetNs {

@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""Make a git branch `step-NN` holding the project as it stands after
+chapter NN, alone: later chapters' modules, files, verbs, tests and step
+READMEs are gone, and the `cfg` gates of the chapters that are on are
+removed, so the code reads as plain code. The text is transformed line by
+line, never reformatted (only blank lines left doubled by a removal are
+merged).
+
+    scripts/step_branch.py N            make or refresh branch step-NN
+    scripts/step_branch.py N --check    also build it, lint it and run its
+                                        tests in a temporary worktree
+
+Gates may only sit on `mod` lines, items, fields, variants, match arms and
+statements, one attribute line each (see ARCHITECTURE.md). A gate the
+generator cannot strip cleanly stops it, naming the file and line.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parent.parent
+
+
+class GateError(Exception):
+    pass
+
+
+def sh(*args, cwd=None, check=True, capture=False):
+    return subprocess.run(args, cwd=cwd, check=check, text=True,
+                          capture_output=capture)
+
+
+# --- features -------------------------------------------------------------
+
+def features_of(cargo, step):
+    table = cargo["features"]
+    on, todo = set(), [f"step-{step:02}"]
+    while todo:
+        f = todo.pop()
+        if f in on:
+            continue
+        on.add(f)
+        todo.extend(table.get(f, []))
+    return on
+
+
+def parse_pred(text, pos=0):
+    """Parse a cfg predicate; return (evaluator, next position)."""
+    text_ws = text
+    def skip(p):
+        while p < len(text_ws) and text_ws[p] in " \t":
+            p += 1
+        return p
+    pos = skip(pos)
+    m = re.match(r'feature\s*=\s*"([^"]+)"', text[pos:])
+    if m:
+        name = m.group(1)
+        return (lambda on: name in on), pos + m.end()
+    m = re.match(r'(not|all|any)\s*\(', text[pos:])
+    if not m:
+        raise GateError(f"cannot read the cfg predicate {text!r}")
+    op = m.group(1)
+    pos += m.end()
+    parts = []
+    while True:
+        pos = skip(pos)
+        if text[pos] == ")":
+            pos += 1
+            break
+        ev, pos = parse_pred(text, pos)
+        parts.append(ev)
+        pos = skip(pos)
+        if text[pos] == ",":
+            pos += 1
+    if op == "not":
+        return (lambda on: not parts[0](on)), pos
+    if op == "all":
+        return (lambda on: all(p(on) for p in parts)), pos
+    return (lambda on: any(p(on) for p in parts)), pos
+
+
+CFG_LINE = re.compile(r'^\s*#\[cfg\((.*)\)\]\s*$')
+
+
+# --- the extent of an item ---------------------------------------------------
+
+ITEM_WORDS = re.compile(
+    r'^\s*(pub(\([^)]*\))?\s+)?(unsafe\s+)?(async\s+)?'
+    r'(fn|impl|struct|enum|mod|trait|const|static|type|use|macro_rules!|if|for|while|match|loop)\b')
+
+
+def item_end(src, start, where):
+    """The offset just past the item beginning at `start`."""
+    # The item's kind shows after its attributes and doc comments.
+    k = start
+    while True:
+        rest = src[k:]
+        stripped = rest.lstrip()
+        k += len(rest) - len(stripped)
+        if stripped.startswith("///") or stripped.startswith("//"):
+            k = src.find("\n", k) + 1
+        elif stripped.startswith("#["):
+            d, j = 0, k + 1
+            while True:
+                if src[j] == "[":
+                    d += 1
+                elif src[j] == "]":
+                    d -= 1
+                    if d == 0:
+                        break
+                j += 1
+            k = j + 1
+        else:
+            break
+    line = src[k:src.find("\n", k) if "\n" in src[k:] else len(src)]
+    block_item = bool(ITEM_WORDS.match(line))
+    # Skip the item's own attributes (#[arg(...)], #[path = ...], ...).
+    depth = 0
+    i = start
+    n = len(src)
+    opened_block = False
+    while i < n:
+        c = src[i]
+        if src.startswith("//", i):
+            i = src.find("\n", i)
+            if i < 0:
+                return n
+            continue
+        if src.startswith("/*", i):
+            i = src.find("*/", i) + 2
+            continue
+        if c == '"' or (c == "r" and re.match(r'r#*"', src[i:i + 10]) and not src[i - 1].isalnum()):
+            if c == "r":
+                hashes = re.match(r'r(#*)"', src[i:]).group(1)
+                close = '"' + hashes
+                i = src.find(close, i + 2 + len(hashes)) + len(close)
+                continue
+            i += 1
+            while src[i] != '"':
+                i += 2 if src[i] == "\\" else 1
+            i += 1
+            continue
+        if c == "'":
+            m = re.match(r"'(\\.|[^\\'])'", src[i:i + 4]) or re.match(r"'\\u\{[0-9a-fA-F]+\}'", src[i:i + 12])
+            if m:
+                i += m.end()
+                continue
+            i += 1
+            continue
+        if c == "#" and depth == 0 and src.startswith("#[", i):
+            # an attribute of the item: skip it whole
+            j, d = i + 1, 0
+            while True:
+                if src[j] == "[":
+                    d += 1
+                elif src[j] == "]":
+                    d -= 1
+                    if d == 0:
+                        break
+                j += 1
+            i = j + 1
+            continue
+        if c in "([{":
+            if c == "{" and depth == 0:
+                opened_block = True
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return i  # the enclosing block ends: the item was the last
+            if depth == 0 and c == "}" and opened_block and block_item:
+                j = i + 1
+                while j < n and src[j] in " \t":
+                    j += 1
+                if j < n and src[j] == ",":
+                    j += 1
+                return j
+        elif depth == 0 and c == ";":
+            return i + 1
+        elif depth == 0 and c == "," and not block_item:
+            return i + 1
+        i += 1
+    raise GateError(f"{where}: cannot find the end of the gated item")
+
+
+# --- one file -----------------------------------------------------------------
+
+def strip_file(path, on, removed_mods):
+    src = path.read_text()
+    rel = path.relative_to(TOP_WORK)
+    out = []
+    pos = 0
+    lines_done = 0
+    changed = False
+    while True:
+        m = None
+        for cand in re.finditer(r'(?m)^[ \t]*#\[cfg\((.*)\)\][ \t]*\n', src[pos:]):
+            pred = cand.group(1)
+            if pred.strip() == "test":
+                continue
+            m = cand
+            break
+        if not m:
+            out.append(src[pos:])
+            break
+        a, b = pos + m.start(), pos + m.end()
+        lineno = src.count("\n", 0, a) + 1
+        where = f"{rel}:{lineno}"
+        try:
+            ev, end = parse_pred(m.group(1))
+        except GateError as e:
+            raise GateError(f"{where}: {e}")
+        changed = True
+        if ev(on):
+            out.append(src[pos:a])
+            pos = b
+            continue
+        # Remove the gated item, and the doc comments and attributes just
+        # above the gate that belong to it.
+        head = src[pos:a]
+        kept = head.rstrip("\n").split("\n") if head else []
+        trailing_nl = head.endswith("\n")
+        removed_docs = 0
+        while kept and re.match(r'^\s*(///|#\[(?!cfg))', kept[-1]):
+            kept.pop()
+            removed_docs += 1
+        head2 = "\n".join(kept) + ("\n" if kept and trailing_nl else "")
+        if not kept:
+            head2 = ""
+        out.append(head2)
+        end_item = item_end(src, b, where)
+        item_text = src[b:end_item]
+        mm = re.match(r'^\s*(#\[path\s*=\s*"([^"]+)"\]\s*)?(pub(\([^)]*\))?\s+)?mod\s+(\w+)\s*;', item_text, re.S)
+        if mm:
+            removed_mods.append((path, mm.group(5), mm.group(2)))
+        # drop the rest of the line the item ended on (its newline)
+        nl = src.find("\n", end_item)
+        rest_of_line = src[end_item:nl] if nl >= 0 else src[end_item:]
+        if rest_of_line.strip() == "":
+            pos = nl + 1 if nl >= 0 else len(src)
+        else:
+            pos = end_item
+    if not changed:
+        return
+    text = "".join(out)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = re.sub(r"\{\n\n+", "{\n", text)
+    text = re.sub(r"\n\n+(\s*\})", r"\n\1", text)
+    path.write_text(text)
+
+
+def module_file(parent_file, name, path_attr):
+    d = parent_file.parent
+    if parent_file.name not in ("lib.rs", "main.rs", "mod.rs"):
+        d = d / parent_file.stem
+    if path_attr:
+        return [d / path_attr] if parent_file.name in ("lib.rs", "main.rs", "mod.rs") else [parent_file.parent / path_attr]
+    return [d / f"{name}.rs", d / name]
+
+
+# --- the whole tree -----------------------------------------------------------
+
+STEP_CONST = re.compile(r"pub const STEP: u32 = \{.*?\n\};", re.S)
+
+
+def transform(work, step):
+    global TOP_WORK
+    TOP_WORK = work
+    cargo = tomllib.loads((work / "Cargo.toml").read_text())
+    on = features_of(cargo, step)
+    removed = []
+    rust_files = [p for d in ("src", "tests", "benches") for p in (work / d).rglob("*.rs")]
+    for p in rust_files:
+        if p.exists():
+            strip_file(p, on, removed)
+    # Files of modules that are gone, and what they declared in turn.
+    while removed:
+        parent, name, path_attr = removed.pop()
+        for f in module_file(parent, name, path_attr):
+            if f.is_dir():
+                shutil.rmtree(f)
+            elif f.exists():
+                f.unlink()
+    # Modules that an alternative gate made unreachable (#[path] twins):
+    # a file nothing declares any more.
+    srcs = sorted((work / "src").rglob("*.rs"))
+    texts = {p: p.read_text() for p in srcs}
+    for p in srcs:
+        if p.name in ("lib.rs", "main.rs", "mod.rs"):
+            continue
+        declared = any(
+            re.search(rf'\bmod\s+{re.escape(p.stem)}\s*;', t) or f'"{p.name}"' in t
+            for q, t in texts.items() if q != p)
+        if not declared:
+            p.unlink()
+    harness = work / "tests/integration/harness.rs"
+    if harness.exists():
+        h = harness.read_text()
+        h = STEP_CONST.sub(f"pub const STEP: u32 = {step};", h)
+        harness.write_text(h)
+    snaps = work / "tests/integration/snapshots"
+    if snaps.exists():
+        for s in snaps.iterdir():
+            m = re.search(r"_step(\d\d)\.snap$", s.name)
+            if m and int(m.group(1)) != step:
+                s.unlink()
+    rewrite_cargo(work, cargo, step, on)
+    rewrite_docs(work, step)
+    # Anything that still names a feature is a gate the generator missed.
+    left = sh("grep", "-rnE", r"cfg!?\((.*)feature", "src", "tests", "benches",
+              cwd=work, check=False, capture=True).stdout.strip()
+    if left:
+        raise GateError("gates left that could not be stripped:\n" + left)
+
+
+def rewrite_cargo(work, cargo, step, on):
+    text = (work / "Cargo.toml").read_text()
+    head, _, _ = text.partition("# One feature per chapter module")
+    head = head.rstrip() + "\n"
+    if step < 32:
+        head = re.sub(r'\n\[\[bench\]\]\n(?:[a-z-]+ = [^\n]*\n)+', "\n", head)
+        if (work / "benches").exists():
+            shutil.rmtree(work / "benches")
+    else:
+        head = head.replace('required-features = ["step-32"]\n', "")
+    head += "\n[lints.rust]\nunsafe_code = \"deny\"\nunused_must_use = \"deny\"\n\n[lints.clippy]\ndbg_macro = \"warn\"\ntodo = \"warn\"\n\n[profile.release]\nopt-level = 3\nlto = \"thin\"\ncodegen-units = 4\n"
+    (work / "Cargo.toml").write_text(re.sub(r"\n{3,}", "\n\n", head))
+
+
+def rewrite_docs(work, step):
+    steps_dir = work / "steps"
+    for d in steps_dir.iterdir():
+        m = re.match(r"(\d\d)-", d.name)
+        if d.is_dir() and m and int(m.group(1)) > step:
+            shutil.rmtree(d)
+    jf = work / "Justfile"
+    j = jf.read_text()
+    j = re.sub(r'implemented := "[0-9 ]*"', 'implemented := "' + " ".join(str(i) for i in range(1, step + 1)) + '"', j)
+    j = j.replace(" --no-default-features --features step-$(printf %02d {{N}})", "")
+    j = j.replace(" --no-default-features --features step-32", "")
+    j = re.sub(r"\n# Benchmarks against[^\n]*\nbench:[^\n]*\n(    [^\n]*\n)*", "\n", j) if step < 32 else j
+    j = re.sub(r"\n    for n in \$\(seq 1 32\);[^\n]*", "", j)
+    # The generator and its recipes belong to main.
+    j = re.sub(r"\n# Make \(or refresh\) the git branch[^\n]*\nstep-branch N:\n(    [^\n]*\n)*", "\n", j)
+    j = re.sub(r"\n# Every step branch;[^\n]*\nstep-branches \*CHECK:\n(    [^\n]*\n)*", "\n", j)
+    j = re.sub(r"\n# What chapter N adds[^\n]*\nstep-diff N:\n(    [^\n]*\n)*", "\n", j)
+    jf.write_text(j)
+    (work / "scripts" / "step_branch.py").unlink(missing_ok=True)
+    ci = work / ".ci" / "run"
+    ci.write_text(re.sub(r'\nsection "step branches[^\n]*\n[^\n]*\n', "\n", ci.read_text()))
+    readme = work / "README.md"
+    r = readme.read_text()
+    nxt = f"step-{step + 1:02}" if step < 32 else None
+    banner = (f"> This branch is **step {step:02}**: mydocker as it stands after chapter {step} of the series, "
+              "generated from `main`. "
+              + (f"The next chapter is the branch `{nxt}`; `just step-diff {step + 1}` on main shows what it adds.\n\n" if nxt else "It is the last chapter.\n\n"))
+    lines = r.split("\n")
+    kept = [l for l in lines if not (re.match(r"^\| \[(\d+)\]", l) and int(re.match(r"^\| \[(\d+)\]", l).group(1)) > step)]
+    r = "\n".join(kept)
+    r = r.replace("# mydocker\n", "# mydocker\n\n" + banner, 1)
+    readme.write_text(r)
+
+
+# --- git --------------------------------------------------------------------
+
+def make_branch(step, check):
+    branch = f"step-{step:02}"
+    tmp = Path(tempfile.mkdtemp(prefix=f"mydocker-{branch}-"))
+    work = tmp / "tree"
+    sh("git", "worktree", "add", "--detach", str(work), "HEAD", cwd=TOP, capture=True)
+    try:
+        transform(work, step)
+        sh("cargo", "fmt", "--all", cwd=work, check=False, capture=True)
+        sh("git", "checkout", "-q", "-B", branch, cwd=work)
+        sh("git", "add", "-A", cwd=work)
+        sh("git", "-c", "user.name=mydocker", "-c", "user.email=steps@mydocker.invalid",
+           "commit", "-q", "-m", f"Step {step:02}, generated from main", "--allow-empty", cwd=work)
+        if check:
+            env = dict(os.environ, CARGO_TARGET_DIR=str(TOP / "target" / "step-branches"))
+            for cmd in (["cargo", "build"],
+                        ["cargo", "clippy", "--all-targets", "--", "-D", "warnings"],
+                        ["cargo", "fmt", "--all", "--", "--check"],
+                        ["cargo", "test", "--lib", "--bins", "--tests"]):
+                print(f"[{branch}] {' '.join(cmd)}", flush=True)
+                subprocess.run(cmd, cwd=work, env=env, check=True)
+        print(f"branch {branch} made")
+    finally:
+        sh("git", "worktree", "remove", "--force", str(work), cwd=TOP, check=False, capture=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    args = sys.argv[1:]
+    check = "--check" in args
+    steps = [int(a) for a in args if a.isdigit()]
+    if not steps:
+        print(__doc__)
+        return 2
+    for s in steps:
+        if not 1 <= s <= 32:
+            print(f"step {s}: there are steps 1 to 32", file=sys.stderr)
+            return 2
+        try:
+            make_branch(s, check)
+        except GateError as e:
+            print(f"step {s}: {e}", file=sys.stderr)
+            return 1
+        except subprocess.CalledProcessError as e:
+            print(f"step {s}: {' '.join(map(str, e.cmd))} failed", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
