@@ -95,6 +95,19 @@ ITEM_WORDS = re.compile(
     r'(fn|impl|struct|enum|mod|trait|const|static|type|use|macro_rules!|if|for|while|match|loop)\b')
 
 
+def attribute_end(src, i):
+    """The offset just past the attribute `#[...]` starting at `i`."""
+    j, d = i + 1, 0
+    while True:
+        if src[j] == "[":
+            d += 1
+        elif src[j] == "]":
+            d -= 1
+            if d == 0:
+                return j + 1
+        j += 1
+
+
 def item_end(src, start, where):
     """The offset just past the item beginning at `start`."""
     # The item's kind shows after its attributes and doc comments.
@@ -106,16 +119,7 @@ def item_end(src, start, where):
         if stripped.startswith("///") or stripped.startswith("//"):
             k = src.find("\n", k) + 1
         elif stripped.startswith("#["):
-            d, j = 0, k + 1
-            while True:
-                if src[j] == "[":
-                    d += 1
-                elif src[j] == "]":
-                    d -= 1
-                    if d == 0:
-                        break
-                j += 1
-            k = j + 1
+            k = attribute_end(src, k)
         else:
             break
     line = src[k:src.find("\n", k) if "\n" in src[k:] else len(src)]
@@ -155,16 +159,7 @@ def item_end(src, start, where):
             continue
         if c == "#" and depth == 0 and src.startswith("#[", i):
             # an attribute of the item: skip it whole
-            j, d = i + 1, 0
-            while True:
-                if src[j] == "[":
-                    d += 1
-                elif src[j] == "]":
-                    d -= 1
-                    if d == 0:
-                        break
-                j += 1
-            i = j + 1
+            i = attribute_end(src, i)
             continue
         if c in "([{":
             if c == "{" and depth == 0:

@@ -253,6 +253,14 @@ impl Env {
         c
     }
 
+    /// `run OPTS... IMAGE CMD...` for an image other than busybox.
+    pub fn run_image(&self, image: &str, opts: &[&str], cmd: &[&str]) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(bin());
+        c.args(self.run_args_with(&[image.to_string()], opts, cmd));
+        c.timeout(Duration::from_secs(60));
+        c
+    }
+
     /// A copy of the busybox tree in a scratch directory, to modify.
     pub fn busybox_tree(&self, name: &str) -> PathBuf {
         let dir = self.scratch(name);

@@ -50,10 +50,10 @@ fn commit_saves_the_running_containers_files(env: Env) {
     );
     assert!(entries.contains_key("bin/busybox"));
     // The new image runs.
-    env.run_args(&[], &[]);
-    let mut cmd = assert_cmd::Command::new(crate::harness::bin());
-    cmd.args(env.run_args_with(&["image1".to_string()], &[], &["cat", "/root/added"]));
-    cmd.assert().success().stdout("added\n");
+    env.run_image("image1", &[], &["cat", "/root/added"])
+        .assert()
+        .success()
+        .stdout("added\n");
     // No temporary file is left beside it.
     let names: Vec<String> = std::fs::read_dir(env.root.join("images"))
         .unwrap()

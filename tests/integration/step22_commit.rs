@@ -76,13 +76,7 @@ fn seed_section_3_image_from_a_container(env: Env) {
     );
 
     // ./mydocker run -d -name container03 image1 /bin/top
-    env.run_args(&[], &[]);
-    let mut run03 = assert_cmd::Command::new(crate::harness::bin());
-    run03.args(env.run_args_with(
-        &["image1".into()],
-        &["-d", "-name", "container03"],
-        &["/bin/top"],
-    ));
+    let mut run03 = env.run_image("image1", &["-d", "-name", "container03"], &["/bin/top"]);
     assert!(run03.output().unwrap().status.success());
     // ./mydocker exec container03 /bin/sh: ls -l shows to1 and to1-1, with their files
     let ls = stdout_of(&md(&["exec", "container03", "ls"]));
@@ -103,13 +97,12 @@ fn seed_section_3_image_from_a_container(env: Env) {
     std::fs::create_dir_all(&from5).unwrap();
     std::fs::write(from5.join("test1.txt"), "hello container05\n").unwrap();
     // ./mydocker run -it -name container05 -v /nicktming/from5:/to1 image1 /bin/sh
-    let mut run05 = assert_cmd::Command::new(crate::harness::bin());
     let vol5 = format!("{}:/to1", from5.display());
-    run05.args(env.run_args_with(
-        &["image1".into()],
+    let mut run05 = env.run_image(
+        "image1",
         &["-it", "-name", "container05", "-v", &vol5],
         &["/bin/sh", "-c", "ls; cat to1/test1.txt"],
-    ));
+    );
     let out = run05.output().unwrap();
     let text = stdout_of(&out);
     // The volume's file is seen over the image's; to1-1 still comes from the image.
@@ -128,9 +121,10 @@ fn a_stopped_container_can_be_committed(env: Env) {
         .args(["commit", "finished", "snap"])
         .assert()
         .success();
-    let mut run = assert_cmd::Command::new(crate::harness::bin());
-    run.args(env.run_args_with(&["snap".into()], &[], &["cat", "/saved"]));
-    run.assert().success().stdout("saved\n");
+    env.run_image("snap", &[], &["cat", "/saved"])
+        .assert()
+        .success()
+        .stdout("saved\n");
 }
 
 #[rstest]

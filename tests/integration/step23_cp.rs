@@ -152,9 +152,10 @@ fn a_stopped_container_can_be_copied_from_and_to(env: Env) {
         .args(["commit", "stopped", "withfile"])
         .assert()
         .success();
-    let mut run = assert_cmd::Command::new(crate::harness::bin());
-    run.args(env.run_args_with(&["withfile".into()], &[], &["cat", "/added"]));
-    run.assert().success().stdout("added\n");
+    env.run_image("withfile", &[], &["cat", "/added"])
+        .assert()
+        .success()
+        .stdout("added\n");
 }
 
 #[rstest]
