@@ -156,6 +156,24 @@ pub fn run(proc_root: &Path) -> Report {
         format!("root filesystem is {root_fs}"),
     ));
 
+    // Bridges (steps 26-32): built in, loaded, or loadable as a module.
+    let release_dir =
+        fs::read_to_string(proc_root.join("sys/kernel/osrelease")).unwrap_or_default();
+    let modules = Path::new("/lib/modules")
+        .join(release_dir.trim())
+        .join("kernel/net/bridge");
+    let bridge = Path::new("/sys/module/bridge").exists() || modules.is_dir();
+    items.push(item(
+        "bridge",
+        bridge,
+        false,
+        if bridge {
+            "available (networks, steps 26-32)"
+        } else {
+            "no bridge support: networks will fail"
+        },
+    ));
+
     for (name, program) in [("iptables", "iptables"), ("busybox-static", "busybox")] {
         items.push(match find_program(program) {
             Some(p) => item(name, true, true, p.display().to_string()),

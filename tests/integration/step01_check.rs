@@ -65,6 +65,7 @@ fn text_report_lists_every_item() {
         "overlay",
         "aufs",
         "pivot_root",
+        "bridge",
         "iptables",
         "busybox-static",
     ] {

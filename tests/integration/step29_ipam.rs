@@ -11,11 +11,11 @@ use mydocker::network::{ip::Subnet, ipam::Ipam, store};
 use crate::harness::{Env, env};
 
 #[rstest]
-fn concurrent_runs_get_distinct_addresses(env: Env) {
+fn twenty_concurrent_runs_get_distinct_addresses(env: Env) {
     let (name, subnet) = env.unique_network();
     let subnet: Subnet = subnet.parse().unwrap();
     store::create(&env.root, &name, subnet).unwrap();
-    let handles: Vec<_> = (0..6)
+    let handles: Vec<_> = (0..20)
         .map(|i| {
             let args = env.run_args(
                 &["-d", "--name", &format!("c{i}"), "--net", &name],
@@ -30,10 +30,10 @@ fn concurrent_runs_get_distinct_addresses(env: Env) {
     for h in handles {
         assert!(h.wait().unwrap().status.success());
     }
-    let ips: BTreeSet<_> = (0..6)
+    let ips: BTreeSet<_> = (0..20)
         .map(|i| env.state(&format!("c{i}")).ip.unwrap())
         .collect();
-    assert_eq!(ips.len(), 6, "{ips:?}");
+    assert_eq!(ips.len(), 20, "{ips:?}");
     for ip in &ips {
         assert!(subnet.contains(*ip));
         assert!(![subnet.network(), subnet.gateway(), subnet.broadcast()].contains(ip));
