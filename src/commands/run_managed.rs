@@ -8,13 +8,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::{cgroup_name, resources, start};
-use crate::cgroups::{self, Manager, detect::Hierarchy};
+use crate::cgroups::{self, detect::Hierarchy};
 use crate::cli::RunArgs;
 use crate::container::process::Launch;
 use crate::container::rootfs::{self, Rootfs};
 use crate::container::spec::Spec;
 use crate::container::state::{ContainerInfo, Status, Store, now};
-use crate::container::{monitor, process};
+use crate::container::{lifecycle, monitor, process};
 use crate::{trace, util};
 use nix::unistd::Pid;
 
@@ -90,7 +90,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         })
     };
     if let Err(e) = recorded {
-        cleanup(&store, &name, &*cgroup, rootfs.as_ref());
+        lifecycle::discard(&store, &name, &*cgroup, rootfs.as_ref());
         return Err(e.into());
     }
 
@@ -100,8 +100,16 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
             net: net.namespace(),
             attach: &attach,
         };
-        if let Err(e) = monitor::launch(&store, &info, &spec, &*cgroup, rootfs.as_ref(), &how) {
-            cleanup(&store, &name, &*cgroup, rootfs.as_ref());
+        let job = monitor::Job {
+            store: &store,
+            info: &info,
+            spec: &spec,
+            cgroup: &*cgroup,
+            rootfs: rootfs.as_ref(),
+            how: &how,
+        };
+        if let Err(e) = monitor::launch(&job) {
+            lifecycle::discard(&store, &name, &*cgroup, rootfs.as_ref());
             return Err(e);
         }
         println!("{id}");
@@ -126,7 +134,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         trace::mark("wait");
         code
     });
-    cleanup(&store, &name, &*cgroup, rootfs.as_ref());
+    lifecycle::discard(&store, &name, &*cgroup, rootfs.as_ref());
     trace::mark("teardown");
     trace::total("run");
     result
@@ -189,22 +197,4 @@ impl NoNetwork {
 #[cfg(feature = "net-modes")]
 fn network_plan(root: &Path, args: &RunArgs) -> Result<crate::network::mode::Plan> {
     crate::network::mode::Plan::new(root, &args.net, &args.published())
-}
-
-/// Remove everything a container made: layers and mounts, cgroups, state.
-fn cleanup(store: &Store, name: &str, cgroup: &dyn Manager, rootfs: Option<&Rootfs>) {
-    if let Ok(info) = store.load(name) {
-        crate::container::lifecycle::release_network(store.root(), &info);
-    }
-    if let Some(r) = rootfs {
-        if let Err(e) = r.release() {
-            eprintln!("mydocker: container {name}: {e:#}");
-        }
-    }
-    if let Err(e) = cgroup.destroy() {
-        eprintln!("mydocker: container {name}: {e}");
-    }
-    if let Err(e) = store.remove(name) {
-        eprintln!("mydocker: container {name}: {e}");
-    }
 }

@@ -80,6 +80,31 @@ pub fn remove(store: &Store, info: &ContainerInfo) -> Result<()> {
     Ok(())
 }
 
+/// Remove everything a container being started made, when it cannot start
+/// or (in the foreground) has ended: its network endpoint, layers and
+/// mounts, cgroups, state. Each part is tried; failures are reported.
+pub fn discard(
+    store: &Store,
+    name: &str,
+    cgroup: &dyn crate::cgroups::Manager,
+    rootfs: Option<&super::rootfs::Rootfs>,
+) {
+    if let Ok(info) = store.load(name) {
+        release_network(store.root(), &info);
+    }
+    if let Some(r) = rootfs {
+        if let Err(e) = r.release() {
+            eprintln!("mydocker: container {name}: {e:#}");
+        }
+    }
+    if let Err(e) = cgroup.destroy() {
+        eprintln!("mydocker: container {name}: {e}");
+    }
+    if let Err(e) = store.remove(name) {
+        eprintln!("mydocker: container {name}: {e}");
+    }
+}
+
 /// Before step 28 a container holds nothing on the host's network.
 #[cfg(not(feature = "net-bridge"))]
 pub fn release_network(_root: &Path, _info: &ContainerInfo) {}

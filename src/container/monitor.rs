@@ -30,15 +30,18 @@ use super::{Prepared, channel, process};
 use crate::cgroups::Manager;
 use crate::util;
 
+/// What the monitor needs: the container as `run` prepared it.
+pub struct Job<'a> {
+    pub store: &'a Store,
+    pub info: &'a ContainerInfo,
+    pub spec: &'a Spec,
+    pub cgroup: &'a dyn Manager,
+    pub rootfs: Option<&'a Rootfs>,
+    pub how: &'a Launch<'a>,
+}
+
 /// Start the container under a monitor; returns once it runs.
-pub fn launch(
-    store: &Store,
-    info: &ContainerInfo,
-    spec: &Spec,
-    cgroup: &dyn Manager,
-    rootfs: Option<&Rootfs>,
-    how: &Launch,
-) -> Result<()> {
+pub fn launch(job: &Job) -> Result<()> {
     let (read, write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("create the monitor's pipe")?;
     // SAFETY: mydocker is single-threaded, so the child may go on running
@@ -65,7 +68,7 @@ pub fn launch(
             // SAFETY: as above, single-threaded.
             match unsafe { fork() } {
                 Ok(ForkResult::Child) => {
-                    let code = monitor(store, info, spec, cgroup, rootfs, how, File::from(write));
+                    let code = monitor(job, File::from(write));
                     std::process::exit(code)
                 }
                 _ => std::process::exit(0),
@@ -75,16 +78,15 @@ pub fn launch(
 }
 
 /// The monitor's life; returns its exit code.
-fn monitor(
-    store: &Store,
-    info: &ContainerInfo,
-    spec: &Spec,
-    cgroup: &dyn Manager,
-    rootfs: Option<&Rootfs>,
-    how: &Launch,
-    mut report: File,
-) -> i32 {
-    let started = start(store, info, spec, cgroup, how);
+fn monitor(job: &Job, mut report: File) -> i32 {
+    let Job {
+        store,
+        info,
+        cgroup,
+        rootfs,
+        ..
+    } = *job;
+    let started = start(job);
     let pid = match started {
         Ok(pid) => {
             let _ = report.write_all(b"ok\n");
@@ -94,11 +96,7 @@ fn monitor(
         Err(e) => {
             let _ = report.write_all(format!("err: {e:#}\n").as_bytes());
             drop(report);
-            if let Some(r) = rootfs {
-                let _ = r.release();
-            }
-            let _ = cgroup.destroy();
-            let _ = store.remove(&info.name);
+            super::lifecycle::discard(store, &info.name, cgroup, rootfs);
             return 1;
         }
     };
@@ -133,13 +131,15 @@ fn release_at_exit(_rootfs: Option<&Rootfs>) -> bool {
 
 /// Point stdio at /dev/null, start the container logging to its log file,
 /// and record it as running.
-fn start(
-    store: &Store,
-    info: &ContainerInfo,
-    spec: &Spec,
-    cgroup: &dyn Manager,
-    how: &Launch,
-) -> Result<nix::unistd::Pid> {
+fn start(job: &Job) -> Result<nix::unistd::Pid> {
+    let Job {
+        store,
+        info,
+        spec,
+        cgroup,
+        how,
+        ..
+    } = *job;
     let null = OpenOptions::new()
         .read(true)
         .write(true)

@@ -25,9 +25,15 @@ pub struct Rootfs {
 }
 
 impl Rootfs {
-    /// Undo what [`prepare`] did.
+    /// Undo what [`prepare`] did: before step 12 there is nothing to undo.
+    #[cfg(not(feature = "layers"))]
     pub fn release(&self) -> Result<()> {
-        #[cfg(feature = "layers")]
+        Ok(())
+    }
+
+    /// Undo what [`prepare`] did: unmount and remove the layers.
+    #[cfg(feature = "layers")]
+    pub fn release(&self) -> Result<()> {
         if let Some(layers) = &self.layers {
             layers.remove()?;
         }
