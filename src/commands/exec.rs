@@ -10,8 +10,8 @@
 //!    mydocker is.
 //! 3. A PID namespace applies only to children, so fork. The child writes
 //!    its PID into the container's cgroups, takes the container's
-//!    environment (read from its first process, `/proc/PID/environ`), and
-//!    `execve`s the command. The parent forwards signals and exits with
+//!    environment (from step 24 the one kept in its state), and `execve`s
+//!    the command. The parent forwards signals and exits with
 //!    the command's code.
 //!
 //! Every descriptor opened here is close-on-exec: the command sees only
@@ -28,7 +28,7 @@ use nix::sched::{CloneFlags, setns};
 use nix::unistd::{ForkResult, fork};
 
 use crate::cli::ExecArgs;
-use crate::container::state::Store;
+use crate::container::state::{ContainerInfo, Store};
 use crate::container::{init, process};
 
 /// The namespaces to join, the mount namespace last.
@@ -40,16 +40,27 @@ const NAMESPACES: [(&str, CloneFlags); 5] = [
     ("mnt", CloneFlags::CLONE_NEWNS),
 ];
 
-/// Before step 24 `exec` has no `-e`.
+/// Before step 24 the container's command inherited the environment of
+/// `run`, so read it back from the container's first process (its init
+/// has the same environment before and after it `execve`s the command).
 #[cfg(not(feature = "env"))]
-fn with_exec_env(env: Vec<String>, _args: &ExecArgs) -> Vec<String> {
-    env
+fn exec_env(_info: &ContainerInfo, pid: i32, _args: &ExecArgs) -> Result<Vec<String>> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ"))
+        .context("read the container's environment")?;
+    Ok(environ
+        .split(|b| *b == 0)
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| String::from_utf8_lossy(kv).into_owned())
+        .collect())
 }
 
-/// From step 24: the container's environment plus `exec -e`.
+/// From step 24: the environment the container was configured with (kept
+/// in its state, as Docker keeps it in its config) plus `exec -e`. Not
+/// `/proc/PID/environ`: right after `run -d` returns, the first process
+/// may still be mydocker's init, holding the caller's environment.
 #[cfg(feature = "env")]
-fn with_exec_env(env: Vec<String>, args: &ExecArgs) -> Vec<String> {
-    super::run::merge_env(env, &args.env)
+fn exec_env(info: &ContainerInfo, _pid: i32, args: &ExecArgs) -> Result<Vec<String>> {
+    Ok(super::run::merge_env(info.env.clone(), &args.env))
 }
 
 pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
@@ -78,14 +89,7 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
                 .with_context(|| format!("open {}", path.display()))
         })
         .collect::<Result<_>>()?;
-    let environ = std::fs::read(format!("/proc/{pid}/environ"))
-        .context("read the container's environment")?;
-    let env: Vec<String> = environ
-        .split(|b| *b == 0)
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| String::from_utf8_lossy(kv).into_owned())
-        .collect();
-    let env = with_exec_env(env, args);
+    let env = exec_env(&info, pid, args)?;
     // The namespaces were opened by PID: make sure it was still ours.
     if !info.is_alive() {
         bail!("container {} is not running", info.name);

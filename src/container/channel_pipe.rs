@@ -4,6 +4,13 @@
 //! closes its end, so the user's program can never run outside its limits,
 //! and arguments of any size, with spaces, quotes or newlines, arrive
 //! intact and never show in `ps`.
+//!
+//! A second pipe tells the parent when the program has started. `init`
+//! gets its write end as descriptor 4 and marks it close-on-exec, so the
+//! kernel closes it at the moment `execve` succeeds (or init exits). The
+//! parent reads until end of file: when `run` returns, the container's root,
+//! mounts and hostname are in place, and `exec` or `ps` never see a
+//! half-made container.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -19,36 +26,62 @@ use crate::cli::InitArgs;
 
 /// The descriptor number `init` finds the pipe on.
 pub const SPEC_FD: RawFd = 3;
+/// The descriptor `init` holds open until it `execve`s the program.
+pub const READY_FD: RawFd = 4;
 
-/// The parent's half: the pipe's write end, and the read end that stays
-/// open until the child has started.
+/// The parent's half: the spec pipe's write end and the ready pipe's read
+/// end, and the child's ends, kept open until the child has started.
 pub struct Sender {
     write: File,
     _read: OwnedFd,
+    ready: File,
+    _ready_write: OwnedFd,
 }
 
 /// The argument vector that starts `init`, and the descriptors to hand it.
 pub fn prepare(_spec: &Spec) -> Result<Prepared> {
     let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("create the spec pipe")?;
+    let (ready, ready_write) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).context("create the ready pipe")?;
     let argv = vec![CString::new("/proc/self/exe")?, CString::new("init")?];
-    let fds = vec![(read.as_raw_fd(), SPEC_FD)];
+    let fds = vec![
+        (read.as_raw_fd(), SPEC_FD),
+        (ready_write.as_raw_fd(), READY_FD),
+    ];
     Ok(Prepared {
         argv,
         fds,
         sender: Sender {
             write: File::from(write),
             _read: read,
+            ready: File::from(ready),
+            _ready_write: ready_write,
         },
     })
 }
 
 impl Sender {
-    /// Write the spec and close the pipe; `init` then goes on.
+    /// Write the spec and close the pipe; `init` then goes on. Returns once
+    /// `init` has started the program or given up (its exit code tells
+    /// which).
     pub fn send(self, spec: &Spec) -> Result<()> {
-        let Sender { mut write, _read } = self;
-        drop(_read);
+        let Sender {
+            write,
+            _read,
+            mut ready,
+            _ready_write,
+        } = self;
+        // The child has its own copies now; only the child may hold them.
+        drop((_read, _ready_write));
         let json = serde_json::to_vec(spec)?;
-        write.write_all(&json).context("send the spec to init")?;
+        {
+            let mut write = write;
+            write.write_all(&json).context("send the spec to init")?;
+        }
+        let mut rest = Vec::new();
+        ready
+            .read_to_end(&mut rest)
+            .context("wait for init to start the program")?;
         Ok(())
     }
 }
@@ -61,7 +94,19 @@ pub fn receive(_args: &InitArgs) -> Result<Spec> {
     let mut buf = Vec::new();
     pipe.read_to_end(&mut buf)
         .context("read the spec from the parent")?;
+    hold_ready_until_exec();
     serde_json::from_slice(&buf).context("decode the spec from the parent")
+}
+
+/// Mark descriptor 4 close-on-exec and leave it open: the parent sees end
+/// of file once `execve` succeeds or init exits, whichever comes first.
+#[allow(unsafe_code)]
+fn hold_ready_until_exec() {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    // SAFETY: only borrowed for this call; when descriptor 4 is missing the
+    // call fails with EBADF, which only means nobody waits for us.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(READY_FD) };
+    let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
 }
 
 #[allow(unsafe_code)]

@@ -39,6 +39,28 @@ fn exec_sees_the_containers_world(env: Env) {
     );
 }
 
+/// `run -d` returns once the program has started: an `exec` at once
+/// already finds the container's root, hostname and PID 1 (never the
+/// half-made container its init is still setting up).
+#[rstest]
+fn exec_right_after_run_d_finds_the_finished_container(env: Env) {
+    for i in 0..5 {
+        let name = format!("quick{i}");
+        let id = env.run_d(&["--name", &name], &["sleep", "60"]);
+        let out = exec(
+            &env,
+            &name,
+            &["sh", "-c", "hostname; tr '\\0' ' ' < /proc/1/cmdline"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(stdout_of(&out), format!("{id}\nsleep 60 "), "try {i}");
+    }
+}
+
 /// Before step 24 a container inherits the environment of `run`'s caller;
 /// step 24's tests cover `-e`.
 #[cfg(not(feature = "env"))]
