@@ -64,6 +64,16 @@ step-diff N:
 vm-up:
     cd vagrant && vagrant up
 
-# Run the whole suite as root inside the Vagrant VM
+# Run the whole suite as root inside the Vagrant VM (the working tree synced in first)
 vm-test: vm-up
+    cd vagrant && vagrant rsync
     cd vagrant && vagrant ssh -c 'sudo -i bash -c "export PATH=\$HOME/.cargo/bin:\$PATH; cd /mydocker && just test"'
+
+# Check the Vagrantfile without booting anything (needs only Vagrant)
+vm-validate:
+    cd vagrant && vagrant validate
+
+# The integration tests inside a pure cgroup-v2 VM (QEMU, virtme-ng): the
+# full build, or with N the build of step N and the tests of steps <= N
+qemu-test *N:
+    bash scripts/qemu-test.sh {{N}}

@@ -324,6 +324,16 @@ pub struct InitArgs {
     #[cfg(not(feature = "pipe"))]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+
+    /// From step 08: the descriptor `run` sends the spec on
+    #[cfg(feature = "pipe")]
+    #[arg(long)]
+    pub spec_fd: Option<i32>,
+
+    /// From step 08: the descriptor held open until the program starts
+    #[cfg(feature = "pipe")]
+    #[arg(long)]
+    pub ready_fd: Option<i32>,
 }
 
 /// Parse the full argument vector (program name first), accepting the

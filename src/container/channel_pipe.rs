@@ -1,12 +1,13 @@
 //! Step 08: the spec travels over a pipe. The parent creates a pipe, hands
-//! the read end to `init` as descriptor 3, and writes the spec as JSON once
+//! the read end to `init` as descriptor 3 (`init --spec-fd 3`: a descriptor
+//! 3 that some other program left open is never mistaken for it), and writes the spec as JSON once
 //! the child sits in its cgroups. `init` blocks reading until the parent
 //! closes its end, so the user's program can never run outside its limits,
 //! and arguments of any size, with spaces, quotes or newlines, arrive
 //! intact and never show in `ps`.
 //!
 //! A second pipe tells the parent when the program has started. `init`
-//! gets its write end as descriptor 4 and marks it close-on-exec, so the
+//! gets its write end as descriptor 4 (`--ready-fd 4`) and marks it close-on-exec, so the
 //! kernel closes it at the moment `execve` succeeds (or init exits). The
 //! parent reads until end of file: when `run` returns, the container's root,
 //! mounts and hostname are in place, and `exec` or `ps` never see a
@@ -17,7 +18,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;
 
 use super::Prepared;
@@ -43,7 +44,17 @@ pub fn prepare(_spec: &Spec) -> Result<Prepared> {
     let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("create the spec pipe")?;
     let (ready, ready_write) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).context("create the ready pipe")?;
-    let argv = vec![CString::new("/proc/self/exe")?, CString::new("init")?];
+    let argv = [
+        "/proc/self/exe",
+        "init",
+        "--spec-fd",
+        "3",
+        "--ready-fd",
+        "4",
+    ]
+    .into_iter()
+    .map(CString::new)
+    .collect::<Result<_, _>>()?;
     let fds = vec![
         (read.as_raw_fd(), SPEC_FD),
         (ready_write.as_raw_fd(), READY_FD),
@@ -88,9 +99,11 @@ impl Sender {
 
 /// The child's half: read the spec from descriptor 3 until the parent
 /// closes it.
-pub fn receive(_args: &InitArgs) -> Result<Spec> {
-    // SAFETY-free: descriptor 3 was placed here by the parent for us alone.
-    let mut pipe = File::from(fd_three()?);
+pub fn receive(args: &InitArgs) -> Result<Spec> {
+    let (Some(SPEC_FD), Some(READY_FD)) = (args.spec_fd, args.ready_fd) else {
+        bail!("init was started without its pipes (it is run by `mydocker run`)");
+    };
+    let mut pipe = File::from(take_pipe(SPEC_FD)?);
     let mut buf = Vec::new();
     pipe.read_to_end(&mut buf)
         .context("read the spec from the parent")?;
@@ -109,15 +122,18 @@ fn hold_ready_until_exec() {
     let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
 }
 
+/// Take ownership of descriptor `fd`, which must be a pipe.
 #[allow(unsafe_code)]
-fn fd_three() -> Result<OwnedFd> {
-    nix::fcntl::fcntl(
-        // SAFETY: only borrowed for the F_GETFD probe below.
-        unsafe { std::os::fd::BorrowedFd::borrow_raw(SPEC_FD) },
-        nix::fcntl::FcntlArg::F_GETFD,
-    )
-    .context("init was started without the spec pipe (it is run by `mydocker run`)")?;
-    // SAFETY: descriptor 3 is open (checked above) and nothing else in init
-    // owns it; the OwnedFd closes it when done.
-    Ok(unsafe { OwnedFd::from_raw_fd(SPEC_FD) })
+fn take_pipe(fd: RawFd) -> Result<OwnedFd> {
+    // SAFETY: only borrowed for the fstat probe below.
+    let stat = nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+        .with_context(|| {
+            format!("init's descriptor {fd} is not open (it is run by `mydocker run`)")
+        })?;
+    if stat.st_mode & libc::S_IFMT != libc::S_IFIFO {
+        bail!("init's descriptor {fd} is not a pipe (it is run by `mydocker run`)");
+    }
+    // SAFETY: the descriptor is open (checked above) and was placed here by
+    // the parent for init alone; the OwnedFd closes it when done.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }

@@ -121,10 +121,14 @@ pub const ROOTFS_WORDS: &[&str] = &["--rootfs", "/"];
 pub const ROOTFS_WORDS: &[&str] = &["busybox"];
 
 /// The busybox image, built once per test run from the system's
-/// busybox-static by `scripts/mkimage-busybox.sh`.
+/// busybox-static by `scripts/mkimage-busybox.sh`, or the ready-made one
+/// named by `MYDOCKER_TEST_IMAGE` (the VM run builds it once on the host).
 pub fn busybox_tar() -> &'static Path {
     static TAR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     TAR.get_or_init(|| {
+        if let Some(made) = std::env::var_os("MYDOCKER_TEST_IMAGE") {
+            return PathBuf::from(made);
+        }
         let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("busybox-{}.tar", std::process::id()));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mkimage-busybox.sh");

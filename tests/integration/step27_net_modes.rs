@@ -32,10 +32,36 @@ fn none_has_only_loopback_and_it_is_up(env: Env, #[case] opts: &[&str]) {
     assert!(flags & 1 == 1, "lo is down (flags {flags:#x})");
 }
 
+/// A veth pair of the test's own on the host (`NAME` and `NAMEp`; a veth
+/// is used as every kernel that runs containers has it), deleted on drop.
+struct HostLink(String);
+
+impl HostLink {
+    fn add(name: &str) -> HostLink {
+        let peer = format!("{name}p");
+        let status = std::process::Command::new("ip")
+            .args(["link", "add", name, "type", "veth", "peer", "name", &peer])
+            .status()
+            .expect("run ip link add");
+        assert!(status.success(), "could not add the veth pair {name}");
+        HostLink(name.to_string())
+    }
+}
+
+impl Drop for HostLink {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.0])
+            .status();
+    }
+}
+
 #[rstest]
 fn host_sees_the_hosts_interfaces(env: Env) {
-    // Other tests add and remove interfaces meanwhile: those present both
-    // before and after the run are the host's stable ones.
+    // A link this test made on the host must show inside; so must
+    // every other host interface present both before and after the run
+    // (other tests add and remove theirs meanwhile).
+    let link = HostLink::add(&format!("mdh{}", &env.tag[..8]));
     let before = interfaces(&std::fs::read_to_string("/proc/net/dev").unwrap());
     let out = env
         .run(&["--net", "host"], &["cat", "/proc/net/dev"])
@@ -44,10 +70,11 @@ fn host_sees_the_hosts_interfaces(env: Env) {
     let after = interfaces(&std::fs::read_to_string("/proc/net/dev").unwrap());
     let inside = interfaces(&stdout_of(&out));
     let stable: Vec<&String> = before.iter().filter(|i| after.contains(i)).collect();
-    assert!(stable.len() > 1, "the host has only {stable:?}");
+    assert!(stable.contains(&&link.0), "{} is not on the host", link.0);
     for i in stable {
         assert!(inside.contains(i), "{i} is missing inside: {inside:?}");
     }
+    drop(link);
 }
 
 #[rstest]
