@@ -68,7 +68,10 @@ kvm=(--disable-kvm)
 echo "qemu-test: booting ${vmlinuz##*/} (${step:+step $step, }${kvm[*]:-kvm})"
 start=$(date +%s)
 status=0
+# Through a pipe: QEMU reopens its output, and a file shared with this
+# script would be written over.
 vng "${kvm[@]}" --run "$vmlinuz" --memory 2G --cpus 2 --cwd "$PWD" \
-    --exec "bash scripts/qemu-inside.sh $tests" || status=$?
+    --exec "bash scripts/qemu-inside.sh $tests" | cat || status=$?
+echo
 echo "qemu-test: $( [ $status = 0 ] && echo passed || echo "FAILED (exit $status)" ) in $(( $(date +%s) - start ))s"
 exit $status
