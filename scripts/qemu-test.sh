@@ -14,7 +14,8 @@
 # Inside, tests get a fresh tmpfs for their roots (overlayfs refuses a 9p
 # upper layer) and the busybox image built here beforehand. Software
 # emulation is the default: nested KVM hangs on some hosts. MYDOCKER_QEMU_KVM=1
-# uses KVM where it works (a laptop), MYDOCKER_QEMU_KERNEL picks the kernel.
+# uses KVM where it works (a laptop), MYDOCKER_QEMU_KERNEL picks the kernel,
+# MYDOCKER_QEMU_TIMEOUT bounds the VM's run (seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,10 +69,14 @@ kvm=(--disable-kvm)
 echo "qemu-test: booting ${vmlinuz##*/} (${step:+step $step, }${kvm[*]:-kvm})"
 start=$(date +%s)
 status=0
-# Through a pipe: QEMU reopens its output, and a file shared with this
-# script would be written over.
-vng "${kvm[@]}" --run "$vmlinuz" --memory 2G --cpus 2 --cwd "$PWD" \
-    --exec "bash scripts/qemu-inside.sh $tests" | cat || status=$?
+# Both streams through a pipe: QEMU reopens its output, truncating a log
+# file that this script's caller shares with it.
+# A VM that hangs is stopped (MYDOCKER_QEMU_TIMEOUT seconds, 30 min by
+# default) rather than holding CI.
+timeout -k 10 "${MYDOCKER_QEMU_TIMEOUT:-1800}" \
+    vng "${kvm[@]}" --run "$vmlinuz" --memory 2G --cpus 2 --cwd "$PWD" \
+    --exec "bash scripts/qemu-inside.sh $tests" 2>&1 | cat || status=$?
+[ $status = 124 ] && echo "qemu-test: the VM did not finish in ${MYDOCKER_QEMU_TIMEOUT:-1800}s" >&2
 echo
 echo "qemu-test: $( [ $status = 0 ] && echo passed || echo "FAILED (exit $status)" ) in $(( $(date +%s) - start ))s"
 exit $status

@@ -58,6 +58,8 @@ if [ "${MYDOCKER_QEMU:-}" = 1 ] || [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)"
         pip=$(command -v pip3 || command -v pip)
         "$pip" install -q virtme-ng==1.42 2>/dev/null \
             || "$pip" install -q --break-system-packages virtme-ng==1.42
+        # pyenv finds a new command only after a rehash.
+        command -v pyenv >/dev/null 2>&1 && pyenv rehash
         hash -r
     fi
     command -v vng >/dev/null 2>&1 || { echo "provision: virtme-ng (vng) was not installed" >&2; exit 1; }
