@@ -67,7 +67,7 @@ vm-up:
 # Run the whole suite as root inside the Vagrant VM (the working tree synced in first)
 vm-test: vm-up
     cd vagrant && vagrant rsync
-    cd vagrant && vagrant ssh -c 'sudo -i bash -c "export PATH=\$HOME/.cargo/bin:\$PATH; cd /mydocker && just test"'
+    cd vagrant && vagrant ssh -c 'sudo -i bash -c "export PATH=\$HOME/.cargo/bin:/usr/lib/rustup/bin:\$PATH; cd /mydocker && just test"'
 
 # Check the Vagrantfile without booting anything (needs only Vagrant)
 vm-validate:
