@@ -20,11 +20,8 @@ pub use flow::run;
 
 use std::path::Path;
 
-use anyhow::Result;
-
-use crate::cgroups::{self, Resources};
+use crate::cgroups::Resources;
 use crate::cli::RunArgs;
-use crate::container::{Prepared, channel, process, spec::Spec};
 use crate::util;
 
 /// The name of a container's cgroup: `mydocker-<root tag>-<id>`.
@@ -45,28 +42,4 @@ fn resources(args: &RunArgs) -> Resources {
         cpuset_cpus: args.cpuset_cpus.clone(),
         ..Resources::default()
     }
-}
-
-/// Start the container's init in the foreground's way: inheriting this
-/// process's stdio, placed in `cgroup`, with the spec sent once it is.
-fn start(
-    spec: &Spec,
-    cgroup: &dyn cgroups::Manager,
-    launch: &process::Launch,
-) -> Result<nix::unistd::Pid> {
-    let Prepared { argv, fds, sender } = channel::prepare(spec)?;
-    let pid = process::start_in(&argv, &fds, launch.net)?;
-    crate::trace::mark("clone");
-    let placed = cgroup
-        .add_task(pid.as_raw())
-        .map_err(anyhow::Error::from)
-        .inspect(|()| crate::trace::mark("cgroup placement"))
-        .and_then(|()| (launch.attach)(pid))
-        .inspect(|()| crate::trace::mark("network"))
-        .and_then(|()| sender.send(spec));
-    if let Err(e) = placed {
-        process::abort(pid);
-        return Err(e);
-    }
-    Ok(pid)
 }

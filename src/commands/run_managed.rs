@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{cgroup_name, resources, start};
+use super::{cgroup_name, resources};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::cli::RunArgs;
 use crate::container::process::Launch;
@@ -23,6 +23,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let store = Store::new(root);
     let id = util::random_hex(6).context("make a container ID")?;
     let name = args.name.clone().unwrap_or_else(|| id.clone());
+    let env = container_env(args, &id);
     let mut info = ContainerInfo {
         id: id.clone(),
         name: name.clone(),
@@ -32,7 +33,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         status: Status::Created,
         detached: args.detach,
         volumes: args.volumes.iter().map(|v| v.to_string()).collect(),
-        env: container_env(args, &id).unwrap_or_default(),
+        env: env.clone().unwrap_or_default(),
         ..ContainerInfo::default()
     };
     let net = network_plan(root, args)?;
@@ -78,7 +79,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         argv: args.command.clone(),
         hostname: id.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
-        env: container_env(args, &id),
+        env,
     };
     // (A v2 cgroup may have moved to the root of the tree on creation.)
     let recorded = if planned == (info.cgroups.clone(), info.layers.clone()) {
@@ -94,12 +95,12 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         return Err(e.into());
     }
 
+    let attach = |pid: Pid| net.attach(&store, &info, pid);
+    let how = Launch {
+        net: net.namespace(),
+        attach: &attach,
+    };
     if args.detach {
-        let attach = |pid: Pid| net.attach(&store, &info, pid);
-        let how = Launch {
-            net: net.namespace(),
-            attach: &attach,
-        };
         let job = monitor::Job {
             store: &store,
             info: &info,
@@ -116,12 +117,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         return Ok(0);
     }
 
-    let attach = |pid: Pid| net.attach(&store, &info, pid);
-    let how = Launch {
-        net: net.namespace(),
-        attach: &attach,
-    };
-    let result = start(&spec, &*cgroup, &how).and_then(|pid| {
+    let result = process::start_container(&spec, &*cgroup, &how, &[]).and_then(|pid| {
         trace::mark("start");
         let start_time = util::process_start_time(pid.as_raw());
         let _ = store.update(&name, |i| {

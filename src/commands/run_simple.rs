@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{cgroup_name, resources, start};
+use super::{cgroup_name, resources};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::cli::RunArgs;
 use crate::container::{process, rootfs, spec::Spec};
@@ -33,7 +33,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let result = cgroup
         .apply(&resources(args))
         .map_err(anyhow::Error::from)
-        .and_then(|()| start(&spec, &*cgroup, &process::Launch::isolated()))
+        .and_then(|()| process::start_container(&spec, &*cgroup, &process::Launch::isolated(), &[]))
         .and_then(process::wait_forwarding);
     let released = rootfs.as_ref().map_or(Ok(()), |r| r.release());
     let removed = cgroup.destroy();

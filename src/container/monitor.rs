@@ -22,11 +22,11 @@ use std::os::fd::AsRawFd;
 use anyhow::{Context, Result, bail};
 use nix::unistd::{ForkResult, fork, setsid};
 
+use super::process;
 use super::process::Launch;
 use super::rootfs::Rootfs;
 use super::spec::Spec;
 use super::state::{ContainerInfo, Status, Store, now};
-use super::{Prepared, channel, process};
 use crate::cgroups::Manager;
 use crate::util;
 
@@ -155,26 +155,11 @@ fn start(job: &Job) -> Result<nix::unistd::Pid> {
         .append(true)
         .open(&log_path)
         .with_context(|| format!("open {}", log_path.display()))?;
-    let Prepared {
-        argv,
-        fds: channel_fds,
-        sender,
-    } = channel::prepare(spec)?;
-    // Standard output and error first: the channel's descriptor moves come
-    // after, so none of them can overwrite the log's descriptor.
-    let mut fds = vec![(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
-    fds.extend(channel_fds);
-    let pid = process::start_in(&argv, &fds, how.net)?;
+    // Standard output and error are moved first: the channel's descriptor
+    // moves come after, so none of them can overwrite the log's descriptor.
+    let stdio = [(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
+    let pid = process::start_container(spec, cgroup, how, &stdio)?;
     drop(log);
-    let placed = cgroup
-        .add_task(pid.as_raw())
-        .map_err(anyhow::Error::from)
-        .and_then(|()| (how.attach)(pid))
-        .and_then(|()| sender.send(spec));
-    if let Err(e) = placed {
-        process::abort(pid);
-        return Err(e);
-    }
     let start_time = util::process_start_time(pid.as_raw());
     store.update(&info.name, |i| {
         i.status = Status::Running;

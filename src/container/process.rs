@@ -13,6 +13,9 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use super::spec::Spec;
+use super::{Prepared, channel};
+use crate::cgroups::Manager;
 use crate::error::signal_exit_code;
 use crate::namespaces;
 
@@ -93,14 +96,44 @@ impl Launch<'_> {
     }
 }
 
-/// Start `init` (its argument vector is `argv`) in the container's new
-/// namespaces, handing it the descriptors `fds`.
-pub fn start(argv: &[CString], fds: &[(RawFd, RawFd)]) -> Result<Pid> {
-    start_in(argv, fds, NetNs::New)
+/// Start the container's init, as `run` in the foreground and the monitor
+/// of a detached container both do: clone it into its namespaces with the
+/// descriptor moves `stdio` (done first) and the channel's, place it in
+/// `cgroup`, attach it (its network), then send the spec; the program runs
+/// once that is done. A failure on the way kills the half-started init.
+pub fn start_container(
+    spec: &Spec,
+    cgroup: &dyn Manager,
+    launch: &Launch,
+    stdio: &[(RawFd, RawFd)],
+) -> Result<Pid> {
+    let Prepared {
+        argv,
+        fds: channel_fds,
+        sender,
+    } = channel::prepare(spec)?;
+    let mut fds = stdio.to_vec();
+    fds.extend(channel_fds);
+    let pid = start(&argv, &fds, launch.net)?;
+    crate::trace::mark("clone");
+    let placed = cgroup
+        .add_task(pid.as_raw())
+        .map_err(anyhow::Error::from)
+        .inspect(|()| crate::trace::mark("cgroup placement"))
+        .and_then(|()| (launch.attach)(pid))
+        .inspect(|()| crate::trace::mark("network"))
+        .and_then(|()| sender.send(spec));
+    if let Err(e) = placed {
+        abort(pid);
+        return Err(e);
+    }
+    Ok(pid)
 }
 
-/// As [`start`], with the network namespace `net`.
-pub fn start_in(argv: &[CString], fds: &[(RawFd, RawFd)], net: NetNs) -> Result<Pid> {
+/// Clone `init` (its argument vector is `argv`) into the container's new
+/// namespaces (the network namespace as `net` says), handing it the
+/// descriptors `fds`.
+fn start(argv: &[CString], fds: &[(RawFd, RawFd)], net: NetNs) -> Result<Pid> {
     block_forwarded_signals()?;
     let mut flags = namespaces::container_flags();
     if net != NetNs::New {
