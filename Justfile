@@ -74,6 +74,7 @@ vm-validate:
     cd vagrant && vagrant validate
 
 # The integration tests inside a pure cgroup-v2 VM (QEMU, virtme-ng): the
-# full build, or with N the build of step N and the tests of steps <= N
+# full build, or with N the build of step N and the tests of steps <= N;
+# names after it (`just qemu-test all step30`) run only the matching tests
 qemu-test *N:
     bash scripts/qemu-test.sh {{N}}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The part of scripts/qemu-test.sh that runs inside the VM, as root:
 #
-#   scripts/qemu-inside.sh TEST-BINARY
+#   scripts/qemu-inside.sh TEST-BINARY [FILTER...]
 #
 # It proves the VM is what it must be (pure cgroup v2, every controller
 # mydocker uses), then runs every test of the binary, a line per test.
 set -euo pipefail
-tests=${1:?usage: qemu-inside.sh TEST-BINARY}
+tests=${1:?usage: qemu-inside.sh TEST-BINARY [FILTER...]}
+shift
 
 fail() { echo "qemu-inside: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "not root inside the VM"
@@ -33,4 +34,4 @@ for c in memory cpu cpuset; do
 done
 
 echo "--- the tests"
-"$tests" --test-threads 2
+"$tests" --test-threads 2 "$@"

@@ -4,6 +4,8 @@
 #   scripts/qemu-test.sh          the full build, the tests of every step
 #   scripts/qemu-test.sh N        the build of step N, the tests of steps <= N
 #                                 (as `just test-step N` does on the host)
+#   scripts/qemu-test.sh all|N FILTER...
+#                                 only the tests whose names contain a FILTER
 #
 # The VM is virtme-ng (`vng`): QEMU boots the Debian kernel installed in
 # /boot with this machine's own filesystem as its root, read-only, so the
@@ -20,6 +22,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step=${1:-}
+[ $# -gt 0 ] && shift
+[ "$step" = all ] && step=
+filters=("$@")
+for f in "${filters[@]}"; do
+    case $f in
+        *[!A-Za-z0-9_:]*) echo "qemu-test: a filter is a part of a test's name: $f" >&2; exit 2 ;;
+    esac
+done
 features=()
 if [ -n "$step" ]; then
     case $step in
@@ -75,7 +85,7 @@ status=0
 # default) rather than holding CI.
 timeout -k 10 "${MYDOCKER_QEMU_TIMEOUT:-1800}" \
     vng "${kvm[@]}" --run "$vmlinuz" --memory 2G --cpus 2 --cwd "$PWD" \
-    --exec "bash scripts/qemu-inside.sh $tests" 2>&1 | cat || status=$?
+    --exec "bash scripts/qemu-inside.sh $tests ${filters[*]}" 2>&1 | cat || status=$?
 [ $status = 124 ] && echo "qemu-test: the VM did not finish in ${MYDOCKER_QEMU_TIMEOUT:-1800}s" >&2
 echo
 echo "qemu-test: $( [ $status = 0 ] && echo passed || echo "FAILED (exit $status)" ) in $(( $(date +%s) - start ))s"
