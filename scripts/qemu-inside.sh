@@ -34,4 +34,27 @@ for c in memory cpu cpuset; do
 done
 
 echo "--- the tests"
-"$tests" --test-threads 2 "$@"
+# A test that hangs is not left to the outer timeout, which knows nothing:
+# after MYDOCKER_QEMU_TEST_LIMIT seconds the watchdog shows what is still
+# running, where in the kernel each process waits and its kernel stack,
+# then kills the tests, which fails the run.
+limit=${MYDOCKER_QEMU_TEST_LIMIT:-480}
+"$tests" --test-threads 2 "$@" &
+run=$!
+(
+    sleep "$limit"
+    kill -0 "$run" 2>/dev/null || exit 0
+    echo "qemu-inside: the tests are still running after ${limit}s; the processes (not kernel threads):"
+    ps -eo pid,ppid,stat,wchan:32,etime,args | awk 'NR == 1 || ($1 != 2 && $2 != 2)'
+    for pid in $(ps -eo pid=,ppid= | awk '$1 != 2 && $2 != 2 && $1 != 1 { print $1 }'); do
+        stack=$(cat "/proc/$pid/stack" 2>/dev/null) || continue
+        echo "--- kernel stack of $pid: $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-100)"
+        echo "$stack"
+    done
+    kill -9 "$run"
+) &
+watchdog=$!
+status=0
+wait "$run" || status=$?
+kill "$watchdog" 2>/dev/null || true
+exit $status
