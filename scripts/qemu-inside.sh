@@ -39,6 +39,9 @@ echo "--- the tests"
 # running, where in the kernel each process waits and its kernel stack,
 # then kills the tests, which fails the run.
 limit=${MYDOCKER_QEMU_TEST_LIMIT:-480}
+# Job control on: a background job of a script otherwise starts with
+# SIGINT and SIGQUIT ignored, unlike the tests on the host.
+set -m
 "$tests" --test-threads 2 "$@" &
 run=$!
 (

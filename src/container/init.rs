@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use nix::mount::{MsFlags, mount};
-use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
+use nix::sys::signal::{
+    SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction, sigprocmask,
+};
 
 use super::channel;
 use super::spec::Spec;
@@ -171,15 +173,30 @@ fn close_inherited_descriptors() {
     }
 }
 
-/// `run` blocks the signals it forwards and Rust ignores SIGPIPE; neither
-/// may leak into the container's program.
+/// The program starts as Docker's do, with no signal blocked and every
+/// signal at its default disposition. `execve` resets caught signals but
+/// keeps ignored ones: Rust ignores SIGPIPE, and whoever started `run` may
+/// have ignored others (a shell's background job ignores SIGINT and
+/// SIGQUIT, `nohup` SIGHUP); `run` blocks the signals it forwards.
 fn restore_signals() -> Result<()> {
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for s in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
+        // SAFETY: SIG_DFL installs no handler code.
+        #[allow(unsafe_code)]
+        unsafe { sigaction(s, &default) }.with_context(|| format!("reset {s}"))?;
+    }
+    // The real-time signals. The C library keeps the first two or three
+    // for itself and refuses to change them; those stay as they are.
+    for n in libc::SIGRTMIN()..=libc::SIGRTMAX() {
+        // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask.
+        #[allow(unsafe_code)]
+        unsafe {
+            let dfl: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(n, &dfl, std::ptr::null_mut());
+        }
+    }
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("unblock signals")?;
-    // SAFETY-free: SIG_DFL installs no handler.
-    #[allow(unsafe_code)]
-    // SAFETY: restoring the default disposition installs no Rust code as a handler.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.context("reset SIGPIPE")?;
     Ok(())
 }
 

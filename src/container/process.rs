@@ -4,12 +4,20 @@
 //! The signals to forward are blocked before the clone, so none is lost
 //! between the clone and the wait loop; the child inherits the blocked mask
 //! and `init` clears it just before `execve`.
+//!
+//! A signal that is *ignored* is thrown away when it is sent, blocked or
+//! not, so `sigwait` never sees it. A shell starts a script's background
+//! job (`cmd &`) with SIGINT and SIGQUIT ignored, and `nohup` ignores
+//! SIGHUP: `run` started that way would never pass those signals on. So
+//! once they are blocked, their dispositions go back to the default.
 
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
 use anyhow::{Context, Result};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
+use nix::sys::signal::{
+    SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, kill, sigaction, sigprocmask,
+};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
@@ -41,9 +49,19 @@ fn forwarded_set() -> SigSet {
 
 /// Block the signals that [`wait_forwarding`] passes on, before the child
 /// that will receive them exists.
+/// Each is also taken back from SIG_IGN to the default disposition (safe
+/// now: a blocked signal waits, it cannot end this process).
 pub fn block_forwarded_signals() -> Result<()> {
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None)
-        .context("block signals before starting the container")
+        .context("block signals before starting the container")?;
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for s in FORWARDED {
+        // SAFETY: SIG_DFL installs no handler code.
+        #[allow(unsafe_code)]
+        unsafe { sigaction(s, &default) }
+            .with_context(|| format!("reset the disposition of {s}"))?;
+    }
+    Ok(())
 }
 
 /// Which network namespace a container gets (the choices arrive with

@@ -1,13 +1,13 @@
 //! Step 05: `run` starts the command as PID 1 of new namespaces, with its
 //! own /proc, and returns its exit code; the host is unchanged afterwards.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rstest::rstest;
 
-use crate::harness::{Env, env, host_mounts, stdout_of};
+use crate::harness::{Env, bin, env, host_mounts, stdout_of};
 
 #[rstest]
 fn the_command_is_pid_1(env: Env) {
@@ -84,24 +84,76 @@ fn arguments_are_passed_verbatim_without_a_shell(env: Env) {
         .stdout("$HOME a  b *\n");
 }
 
+/// Start `run` (`expr`), wait for the container's "ready", send `sig` to
+/// `run` and return its exit code. A signal that is lost fails the test
+/// after 10 s (the container is then ended with SIGTERM, which it traps)
+/// instead of hanging it.
+fn signal_when_ready(expr: duct::Expression, sig: Signal) -> Option<i32> {
+    let handle = expr.reader().unwrap();
+    let pid = Pid::from_raw(handle.pids()[0] as i32);
+    let mut line = String::new();
+    BufReader::new(&handle).read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    kill(pid, sig).unwrap();
+    for _ in 0..100 {
+        if let Some(out) = handle.try_wait().unwrap() {
+            return out.status.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = kill(pid, Signal::SIGTERM);
+    let _ = handle.try_wait();
+    panic!("run did not end within 10 s of {sig}");
+}
+
 #[rstest]
 #[case::term(Signal::SIGTERM, 42)]
 #[case::int(Signal::SIGINT, 43)]
 fn signals_to_run_reach_the_container(env: Env, #[case] sig: Signal, #[case] code: i32) {
     let script =
         "trap 'exit 42' TERM; trap 'exit 43' INT; echo ready; while :; do sleep 0.05; done";
-    let handle = env
-        .run_bg(&["-it"], &["sh", "-c", script])
-        .reader()
+    let got = signal_when_ready(env.run_bg(&["-it"], &["sh", "-c", script]), sig);
+    assert_eq!(got, Some(code), "the container did not get {sig}");
+}
+
+/// `run` started as a script's background job or `nohup` starts it, with
+/// SIGINT, SIGQUIT and SIGHUP ignored (`trap '' ...` before `exec`).
+fn run_with_signals_ignored(env: &Env, opts: &[&str], cmd: &[&str]) -> duct::Expression {
+    let mut argv = vec![
+        "-c".to_string(),
+        "trap '' INT QUIT HUP; exec \"$0\" \"$@\"".to_string(),
+        bin().to_string(),
+    ];
+    argv.extend(env.run_args(opts, cmd));
+    duct::cmd("sh", argv).unchecked()
+}
+
+/// Signals 32 and 33 belong to the C library's threads, which neither lets
+/// a program change; the test leaves them out.
+#[rstest]
+fn the_program_starts_with_no_signal_ignored(env: Env) {
+    let out = run_with_signals_ignored(&env, &[], &["grep", "SigIgn", "/proc/self/status"])
+        .stdout_capture()
+        .run()
         .unwrap();
-    let pid = handle.pids()[0];
-    let mut reader = BufReader::new(&handle);
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    assert_eq!(line, "ready\n");
-    kill(Pid::from_raw(pid as i32), sig).unwrap();
-    let mut rest = String::new();
-    reader.read_to_string(&mut rest).unwrap();
-    let status = handle.try_wait().unwrap().expect("run has exited").status;
-    assert_eq!(status.code(), Some(code), "the container did not get {sig}");
+    let text = stdout_of(&out);
+    let mask = text
+        .strip_prefix("SigIgn:")
+        .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+        .unwrap_or_else(|| panic!("no SigIgn line in {text:?}"));
+    let glibc_reserved = (1u64 << 31) | (1u64 << 32);
+    assert_eq!(
+        mask & !glibc_reserved,
+        0,
+        "ignored signals reached the program: {mask:#x}"
+    );
+}
+
+#[rstest]
+fn run_with_sigint_ignored_still_passes_it_on(env: Env) {
+    let script =
+        "trap 'exit 42' TERM; trap 'exit 43' INT; echo ready; while :; do sleep 0.05; done";
+    let run = run_with_signals_ignored(&env, &["-it"], &["sh", "-c", script]);
+    let got = signal_when_ready(run, Signal::SIGINT);
+    assert_eq!(got, Some(43), "the container did not get SIGINT");
 }
