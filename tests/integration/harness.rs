@@ -306,6 +306,56 @@ impl Env {
         Vec::new()
     }
 
+    /// A copy of the host's busybox in the test's own directory, ready to
+    /// run. A freshly written program can fail to start with ETXTBSY for a
+    /// moment: another test thread's fork may still hold the descriptor it
+    /// was written through until that child execs. So the copy is run
+    /// (bounded retries) before it is handed out; after one success no
+    /// writer remains.
+    pub fn local_busybox(&self) -> PathBuf {
+        let bb = self.scratch("busybox-bin").join("busybox");
+        if !bb.exists() {
+            std::fs::copy("/bin/busybox", &bb).expect("copy /bin/busybox (busybox-static)");
+        }
+        for _ in 0..100 {
+            match std::process::Command::new(&bb).arg("true").status() {
+                Ok(s) if s.success() => return bb,
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => panic!("{} does not run: {other:?}", bb.display()),
+            }
+        }
+        panic!("{} stayed busy (ETXTBSY) for 2 s", bb.display());
+    }
+
+    /// `sh -c SCRIPT` for a container under a memory limit. Before step 10
+    /// the container runs the host's programs; these come instead from a
+    /// busybox copied into the test's own directory, so that a cgroup at its
+    /// limit has no file pages of a slow root (the VM's 9p share) to evict
+    /// and read again, which delays the OOM killer by minutes there.
+    #[cfg(not(feature = "pivot"))]
+    pub fn limited_sh(&self, script: &str) -> Vec<String> {
+        let dir = self.scratch("limited-bin");
+        let bb = self.local_busybox();
+        for applet in ["sh", "head", "tr", "echo", "cat"] {
+            std::os::unix::fs::symlink(&bb, dir.join(applet)).unwrap();
+        }
+        vec![
+            bb.display().to_string(),
+            "sh".into(),
+            "-c".into(),
+            format!("PATH={}; {script}", dir.display()),
+        ]
+    }
+
+    /// From step 10 the container's programs are busybox's, on the test's
+    /// own filesystem already.
+    #[cfg(feature = "pivot")]
+    pub fn limited_sh(&self, script: &str) -> Vec<String> {
+        vec!["sh".into(), "-c".into(), script.into()]
+    }
+
     /// Step 10: a busybox tree to pivot into, given with `--rootfs`.
     #[cfg(all(feature = "pivot", not(feature = "image")))]
     fn install_busybox(&self) {

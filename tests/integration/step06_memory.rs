@@ -17,16 +17,17 @@ fn the_limit_file_holds_the_value(env: Env) {
 fn exceeding_the_limit_kills_the_container(env: Env) {
     let script =
         "x=$(head -c 200000000 /dev/zero 2>/dev/null | tr '\\0' a 2>/dev/null); echo survived";
-    env.run(&["-m", "32m"], &["sh", "-c", script])
-        .assert()
-        .code(137)
-        .stdout("");
+    let cmd = env.limited_sh(script);
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    env.run(&["-m", "32m"], &cmd).assert().code(137).stdout("");
 }
 
 #[rstest]
 fn within_the_limit_the_container_runs(env: Env) {
     let script = "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo ${#x}";
-    env.run(&["-m", "64m"], &["sh", "-c", script])
+    let cmd = env.limited_sh(script);
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    env.run(&["-m", "64m"], &cmd)
         .assert()
         .success()
         .stdout("1000000\n");
