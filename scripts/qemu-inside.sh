@@ -57,6 +57,7 @@ run=$!
     kill -9 "$run"
 ) &
 watchdog=$!
+disown "$watchdog"   # no job-control notice when it is stopped below
 status=0
 wait "$run" || status=$?
 kill "$watchdog" 2>/dev/null || true
