@@ -200,6 +200,14 @@ impl Store {
     /// Take the lock for a change of state.
     pub fn lock(&self) -> Result<Lock, Error> {
         fs::create_dir_all(&self.dir).map_err(io_err("create", &self.dir))?;
+        self.lock_in_place()
+    }
+
+    /// Take the lock without making the store: when it is gone (the whole
+    /// root was removed) there is no state to change, and a late writer,
+    /// such as the monitor of a container whose root was deleted, must not
+    /// bring the directories back.
+    fn lock_in_place(&self) -> Result<Lock, Error> {
         let path = self.dir.join(".lock");
         let file = OpenOptions::new()
             .create(true)
@@ -247,7 +255,11 @@ impl Store {
         name: &str,
         change: impl FnOnce(&mut ContainerInfo),
     ) -> Result<bool, Error> {
-        let _lock = self.lock()?;
+        let _lock = match self.lock_in_place() {
+            Ok(lock) => lock,
+            Err(_) if !self.dir.exists() => return Ok(false),
+            Err(e) => return Err(e),
+        };
         if !self.config_path(name).exists() {
             return Ok(false);
         }
@@ -428,5 +440,13 @@ mod tests {
         s.remove("a").unwrap();
         assert!(!s.update("a", |i| i.exit_code = Some(2)).unwrap());
         assert!(!s.container_dir("a").exists());
+    }
+
+    #[test]
+    fn an_update_after_the_root_is_gone_does_not_bring_it_back() {
+        let t = tempfile::tempdir().unwrap();
+        let store = Store::new(&t.path().join("root"));
+        assert!(!store.update("gone", |_| {}).unwrap());
+        assert!(!t.path().join("root").exists());
     }
 }
