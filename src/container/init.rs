@@ -23,9 +23,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use nix::mount::{MsFlags, mount};
-use nix::sys::signal::{
-    SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction, sigprocmask,
-};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 
 use super::channel;
 use super::spec::Spec;
@@ -179,12 +177,9 @@ fn close_inherited_descriptors() {
 /// have ignored others (a shell's background job ignores SIGINT and
 /// SIGQUIT, `nohup` SIGHUP); `run` blocks the signals it forwards.
 fn restore_signals() -> Result<()> {
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for s in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
-        // SAFETY: SIG_DFL installs no handler code.
-        #[allow(unsafe_code)]
-        unsafe { sigaction(s, &default) }.with_context(|| format!("reset {s}"))?;
-    }
+    Signal::iterator()
+        .filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP))
+        .try_for_each(super::process::to_default)?;
     // The real-time signals. The C library keeps the first two or three
     // for itself and refuses to change them; those stay as they are.
     for n in libc::SIGRTMIN()..=libc::SIGRTMAX() {

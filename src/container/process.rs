@@ -54,13 +54,15 @@ fn forwarded_set() -> SigSet {
 pub fn block_forwarded_signals() -> Result<()> {
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None)
         .context("block signals before starting the container")?;
+    FORWARDED.into_iter().try_for_each(to_default)
+}
+
+/// Put signal `s` back to its default disposition (`SIG_DFL`).
+pub fn to_default(s: Signal) -> Result<()> {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for s in FORWARDED {
-        // SAFETY: SIG_DFL installs no handler code.
-        #[allow(unsafe_code)]
-        unsafe { sigaction(s, &default) }
-            .with_context(|| format!("reset the disposition of {s}"))?;
-    }
+    // SAFETY: SIG_DFL installs no handler code.
+    #[allow(unsafe_code)]
+    unsafe { sigaction(s, &default) }.with_context(|| format!("reset the disposition of {s}"))?;
     Ok(())
 }
 
