@@ -44,7 +44,7 @@ lint:
 
 # Benchmarks against crun, runc and a bare unshare+chroot; writes benches/RESULTS.md (needs root)
 bench: build
-    command -v crun >/dev/null && command -v runc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq crun runc
+    bash vagrant/provision.sh --bench >/dev/null
     cargo bench --bench compare
 
 # Make (or refresh) the git branch step-NN: the project after chapter N alone
@@ -71,6 +71,7 @@ vm-test: vm-up
 
 # Check the Vagrantfile without booting anything (needs only Vagrant)
 vm-validate:
+    command -v vagrant >/dev/null || bash vagrant/provision.sh --vm
     cd vagrant && vagrant validate
 
 # The integration tests inside a pure cgroup-v2 VM (QEMU, virtme-ng): the

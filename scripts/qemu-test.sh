@@ -57,7 +57,7 @@ kernel() {
 if ! command -v vng >/dev/null 2>&1 || ! command -v qemu-system-x86_64 >/dev/null 2>&1 \
     || [ -z "$(kernel)" ]; then
     echo "qemu-test: installing the VM's tools (QEMU, a kernel, virtme-ng)"
-    MYDOCKER_QEMU=1 bash vagrant/provision.sh
+    bash vagrant/provision.sh --vm
     hash -r
 fi
 vmlinuz=$(kernel)
