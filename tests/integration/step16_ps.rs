@@ -120,3 +120,40 @@ fn a_broken_state_file_is_reported_and_the_rest_listed(env: Env, #[case] content
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad"));
 }
+
+/// A container whose first process has ended but not been reaped (a
+/// zombie: its parent is stopped) has exited; it is not running.
+#[rstest]
+fn a_zombie_is_not_running(env: Env) {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    // A foreground run is the container's parent: stop it, so nothing
+    // reaps the container's process when it is killed.
+    let mut run = std::process::Command::new(crate::harness::bin())
+        .args(env.run_args(&["--name", "undead"], &["sleep", "1000"]))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = crate::harness::wait_for("the container to run", || {
+        mydocker::container::state::Store::new(&env.root)
+            .load("undead")
+            .ok()
+            .filter(|i| i.is_alive())
+            .and_then(|i| i.pid)
+    });
+    let run_pid = Pid::from_raw(run.id() as i32);
+    kill(run_pid, Signal::SIGSTOP).unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    crate::harness::wait_for("the container's process to be a zombie", || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let state = stat[stat.rfind(')')? + 1..].split_whitespace().next()?;
+        (state == "Z").then_some(())
+    });
+    let all = ps(&env, &["-a"]);
+    let running = ps(&env, &[]);
+    kill(run_pid, Signal::SIGCONT).unwrap();
+    let _ = run.wait();
+    let line = all.lines().find(|l| l.contains("undead")).unwrap();
+    assert!(line.contains("exited"), "{line}");
+    assert!(!running.contains("undead"), "{running}");
+}

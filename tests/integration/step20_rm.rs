@@ -130,3 +130,96 @@ fn rm_f_converges_after_the_monitor_was_killed(env: Env) {
     assert!(env.leaks().is_empty(), "{:?}", env.leaks());
     assert!(env.layer_dirs().is_empty());
 }
+
+/// `run -d` killed with SIGKILL at any instant leaves either nothing or a
+/// container that `ps -a` lists and `rm -f` removes, with nothing behind:
+/// no mount, cgroup, state directory or process of the root.
+#[rstest]
+fn a_run_killed_at_any_instant_is_listed_and_removable(env: Env) {
+    use std::time::Duration;
+    let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
+    for n in 0..30u64 {
+        let name = format!("k{n}");
+        let mut child = std::process::Command::new(crate::harness::bin())
+            .args(env.run_args(&["-d", "--name", &name], &["sleep", "1000"]))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // From at once to well past the point where the monitor runs it,
+        // in steps of 0.4 ms.
+        std::thread::sleep(Duration::from_micros(n * 400));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the kill left, ps lists it (broken or not)...
+        let out = env
+            .md()
+            .args(["ps", "-a", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "try {n}: ps -a failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let dirs: Vec<String> = std::fs::read_dir(env.root.join("containers"))
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for dir in &dirs {
+            assert!(
+                listed.iter().any(|c| c["name"] == dir.as_str()),
+                "try {n}: {dir} is on disk but ps -a does not list it: {listed:?}"
+            );
+        }
+        // ...and rm -f removes it.
+        for c in &listed {
+            let status = c["status"].as_str().unwrap_or("?").to_string();
+            *outcomes.entry(status.clone()).or_default() += 1;
+            let cname = c["name"].as_str().unwrap();
+            let out = env.md().args(["rm", "-f", cname]).output().unwrap();
+            assert!(
+                out.status.success(),
+                "try {n}: rm -f of a {status} container {cname} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let left: Vec<String> = std::fs::read_dir(env.root.join("containers"))
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "try {n}: left after rm -f: {left:?}");
+        env.assert_no_leaks();
+    }
+    eprintln!("outcomes of the killed runs: {outcomes:?}");
+}
+
+/// The state a `run` killed between making its directory and renaming its
+/// state file into place leaves: a directory holding only the temporary
+/// file. `ps -a` lists it as broken and `rm -f` removes it.
+#[rstest]
+fn a_container_directory_without_its_state_file_is_removable(env: Env) {
+    let dir = env.root.join("containers/halfmade");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".tmpXyZ123"), "{\"id\":").unwrap();
+    let out = env.md().args(["ps", "-a"]).output().unwrap();
+    assert!(out.status.success());
+    let listed = stdout_of(&out);
+    let line = listed.lines().find(|l| l.contains("halfmade")).unwrap();
+    assert!(line.contains("broken"), "{line}");
+    env.md()
+        .args(["rm", "-f", "halfmade"])
+        .assert()
+        .success()
+        .stdout("halfmade\n");
+    assert!(!dir.exists());
+}
