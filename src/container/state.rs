@@ -128,10 +128,10 @@ pub fn now() -> u64 {
 
 impl ContainerInfo {
     /// Is the recorded process still this container's (same PID, same
-    /// start time)?
+    /// start time) and still running (not a zombie waiting to be reaped)?
     pub fn is_alive(&self) -> bool {
         match (self.pid, self.pid_start) {
-            (Some(pid), Some(start)) => util::process_start_time(pid) == Some(start),
+            (Some(pid), Some(start)) => util::live_start_time(pid) == Some(start),
             _ => false,
         }
     }
@@ -275,6 +275,19 @@ impl Store {
         let path = self.config_path(name);
         let bytes = match fs::read(&path) {
             Ok(b) => b,
+            // A directory without its state file is what a command killed
+            // between making the directory and renaming the file into place
+            // leaves: listed, and removable with `rm -f`, as a broken one.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && self.container_dir(name).is_dir() =>
+            {
+                return Err(Error::Broken {
+                    name: name.to_string(),
+                    path,
+                    reason: "no state file (the command that created it was interrupted)".into(),
+                });
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NotFound(name.to_string()));
             }
