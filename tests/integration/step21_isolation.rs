@@ -73,3 +73,29 @@ fn seed_section_2_volume_of_a_detached_container(env: Env) {
         "container test: test01\n"
     );
 }
+
+/// A container that has exited holds no mount: its union and its volumes
+/// are unmounted when it ends (its write layer stays on disk until `rm`),
+/// as Docker does.
+#[rstest]
+fn an_exited_container_holds_no_mounts(env: Env) {
+    let vol = env.scratch("vol");
+    let spec = format!("{}:/data", vol.display());
+    env.run_d(
+        &["--name", "done", "-v", &spec],
+        &["sh", "-c", "echo kept > /data/f; echo mine > /mine"],
+    );
+    env.wait_exited("done");
+    let base = env.root.join("containers/done");
+    let mounted = crate::harness::wait_for("the exited container's mounts to go", || {
+        let left = mydocker::fs::layers::mounts_below(&base);
+        left.is_empty().then_some(left)
+    });
+    assert!(mounted.is_empty());
+    assert_eq!(std::fs::read_to_string(vol.join("f")).unwrap(), "kept\n");
+    // Its write layer is still there, for commit, cp and rm.
+    assert_eq!(
+        std::fs::read_to_string(base.join("upper/mine")).unwrap(),
+        "mine\n"
+    );
+}

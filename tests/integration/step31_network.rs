@@ -148,3 +148,37 @@ fn published_ports_are_in_the_state_and_bad_ports_refused(env: Env) {
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already published"));
 }
+
+/// A container that has exited gives back its address and its published
+/// ports: another container can publish the same port, and `ps` shows no
+/// address for the exited one (as Docker).
+#[rstest]
+fn an_exited_container_gives_back_its_address_and_ports(env: Env) {
+    let (name, subnet) = env.unique_network();
+    assert!(
+        md(&env, &["network", "create", "--subnet", &subnet, &name])
+            .status
+            .success()
+    );
+    let port = 20000 + (std::process::id() % 20000) as u16 + 1;
+    let spec = format!("{port}:80");
+    env.run_d(&["--name", "first", "--net", &name, "-p", &spec], &["true"]);
+    env.wait_exited("first");
+    crate::harness::wait_for("the exited container's address to be released", || {
+        let info = env.state("first");
+        (info.ip.is_none() && info.ports.is_empty()).then_some(())
+    });
+    env.run_d(
+        &["--name", "second", "--net", &name, "-p", &spec],
+        &["sleep", "60"],
+    );
+    let ps: serde_json::Value =
+        serde_json::from_slice(&md(&env, &["ps", "-a", "--format", "json"]).stdout).unwrap();
+    let first = ps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "first")
+        .unwrap();
+    assert!(first["ip"].is_null(), "{first}");
+}
