@@ -179,17 +179,31 @@ fn test_tmp() -> PathBuf {
 
 #[fixture]
 pub fn env() -> Env {
-    require_root();
-    let dir = tempfile::Builder::new()
-        .prefix("mydocker-test-")
-        .tempdir_in(test_tmp())
-        .expect("create a test root");
-    let root = dir.path().join("root");
-    std::fs::create_dir(&root).expect("create the root directory");
-    let tag = mydocker::util::root_tag(&root);
-    let env = Env { dir, root, tag };
-    env.install_busybox();
-    env
+    Env::with_root_named("root")
+}
+
+/// A name holding every character the kernel escapes in
+/// /proc/self/mountinfo (space, tab, newline, backslash) and non-ASCII, for
+/// roots, volumes and `cp` paths. Commas and colons are left out: mount
+/// options and `-v` cannot carry them.
+pub const AWKWARD_NAME: &str = "a b\tc\\d\ne-\u{e9}\u{4e2d}";
+
+impl Env {
+    /// A test environment whose `--root` is `name` inside the test's own
+    /// directory (any characters a file name may hold).
+    pub fn with_root_named(name: &str) -> Env {
+        require_root();
+        let dir = tempfile::Builder::new()
+            .prefix("mydocker-test-")
+            .tempdir_in(test_tmp())
+            .expect("create a test root");
+        let root = dir.path().join(name);
+        std::fs::create_dir(&root).expect("create the root directory");
+        let tag = mydocker::util::root_tag(&root);
+        let env = Env { dir, root, tag };
+        env.install_busybox();
+        env
+    }
 }
 
 /// The host's mount points, leaving out those below any test's directory
