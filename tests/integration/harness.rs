@@ -206,16 +206,27 @@ impl Env {
     }
 }
 
+/// The mount table, decoded by mydocker's own reader (the kernel escapes
+/// some characters of the paths).
+pub fn mounts() -> Vec<mydocker::fs::mountinfo::Mount> {
+    mydocker::fs::mountinfo::read().expect("read /proc/self/mountinfo")
+}
+
 /// The host's mount points, leaving out those below any test's directory
 /// (tests run in parallel and mount there).
 pub fn host_mounts() -> Vec<String> {
-    let tests = test_tmp().join("mydocker-test-").display().to_string();
-    let mut v: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|mp| !mp.starts_with(&tests))
-        .map(str::to_string)
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = test_tmp();
+    let mut v: Vec<String> = mounts()
+        .into_iter()
+        .filter(|m| {
+            let below_a_test = m
+                .mount_point
+                .strip_prefix(&tmp)
+                .is_ok_and(|rest| rest.as_os_str().as_bytes().starts_with(b"mydocker-test-"));
+            !below_a_test
+        })
+        .map(|m| m.mount_point.display().to_string())
         .collect();
     v.sort();
     v
@@ -467,14 +478,9 @@ impl Env {
     /// its root.
     pub fn leaks(&self) -> Vec<String> {
         let mut leaks = Vec::new();
-        let base = self.dir.path().display().to_string();
-        if let Ok(mi) = std::fs::read_to_string("/proc/self/mountinfo") {
-            for line in mi.lines() {
-                if let Some(mp) = line.split(' ').nth(4) {
-                    if mp.starts_with(&base) {
-                        leaks.push(format!("mount {mp}"));
-                    }
-                }
+        for m in mounts() {
+            if m.mount_point.starts_with(self.dir.path()) {
+                leaks.push(format!("mount {}", m.mount_point.display()));
             }
         }
         for d in self.cgroup_dirs() {
