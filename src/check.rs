@@ -141,14 +141,14 @@ pub fn run(proc_root: &Path) -> Report {
         "optional; overlay is used when absent",
     ));
 
-    let mountinfo = fs::read_to_string(proc_root.join("self/mountinfo")).unwrap_or_default();
-    let root_fs = mountinfo
-        .lines()
-        .filter(|l| l.split(' ').nth(4) == Some("/"))
-        .filter_map(|l| l.split_once(" - ").and_then(|(_, r)| r.split(' ').next()))
+    // The last mount on / is the one processes see.
+    let root_fs = crate::fs::mountinfo::read_from(proc_root)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.mount_point == Path::new("/"))
+        .map(|m| m.fs_type)
         .next_back()
-        .unwrap_or("unknown")
-        .to_string();
+        .unwrap_or_else(|| "unknown".to_string());
     items.push(item(
         "pivot_root",
         root_fs != "rootfs" && root_fs != "unknown",

@@ -16,7 +16,6 @@ pub mod cli;
 pub mod commands;
 #[cfg(feature = "run")]
 pub mod container;
-#[cfg(any(feature = "union", feature = "pivot"))]
 pub mod fs;
 #[cfg(feature = "namespaces")]
 pub mod namespaces;

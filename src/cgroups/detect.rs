@@ -1,10 +1,13 @@
 //! Which cgroup design this machine uses, and where each controller lives.
-//! Read from `/proc/self/mountinfo` and `/proc/self/cgroup`, never guessed
-//! from the distribution. Introduced in step 01 (`mydocker check`).
+//! Read from `/proc/self/mountinfo` (through [`crate::fs::mountinfo`]) and
+//! `/proc/self/cgroup`, never guessed from the distribution. Introduced in
+//! step 01 (`mydocker check`).
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+use crate::fs::mountinfo::{self, Mount};
 
 /// The three layouts a machine can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -44,13 +47,18 @@ pub const KNOWN_CONTROLLERS: [&str; 4] = ["memory", "cpu", "cpuset", "pids"];
 impl Hierarchy {
     /// Read this machine's hierarchy from a proc directory (normally `/proc`).
     pub fn read(proc_root: &Path) -> std::io::Result<Self> {
-        let mountinfo = fs::read_to_string(proc_root.join("self/mountinfo"))?;
+        let mounts = mountinfo::read_from(proc_root)?;
         let cgroup = fs::read_to_string(proc_root.join("self/cgroup"))?;
-        Ok(Self::parse(&mountinfo, &cgroup))
+        Ok(Self::from_mounts(&mounts, &cgroup))
     }
 
     /// Build the hierarchy from the text of `mountinfo` and `/proc/self/cgroup`.
     pub fn parse(mountinfo: &str, self_cgroup: &str) -> Self {
+        Self::from_mounts(&mountinfo::parse(mountinfo.as_bytes()), self_cgroup)
+    }
+
+    /// Build the hierarchy from the mount table and `/proc/self/cgroup`.
+    pub fn from_mounts(mounts: &[Mount], self_cgroup: &str) -> Self {
         // /proc/self/cgroup: "ID:controller,list:/path" (v1) or "0::/path" (v2).
         let mut own_v1: BTreeMap<String, PathBuf> = BTreeMap::new();
         let mut own_v2 = PathBuf::from("/");
@@ -71,26 +79,16 @@ impl Hierarchy {
 
         let mut v1 = BTreeMap::new();
         let mut v2 = None;
-        for line in mountinfo.lines() {
-            // "36 35 98:0 /root /mnt opts shared:1 - fstype source superopts"
-            let Some((left, right)) = line.split_once(" - ") else {
-                continue;
-            };
-            let fields: Vec<&str> = left.split(' ').collect();
-            let rfields: Vec<&str> = right.split(' ').collect();
-            if fields.len() < 5 || rfields.len() < 3 {
-                continue;
-            }
-            let mount_point = PathBuf::from(unescape(fields[4]));
-            match rfields[0] {
+        for m in mounts {
+            match m.fs_type.as_str() {
                 "cgroup2" if v2.is_none() => {
-                    v2 = Some((mount_point, own_v2.clone()));
+                    v2 = Some((m.mount_point.clone(), own_v2.clone()));
                 }
                 "cgroup" => {
-                    for opt in rfields[2].split(',') {
+                    for opt in m.super_options.split(',') {
                         if let Some(own) = own_v1.get(opt) {
                             v1.entry(opt.to_string())
-                                .or_insert_with(|| (mount_point.clone(), own.clone()));
+                                .or_insert_with(|| (m.mount_point.clone(), own.clone()));
                         }
                     }
                 }
@@ -125,24 +123,6 @@ impl Hierarchy {
                 .unwrap_or_default(),
         }
     }
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
-            let v = u8::from_str_radix(&s[i + 1..i + 4], 8).unwrap_or(b'?');
-            out.push(v as char);
-            i += 4;
-        } else {
-            out.push(b[i] as char);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -205,6 +185,8 @@ mod tests {
 
     #[test]
     fn escaped_mount_points_are_decoded() {
-        assert_eq!(unescape("/a\\040b"), "/a b");
+        let mi = "27 25 0:25 / /sys/fs/cgroup/mem\\040ory\\134x rw - cgroup cgroup rw,memory\n";
+        let h = Hierarchy::parse(mi, "4:memory:/\n");
+        assert_eq!(h.v1["memory"].0, PathBuf::from("/sys/fs/cgroup/mem ory\\x"));
     }
 }

@@ -102,11 +102,9 @@ fn mount_volumes(_rootfs: &Rootfs, _args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Step 13: bind-mount each `-v` into the root filesystem.
+/// Step 13: bind-mount each `-v` into the root filesystem, parents first.
 #[cfg(feature = "volume")]
 fn mount_volumes(rootfs: &Rootfs, args: &RunArgs) -> Result<()> {
-    for v in &args.volumes {
-        v.mount(&rootfs.path)?;
-    }
+    crate::fs::volume::mount_all(&args.volumes, &rootfs.path)?;
     Ok(())
 }

@@ -27,7 +27,9 @@ pub enum Error {
     )]
     Busy(PathBuf),
     #[error("{path} is still mounted; not removing {base}")]
-    StillMounted { path: String, base: PathBuf },
+    StillMounted { path: PathBuf, base: PathBuf },
+    #[error("read the mount table (/proc/self/mountinfo): {0}; not removing anything")]
+    MountTable(std::io::Error),
     #[error("remove {path}: {err}")]
     Remove { path: PathBuf, err: std::io::Error },
 }
@@ -86,8 +88,8 @@ impl ContainerLayers {
 
     /// Unmount everything at or below the layers, deepest first.
     pub fn unmount_all(&self) -> Result<(), Error> {
-        for path in mounts_below(&self.base) {
-            overlay::unmount(Path::new(&path))?;
+        for path in mounts_below(&self.base)? {
+            overlay::unmount(&path)?;
         }
         Ok(())
     }
@@ -95,7 +97,7 @@ impl ContainerLayers {
     /// Unmount, check nothing is mounted any more, remove the directories.
     pub fn remove(&self) -> Result<(), Error> {
         self.unmount_all()?;
-        if let Some(path) = mounts_below(&self.base).into_iter().next() {
+        if let Some(path) = mounts_below(&self.base)?.into_iter().next() {
             return Err(Error::StillMounted {
                 path,
                 base: self.base.clone(),
@@ -114,17 +116,9 @@ impl ContainerLayers {
     }
 }
 
-/// Mount points at or below `base`, deepest first.
-pub fn mounts_below(base: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let base = base.display().to_string();
-    let mut found: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|mp| *mp == base || mp.starts_with(&format!("{base}/")))
-        .map(str::to_string)
-        .collect();
-    found.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    found.dedup();
-    found
+/// Mount points at or below `base`, deepest first. A mount table that
+/// cannot be read is an error, never "nothing mounted".
+pub fn mounts_below(base: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mounts = super::mountinfo::read().map_err(Error::MountTable)?;
+    Ok(super::mountinfo::below(&mounts, base))
 }

@@ -1,7 +1,7 @@
-//! The container's filesystem, chapter by chapter: the union mount
-//! (step 09), `pivot_root` (step 10), images (step 11), the layers of a
-//! container (step 12), volumes (step 13) and saving the result as an image
-//! (step 14).
+//! The container's filesystem, chapter by chapter: the mount table
+//! (read from step 01 on), the union mount (step 09), `pivot_root`
+//! (step 10), images (step 11), the layers of a container (step 12),
+//! volumes (step 13) and saving the result as an image (step 14).
 
 #[cfg(feature = "cp")]
 pub mod copy;
@@ -9,6 +9,7 @@ pub mod copy;
 pub mod image;
 #[cfg(feature = "layers")]
 pub mod layers;
+pub mod mountinfo;
 #[cfg(feature = "union")]
 pub mod overlay;
 #[cfg(feature = "pivot")]

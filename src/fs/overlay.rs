@@ -12,7 +12,16 @@
 //! whiteouts are character devices 0:0. Both drivers sit behind [`Driver`];
 //! aufs is used only when the running kernel lists it in /proc/filesystems
 //! and overlay does not exist.
+//!
+//! The layers reach the kernel as one option string
+//! (`lowerdir=A:B,upperdir=U,workdir=W`), so a path holding `,` or `:`
+//! would be cut in two, and overlayfs drops a lone `\`. overlayfs reads a
+//! backslash as "the next character is part of the path", so each of the
+//! three is escaped with one; aufs has no such escape, and a layer path
+//! holding one of them (or `=`) is refused there.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
@@ -42,7 +51,9 @@ pub enum Driver {
 pub enum Error {
     #[error("the kernel has neither overlay nor aufs (see /proc/filesystems)")]
     NoDriver,
-    #[error("layer path {0} contains ',' or ':', which mount options cannot carry")]
+    #[error(
+        "aufs cannot mount the layer {0}: its path holds ',', ':', '=' or '\\', which aufs options cannot carry (choose a --root without them)"
+    )]
     BadPath(PathBuf),
     #[error("{driver:?} mount on {merged}: {err}")]
     Mount {
@@ -76,33 +87,52 @@ impl Driver {
     }
 
     /// The mount options that describe `layers` to this driver.
-    pub fn options(self, layers: &Layers) -> Result<String, Error> {
-        let all = layers.lower.iter().chain([&layers.upper, &layers.work]);
-        for p in all {
-            if p.to_string_lossy().contains([',', ':']) {
-                return Err(Error::BadPath(p.clone()));
+    pub fn options(self, layers: &Layers) -> Result<OsString, Error> {
+        match self {
+            Driver::Overlay => {
+                let mut out = b"lowerdir=".to_vec();
+                for (i, l) in layers.lower.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b':');
+                    }
+                    overlay_escape(l, &mut out);
+                }
+                out.extend_from_slice(b",upperdir=");
+                overlay_escape(&layers.upper, &mut out);
+                out.extend_from_slice(b",workdir=");
+                overlay_escape(&layers.work, &mut out);
+                Ok(OsString::from_vec(out))
+            }
+            Driver::Aufs => {
+                let all = layers.lower.iter().chain([&layers.upper, &layers.work]);
+                for p in all {
+                    if p.to_string_lossy().contains([',', ':', '=', '\\']) {
+                        return Err(Error::BadPath(p.clone()));
+                    }
+                }
+                let mut br = OsString::from("br=");
+                br.push(&layers.upper);
+                br.push("=rw");
+                for l in &layers.lower {
+                    br.push(":");
+                    br.push(l);
+                    br.push("=ro");
+                }
+                Ok(br)
             }
         }
-        let lower: Vec<String> = layers
-            .lower
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        Ok(match self {
-            Driver::Overlay => format!(
-                "lowerdir={},upperdir={},workdir={}",
-                lower.join(":"),
-                layers.upper.display(),
-                layers.work.display()
-            ),
-            Driver::Aufs => {
-                let mut br = format!("br={}=rw", layers.upper.display());
-                for l in &lower {
-                    br.push_str(&format!(":{l}=ro"));
-                }
-                br
-            }
-        })
+    }
+}
+
+/// Append `path` to `out` as one overlayfs option value: `\`, `,` and
+/// `:` each behind a backslash (the kernel removes it again). Every other
+/// byte, spaces, newlines and non-UTF-8 included, passes as it is.
+fn overlay_escape(path: &Path, out: &mut Vec<u8>) {
+    for &b in path.as_os_str().as_bytes() {
+        if matches!(b, b'\\' | b',' | b':') {
+            out.push(b'\\');
+        }
+        out.push(b);
     }
 }
 
@@ -125,7 +155,7 @@ pub fn mount_union(layers: &Layers) -> Result<Driver, Error> {
         &layers.merged,
         Some(fstype),
         MsFlags::empty(),
-        Some(options.as_str()),
+        Some(options.as_os_str()),
     )
     .map_err(|err| Error::Mount {
         driver,
@@ -148,12 +178,10 @@ pub fn unmount(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Is `path` a mount point in this mount namespace?
+/// Is `path` a mount point in this mount namespace? (Not when the mount
+/// table cannot be read.)
 pub fn is_mounted(path: &Path) -> bool {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let want = path.display().to_string();
-    text.lines()
-        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+    super::mountinfo::read().is_ok_and(|mounts| super::mountinfo::is_mount_point(&mounts, path))
 }
 
 #[cfg(test)]
@@ -195,12 +223,28 @@ mod tests {
     }
 
     #[test]
-    fn paths_that_would_break_the_options_are_refused() {
-        let mut l = layers();
-        l.upper = "/a,b".into();
-        assert!(matches!(
-            Driver::Overlay.options(&l),
-            Err(Error::BadPath(_))
-        ));
+    fn overlay_escapes_what_its_options_would_cut() {
+        let l = Layers {
+            lower: vec!["/l/a:b".into(), "/l/c,d".into()],
+            upper: "/u/x\\y z\tw\n\u{e9}".into(),
+            work: "/w".into(),
+            merged: "/m".into(),
+        };
+        assert_eq!(
+            Driver::Overlay.options(&l).unwrap(),
+            "lowerdir=/l/a\\:b:/l/c\\,d,upperdir=/u/x\\\\y z\tw\n\u{e9},workdir=/w"
+        );
+    }
+
+    #[test]
+    fn aufs_refuses_what_its_options_cannot_carry() {
+        for bad in ["/a,b", "/a:b", "/a=b", "/a\\b"] {
+            let mut l = layers();
+            l.upper = bad.into();
+            assert!(
+                matches!(Driver::Aufs.options(&l), Err(Error::BadPath(_))),
+                "{bad}"
+            );
+        }
     }
 }

@@ -9,12 +9,27 @@
 //! ([`super::scoped::resolve`]): `..` and symlinks in the image can never
 //! place the mount on the host. A missing host directory is created (0755),
 //! as Docker does.
+//!
+//! Several volumes are mounted as Docker mounts them: parents before
+//! children (by the depth of the container path), whatever the order of
+//! `-v`, so `-v I:/data/inner -v O:/data` shows `I` inside `O` instead of
+//! `O` hiding it. The read-only remounts come after every bind, so a
+//! read-only parent can still receive its children's mount points and a
+//! read-write child inside it stays writable (a remount changes one mount,
+//! never the mounts below it).
+//!
+//! The runtime mounts `/proc`, `/sys` and `/dev` itself, after the volumes
+//! (step 10): a volume there, or below, would be hidden, so it is refused.
 
 use std::path::{Component, Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
 
 use super::scoped;
+
+/// The container paths the runtime mounts itself after the volumes
+/// (step 10): no volume may be at or below them.
+pub const RUNTIME_MOUNTS: [&str; 3] = ["/proc", "/sys", "/dev"];
 
 /// One `-v` option.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,8 +56,85 @@ pub enum Error {
         target: PathBuf,
         err: nix::Error,
     },
+    #[error(
+        "invalid volume {spec:?}: the container path {target} is at or below {reserved}, which mydocker mounts itself"
+    )]
+    Reserved {
+        spec: String,
+        target: PathBuf,
+        reserved: &'static str,
+    },
+    #[error("invalid volumes: the container path {target} is given twice ({first} and {second})")]
+    Duplicate {
+        target: PathBuf,
+        first: String,
+        second: String,
+    },
     #[error(transparent)]
     Resolve(#[from] scoped::Error),
+}
+
+/// The runtime's own mount point (of [`RUNTIME_MOUNTS`]) at or above
+/// `target`, a path inside the container (`.` and repeated `/` ignored).
+fn reserved_by_runtime(target: &Path) -> Option<&'static str> {
+    let first = target.components().find_map(|c| match c {
+        Component::Normal(n) => Some(n),
+        _ => None,
+    })?;
+    RUNTIME_MOUNTS
+        .into_iter()
+        .find(|m| Path::new(m).file_name() == Some(first))
+}
+
+/// The container path without `.`, repeated or trailing `/`.
+fn normal(target: &Path) -> PathBuf {
+    target.components().collect()
+}
+
+/// How deep a container path is: `/data` 1, `/data/inner` 2.
+fn depth(target: &Path) -> usize {
+    target
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .count()
+}
+
+/// The order to mount `volumes` in: parents before children (shallower
+/// container paths first; equal depths keep the order of `-v`). The same
+/// container path twice is refused, as Docker refuses it.
+pub fn mount_order(volumes: &[Volume]) -> Result<Vec<&Volume>, Error> {
+    let mut order: Vec<&Volume> = volumes.iter().collect();
+    order.sort_by_key(|v| depth(&v.target));
+    for (i, a) in order.iter().enumerate() {
+        if let Some(b) = order[i + 1..]
+            .iter()
+            .find(|b| normal(&b.target) == normal(&a.target))
+        {
+            return Err(Error::Duplicate {
+                target: normal(&a.target),
+                first: a.to_string(),
+                second: b.to_string(),
+            });
+        }
+    }
+    Ok(order)
+}
+
+/// Mount every volume into the root filesystem at `rootfs`, parents first,
+/// then make the read-only ones read-only. On an error the mounts made so
+/// far stay: the caller unmounts everything below the layers.
+pub fn mount_all(volumes: &[Volume], rootfs: &Path) -> Result<(), Error> {
+    let order = mount_order(volumes)?;
+    let mut mounted = Vec::with_capacity(order.len());
+    for v in order {
+        mounted.push((v, v.bind(rootfs)?));
+    }
+    for (v, target) in mounted {
+        if v.read_only {
+            v.make_read_only(&target)?;
+        }
+    }
+    Ok(())
 }
 
 impl std::fmt::Display for Volume {
@@ -91,6 +183,13 @@ impl Volume {
                 "the container path must name a directory below / without '..'",
             ));
         }
+        if let Some(reserved) = reserved_by_runtime(&target) {
+            return Err(Error::Reserved {
+                spec: spec.to_string(),
+                target,
+                reserved,
+            });
+        }
         Ok(Volume {
             host,
             target,
@@ -98,9 +197,9 @@ impl Volume {
         })
     }
 
-    /// Bind-mount the volume into the root filesystem at `rootfs`; returns
-    /// the host path of the mount point.
-    pub fn mount(&self, rootfs: &Path) -> Result<PathBuf, Error> {
+    /// Bind-mount the volume (read-write) into the root filesystem at
+    /// `rootfs`; returns the host path of the mount point.
+    fn bind(&self, rootfs: &Path) -> Result<PathBuf, Error> {
         let spec = self.to_string();
         let io = |what: String| {
             let spec = spec.clone();
@@ -120,6 +219,15 @@ impl Volume {
                 reason: "the container path resolves to the container's root",
             });
         }
+        // A symlink in the image (`/p -> /proc`) can lead there too.
+        let inside = target.strip_prefix(rootfs).unwrap_or(&target);
+        if let Some(reserved) = reserved_by_runtime(inside) {
+            return Err(Error::Reserved {
+                spec,
+                target: Path::new("/").join(inside),
+                reserved,
+            });
+        }
         if self.host.is_dir() {
             std::fs::create_dir_all(&target).map_err(io(format!("create {}", target.display())))?;
         } else {
@@ -133,20 +241,26 @@ impl Volume {
             }
         }
         let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
-        let mount_err = |err| Error::Mount {
-            spec: spec.clone(),
-            target: target.clone(),
-            err,
-        };
-        mount(Some(&self.host), &target, None::<&str>, bind, None::<&str>).map_err(mount_err)?;
-        if self.read_only {
-            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC;
-            if let Err(e) = mount(None::<&str>, &target, None::<&str>, ro, None::<&str>) {
-                let _ = super::overlay::unmount(&target);
-                return Err(mount_err(e));
+        mount(Some(&self.host), &target, None::<&str>, bind, None::<&str>).map_err(|err| {
+            Error::Mount {
+                spec: spec.clone(),
+                target: target.clone(),
+                err,
             }
-        }
+        })?;
         Ok(target)
+    }
+
+    /// Remount the bind at `target` read-only. The kernel ignores
+    /// `MS_RDONLY` on the bind itself, and a remount changes only this
+    /// mount: the volumes mounted below it keep their own mode.
+    fn make_read_only(&self, target: &Path) -> Result<(), Error> {
+        let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        mount(None::<&str>, target, None::<&str>, ro, None::<&str>).map_err(|err| Error::Mount {
+            spec: self.to_string(),
+            target: target.to_path_buf(),
+            err,
+        })
     }
 }
 
@@ -178,6 +292,10 @@ mod tests {
             ":/b",
             "/a:",
             "/a:/b:ro:x",
+            "/a:/proc",
+            "/a:/sys/fs/cgroup",
+            "/a:/dev/shm",
+            "/a://./dev/",
         ] {
             assert!(Volume::parse(bad).is_err(), "{bad}");
         }
@@ -191,5 +309,39 @@ mod tests {
         std::os::unix::fs::symlink("/", rootfs.join("evil")).unwrap();
         let resolved = scoped::resolve(&rootfs, Path::new("/evil/data")).unwrap();
         assert_eq!(resolved, rootfs.join("data"));
+    }
+
+    #[test]
+    fn paths_that_only_look_like_the_runtimes_are_accepted() {
+        for good in ["/a:/procs", "/a:/data/proc", "/a:/devices"] {
+            assert!(Volume::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn parents_are_mounted_before_children_whatever_the_order() {
+        let vols: Vec<Volume> = ["/i:/data/inner", "/x:/x", "/o:/data", "/d:/data/inner/deep"]
+            .iter()
+            .map(|s| Volume::parse(s).unwrap())
+            .collect();
+        let order: Vec<String> = mount_order(&vols)
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        assert_eq!(
+            order,
+            ["/x:/x", "/o:/data", "/i:/data/inner", "/d:/data/inner/deep"]
+        );
+    }
+
+    #[test]
+    fn the_same_container_path_twice_is_refused() {
+        let vols: Vec<Volume> = ["/a:/data", "/b:/data/"]
+            .iter()
+            .map(|s| Volume::parse(s).unwrap())
+            .collect();
+        let err = mount_order(&vols).unwrap_err().to_string();
+        assert!(err.contains("/data is given twice"), "{err}");
     }
 }

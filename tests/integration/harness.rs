@@ -179,29 +179,54 @@ fn test_tmp() -> PathBuf {
 
 #[fixture]
 pub fn env() -> Env {
-    require_root();
-    let dir = tempfile::Builder::new()
-        .prefix("mydocker-test-")
-        .tempdir_in(test_tmp())
-        .expect("create a test root");
-    let root = dir.path().join("root");
-    std::fs::create_dir(&root).expect("create the root directory");
-    let tag = mydocker::util::root_tag(&root);
-    let env = Env { dir, root, tag };
-    env.install_busybox();
-    env
+    Env::with_root_named("root")
+}
+
+/// A name holding every character the kernel escapes in
+/// /proc/self/mountinfo (space, tab, newline, backslash) and non-ASCII, for
+/// roots, volumes and `cp` paths. Commas and colons are left out: mount
+/// options and `-v` cannot carry them.
+pub const AWKWARD_NAME: &str = "a b\tc\\d\ne-\u{e9}\u{4e2d}";
+
+impl Env {
+    /// A test environment whose `--root` is `name` inside the test's own
+    /// directory (any characters a file name may hold).
+    pub fn with_root_named(name: &str) -> Env {
+        require_root();
+        let dir = tempfile::Builder::new()
+            .prefix("mydocker-test-")
+            .tempdir_in(test_tmp())
+            .expect("create a test root");
+        let root = dir.path().join(name);
+        std::fs::create_dir(&root).expect("create the root directory");
+        let tag = mydocker::util::root_tag(&root);
+        let env = Env { dir, root, tag };
+        env.install_busybox();
+        env
+    }
+}
+
+/// The mount table, decoded by mydocker's own reader (the kernel escapes
+/// some characters of the paths).
+pub fn mounts() -> Vec<mydocker::fs::mountinfo::Mount> {
+    mydocker::fs::mountinfo::read().expect("read /proc/self/mountinfo")
 }
 
 /// The host's mount points, leaving out those below any test's directory
 /// (tests run in parallel and mount there).
 pub fn host_mounts() -> Vec<String> {
-    let tests = test_tmp().join("mydocker-test-").display().to_string();
-    let mut v: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|mp| !mp.starts_with(&tests))
-        .map(str::to_string)
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = test_tmp();
+    let mut v: Vec<String> = mounts()
+        .into_iter()
+        .filter(|m| {
+            let below_a_test = m
+                .mount_point
+                .strip_prefix(&tmp)
+                .is_ok_and(|rest| rest.as_os_str().as_bytes().starts_with(b"mydocker-test-"));
+            !below_a_test
+        })
+        .map(|m| m.mount_point.display().to_string())
         .collect();
     v.sort();
     v
@@ -453,14 +478,9 @@ impl Env {
     /// its root.
     pub fn leaks(&self) -> Vec<String> {
         let mut leaks = Vec::new();
-        let base = self.dir.path().display().to_string();
-        if let Ok(mi) = std::fs::read_to_string("/proc/self/mountinfo") {
-            for line in mi.lines() {
-                if let Some(mp) = line.split(' ').nth(4) {
-                    if mp.starts_with(&base) {
-                        leaks.push(format!("mount {mp}"));
-                    }
-                }
+        for m in mounts() {
+            if m.mount_point.starts_with(self.dir.path()) {
+                leaks.push(format!("mount {}", m.mount_point.display()));
             }
         }
         for d in self.cgroup_dirs() {

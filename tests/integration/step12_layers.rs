@@ -53,3 +53,14 @@ fn one_container_at_a_time_uses_the_shared_layer(env: Env) {
     });
     assert!(err.contains("in use"), "{err}");
 }
+
+/// A root whose path holds ',' and ':' (which cut overlay's option string)
+/// and '\' (which overlay reads as an escape): the layers are escaped.
+#[test]
+fn a_root_with_commas_colons_and_backslashes_mounts() {
+    let env = Env::with_root_named("a,b:c\\d");
+    env.run(&[], &["echo", "ok"])
+        .assert()
+        .success()
+        .stdout("ok\n");
+}

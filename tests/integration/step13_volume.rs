@@ -125,3 +125,98 @@ fn a_failing_volume_undoes_everything_before_it(env: Env) {
     assert!(env.layer_dirs().is_empty(), "{:?}", env.layer_dirs());
     // The drop-time leak check proves nothing is left mounted.
 }
+
+/// Docker mounts volumes parents first, whatever the order of `-v`: an
+/// inner volume given before its outer one must not be hidden by it.
+#[rstest]
+fn nested_volumes_do_not_depend_on_the_order_of_v(env: Env) {
+    let (outer, inner) = (env.scratch("outer"), env.scratch("inner"));
+    std::fs::write(inner.join("f"), "hi\n").unwrap();
+    std::fs::write(outer.join("g"), "outer\n").unwrap();
+    let specs = [
+        format!("{}:/data/inner", inner.display()),
+        format!("{}:/data", outer.display()),
+    ];
+    for order in [[0, 1], [1, 0]] {
+        env.run(
+            &["-v", &specs[order[0]], "-v", &specs[order[1]]],
+            &["cat", "/data/inner/f", "/data/g"],
+        )
+        .assert()
+        .success()
+        .stdout("hi\nouter\n");
+    }
+}
+
+/// A read-write volume inside a read-only one stays writable, and the
+/// read-only one stays read-only.
+#[rstest]
+fn a_read_write_volume_inside_a_read_only_one_stays_writable(env: Env) {
+    let (outer, inner) = (env.scratch("outer"), env.scratch("inner"));
+    let specs = [
+        format!("{}:/data/inner", inner.display()),
+        format!("{}:/data:ro", outer.display()),
+    ];
+    for order in [[0, 1], [1, 0]] {
+        let out = env
+            .run(
+                &["-v", &specs[order[0]], "-v", &specs[order[1]]],
+                &[
+                    "sh",
+                    "-c",
+                    "echo in > /data/inner/w && ! echo out > /data/w",
+                ],
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "order {order:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(inner.join("w")).unwrap(), "in\n");
+        assert!(
+            !outer.join("w").exists(),
+            "the read-only volume was written"
+        );
+        std::fs::remove_file(inner.join("w")).unwrap();
+    }
+}
+
+/// The runtime mounts /proc, /sys and /dev itself after the volumes, so a
+/// volume there or below would be hidden: refused before anything is made.
+#[rstest]
+#[case::proc("/proc")]
+#[case::sys("/sys")]
+#[case::dev("/dev")]
+#[case::below_proc("/proc/data")]
+#[case::below_dev("/dev/shm")]
+#[case::below_sys("/sys/fs/cgroup")]
+#[case::dotted("/./proc/")]
+fn volumes_over_the_runtimes_own_mounts_exit_125(env: Env, #[case] target: &str) {
+    let vol = env.scratch("vol");
+    let spec = format!("{}:{target}", vol.display());
+    let out = env.run(&["-v", &spec], &["true"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("invalid volume"), "{err}");
+    assert!(err.contains("mydocker mounts"), "{err}");
+    assert!(env.layer_dirs().is_empty(), "{:?}", env.layer_dirs());
+}
+
+/// A symlink in the image cannot lead a volume onto /proc either.
+#[rstest]
+fn a_symlink_in_the_image_cannot_lead_a_volume_onto_proc(env: Env) {
+    let tree = env.busybox_tree("symlink-proc-tree");
+    std::os::unix::fs::symlink("/proc", tree.join("p")).unwrap();
+    let vol = env.scratch("vol");
+    let spec = format!("{}:/p/data", vol.display());
+    let out = env
+        .run_tree(&tree, "symlinked", &["-v", &spec], &["true"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("mydocker mounts"), "{err}");
+    assert!(env.layer_dirs().is_empty(), "{:?}", env.layer_dirs());
+}

@@ -3,7 +3,7 @@
 
 use rstest::rstest;
 
-use crate::harness::{Env, env, stdout_of};
+use crate::harness::{AWKWARD_NAME, Env, env, stdout_of};
 
 #[rstest]
 fn a_running_container_needs_force(env: Env) {
@@ -222,4 +222,44 @@ fn a_container_directory_without_its_state_file_is_removable(env: Env) {
         .success()
         .stdout("halfmade\n");
     assert!(!dir.exists());
+
+/// A root and a volume source whose names hold what the kernel escapes in
+/// /proc/self/mountinfo (space, tab, newline, backslash) and non-ASCII: the
+/// whole run -d / stop / rm cycle works, the mounts are found (decoded)
+/// while the container lives, none is left afterwards, and `rm` never
+/// deletes through the volume.
+#[test]
+fn awkward_characters_in_the_root_and_a_volume_leave_nothing_behind() {
+    let env = Env::with_root_named(AWKWARD_NAME);
+    let vol = env.scratch(&format!("vol {AWKWARD_NAME}"));
+    std::fs::write(vol.join("precious"), "keep me\n").unwrap();
+    let spec = format!("{}:/data", vol.display());
+    env.run_d(
+        &["--name", "odd", "-v", &spec],
+        &["sh", "-c", "echo new > /data/new; echo ready; sleep 60"],
+    );
+    env.wait_log("odd", "ready");
+    let merged = env
+        .state("odd")
+        .layers
+        .expect("the container's layers")
+        .join("merged");
+    let mounts = env.leaks();
+    for want in [merged.clone(), merged.join("data")] {
+        let want = format!("mount {}", want.display());
+        assert!(mounts.contains(&want), "{want:?} not in {mounts:#?}");
+    }
+    env.md().args(["stop", "-t", "0", "odd"]).assert().success();
+    env.md().args(["rm", "odd"]).assert().success();
+    assert!(env.leaks().is_empty(), "{:#?}", env.leaks());
+    assert!(
+        env.layer_dirs().is_empty(),
+        "layers left: {:?}",
+        env.layer_dirs()
+    );
+    assert_eq!(
+        std::fs::read_to_string(vol.join("precious")).unwrap(),
+        "keep me\n"
+    );
+    assert_eq!(std::fs::read_to_string(vol.join("new")).unwrap(), "new\n");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rstest::rstest;
 
-use crate::harness::{Env, env, stdout_of};
+use crate::harness::{AWKWARD_NAME, Env, env, stdout_of};
 
 fn cp(env: &Env, src: &str, dst: &str) -> std::process::Output {
     let mut c = env.md();
@@ -297,4 +297,32 @@ fn bad_copies_exit_125(env: Env, #[case] args: &[&str], #[case] message: &str) {
     assert_eq!(out.status.code(), Some(125));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(message), "{err}");
+}
+
+/// `cp` under a root, and with host paths, holding what the kernel escapes
+/// in /proc/self/mountinfo and non-ASCII, running and stopped.
+#[test]
+fn awkward_characters_in_the_root_and_the_paths() {
+    let env = Env::with_root_named(AWKWARD_NAME);
+    let host = env.scratch(&format!("host {AWKWARD_NAME}"));
+    let file = host.join(format!("in {AWKWARD_NAME}"));
+    fs::write(&file, "in\n").unwrap();
+    env.run_d(
+        &["--name", "odd"],
+        &["sh", "-c", "echo out > /out; echo ready; sleep 60"],
+    );
+    env.wait_log("odd", "ready");
+    cp_ok(&env, file.to_str().unwrap(), "odd:/in");
+    env.md()
+        .args(["exec", "odd", "cat", "/in"])
+        .assert()
+        .success()
+        .stdout("in\n");
+    let back = host.join(format!("out {AWKWARD_NAME}"));
+    cp_ok(&env, "odd:/out", back.to_str().unwrap());
+    assert_eq!(fs::read_to_string(&back).unwrap(), "out\n");
+    env.md().args(["stop", "-t", "0", "odd"]).assert().success();
+    let again = host.join(format!("again {AWKWARD_NAME}"));
+    cp_ok(&env, "odd:/in", again.to_str().unwrap());
+    assert_eq!(fs::read_to_string(&again).unwrap(), "in\n");
 }
