@@ -39,7 +39,8 @@ pub enum Command {
 
     /// Run a command in a new container
     #[cfg(feature = "cli")]
-    Run(RunArgs),
+    // (boxed: its arguments are much larger than the other verbs')
+    Run(Box<RunArgs>),
 
     /// List containers
     #[cfg(feature = "ps")]
@@ -132,6 +133,21 @@ pub struct RunArgs {
     #[cfg(feature = "env")]
     #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
     pub env: Vec<String>,
+
+    /// The container's hostname (by default its ID)
+    #[cfg(feature = "env")]
+    #[arg(long, value_name = "NAME", value_parser = crate::container::identity::parse_hostname)]
+    pub hostname: Option<String>,
+
+    /// A nameserver for /etc/resolv.conf, instead of the host's (repeatable)
+    #[cfg(feature = "env")]
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<std::net::IpAddr>,
+
+    /// Add a line to /etc/hosts: HOST:IP (repeatable)
+    #[cfg(feature = "env")]
+    #[arg(long = "add-host", value_name = "HOST:IP", value_parser = crate::container::identity::parse_add_host)]
+    pub add_host: Vec<(String, std::net::IpAddr)>,
 
     /// Bind-mount a host directory: HOST:CONTAINER[:ro] (repeatable)
     #[cfg(feature = "volume")]
@@ -354,9 +370,12 @@ const ALIASES: [(&str, &str); 6] = [
 
 /// Options of `run` that take a value in the next argument; needed to find
 /// where the options end and the image and command begin.
-const RUN_VALUE_OPTIONS: [&str; 17] = [
+const RUN_VALUE_OPTIONS: [&str; 20] = [
     "--root",
     "--name",
+    "--hostname",
+    "--dns",
+    "--add-host",
     "-m",
     "--memory",
     "--cpu-shares",

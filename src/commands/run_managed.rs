@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use super::{cgroup_name, resources};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::cli::RunArgs;
+use crate::container::identity::Identity;
 use crate::container::process::Launch;
 use crate::container::rootfs::{self, Rootfs};
 use crate::container::spec::Spec;
@@ -23,7 +24,12 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let store = Store::new(root);
     let id = util::random_hex(6).context("make a container ID")?;
     let name = args.name.clone().unwrap_or_else(|| id.clone());
-    let env = container_env(args, &id);
+    let identity = Identity::plan(root, args, &id)?;
+    let net = network_plan(root, args)?;
+    // A missing or broken image is refused before anything is recorded
+    // (from step 11 on, `run` extracts it here if it was never used).
+    let image_layer = crate::fs::image::layer(root, &args.image)?;
+    let env = container_env(args, &identity.hostname, &image_layer);
     let mut info = ContainerInfo {
         id: id.clone(),
         name: name.clone(),
@@ -33,14 +39,11 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         status: Status::Created,
         detached: args.detach,
         volumes: args.volumes.iter().map(|v| v.to_string()).collect(),
+        hostname: identity.hostname.clone(),
         env: env.clone().unwrap_or_default(),
         ..ContainerInfo::default()
     };
-    let net = network_plan(root, args)?;
     net.record(&mut info);
-    // A missing or broken image is refused before anything is recorded
-    // (from step 11 on, `run` extracts it here if it was never used).
-    crate::fs::image::layer(root, &args.image)?;
     trace::mark("check");
     let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
     let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
@@ -57,9 +60,17 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         cgroup.create()?;
         cgroup.apply(&resources(args))?;
         trace::mark("cgroups");
-        let r = rootfs::prepare(root, args, &name);
+        let r = rootfs::prepare(root, args, &name)?;
+        if let Some(rootfs) = &r {
+            // Its /etc files (from step 24), over the layers and volumes.
+            let dir = store.container_dir(&name);
+            if let Err(e) = identity.install(&dir, &rootfs.path, args) {
+                let _ = rootfs.release();
+                return Err(e);
+            }
+        }
         trace::mark("rootfs");
-        r
+        Ok(r)
     })();
     let rootfs = match setup {
         Ok(r) => r,
@@ -77,7 +88,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         .map(|l| l.base.clone());
     let spec = Spec {
         argv: args.command.clone(),
-        hostname: id.clone(),
+        hostname: identity.hostname.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
         env,
     };
@@ -138,17 +149,19 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
 
 /// Before step 24 the container inherits the caller's environment.
 #[cfg(not(feature = "env"))]
-fn container_env(_args: &RunArgs, _id: &str) -> Option<Vec<String>> {
+fn container_env(_args: &RunArgs, _hostname: &str, _image: &Path) -> Option<Vec<String>> {
     None
 }
 
 /// From step 24 the container gets Docker's defaults (`PATH`, `HOSTNAME`,
-/// `TERM` with `-t`) and its `-e` options, and nothing of the caller's.
+/// `HOME` from the image's `/etc/passwd`, `TERM` with `-t`) and its `-e`
+/// options, and nothing of the caller's.
 #[cfg(feature = "env")]
-fn container_env(args: &RunArgs, id: &str) -> Option<Vec<String>> {
+fn container_env(args: &RunArgs, hostname: &str, image: &Path) -> Option<Vec<String>> {
     let mut env = vec![
         format!("PATH={}", crate::container::init::DEFAULT_PATH),
-        format!("HOSTNAME={id}"),
+        format!("HOSTNAME={hostname}"),
+        format!("HOME={}", crate::container::identity::home(image)),
     ];
     if args.tty {
         env.push("TERM=xterm".into());

@@ -8,6 +8,10 @@
 //! then replaces itself with the user's program via `execve`, so that the
 //! program is PID 1. [`process`] holds the parent's side.
 //!
+//! Who the container is (its hostname; from step 24 its `/etc/hostname`,
+//! `/etc/hosts` and `/etc/resolv.conf`) is [`identity`]'s, one seam:
+//! `identity_id.rs` before step 24, `identity_files.rs` from then on.
+//!
 //! How the command reaches `init` is chapter 08's subject, so it sits
 //! behind one seam, [`channel`]: before step 08 on init's command line,
 //! from step 08 over a pipe.
@@ -15,6 +19,12 @@
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
+#[cfg(all(feature = "detach", not(feature = "env")))]
+#[path = "identity_id.rs"]
+pub mod identity;
+#[cfg(feature = "env")]
+#[path = "identity_files.rs"]
+pub mod identity;
 pub mod init;
 #[cfg(feature = "detach")]
 pub mod lifecycle;

@@ -60,6 +60,9 @@ pub struct ContainerInfo {
     pub layers: Option<PathBuf>,
     /// The `-v` options, as given.
     pub volumes: Vec<String>,
+    /// Its hostname (its ID unless `--hostname`, step 24).
+    #[serde(default)]
+    pub hostname: String,
     /// The environment of its first process (`-e`, step 24).
     #[serde(default)]
     pub env: Vec<String>,

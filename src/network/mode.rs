@@ -167,9 +167,17 @@ impl Plan {
             i.veth = Some(ep.veth.clone());
             i.ports = ep.ports.clone();
         });
-        if let Err(e) = recorded {
+        // Its name on its address in its /etc/hosts (step 24's file).
+        let named = recorded.map_err(anyhow::Error::from).and_then(|_| {
+            crate::container::identity::add_address(
+                &store.container_dir(&info.name),
+                ep.ip.into(),
+                &info.hostname,
+            )
+        });
+        if let Err(e) = named {
             crate::network::endpoint::disconnect(&self.root, &ep, &info.id);
-            return Err(e.into());
+            return Err(e);
         }
         Ok(())
     }

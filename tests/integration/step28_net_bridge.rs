@@ -91,3 +91,57 @@ fn joining_a_stopped_or_unknown_container_or_network_exits_125(env: Env) {
         assert_eq!(out.status.code(), Some(125), "{opts:?}");
     }
 }
+
+#[rstest]
+fn hosts_names_the_containers_own_address(env: Env) {
+    let (net, subnet) = network(&env);
+    let ip = subnet.nth(2).unwrap().to_string();
+    env.run_d(
+        &["--name", "named", "--hostname", "box1", "--net", &net],
+        &["sleep", "60"],
+    );
+    let hosts = stdout_of(
+        &env.md()
+            .args(["exec", "named", "cat", "/etc/hosts"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        hosts.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.first() == Some(&ip.as_str()) && f[1..].contains(&"box1")
+        }),
+        "{ip} box1 is not in /etc/hosts: {hosts}"
+    );
+}
+
+#[rstest]
+fn container_mode_shares_hostname_hosts_and_resolv_conf(env: Env) {
+    env.run_d(
+        &[
+            "--name",
+            "first",
+            "--hostname",
+            "shared1",
+            "--add-host",
+            "db:10.9.9.9",
+        ],
+        &["sleep", "60"],
+    );
+    env.run(
+        &["--net", "container:first"],
+        &[
+            "sh",
+            "-c",
+            "cat /etc/hostname; hostname; grep -c db /etc/hosts",
+        ],
+    )
+    .assert()
+    .success()
+    .stdout("shared1\nshared1\n1\n");
+    let out = env
+        .run(&["--net", "container:first", "--hostname", "x"], &["true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+}
