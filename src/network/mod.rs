@@ -8,6 +8,7 @@
 //! - [`ipam`] (29): which addresses are taken.
 //! - [`store`], [`endpoint`] (28, 31): bridge networks and a container's
 //!   place on one: veth pair, address, route, published ports.
+//! - [`sysctl`] (31): the bridge's own kernel settings.
 
 pub mod ip;
 #[cfg(feature = "net-veth")]
@@ -23,6 +24,8 @@ pub mod ipam;
 pub mod mode;
 #[cfg(feature = "net-bridge")]
 pub mod store;
+#[cfg(feature = "net-bridge")]
+pub mod sysctl;
 
 /// The longest interface name the kernel accepts (IFNAMSIZ - 1).
 pub const IFNAME_MAX: usize = 15;
