@@ -251,3 +251,53 @@ fn a_published_port_answers_on_loopback_the_gateway_and_from_its_network(env: En
         assert!(started.elapsed() < Duration::from_secs(2), "{host}: slow");
     }
 }
+
+/// A network is a boundary: a container of one network reaches neither the
+/// containers of another nor that network's gateway address, while it
+/// still reaches its own gateway and a port the other network's container
+/// publishes on the host.
+#[rstest]
+fn networks_are_isolated_from_each_other(env: Env) {
+    let (na, subnet_a) = env.unique_network();
+    let (nb, subnet_b) = env.unique_network();
+    for (name, subnet) in [(&na, &subnet_a), (&nb, &subnet_b)] {
+        assert!(
+            md(&env, &["network", "create", "--subnet", subnet, name])
+                .status
+                .success()
+        );
+    }
+    let gw_a = subnet_a.replace(".0/24", ".1");
+    let gw_b = subnet_b.replace(".0/24", ".1");
+    let port = 20000 + (std::process::id() % 20000) as u16 + 13;
+    let page = "across-networks";
+    env.run_d(&["--name", "a", "--net", &na], &["sleep", "60"]);
+    env.run_d(
+        &["--name", "b", "--net", &nb, "-p", &format!("{port}:80")],
+        &[
+            "sh",
+            "-c",
+            &format!("mkdir /www && echo {page} > /www/index.html && exec httpd -f -p 80 -h /www"),
+        ],
+    );
+    let ip_a = env.state("a").ip.unwrap().to_string();
+    let ip_b = env.state("b").ip.unwrap().to_string();
+    let ping = |from: &str, to: &str| {
+        md(&env, &["exec", from, "ping", "-c", "1", "-W", "1", to])
+            .status
+            .success()
+    };
+    // Each still reaches its own gateway.
+    assert!((0..5).any(|_| ping("a", &gw_a)), "a cannot reach {gw_a}");
+    assert!((0..5).any(|_| ping("b", &gw_b)), "b cannot reach {gw_b}");
+    // Neither reaches the other network.
+    for (from, to) in [("a", &ip_b), ("a", &gw_b), ("b", &ip_a), ("b", &gw_a)] {
+        assert!(!ping(from, to), "{from} reaches {to} on another network");
+    }
+    // A published port is the host's: a reaches b's through its gateway.
+    let reached = (0..5).any(|_| {
+        let out = md(&env, &["exec", "a", "sh", "-c", &nc_get(&gw_a, port)]);
+        stdout_of(&out).contains(page)
+    });
+    assert!(reached, "a cannot reach the published port {gw_a}:{port}");
+}
