@@ -88,9 +88,19 @@ impl Rule {
         run(&self.args("-A", comment)).map(drop)
     }
 
+    /// Insert the rule first in its chain, marked with `comment`.
+    pub fn insert(&self, comment: &str) -> Result<(), Error> {
+        run(&self.args("-I", comment)).map(drop)
+    }
+
+    /// Whether the rule, marked with `comment`, is there.
+    pub fn exists(&self, comment: &str) -> bool {
+        run(&self.args("-C", comment)).is_ok()
+    }
+
     /// Delete the rule (if present).
     pub fn delete(&self, comment: &str) -> Result<(), Error> {
-        if run(&self.args("-C", comment)).is_ok() {
+        if self.exists(comment) {
             run(&self.args("-D", comment))?;
         }
         Ok(())

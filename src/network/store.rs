@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ip::Subnet;
 use super::netlink::Netlink;
-use super::{IFNAME_MAX, iptables, sysctl};
+use super::{IFNAME_MAX, iptables, isolation, sysctl};
 use crate::{names, util};
 
 /// One network.
@@ -124,6 +124,7 @@ pub fn create(root: &Path, name: &str, subnet: Subnet) -> Result<Network> {
         for rule in iptables::network_rules(&subnet.to_string(), name) {
             rule.add(&comment(root, name))?;
         }
+        isolation::add(&subnet.to_string(), name, &comment(root, name))?;
         let json = serde_json::to_vec_pretty(&net)?;
         util::write_atomic(&path(root, name), &json)?;
         Ok(())
@@ -144,6 +145,7 @@ pub fn remove(root: &Path, name: &str) -> Result<()> {
     for rule in iptables::network_rules(&net.subnet.to_string(), &net.bridge) {
         rule.delete(&comment(root, name))?;
     }
+    isolation::remove(&net.subnet.to_string(), &net.bridge, &comment(root, name))?;
     let mut nl = Netlink::new()?;
     if let Some(link) = nl.link(&net.bridge)? {
         nl.delete(link.index)?;
@@ -157,6 +159,11 @@ fn delete_rules(root: &Path, net: &Network) {
     for rule in iptables::network_rules(&net.subnet.to_string(), &net.bridge) {
         let _ = rule.delete(&comment(root, &net.name));
     }
+    let _ = isolation::remove(
+        &net.subnet.to_string(),
+        &net.bridge,
+        &comment(root, &net.name),
+    );
 }
 
 fn lock(root: &Path) -> Result<nix::fcntl::Flock<std::fs::File>> {
