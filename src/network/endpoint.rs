@@ -1,7 +1,14 @@
 //! A container's place on a bridge network (step 28): a veth pair, one end
 //! attached to the bridge on the host, the other moved into the container's
 //! network namespace and renamed `eth0`, with an address from the IPAM, the
-//! default route via the bridge's gateway, and `lo` up. Published ports
+//! default route via the bridge's gateway, and `lo` up. The container's
+//! end has a MAC address made from its IP (step 32, as Docker did:
+//! `02:42` then the four bytes of the address), so an address handed out
+//! again comes with the same MAC: peers and the host that still remember
+//! the old container's entry in their ARP cache reach the new one at once,
+//! instead of sending to a MAC nobody has until the entry ages out
+//! (30 s or more). `02` marks a locally administered unicast address, so
+//! it never clashes with a vendor's. Published ports
 //! (step 31) are DNAT rules. Everything here is undone by [`disconnect`]
 //! (at `rm`), and by [`connect`] itself when it fails part way.
 
@@ -79,6 +86,7 @@ fn wire(
     let mut inside = Netlink::in_namespace_of(pid)?;
     let peer_index = inside.index(&peer)?;
     inside.rename(peer_index, "eth0")?;
+    inside.set_mac(peer_index, mac_for(ep.ip))?;
     inside.add_address(peer_index, ep.ip, network.subnet.prefix_len())?;
     inside.set_up(peer_index)?;
     let lo = inside.index("lo")?;
@@ -112,6 +120,13 @@ pub fn disconnect(root: &Path, ep: &Endpoint, container_id: &str) {
     }
 }
 
+/// The MAC address of the container whose address is `ip`:
+/// `02:42:a:b:c:d` for `a.b.c.d`.
+pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
+    let [a, b, c, d] = ip.octets();
+    [0x02, 0x42, a, b, c, d]
+}
+
 /// Parse `-p HOST:CONTAINER`.
 pub fn parse_port(s: &str) -> std::result::Result<(u16, u16), String> {
     let (h, c) = s
@@ -129,6 +144,14 @@ pub fn parse_port(s: &str) -> std::result::Result<(u16, u16), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mac_is_made_from_the_address() {
+        assert_eq!(
+            mac_for(Ipv4Addr::new(10, 200, 5, 2)),
+            [0x02, 0x42, 10, 200, 5, 2]
+        );
+    }
 
     #[test]
     fn ports_parse() {

@@ -8,7 +8,16 @@
 //!   address (step 31);
 //! - `-t nat -A PREROUTING/OUTPUT ... -j DNAT --to-destination IP:PORT`:
 //!   a published port (`-p HOST:CONTAINER`), from other machines
-//!   (PREROUTING) and from this host itself (OUTPUT).
+//!   (PREROUTING) and from this host itself (OUTPUT);
+//! - `-t nat -A POSTROUTING -s 127.0.0.0/8 -o BRIDGE -j MASQUERADE`: a
+//!   connection to a published port on `127.0.0.1` reaches the container
+//!   from the gateway's address, so the reply comes back to the host (with
+//!   the bridge's `route_localnet`, see [`super::sysctl`]);
+//! - `-t nat -A POSTROUTING -s SUBNET -o BRIDGE -m conntrack --ctstate DNAT
+//!   -j MASQUERADE`: hairpin. A container reaching a published port of its
+//!   own network through the host is DNATed back onto the bridge; without
+//!   this the server would answer it directly, from an address it never
+//!   called, and the connection would fail.
 
 use std::process::Command;
 
@@ -79,9 +88,19 @@ impl Rule {
         run(&self.args("-A", comment)).map(drop)
     }
 
+    /// Insert the rule first in its chain, marked with `comment`.
+    pub fn insert(&self, comment: &str) -> Result<(), Error> {
+        run(&self.args("-I", comment)).map(drop)
+    }
+
+    /// Whether the rule, marked with `comment`, is there.
+    pub fn exists(&self, comment: &str) -> bool {
+        run(&self.args("-C", comment)).is_ok()
+    }
+
     /// Delete the rule (if present).
     pub fn delete(&self, comment: &str) -> Result<(), Error> {
-        if run(&self.args("-C", comment)).is_ok() {
+        if self.exists(comment) {
             run(&self.args("-D", comment))?;
         }
         Ok(())
@@ -103,6 +122,32 @@ pub fn masquerade(subnet: &str, bridge: &str) -> Rule {
             "MASQUERADE".into(),
         ],
     }
+}
+
+/// Every rule a network needs, in the order they are added (step 31):
+/// [`masquerade`] to the outside, loopback and hairpin masquerade.
+pub fn network_rules(subnet: &str, bridge: &str) -> Vec<Rule> {
+    let nat = |spec: &[&str]| Rule {
+        table: "nat",
+        chain: "POSTROUTING",
+        spec: spec.iter().map(|s| s.to_string()).collect(),
+    };
+    vec![
+        masquerade(subnet, bridge),
+        nat(&["-s", "127.0.0.0/8", "-o", bridge, "-j", "MASQUERADE"]),
+        nat(&[
+            "-s",
+            subnet,
+            "-o",
+            bridge,
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "DNAT",
+            "-j",
+            "MASQUERADE",
+        ]),
+    ]
 }
 
 /// The two rules that publish `host_port` on this host to `ip:port`.

@@ -8,6 +8,8 @@
 //! - [`ipam`] (29): which addresses are taken.
 //! - [`store`], [`endpoint`] (28, 31): bridge networks and a container's
 //!   place on one: veth pair, address, route, published ports.
+//! - [`sysctl`] (31): the bridge's own kernel settings.
+//! - [`isolation`] (31): one network's containers cannot reach another's.
 
 pub mod ip;
 #[cfg(feature = "net-veth")]
@@ -19,10 +21,14 @@ pub mod netlink;
 pub mod endpoint;
 #[cfg(feature = "net-bridge")]
 pub mod ipam;
+#[cfg(feature = "net-bridge")]
+pub mod isolation;
 #[cfg(feature = "net-modes")]
 pub mod mode;
 #[cfg(feature = "net-bridge")]
 pub mod store;
+#[cfg(feature = "net-bridge")]
+pub mod sysctl;
 
 /// The longest interface name the kernel accepts (IFNAMSIZ - 1).
 pub const IFNAME_MAX: usize = 15;

@@ -268,6 +268,14 @@ impl Netlink {
         self.change_link(msg, &format!("move link {index} to the namespace of {pid}"))
     }
 
+    /// Set an interface's hardware address (`ip link set dev X address MAC`).
+    pub fn set_mac(&mut self, index: u32, mac: [u8; 6]) -> Result<()> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        self.change_link(msg, &format!("set the address of link {index}"))
+    }
+
     /// Rename an interface (it must be down).
     pub fn rename(&mut self, index: u32, name: &str) -> Result<()> {
         let mut msg = LinkMessage::default();

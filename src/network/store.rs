@@ -3,7 +3,9 @@
 //! A network is a Linux bridge named like the network, holding the subnet's
 //! gateway address, so the host can reach the containers on it and route
 //! for them; a MASQUERADE rule lets their traffic leave with the host's
-//! address. mydocker only ever deletes a bridge and rules it recorded as
+//! address, two more let published ports answer on `127.0.0.1` and from
+//! the network itself (step 31, with the bridge's own settings in
+//! [`super::sysctl`]). mydocker only ever deletes a bridge and rules it recorded as
 //! its own, and never adopts an interface that already exists.
 
 use std::net::Ipv4Addr;
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ip::Subnet;
 use super::netlink::Netlink;
-use super::{IFNAME_MAX, iptables};
+use super::{IFNAME_MAX, iptables, isolation, sysctl};
 use crate::{names, util};
 
 /// One network.
@@ -117,14 +119,18 @@ pub fn create(root: &Path, name: &str, subnet: Subnet) -> Result<Network> {
     let index = nl.add_bridge(name)?;
     let configured = (|| -> Result<()> {
         nl.add_address(index, net.gateway, subnet.prefix_len())?;
+        sysctl::configure_bridge(name)?;
         nl.set_up(index)?;
-        iptables::masquerade(&subnet.to_string(), name).add(&comment(root, name))?;
+        for rule in iptables::network_rules(&subnet.to_string(), name) {
+            rule.add(&comment(root, name))?;
+        }
+        isolation::add(&subnet.to_string(), name, &comment(root, name))?;
         let json = serde_json::to_vec_pretty(&net)?;
         util::write_atomic(&path(root, name), &json)?;
         Ok(())
     })();
     if let Err(e) = configured {
-        let _ = iptables::masquerade(&subnet.to_string(), name).delete(&comment(root, name));
+        delete_rules(root, &net);
         let _ = nl.delete(index);
         return Err(e);
     }
@@ -136,13 +142,28 @@ pub fn create(root: &Path, name: &str, subnet: Subnet) -> Result<Network> {
 pub fn remove(root: &Path, name: &str) -> Result<()> {
     let _lock = lock(root)?;
     let net = load(root, name)?;
-    iptables::masquerade(&net.subnet.to_string(), &net.bridge).delete(&comment(root, name))?;
+    for rule in iptables::network_rules(&net.subnet.to_string(), &net.bridge) {
+        rule.delete(&comment(root, name))?;
+    }
+    isolation::remove(&net.subnet.to_string(), &net.bridge, &comment(root, name))?;
     let mut nl = Netlink::new()?;
     if let Some(link) = nl.link(&net.bridge)? {
         nl.delete(link.index)?;
     }
     std::fs::remove_file(path(root, name))?;
     Ok(())
+}
+
+/// Delete every rule of `net`, best effort (undoing a failed create).
+fn delete_rules(root: &Path, net: &Network) {
+    for rule in iptables::network_rules(&net.subnet.to_string(), &net.bridge) {
+        let _ = rule.delete(&comment(root, &net.name));
+    }
+    let _ = isolation::remove(
+        &net.subnet.to_string(),
+        &net.bridge,
+        &comment(root, &net.name),
+    );
 }
 
 fn lock(root: &Path) -> Result<nix::fcntl::Flock<std::fs::File>> {

@@ -1,5 +1,8 @@
 //! Step 31: `network create | list | remove`, and `-p` publishing ports.
 
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
 use rstest::rstest;
 
 use crate::harness::{Env, env, stdout_of};
@@ -147,6 +150,156 @@ fn published_ports_are_in_the_state_and_bad_ports_refused(env: Env) {
         .unwrap();
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already published"));
+}
+
+/// `GET /PATH` from `addr` over TCP on the host, each stage bounded by
+/// `timeout`: the body, or the error.
+fn http_get(addr: &str, path: &str, timeout: Duration) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let sock: SocketAddr = addr.parse().expect("an address");
+    let mut s = TcpStream::connect_timeout(&sock, timeout)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply)?;
+    Ok(reply)
+}
+
+/// [`http_get`] until the reply holds `want`, for a bounded number of tries
+/// (the server may still be starting).
+fn fetch_until(addr: &str, path: &str, want: &str) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..10 {
+        match http_get(addr, path, Duration::from_secs(2)) {
+            Ok(r) if r.contains(want) => return Ok(()),
+            Ok(r) => last = format!("reply without {want:?}: {r:?}"),
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!("{addr}{path}: {last}"))
+}
+
+/// A shell command for a container: `GET /index.html` from `host:port`
+/// with busybox nc, bounded to 2 s.
+fn nc_get(host: &str, port: u16) -> String {
+    format!("printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {host} {port}")
+}
+
+/// A port a field report found hanging on 127.0.0.1: a published port
+/// answers on every address of the host that this test made or that every
+/// host has (loopback, the network's gateway), and from another container
+/// of the same network through the gateway (hairpin); a published port that
+/// nobody serves is refused at once, not left hanging.
+#[rstest]
+fn a_published_port_answers_on_loopback_the_gateway_and_from_its_network(env: Env) {
+    let (name, subnet) = env.unique_network();
+    assert!(
+        md(&env, &["network", "create", "--subnet", &subnet, &name])
+            .status
+            .success()
+    );
+    let gateway = subnet.replace(".0/24", ".1");
+    let port = 20000 + (std::process::id() % 20000) as u16 + 11;
+    let unserved = port + 1;
+    let page = "published-page";
+    env.run_d(
+        &[
+            "--name",
+            "web",
+            "--net",
+            &name,
+            "-p",
+            &format!("{port}:80"),
+            "-p",
+            &format!("{unserved}:81"),
+        ],
+        &[
+            "sh",
+            "-c",
+            &format!("mkdir /www && echo {page} > /www/index.html && exec httpd -f -p 80 -h /www"),
+        ],
+    );
+    env.run_d(&["--name", "client", "--net", &name], &["sleep", "60"]);
+
+    for host in ["127.0.0.1", gateway.as_str()] {
+        fetch_until(&format!("{host}:{port}"), "/index.html", page).unwrap();
+    }
+    // Hairpin: another container of the network, through the gateway
+    // (busybox nc: the static busybox's wget crashes in a container).
+    let hairpin = (0..5).any(|_| {
+        let out = md(
+            &env,
+            &["exec", "client", "sh", "-c", &nc_get(&gateway, port)],
+        );
+        stdout_of(&out).contains(page)
+    });
+    assert!(hairpin, "client cannot reach {gateway}:{port}");
+
+    // Nobody serves the second port: refused, quickly, on every address.
+    for host in ["127.0.0.1", gateway.as_str()] {
+        let started = Instant::now();
+        let got = http_get(&format!("{host}:{unserved}"), "/", Duration::from_secs(3));
+        let err = got.expect_err("nothing serves this port");
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::ConnectionRefused,
+            "{host}:{unserved}: {err} after {:?}",
+            started.elapsed()
+        );
+        assert!(started.elapsed() < Duration::from_secs(2), "{host}: slow");
+    }
+}
+
+/// A network is a boundary: a container of one network reaches neither the
+/// containers of another nor that network's gateway address, while it
+/// still reaches its own gateway and a port the other network's container
+/// publishes on the host.
+#[rstest]
+fn networks_are_isolated_from_each_other(env: Env) {
+    let (na, subnet_a) = env.unique_network();
+    let (nb, subnet_b) = env.unique_network();
+    for (name, subnet) in [(&na, &subnet_a), (&nb, &subnet_b)] {
+        assert!(
+            md(&env, &["network", "create", "--subnet", subnet, name])
+                .status
+                .success()
+        );
+    }
+    let gw_a = subnet_a.replace(".0/24", ".1");
+    let gw_b = subnet_b.replace(".0/24", ".1");
+    let port = 20000 + (std::process::id() % 20000) as u16 + 13;
+    let page = "across-networks";
+    env.run_d(&["--name", "a", "--net", &na], &["sleep", "60"]);
+    env.run_d(
+        &["--name", "b", "--net", &nb, "-p", &format!("{port}:80")],
+        &[
+            "sh",
+            "-c",
+            &format!("mkdir /www && echo {page} > /www/index.html && exec httpd -f -p 80 -h /www"),
+        ],
+    );
+    let ip_a = env.state("a").ip.unwrap().to_string();
+    let ip_b = env.state("b").ip.unwrap().to_string();
+    let ping = |from: &str, to: &str| {
+        md(&env, &["exec", from, "ping", "-c", "1", "-W", "1", to])
+            .status
+            .success()
+    };
+    // Each still reaches its own gateway.
+    assert!((0..5).any(|_| ping("a", &gw_a)), "a cannot reach {gw_a}");
+    assert!((0..5).any(|_| ping("b", &gw_b)), "b cannot reach {gw_b}");
+    // Neither reaches the other network.
+    for (from, to) in [("a", &ip_b), ("a", &gw_b), ("b", &ip_a), ("b", &gw_a)] {
+        assert!(!ping(from, to), "{from} reaches {to} on another network");
+    }
+    // A published port is the host's: a reaches b's through its gateway.
+    let reached = (0..5).any(|_| {
+        let out = md(&env, &["exec", "a", "sh", "-c", &nc_get(&gw_a, port)]);
+        stdout_of(&out).contains(page)
+    });
+    assert!(reached, "a cannot reach the published port {gw_a}:{port}");
 }
 
 /// A container that has exited gives back its address and its published
