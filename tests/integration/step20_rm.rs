@@ -222,6 +222,7 @@ fn a_container_directory_without_its_state_file_is_removable(env: Env) {
         .success()
         .stdout("halfmade\n");
     assert!(!dir.exists());
+}
 
 /// A root and a volume source whose names hold what the kernel escapes in
 /// /proc/self/mountinfo (space, tab, newline, backslash) and non-ASCII: the
