@@ -8,11 +8,13 @@
 //! - from step 22 (`commit CONTAINER IMAGE`): the named container, running
 //!   or stopped.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 
 use crate::cli::CommitArgs;
+#[cfg(feature = "isolation")]
+use crate::container::lifecycle::MountedRoot;
 use crate::fs::image;
 
 pub fn commit(root: &Path, args: &CommitArgs) -> Result<i32> {
@@ -25,7 +27,7 @@ pub fn commit(root: &Path, args: &CommitArgs) -> Result<i32> {
 
 /// Steps 14-20: the shared layer, while a container uses it.
 #[cfg(not(feature = "isolation"))]
-fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
+fn source(root: &Path, _args: &CommitArgs) -> Result<std::path::PathBuf> {
     let merged = crate::fs::layers::ContainerLayers::new(root, "").merged();
     if !crate::fs::overlay::is_mounted(&merged) {
         anyhow::bail!("no running container to commit (start one with `mydocker run IMAGE CMD`)");
@@ -35,7 +37,7 @@ fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
 
 /// Step 21: every container has its own layers; commit the one running.
 #[cfg(all(feature = "isolation", not(feature = "commit-container")))]
-fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
+fn source(root: &Path, _args: &CommitArgs) -> Result<MountedRoot> {
     use crate::container::state::Store;
     let store = Store::new(root);
     let running: Vec<_> = store
@@ -45,7 +47,7 @@ fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
         .filter(|i| i.is_alive())
         .collect();
     match running.as_slice() {
-        [one] => crate::container::lifecycle::mounted_root(one),
+        [one] => crate::container::lifecycle::mounted_root(&store, one),
         [] => anyhow::bail!("no running container to commit"),
         _ => {
             anyhow::bail!(
@@ -57,7 +59,8 @@ fn source(root: &Path, _args: &CommitArgs) -> Result<PathBuf> {
 
 /// From step 22: the named container.
 #[cfg(feature = "commit-container")]
-fn source(root: &Path, args: &CommitArgs) -> Result<PathBuf> {
-    let info = crate::container::state::Store::new(root).find(&args.container)?;
-    crate::container::lifecycle::mounted_root(&info)
+fn source(root: &Path, args: &CommitArgs) -> Result<MountedRoot> {
+    let store = crate::container::state::Store::new(root);
+    let info = store.find(&args.container)?;
+    crate::container::lifecycle::mounted_root(&store, &info)
 }

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::CpArgs;
+use crate::container::lifecycle::MountedRoot;
 use crate::container::state::Store;
 use crate::fs::{copy, image, scoped};
 
@@ -95,9 +96,10 @@ pub fn cp(root: &Path, args: &CpArgs) -> Result<i32> {
 }
 
 /// The merged root of a container, running or stopped.
-fn container_root(root: &Path, key: &str) -> Result<PathBuf> {
-    let info = Store::new(root).find(key)?;
-    crate::container::lifecycle::mounted_root(&info)
+fn container_root(root: &Path, key: &str) -> Result<MountedRoot> {
+    let store = Store::new(root);
+    let info = store.find(key)?;
+    crate::container::lifecycle::mounted_root(&store, &info)
 }
 
 /// Resolve a container source path: every component but the last is

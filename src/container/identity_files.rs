@@ -40,6 +40,7 @@ use nix::mount::{MsFlags, mount};
 
 use crate::cli::RunArgs;
 use crate::fs::scoped;
+use crate::fs::volume::Volume;
 
 /// The files kept per container, each mounted at `/etc/<file>`.
 pub const FILES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
@@ -137,15 +138,32 @@ impl Identity {
             }
             Files::Shared(other) => other.as_path(),
         };
-        for file in FILES {
-            let in_container = Path::new("/etc").join(file);
-            if args.volumes.iter().any(|v| v.target == in_container) {
-                continue;
-            }
-            bind_file(&source_dir.join(file), rootfs, &in_container)?;
-        }
-        Ok(())
+        bind_files(source_dir, rootfs, &args.volumes)
     }
+}
+
+/// Mount the files kept in `dir` over `/etc/<file>` in `rootfs` again, for
+/// a container that has exited (its mounts went with it) and whose root
+/// filesystem is put together once more (`cp`, `commit`). A container
+/// sharing another's files keeps none in its own `dir`: those are skipped.
+pub fn remount(dir: &Path, rootfs: &Path, volumes: &[Volume]) -> Result<()> {
+    if FILES.iter().all(|f| dir.join(f).is_file()) {
+        bind_files(dir, rootfs, volumes)?;
+    }
+    Ok(())
+}
+
+/// Bind-mount each of [`FILES`] in `source_dir` over `/etc/<file>` in
+/// `rootfs`; a file a volume already covers is left to the volume.
+fn bind_files(source_dir: &Path, rootfs: &Path, volumes: &[Volume]) -> Result<()> {
+    for file in FILES {
+        let in_container = Path::new("/etc").join(file);
+        if volumes.iter().any(|v| v.target == in_container) {
+            continue;
+        }
+        bind_file(&source_dir.join(file), rootfs, &in_container)?;
+    }
+    Ok(())
 }
 
 /// Bind-mount the host file `source` over `target` inside `rootfs`,

@@ -103,6 +103,10 @@ fn monitor(job: &Job, mut report: File) -> i32 {
     let code = crate::namespaces::wait_exit_code(pid).unwrap_or(-1);
     let _ = cgroup.destroy();
     let released = release_at_exit(rootfs);
+    // What it held on the network (an address, a veth, published ports) is
+    // given back once the state no longer names it: a crash between the
+    // two leaks a lease rather than freeing one twice.
+    let mut held = None;
     let _ = store.update(&info.name, |i| {
         i.status = Status::Exited;
         i.exit_code = Some(code);
@@ -110,7 +114,12 @@ fn monitor(job: &Job, mut report: File) -> i32 {
         if released {
             i.layers = None;
         }
+        held = Some(i.clone());
+        super::lifecycle::forget_network(i);
     });
+    if let Some(held) = held {
+        super::lifecycle::release_network(store.root(), &held);
+    }
     0
 }
 
@@ -122,10 +131,16 @@ fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
     rootfs.is_some_and(|r| r.release().is_ok())
 }
 
-/// From step 21 a container's layers and volumes stay until `rm`, as in
-/// Docker: stopping loses no data, and a stopped container can be committed.
+/// From step 21 a container's layers stay on disk until `rm`, as in
+/// Docker: stopping loses no data, and a stopped container can be
+/// committed. Its mounts (the union, the volumes, the `/etc` files) go when
+/// it ends, also as in Docker; `cp` and `commit` mount them again while
+/// they work ([`super::lifecycle::mounted_root`]).
 #[cfg(feature = "isolation")]
-fn release_at_exit(_rootfs: Option<&Rootfs>) -> bool {
+fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
+    if let Some(layers) = rootfs.and_then(|r| r.layers.as_ref()) {
+        let _ = layers.unmount_all();
+    }
     false
 }
 
