@@ -164,7 +164,7 @@ pub fn table<const N: usize>(rows: &[[String; N]]) -> String {
 }
 
 #[cfg(test)]
-mod format_tests {
+pub(crate) mod format_tests {
     use super::*;
 
     #[test]
@@ -178,5 +178,66 @@ mod format_tests {
     fn tables_align() {
         let rows = [["A".to_string(), "BB".into()], ["CCC".into(), "D".into()]];
         assert_eq!(table(&rows), "A     BB\nCCC   D\n");
+    }
+
+    /// A small deterministic generator (xorshift), for property-style loops.
+    pub(crate) struct Gen(u64);
+
+    impl Gen {
+        pub(crate) fn new(seed: u64) -> Self {
+            Gen(seed | 1)
+        }
+        pub(crate) fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        /// A length, often small, sometimes past every formatting limit.
+        pub(crate) fn len(&mut self) -> usize {
+            const EDGES: [usize; 8] = [0, 1, 19, 20, 21, 65_535, 65_536, 70_000];
+            match self.next() % 4 {
+                0 => EDGES[(self.next() % EDGES.len() as u64) as usize],
+                _ => (self.next() % 40) as usize,
+            }
+        }
+        /// A one-line string of `len` characters, ASCII and not.
+        pub(crate) fn line(&mut self) -> String {
+            const CHARS: [char; 6] = ['a', 'Z', ' ', 'é', '…', '界'];
+            let n = self.len();
+            (0..n)
+                .map(|_| CHARS[(self.next() % CHARS.len() as u64) as usize])
+                .collect()
+        }
+    }
+
+    #[test]
+    fn tables_of_any_cells_align_and_never_panic() {
+        let mut g = Gen::new(0x5eed);
+        for _ in 0..200 {
+            let rows: Vec<[String; 3]> = (0..(g.next() % 4 + 1))
+                .map(|_| [g.line(), g.line(), g.line()])
+                .collect();
+            let out = table(&rows);
+            let lines: Vec<&str> = out.lines().collect();
+            assert_eq!(lines.len(), rows.len());
+            let widths: Vec<usize> = (0..2)
+                .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap())
+                .collect();
+            for (line, row) in lines.iter().zip(&rows) {
+                // Each cell starts at its column, whatever came before.
+                let chars: Vec<char> = line.chars().collect();
+                let mut at = 0;
+                for (i, cell) in row.iter().enumerate() {
+                    let got: String = chars[at.min(chars.len())..]
+                        .iter()
+                        .take(cell.chars().count())
+                        .collect();
+                    let want = if i == 2 { cell.trim_end() } else { cell };
+                    assert!(got.starts_with(want), "cell {i} misplaced");
+                    at += widths.get(i).map_or(0, |w| w + 3);
+                }
+            }
+        }
     }
 }

@@ -152,3 +152,16 @@ pub fn remove_broken(store: &Store, root: &Path, name: &str) -> Result<()> {
     store.remove(name)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_timeout_is_waited_without_overflow() {
+        // `stop -t 18446744073709551615`: a deadline past what Instant holds.
+        assert!(wait_until(Duration::MAX, || true));
+        assert!(wait_until(Duration::from_secs(u64::MAX), || true));
+        assert!(!wait_until(Duration::ZERO, || false));
+    }
+}

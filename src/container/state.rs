@@ -418,6 +418,61 @@ mod tests {
         assert!(list[1].1.is_ok());
     }
 
+    /// Whatever bytes `config.json` holds, loading gives a value or an
+    /// error, never a panic.
+    #[test]
+    fn any_state_file_loads_or_fails_cleanly() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::new(t.path());
+        let mut good = info("c", "123456789012");
+        good.command = vec!["echo".into(), "x".repeat(70_000)];
+        s.create(&good).unwrap();
+        let valid = fs::read(s.config_path("c")).unwrap();
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        // Truncated anywhere (a crash without atomic writes, a full disk).
+        let step = valid.len() / 300 + 1;
+        inputs.extend((0..valid.len()).step_by(step).map(|n| valid[..n].to_vec()));
+        // Garbage, and JSON of the wrong shape or nested past any stack.
+        let mut g = crate::util::format_tests::Gen::new(42);
+        inputs.extend((0..200).map(|_| {
+            (0..g.len())
+                .map(|_| (g.next() & 0xff) as u8)
+                .collect::<Vec<u8>>()
+        }));
+        for text in [
+            "null",
+            "[]",
+            "{}",
+            "\"config\"",
+            "{\"id\": 1}",
+            "{\"created\": -1}",
+            "{\"created\": 1e400}",
+            "{\"pid\": 99999999999}",
+        ] {
+            inputs.push(text.as_bytes().to_vec());
+        }
+        inputs.push([b"[".repeat(100_000), b"]".repeat(100_000)].concat());
+        inputs.push(b"{\"a\":".repeat(100_000));
+        for input in inputs {
+            fs::write(s.config_path("c"), &input).unwrap();
+            if s.load("c").is_ok() {
+                assert_eq!(input, valid);
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_state_file_is_refused_unread() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::new(t.path());
+        s.create(&info("c", "123456789012")).unwrap();
+        let f = File::create(s.config_path("c")).unwrap();
+        f.set_len(64 * 1024 * 1024 + 1).unwrap();
+        let err = s.load("c").unwrap_err();
+        assert!(matches!(err, Error::Broken { .. }), "{err}");
+        assert!(err.to_string().contains("larger than"), "{err}");
+    }
+
     #[test]
     fn a_dead_process_is_not_running() {
         let mut i = info("a", "1");
