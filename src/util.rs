@@ -114,6 +114,28 @@ mod tests {
     }
 }
 
+/// `s` cut to at most `max` characters, the last one an ellipsis when it
+/// was cut (Docker's `Ellipsis`, counted in characters).
+pub fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// A time given in seconds since the epoch, as [`format_time`] writes it;
+/// any value, even one past what `SystemTime` holds, gives a date.
+pub fn format_epoch_secs(secs: u64) -> String {
+    match std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs)) {
+        Some(t) => format_time(t),
+        None => "-".to_string(),
+    }
+}
+
 /// A time as `YYYY-MM-DD HH:MM:SS` in UTC.
 pub fn format_time(t: std::time::SystemTime) -> String {
     let secs = t
@@ -139,7 +161,9 @@ pub fn format_time(t: std::time::SystemTime) -> String {
     )
 }
 
-/// Rows as left-aligned columns separated by three spaces.
+/// Rows as left-aligned columns separated by three spaces. Any cell, of any
+/// length, is laid out (padding is counted here, not left to `format!`,
+/// whose width argument has a limit); cells should be one line each.
 pub fn table<const N: usize>(rows: &[[String; N]]) -> String {
     let mut widths = [0usize; N];
     for row in rows {
@@ -151,10 +175,10 @@ pub fn table<const N: usize>(rows: &[[String; N]]) -> String {
     for row in rows {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
-            if i + 1 == N {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}   ", w = widths[i]));
+            line.push_str(cell);
+            if i + 1 < N {
+                let pad = widths[i] - cell.chars().count() + 3;
+                line.extend(std::iter::repeat_n(' ', pad));
             }
         }
         out.push_str(line.trim_end());
@@ -172,6 +196,23 @@ pub(crate) mod format_tests {
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_555_597_524);
         assert_eq!(format_time(t), "2019-04-18 14:25:24");
         assert_eq!(format_time(std::time::UNIX_EPOCH), "1970-01-01 00:00:00");
+    }
+
+    #[test]
+    fn long_text_is_cut_with_an_ellipsis() {
+        assert_eq!(ellipsis("sleep 60", 20), "sleep 60");
+        assert_eq!(ellipsis(&"x".repeat(20), 20), "x".repeat(20));
+        assert_eq!(ellipsis(&"é".repeat(21), 20), "é".repeat(19) + "…");
+        assert_eq!(ellipsis("abc", 1), "…");
+        assert_eq!(ellipsis("abc", 0), "");
+    }
+
+    #[test]
+    fn any_epoch_second_formats() {
+        assert_eq!(format_epoch_secs(0), "1970-01-01 00:00:00");
+        for secs in [u64::MAX, u64::MAX / 2, i64::MAX as u64, 1 << 40] {
+            assert!(!format_epoch_secs(secs).is_empty());
+        }
     }
 
     #[test]
@@ -233,8 +274,8 @@ pub(crate) mod format_tests {
                         .iter()
                         .take(cell.chars().count())
                         .collect();
-                    let want = if i == 2 { cell.trim_end() } else { cell };
-                    assert!(got.starts_with(want), "cell {i} misplaced");
+                    // (The line's trailing blanks are trimmed.)
+                    assert!(got.starts_with(cell.trim_end()), "cell {i} misplaced");
                     at += widths.get(i).map_or(0, |w| w + 3);
                 }
             }

@@ -24,13 +24,14 @@ pub fn signal(info: &ContainerInfo, sig: Signal) -> bool {
 }
 
 /// Poll until `done` holds or `timeout` passes; returns whether it held.
+/// A timeout too long for `Instant` to hold is no deadline at all.
 fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     loop {
         if done() {
             return true;
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
         std::thread::sleep(Duration::from_millis(10));

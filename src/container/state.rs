@@ -14,6 +14,7 @@
 //! signalled or entered, and the container shows as exited.
 
 use std::fs::{self, File, OpenOptions};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -84,6 +85,11 @@ pub struct ContainerInfo {
     #[serde(default)]
     pub ports: Vec<(u16, u16)>,
 }
+
+/// The largest `config.json` read (64 MiB): far more than any command line
+/// the kernel accepts (its argument limit is a quarter of the stack limit,
+/// 2 MiB by default); a larger file is reported broken, never read whole.
+pub const MAX_STATE_BYTES: u64 = 64 << 20;
 
 /// A failed state operation.
 #[derive(Debug, thiserror::Error)]
@@ -273,21 +279,30 @@ impl Store {
     pub fn load(&self, name: &str) -> Result<ContainerInfo, Error> {
         names::validate("container", name)?;
         let path = self.config_path(name);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
+        let mut bytes = Vec::new();
+        let read =
+            File::open(&path).and_then(|f| f.take(MAX_STATE_BYTES + 1).read_to_end(&mut bytes));
+        match read {
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NotFound(name.to_string()));
             }
             Err(e) => return Err(io_err("read", &path)(e)),
-        };
-        serde_json::from_slice(&bytes).map_err(|e| Error::Broken {
+        }
+        let broken = |reason: String| Error::Broken {
             name: name.to_string(),
-            path,
-            reason: if bytes.is_empty() {
+            path: path.clone(),
+            reason,
+        };
+        if bytes.len() as u64 > MAX_STATE_BYTES {
+            return Err(broken(format!("larger than {} MiB", MAX_STATE_BYTES >> 20)));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            broken(if bytes.is_empty() {
                 "empty".into()
             } else {
                 e.to_string()
-            },
+            })
         })
     }
 
@@ -467,7 +482,7 @@ mod tests {
         let s = Store::new(t.path());
         s.create(&info("c", "123456789012")).unwrap();
         let f = File::create(s.config_path("c")).unwrap();
-        f.set_len(64 * 1024 * 1024 + 1).unwrap();
+        f.set_len(MAX_STATE_BYTES + 1).unwrap();
         let err = s.load("c").unwrap_err();
         assert!(matches!(err, Error::Broken { .. }), "{err}");
         assert!(err.to_string().contains("larger than"), "{err}");
