@@ -6,9 +6,9 @@ removed, so the code reads as plain code. The text is transformed line by
 line, never reformatted (only blank lines left doubled by a removal are
 merged).
 
-    scripts/step_branch.py N            make or refresh branch step-NN
-    scripts/step_branch.py N --check    also build it, lint it and run its
-                                        tests in a temporary worktree
+    scripts/step_branch.py N            make or refresh branch step-NN, once
+                                        its tree builds (`cargo build`)
+    scripts/step_branch.py N --check    also lint it and run its tests
 
 Gates may only sit on `mod` lines, items, fields, variants, match arms and
 statements, one attribute line each (see ARCHITECTURE.md). A gate the
@@ -92,7 +92,11 @@ CFG_LINE = re.compile(r'^\s*#\[cfg\((.*)\)\]\s*$')
 
 ITEM_WORDS = re.compile(
     r'^\s*(pub(\([^)]*\))?\s+)?(unsafe\s+)?(async\s+)?'
-    r'(fn|impl|struct|enum|mod|trait|const|static|type|use|macro_rules!|if|for|while|match|loop)\b')
+    r'(fn|impl|struct|enum|mod|trait|const|static|type|use|let|macro_rules!|if|for|while|match|loop)\b')
+# Items that end at their `;`, whatever braces they hold on the way
+# (`use a::{b, c};`, `const P: Point = Point { x: 1 };`): the whole
+# statement goes, terminator included.
+STATEMENT_WORDS = {"const", "static", "type", "use", "let"}
 
 
 def attribute_end(src, i):
@@ -123,7 +127,9 @@ def item_end(src, start, where):
         else:
             break
     line = src[k:src.find("\n", k) if "\n" in src[k:] else len(src)]
-    block_item = bool(ITEM_WORDS.match(line))
+    word = ITEM_WORDS.match(line)
+    statement = bool(word) and word.group(5) in STATEMENT_WORDS
+    block_item = bool(word) and not statement
     # Skip the item's own attributes (#[arg(...)], #[path = ...], ...).
     depth = 0
     i = start
@@ -171,14 +177,21 @@ def item_end(src, start, where):
                 return i  # the enclosing block ends: the item was the last
             if depth == 0 and c == "}" and opened_block and block_item:
                 j = i + 1
+                while j < n and src[j] in " \t\n":
+                    j += 1
+                # `if .. {} else {}`: the else belongs to the item.
+                if re.match(r"else\b", src[j:j + 5]):
+                    i = j
+                    continue
+                j = i + 1
                 while j < n and src[j] in " \t":
                     j += 1
-                if j < n and src[j] == ",":
+                if j < n and src[j] in ",;":
                     j += 1
                 return j
         elif depth == 0 and c == ";":
             return i + 1
-        elif depth == 0 and c == "," and not block_item:
+        elif depth == 0 and c == "," and not block_item and not statement:
             return i + 1
         i += 1
     raise GateError(f"{where}: cannot find the end of the gated item")
@@ -347,8 +360,9 @@ def rewrite_docs(work, step):
     j = re.sub(r"\n# What chapter N adds[^\n]*\nstep-diff N:\n(    [^\n]*\n)*", "\n", j)
     jf.write_text(j)
     (work / "scripts" / "step_branch.py").unlink(missing_ok=True)
+    (work / "scripts" / "test_step_branch.py").unlink(missing_ok=True)
     ci = work / ".ci" / "run"
-    ci.write_text(re.sub(r'\nsection "step branches[^\n]*\n[^\n]*\n', "\n", ci.read_text()))
+    ci.write_text(re.sub(r'\nsection "step branches[^\n]*\n(?:[^\n]+\n)*', "\n", ci.read_text()))
     readme = work / "README.md"
     r = readme.read_text()
     nxt = f"step-{step + 1:02}" if step < 32 else None
@@ -365,6 +379,10 @@ def rewrite_docs(work, step):
 # --- git --------------------------------------------------------------------
 
 def make_branch(step, check):
+    """Generate the tree of chapter `step`, build it, and only then point
+    the branch step-NN at it: a tree that does not `cargo build` is never
+    emitted (nor one that fails clippy, rustfmt or its tests, with
+    `check`)."""
     branch = f"step-{step:02}"
     tmp = Path(tempfile.mkdtemp(prefix=f"mydocker-{branch}-"))
     work = tmp / "tree"
@@ -372,18 +390,20 @@ def make_branch(step, check):
     try:
         transform(work, step)
         sh("cargo", "fmt", "--all", cwd=work, check=False, capture=True)
-        sh("git", "checkout", "-q", "-B", branch, cwd=work)
         sh("git", "add", "-A", cwd=work)
         sh("git", "-c", "user.name=mydocker", "-c", "user.email=steps@mydocker.invalid",
            "commit", "-q", "-m", f"Step {step:02}, generated from main", "--allow-empty", cwd=work)
+        commit = sh("git", "rev-parse", "HEAD", cwd=work, capture=True).stdout.strip()
+        env = dict(os.environ, CARGO_TARGET_DIR=str(TOP / "target" / "step-branches"))
+        cmds = [["cargo", "build", "--quiet"]]
         if check:
-            env = dict(os.environ, CARGO_TARGET_DIR=str(TOP / "target" / "step-branches"))
-            for cmd in (["cargo", "build"],
-                        ["cargo", "clippy", "--all-targets", "--", "-D", "warnings"],
-                        ["cargo", "fmt", "--all", "--", "--check"],
-                        ["cargo", "test", "--lib", "--bins", "--tests"]):
-                print(f"[{branch}] {' '.join(cmd)}", flush=True)
-                subprocess.run(cmd, cwd=work, env=env, check=True)
+            cmds += [["cargo", "clippy", "--all-targets", "--", "-D", "warnings"],
+                     ["cargo", "fmt", "--all", "--", "--check"],
+                     ["cargo", "test", "--lib", "--bins", "--tests"]]
+        for cmd in cmds:
+            print(f"[{branch}] {' '.join(cmd)}", flush=True)
+            subprocess.run(cmd, cwd=work, env=env, check=True)
+        sh("git", "branch", "-f", branch, commit, cwd=TOP)
         print(f"branch {branch} made")
     finally:
         sh("git", "worktree", "remove", "--force", str(work), cwd=TOP, check=False, capture=True)

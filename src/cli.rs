@@ -246,6 +246,10 @@ pub struct PsArgs {
     /// Output format: table or json
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
+
+    /// Show each command whole (the table cuts it to 20 characters, as Docker)
+    #[arg(long)]
+    pub no_trunc: bool,
 }
 
 #[cfg(feature = "logs")]

@@ -13,6 +13,10 @@
 //! merged mount). Paths there are resolved inside it ([`scoped::resolve`]):
 //! `..` and symlinks never lead out. The last component of a source is not
 //! followed: a symlink is copied as a symlink.
+//!
+//! Errors speak of paths as the user typed them: `NAME:/path` on the
+//! container's side, never the host directory under the root where the
+//! container's files happen to live.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -54,42 +58,86 @@ fn wants_contents(path: &str) -> bool {
 
 pub fn cp(root: &Path, args: &CpArgs) -> Result<i32> {
     let (src, dst) = (parse_side(&args.src), parse_side(&args.dst));
-    match (src, dst) {
-        (Side::Container { name, path }, Side::Host(host)) => {
-            let merged = container_root(root, &name)?;
-            let from = resolve_source(&merged, &path)?;
-            copy_to(&from, wants_contents(&path), &host)
-        }
-        (Side::Container { name, path }, Side::Stdio) => {
-            let merged = container_root(root, &name)?;
-            let from = resolve_source(&merged, &path)?;
-            let base = archive_name(&from);
-            copy::tar_out(&from, &base, io::stdout().lock())
-                .context("write the archive to stdout")?;
-            Ok(0)
-        }
-        (Side::Host(host), Side::Container { name, path }) => {
-            let merged = container_root(root, &name)?;
-            let to = scoped::resolve(&merged, Path::new(&path))?;
-            let host_str = host.to_string_lossy();
-            if std::fs::symlink_metadata(&host).is_err() {
-                bail!("no such file or directory: {}", host.display());
-            }
-            copy_to(&host, wants_contents(&host_str), &to)
-        }
-        (Side::Stdio, Side::Container { name, path }) => {
-            let merged = container_root(root, &name)?;
-            let to = scoped::resolve(&merged, Path::new(&path))?;
-            if !to.is_dir() {
-                bail!("destination {path:?} must be an existing directory when reading an archive");
-            }
-            image::extract_stream(&format!("{name}:{path}"), io::stdin().lock(), &to)?;
-            Ok(0)
-        }
+    let name = match (&src, &dst) {
         (Side::Container { .. }, Side::Container { .. }) => {
             bail!(
                 "copying between containers is not supported: one of SRC and DST must be a host path"
             )
+        }
+        (Side::Container { name, .. }, _) | (_, Side::Container { name, .. }) => name.clone(),
+        _ => bail!("one of SRC and DST must be CONTAINER:PATH"),
+    };
+    let ctr = Ctr {
+        merged: container_root(root, &name)?,
+        name,
+    };
+    // Whatever fails below, and however deep (an entry of a tree, the tar
+    // crate), the message names the container's side as `NAME:/path`.
+    copy_between(&ctr, src, dst).map_err(|e| anyhow::anyhow!("{}", ctr.rename(&format!("{e:#}"))))
+}
+
+/// The container side of a copy: its name as typed, and its merged root.
+struct Ctr {
+    name: String,
+    merged: MountedRoot,
+}
+
+impl Ctr {
+    /// `path` as the user would write it: `NAME:/p` for a path in the
+    /// container's root, the host path otherwise.
+    fn show(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.merged) {
+            Ok(rel) => format!("{}:/{}", self.name, rel.display()),
+            Err(_) => path.display().to_string(),
+        }
+    }
+
+    /// A message with every mention of the container's root rewritten.
+    fn rename(&self, message: &str) -> String {
+        let merged = self.merged.display().to_string();
+        message
+            .replace(&format!("{merged}/"), &format!("{}:/", self.name))
+            .replace(&merged, &format!("{}:/", self.name))
+    }
+
+    /// `path` in the container, resolved inside its root.
+    fn resolve(&self, path: &str) -> Result<PathBuf> {
+        scoped::resolve(&self.merged, Path::new(path))
+            .map_err(|e| anyhow::anyhow!("{}:{path}: {e}", self.name))
+    }
+}
+
+fn copy_between(ctr: &Ctr, src: Side, dst: Side) -> Result<i32> {
+    match (src, dst) {
+        (Side::Container { path, .. }, Side::Host(host)) => {
+            let from = resolve_source(ctr, &path)?;
+            copy_to(ctr, &from, wants_contents(&path), &host)
+        }
+        (Side::Container { path, .. }, Side::Stdio) => {
+            let from = resolve_source(ctr, &path)?;
+            let base = archive_name(&from);
+            copy::tar_out(&from, &base, io::stdout().lock())
+                .with_context(|| format!("write {}:{path} as an archive to stdout", ctr.name))?;
+            Ok(0)
+        }
+        (Side::Host(host), Side::Container { path, .. }) => {
+            let to = ctr.resolve(&path)?;
+            let host_str = host.to_string_lossy();
+            if std::fs::symlink_metadata(&host).is_err() {
+                bail!("no such file or directory: {}", host.display());
+            }
+            copy_to(ctr, &host, wants_contents(&host_str), &to)
+        }
+        (Side::Stdio, Side::Container { path, .. }) => {
+            let to = ctr.resolve(&path)?;
+            if !to.is_dir() {
+                bail!(
+                    "destination {}:{path} must be an existing directory when reading an archive",
+                    ctr.name
+                );
+            }
+            image::extract_stream(&format!("{}:{path}", ctr.name), io::stdin().lock(), &to)?;
+            Ok(0)
         }
         _ => bail!("one of SRC and DST must be CONTAINER:PATH"),
     }
@@ -105,15 +153,17 @@ fn container_root(root: &Path, key: &str) -> Result<MountedRoot> {
 /// Resolve a container source path: every component but the last is
 /// followed inside the root; the last is taken as it is (a link stays a
 /// link).
-fn resolve_source(merged: &Path, path: &str) -> Result<PathBuf> {
-    let p = Path::new(path.trim_end_matches("/."));
-    let resolved = match p.file_name() {
-        Some(name) => scoped::resolve(merged, p.parent().unwrap_or(Path::new("/")))?.join(name),
+fn resolve_source(ctr: &Ctr, path: &str) -> Result<PathBuf> {
+    let trimmed = path.trim_end_matches("/.");
+    let p = Path::new(trimmed);
+    let resolved = match (p.file_name(), p.parent()) {
+        (Some(name), Some(parent)) => ctr.resolve(&parent.to_string_lossy())?.join(name),
+        (Some(name), None) => ctr.resolve("/")?.join(name),
         // `/`, `.`, or a path ending in `..`: resolve it all.
-        None => scoped::resolve(merged, p)?,
+        (None, _) => ctr.resolve(trimmed)?,
     };
     if std::fs::symlink_metadata(&resolved).is_err() {
-        bail!("no such file or directory in the container: {path}");
+        bail!("no such file or directory: {}:{path}", ctr.name);
     }
     Ok(resolved)
 }
@@ -125,8 +175,9 @@ fn archive_name(src: &Path) -> String {
 }
 
 /// Copy `src` to `dst` by Docker's rules (see the module comment).
-fn copy_to(src: &Path, contents: bool, dst: &Path) -> Result<i32> {
-    let src_meta = std::fs::symlink_metadata(src)?;
+fn copy_to(ctr: &Ctr, src: &Path, contents: bool, dst: &Path) -> Result<i32> {
+    let src_meta =
+        std::fs::symlink_metadata(src).with_context(|| format!("read {}", ctr.show(src)))?;
     let dst_meta = std::fs::metadata(dst).ok();
     let target = match (&dst_meta, src_meta.is_dir()) {
         (Some(m), true) if m.is_dir() => {
@@ -136,7 +187,7 @@ fn copy_to(src: &Path, contents: bool, dst: &Path) -> Result<i32> {
                 dst.join(archive_name(src))
             }
         }
-        (Some(_), true) => bail!("cannot copy a directory to the file {}", dst.display()),
+        (Some(_), true) => bail!("cannot copy a directory to the file {}", ctr.show(dst)),
         (Some(m), false) if m.is_dir() => dst.join(archive_name(src)),
         (Some(_), false) => dst.to_path_buf(),
         (None, _) => {
@@ -145,16 +196,22 @@ fn copy_to(src: &Path, contents: bool, dst: &Path) -> Result<i32> {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
             if !parent.is_dir() {
-                bail!("destination directory {} does not exist", parent.display());
+                bail!("destination directory {} does not exist", ctr.show(parent));
             }
             if dst.to_string_lossy().ends_with('/') {
-                bail!("destination directory {} does not exist", dst.display());
+                bail!("destination directory {} does not exist", ctr.show(dst));
             }
             dst.to_path_buf()
         }
     };
-    copy::copy_entry(src, &target)
-        .with_context(|| format!("copy {} to {}", src.display(), target.display()))?;
+    copy::copy_entry(src, &target).map_err(|e| {
+        anyhow::anyhow!(
+            "copy {} to {}: {}",
+            ctr.show(&e.src),
+            ctr.show(&e.dst),
+            e.err
+        )
+    })?;
     Ok(0)
 }
 

@@ -1,15 +1,21 @@
-//! `mydocker ps [-a] [--format json]` (step 16): the containers, with a
-//! status that is always true: one that died on its own shows as exited,
-//! with its code, even if nothing told mydocker.
+//! `mydocker ps [-a] [--no-trunc] [--format json]` (step 16): the
+//! containers, with a status that is always true: one that died on its own
+//! shows as exited, with its code, even if nothing told mydocker.
+//!
+//! The table's COMMAND column is Docker's: the command line quoted, with
+//! control characters escaped so every container stays on one line, and
+//! cut to 20 characters with an ellipsis (`"sh -c echo up; slee…"`) unless
+//! `--no-trunc`. Whatever a state file holds, a row is built from it: a
+//! 70000-character command or a date past the year 9999 is shown, never a
+//! panic. The JSON output always carries the command whole.
 
 use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Result;
 
 use crate::cli::PsArgs;
 use crate::container::state::{ContainerInfo, Status, Store};
-use crate::util::{format_time, table};
+use crate::util::{ellipsis, format_epoch_secs, table};
 
 /// Before step 27 a container has no network to show.
 #[cfg(not(feature = "net-modes"))]
@@ -31,6 +37,41 @@ fn add_network(entry: &mut serde_json::Value, info: &ContainerInfo) {
     entry["ports"] = serde_json::json!(ports);
 }
 
+/// How wide the COMMAND column may be, in characters, before `--no-trunc`.
+const COMMAND_WIDTH: usize = 20;
+
+/// The COMMAND cell: the command line, cut unless `whole`, then quoted.
+fn command_cell(command: &[String], whole: bool) -> String {
+    let line = command.join(" ");
+    let shown = if whole {
+        line
+    } else {
+        ellipsis(&line, COMMAND_WIDTH)
+    };
+    format!("{shown:?}")
+}
+
+/// A cell read from a state file, kept on one line.
+fn one_line(s: &str) -> String {
+    if s.chars().any(char::is_control) {
+        s.escape_debug().to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The table row of one container.
+fn row(info: &ContainerInfo, whole: bool) -> [String; 6] {
+    [
+        one_line(&info.id),
+        one_line(&info.name),
+        info.live_pid().map_or("-".to_string(), |p| p.to_string()),
+        info.status_text(),
+        command_cell(&info.command, whole),
+        format_epoch_secs(info.created),
+    ]
+}
+
 pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
     let store = Store::new(root);
     let mut rows = vec![[
@@ -49,7 +90,7 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
                 eprintln!("mydocker: {e}");
                 rows.push([
                     "-".into(),
-                    name.clone(),
+                    one_line(&name),
                     "-".into(),
                     "broken".into(),
                     "-".into(),
@@ -65,7 +106,7 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
         if !args.all && status != Status::Running {
             continue;
         }
-        let created = format_time(UNIX_EPOCH + Duration::from_secs(info.created));
+        let created = format_epoch_secs(info.created);
         let pid = info.live_pid();
         json.push(serde_json::json!({
             "id": info.id,
@@ -80,14 +121,7 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
             "env": info.env,
         }));
         add_network(json.last_mut().expect("just pushed"), &info);
-        rows.push([
-            info.id.clone(),
-            info.name.clone(),
-            pid.map_or("-".to_string(), |p| p.to_string()),
-            info.status_text(),
-            info.command.join(" "),
-            created,
-        ]);
+        rows.push(row(&info, args.no_trunc));
     }
     if args.format == "json" {
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -95,4 +129,66 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
         print!("{}", table(&rows));
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::format_tests::Gen;
+
+    #[test]
+    fn commands_are_quoted_and_cut_as_docker_does() {
+        let cmd = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(command_cell(&cmd("sleep 60"), false), "\"sleep 60\"");
+        assert_eq!(
+            command_cell(&cmd("sh -c echo up; sleep 60"), false),
+            "\"sh -c echo up; slee…\""
+        );
+        assert_eq!(
+            command_cell(&cmd("sh -c echo up; sleep 60"), true),
+            "\"sh -c echo up; sleep 60\""
+        );
+        assert_eq!(command_cell(&["a\nb".into()], true), "\"a\\nb\"");
+        assert_eq!(command_cell(&[], false), "\"\"");
+    }
+
+    /// Whatever a state file holds, its row is built, stays on one line
+    /// and fits the table.
+    #[test]
+    fn any_state_makes_one_table_line() {
+        let mut g = Gen::new(7);
+        let mut rows = Vec::new();
+        for _ in 0..300 {
+            let mut text = || {
+                let mut s = g.line();
+                if g.next() % 5 == 0 {
+                    s.push_str("\n\t\r\u{1b}[2J");
+                }
+                s
+            };
+            let info = ContainerInfo {
+                id: text(),
+                name: text(),
+                image: text(),
+                command: (0..3).map(|_| text()).collect(),
+                created: g.next(),
+                status: [Status::Created, Status::Running, Status::Exited][(g.next() % 3) as usize],
+                pid: Some(g.next() as i32),
+                pid_start: Some(g.next()),
+                exit_code: Some(g.next() as i32),
+                finished: Some(g.next()),
+                ..ContainerInfo::default()
+            };
+            for whole in [false, true] {
+                let r = row(&info, whole);
+                assert!(r.iter().all(|c| !c.contains('\n') && !c.contains('\r')));
+                if !whole {
+                    // 20 characters, each escaped to at most `\u{10ffff}`, quoted.
+                    assert!(r[4].chars().count() <= COMMAND_WIDTH * 10 + 2, "{}", r[4]);
+                }
+                rows.push(r);
+            }
+        }
+        assert_eq!(table(&rows).lines().count(), rows.len());
+    }
 }

@@ -24,13 +24,14 @@ pub fn signal(info: &ContainerInfo, sig: Signal) -> bool {
 }
 
 /// Poll until `done` holds or `timeout` passes; returns whether it held.
+/// A timeout too long for `Instant` to hold is no deadline at all.
 fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     loop {
         if done() {
             return true;
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -160,6 +161,13 @@ impl std::ops::Deref for MountedRoot {
 }
 
 #[cfg(feature = "isolation")]
+impl AsRef<Path> for MountedRoot {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(feature = "isolation")]
 impl Drop for MountedRoot {
     fn drop(&mut self) {
         if let Some(layers) = &self.remounted {
@@ -238,4 +246,17 @@ pub fn remove_broken(store: &Store, root: &Path, name: &str) -> Result<()> {
     }
     store.remove(name)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_timeout_is_waited_without_overflow() {
+        // `stop -t 18446744073709551615`: a deadline past what Instant holds.
+        assert!(wait_until(Duration::MAX, || true));
+        assert!(wait_until(Duration::from_secs(u64::MAX), || true));
+        assert!(!wait_until(Duration::ZERO, || false));
+    }
 }

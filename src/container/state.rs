@@ -14,6 +14,7 @@
 //! signalled or entered, and the container shows as exited.
 
 use std::fs::{self, File, OpenOptions};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -87,6 +88,11 @@ pub struct ContainerInfo {
     #[serde(default)]
     pub ports: Vec<(u16, u16)>,
 }
+
+/// The largest `config.json` read (64 MiB): far more than any command line
+/// the kernel accepts (its argument limit is a quarter of the stack limit,
+/// 2 MiB by default); a larger file is reported broken, never read whole.
+pub const MAX_STATE_BYTES: u64 = 64 << 20;
 
 /// A failed state operation.
 #[derive(Debug, thiserror::Error)]
@@ -276,8 +282,11 @@ impl Store {
     pub fn load(&self, name: &str) -> Result<ContainerInfo, Error> {
         names::validate("container", name)?;
         let path = self.config_path(name);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
+        let mut bytes = Vec::new();
+        let read =
+            File::open(&path).and_then(|f| f.take(MAX_STATE_BYTES + 1).read_to_end(&mut bytes));
+        match read {
+            Ok(_) => {}
             // A directory without its state file is what a command killed
             // between making the directory and renaming the file into place
             // leaves: listed, and removable with `rm -f`, as a broken one.
@@ -295,15 +304,21 @@ impl Store {
                 return Err(Error::NotFound(name.to_string()));
             }
             Err(e) => return Err(io_err("read", &path)(e)),
-        };
-        serde_json::from_slice(&bytes).map_err(|e| Error::Broken {
+        }
+        let broken = |reason: String| Error::Broken {
             name: name.to_string(),
-            path,
-            reason: if bytes.is_empty() {
+            path: path.clone(),
+            reason,
+        };
+        if bytes.len() as u64 > MAX_STATE_BYTES {
+            return Err(broken(format!("larger than {} MiB", MAX_STATE_BYTES >> 20)));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            broken(if bytes.is_empty() {
                 "empty".into()
             } else {
                 e.to_string()
-            },
+            })
         })
     }
 
@@ -432,6 +447,61 @@ mod tests {
         assert_eq!(list.len(), 2);
         assert!(matches!(&list[0], (n, Err(Error::Broken { .. })) if n == "bad"));
         assert!(list[1].1.is_ok());
+    }
+
+    /// Whatever bytes `config.json` holds, loading gives a value or an
+    /// error, never a panic.
+    #[test]
+    fn any_state_file_loads_or_fails_cleanly() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::new(t.path());
+        let mut good = info("c", "123456789012");
+        good.command = vec!["echo".into(), "x".repeat(70_000)];
+        s.create(&good).unwrap();
+        let valid = fs::read(s.config_path("c")).unwrap();
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        // Truncated anywhere (a crash without atomic writes, a full disk).
+        let step = valid.len() / 300 + 1;
+        inputs.extend((0..valid.len()).step_by(step).map(|n| valid[..n].to_vec()));
+        // Garbage, and JSON of the wrong shape or nested past any stack.
+        let mut g = crate::util::format_tests::Gen::new(42);
+        inputs.extend((0..200).map(|_| {
+            (0..g.len())
+                .map(|_| (g.next() & 0xff) as u8)
+                .collect::<Vec<u8>>()
+        }));
+        for text in [
+            "null",
+            "[]",
+            "{}",
+            "\"config\"",
+            "{\"id\": 1}",
+            "{\"created\": -1}",
+            "{\"created\": 1e400}",
+            "{\"pid\": 99999999999}",
+        ] {
+            inputs.push(text.as_bytes().to_vec());
+        }
+        inputs.push([b"[".repeat(100_000), b"]".repeat(100_000)].concat());
+        inputs.push(b"{\"a\":".repeat(100_000));
+        for input in inputs {
+            fs::write(s.config_path("c"), &input).unwrap();
+            if s.load("c").is_ok() {
+                assert_eq!(input, valid);
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_state_file_is_refused_unread() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::new(t.path());
+        s.create(&info("c", "123456789012")).unwrap();
+        let f = File::create(s.config_path("c")).unwrap();
+        f.set_len(MAX_STATE_BYTES + 1).unwrap();
+        let err = s.load("c").unwrap_err();
+        assert!(matches!(err, Error::Broken { .. }), "{err}");
+        assert!(err.to_string().contains("larger than"), "{err}");
     }
 
     #[test]

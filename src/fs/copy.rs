@@ -13,14 +13,52 @@
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::sys::stat::{Mode, SFlag, UtimensatFlags, mknod, utimensat};
 use nix::sys::time::TimeSpec;
 
+/// A failed copy: the entry it failed on (deep in a tree, perhaps) and why.
+/// The paths are the host's; the caller names them in the user's terms.
+#[derive(Debug, thiserror::Error)]
+#[error("copy {} to {}: {err}", src.display(), dst.display())]
+pub struct Error {
+    pub src: PathBuf,
+    pub dst: PathBuf,
+    pub err: io::Error,
+}
+
 /// Copy `src` (of any kind) to `dst`. A directory is merged into an
 /// existing directory `dst`; other kinds replace a non-directory `dst`.
-pub fn copy_entry(src: &Path, dst: &Path) -> io::Result<()> {
+pub fn copy_entry(src: &Path, dst: &Path) -> Result<(), Error> {
+    let mut children = Vec::new();
+    copy_one(src, dst, &mut children).map_err(|err| Error {
+        src: src.to_path_buf(),
+        dst: dst.to_path_buf(),
+        err,
+    })?;
+    for (s, d) in children {
+        copy_entry(&s, &d)?;
+    }
+    if fs::symlink_metadata(src).is_ok_and(|m| m.is_dir()) {
+        // A directory's times are set after its entries changed them.
+        let meta = fs::symlink_metadata(src).map_err(|err| Error {
+            src: src.to_path_buf(),
+            dst: dst.to_path_buf(),
+            err,
+        })?;
+        restore_metadata(dst, &meta).map_err(|err| Error {
+            src: src.to_path_buf(),
+            dst: dst.to_path_buf(),
+            err,
+        })?;
+    }
+    Ok(())
+}
+
+/// Copy the entry `src` alone; a directory's children are pushed to
+/// `children` for the caller to copy, so an error names the entry it hit.
+fn copy_one(src: &Path, dst: &Path, children: &mut Vec<(PathBuf, PathBuf)>) -> io::Result<()> {
     let meta = fs::symlink_metadata(src)?;
     let kind = meta.file_type();
     if kind.is_dir() {
@@ -29,15 +67,16 @@ pub fn copy_entry(src: &Path, dst: &Path) -> io::Result<()> {
             Ok(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
-                    format!("cannot copy a directory onto the file {}", dst.display()),
+                    "cannot copy a directory onto a file",
                 ));
             }
             Err(_) => fs::create_dir(dst)?,
         }
         for child in fs::read_dir(src)? {
             let child = child?;
-            copy_entry(&child.path(), &dst.join(child.file_name()))?;
+            children.push((child.path(), dst.join(child.file_name())));
         }
+        return Ok(());
     } else {
         remove_non_dir(dst)?;
         if kind.is_symlink() {
@@ -76,10 +115,7 @@ fn remove_non_dir(path: &Path) -> io::Result<()> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
-            format!(
-                "cannot overwrite the directory {} with a non-directory",
-                path.display()
-            ),
+            "cannot overwrite a directory with a non-directory",
         )),
         Ok(_) => fs::remove_file(path),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),

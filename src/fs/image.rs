@@ -30,17 +30,45 @@ pub enum Error {
         entry: String,
         target: &'static str,
     },
-    #[error("image {image}: {what}: {err}")]
+    /// `subject` is what the user named: `image NAME`, or `CONTAINER:PATH`
+    /// for an archive copied into a container.
+    #[error("{subject}: {what}: {err}")]
     Io {
-        image: String,
+        subject: String,
         what: String,
         err: std::io::Error,
     },
 }
 
+/// An error of the image `image`.
 fn io(image: &str, what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
-    let (image, what) = (image.to_string(), what.into());
-    move |err| Error::Io { image, what, err }
+    about(format!("image {image}"), what)
+}
+
+/// An error of `subject`, as the user named it. The tar crate wraps a
+/// failure in a message naming the host path it was writing; only the
+/// innermost cause is kept, the entry being named by `what`.
+fn about(
+    subject: impl Into<String>,
+    what: impl Into<String>,
+) -> impl FnOnce(std::io::Error) -> Error {
+    let (subject, what) = (subject.into(), what.into());
+    move |err| Error::Io {
+        subject,
+        what,
+        err: innermost(err),
+    }
+}
+
+fn innermost(err: std::io::Error) -> std::io::Error {
+    let mut cause: &(dyn std::error::Error + 'static) = &err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    if std::ptr::addr_eq(cause, &err) {
+        return err;
+    }
+    std::io::Error::new(err.kind(), cause.to_string())
 }
 
 /// `<root>/images`.
@@ -112,13 +140,14 @@ pub fn extract(image: &str, tar: &Path, dest: &Path) -> Result<(), Error> {
 }
 
 /// Extract a tar stream (`cp - CONTAINER:DIR`, step 23) into the existing
-/// directory `dest`, with the same refusals as for images.
+/// directory `dest`, with the same refusals as for images; errors name
+/// `label`, the destination as the user typed it.
 pub fn extract_stream(label: &str, reader: impl std::io::Read, dest: &Path) -> Result<(), Error> {
     unpack(label, "the destination", reader, dest)
 }
 
 fn unpack(
-    image: &str,
+    label: &str,
     target: &'static str,
     reader: impl std::io::Read,
     dest: &Path,
@@ -129,15 +158,17 @@ fn unpack(
     archive.set_preserve_ownerships(true);
     archive.set_unpack_xattrs(false);
     archive.set_overwrite(true);
-    let entries = archive.entries().map_err(io(image, "read the archive"))?;
+    let entries = archive
+        .entries()
+        .map_err(about(label, "read the archive"))?;
     for entry in entries {
-        let mut entry = entry.map_err(io(image, "read an entry"))?;
+        let mut entry = entry.map_err(about(label, "read an entry"))?;
         let path = entry
             .path()
-            .map_err(io(image, "read an entry's path"))?
+            .map_err(about(label, "read an entry's path"))?
             .into_owned();
         let escapes = |p: &Path| Error::Escapes {
-            image: image.to_string(),
+            image: label.to_string(),
             entry: p.display().to_string(),
             target,
         };
@@ -147,7 +178,7 @@ fn unpack(
         if entry.header().entry_type().is_hard_link() {
             let target = entry
                 .link_name()
-                .map_err(io(image, "read a link target"))?
+                .map_err(about(label, "read a link target"))?
                 .map(|t| t.into_owned())
                 .unwrap_or_default();
             if !stays_inside(&target) {
@@ -156,7 +187,7 @@ fn unpack(
         }
         let unpacked = entry
             .unpack_in(dest)
-            .map_err(io(image, format!("extract {}", path.display())))?;
+            .map_err(about(label, format!("extract {}", path.display())))?;
         if !unpacked {
             return Err(escapes(&path));
         }

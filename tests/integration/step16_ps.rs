@@ -157,3 +157,56 @@ fn a_zombie_is_not_running(env: Env) {
     assert!(line.contains("exited"), "{line}");
     assert!(!running.contains("undead"), "{running}");
 }
+
+#[rstest]
+fn a_long_command_is_truncated_and_breaks_nothing(env: Env) {
+    let long = "x".repeat(70_000);
+    env.run_d(&["--name", "long"], &["echo", &long]);
+    env.wait_exited("long");
+    env.run_d(&["--name", "other"], &["sleep", "60"]);
+    let out = env.md().args(["ps", "-a"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout_of(&out);
+    // Docker's column: quoted, at most 20 characters, an ellipsis when cut.
+    let line = text.lines().find(|l| l.contains("long")).unwrap();
+    assert!(line.contains("\"echo xxxxxxxxxxxxxx…\""), "{line}");
+    assert!(line.len() < 200, "{line}");
+    assert!(text.lines().any(|l| l.contains("other")), "{text}");
+    // --no-trunc shows it whole.
+    let whole = ps(&env, &["-a", "--no-trunc"]);
+    assert!(whole.contains(&format!("\"echo {long}\"")));
+}
+
+/// A state file that parses but holds values no mydocker wrote (edited by
+/// hand, or by another version) is shown, never a panic.
+#[rstest]
+#[case::created_far_in_the_future(serde_json::json!({"created": u64::MAX}))]
+#[case::finished_far_in_the_future(serde_json::json!({"finished": u64::MAX}))]
+#[case::a_newline_in_the_command(serde_json::json!({"command": ["sh", "-c", "a\nb\tc"]}))]
+#[case::an_empty_command(serde_json::json!({"command": []}))]
+#[case::odd_pid(serde_json::json!({"pid": -1, "pid_start": u64::MAX, "status": "running"}))]
+#[case::odd_exit_code(serde_json::json!({"exit_code": i32::MIN}))]
+fn odd_state_values_never_panic(env: Env, #[case] change: serde_json::Value) {
+    env.run_d(&["--name", "odd"], &["true"]);
+    env.wait_exited("odd");
+    let path = env.root.join("containers/odd/config.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for (k, v) in change.as_object().unwrap() {
+        state[k] = v.clone();
+    }
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    for args in [&["ps", "-a"][..], &["ps", "-a", "--format", "json"]] {
+        let out = env.md().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(stdout_of(&out).contains("odd"), "{args:?}");
+    }
+    let table = ps(&env, &["-a"]);
+    assert_eq!(table.lines().count(), 2, "one line per container:\n{table}");
+}

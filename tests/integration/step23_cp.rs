@@ -326,3 +326,104 @@ fn awkward_characters_in_the_root_and_the_paths() {
     cp_ok(&env, "odd:/in", again.to_str().unwrap());
     assert_eq!(fs::read_to_string(&again).unwrap(), "in\n");
 }
+
+/// A tar archive of one entry, written by hand (so `../` can be in it).
+fn one_entry_tar(path: &str, kind: tar::EntryType) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_size(if kind == tar::EntryType::Regular {
+        2
+    } else {
+        0
+    });
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    let name = &mut h.as_old_mut().name;
+    name[..path.len()].copy_from_slice(path.as_bytes());
+    h.set_cksum();
+    let mut b = tar::Builder::new(Vec::new());
+    let data: &[u8] = if kind == tar::EntryType::Regular {
+        b"x\n"
+    } else {
+        b""
+    };
+    b.append(&h, data).unwrap();
+    b.into_inner().unwrap()
+}
+
+/// A failed `cp` names the paths as the user typed them (`NAME:/path` for
+/// the container's side), never the directories under the root where
+/// mydocker keeps the container, and never calls the container an image.
+#[rstest]
+fn errors_name_container_paths_as_typed(env: Env) {
+    env.run_d(&["--name", "named"], &["sleep", "60"]);
+    let host = env.scratch("host");
+    fs::write(host.join("file"), "f\n").unwrap();
+    fs::create_dir(host.join("dir")).unwrap();
+    let (file, dir) = (host.join("file"), host.join("dir"));
+    let (file, dir) = (file.to_str().unwrap(), dir.to_str().unwrap());
+    // (arguments, what stdin gets, what the error must name)
+    type Case<'a> = (Vec<&'a str>, Option<Vec<u8>>, &'a str);
+    let cases: Vec<Case> = vec![
+        // A missing path in the container, copied out.
+        (
+            vec!["named:/no/such/file", dir],
+            None,
+            "named:/no/such/file",
+        ),
+        (
+            vec!["named:/no/such/file", "-"],
+            None,
+            "named:/no/such/file",
+        ),
+        // A missing host source.
+        (
+            vec!["/no/such/host/file", "named:/tmp"],
+            None,
+            "/no/such/host/file",
+        ),
+        // A destination in the container whose parent is missing.
+        (
+            vec![file, "named:/no/such/dir/f"],
+            None,
+            "named:/no/such/dir",
+        ),
+        // A directory onto a file in the container.
+        (vec![dir, "named:/bin/busybox"], None, "named:/bin/busybox"),
+        // A tar stream that climbs out, or cannot be written.
+        (
+            vec!["-", "named:/tmp"],
+            Some(one_entry_tar("../escape", tar::EntryType::Regular)),
+            "named:/tmp",
+        ),
+        (
+            vec!["-", "named:/"],
+            Some(one_entry_tar("etc", tar::EntryType::Regular)),
+            "named:/",
+        ),
+        (
+            vec!["-", "named:/no/such/dir"],
+            Some(Vec::new()),
+            "named:/no/such/dir",
+        ),
+    ];
+    let root = env.root.display().to_string();
+    for (args, stdin, want) in cases {
+        let mut c = env.md();
+        c.timeout(Duration::from_secs(20)).arg("cp").args(&args);
+        if let Some(input) = stdin {
+            c.write_stdin(input);
+        }
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "cp {args:?}: {err}");
+        assert!(err.contains(want), "cp {args:?} should name {want}: {err}");
+        assert!(!err.contains(&root), "cp {args:?} names the root: {err}");
+        assert!(!err.contains("merged"), "cp {args:?} names a layer: {err}");
+        assert!(
+            !err.contains("image"),
+            "cp {args:?} speaks of an image: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "cp {args:?}: {err}");
+    }
+}
