@@ -274,6 +274,9 @@ def module_file(parent_file, name, path_attr):
 
 # --- the whole tree -----------------------------------------------------------
 
+# The last chapter (the benches need step 32, the last of the series).
+LAST_STEP = 33
+
 STEP_CONST = re.compile(r"pub const STEP: u32 = \{.*?\n\};", re.S)
 
 
@@ -351,9 +354,9 @@ def rewrite_docs(work, step):
     j = jf.read_text()
     j = re.sub(r'implemented := "[0-9 ]*"', 'implemented := "' + " ".join(str(i) for i in range(1, step + 1)) + '"', j)
     j = j.replace(" --no-default-features --features step-$(printf %02d {{N}})", "")
-    j = j.replace(" --no-default-features --features step-32", "")
+    j = j.replace(f" --no-default-features --features step-{LAST_STEP}", "")
     j = re.sub(r"\n# Benchmarks against[^\n]*\nbench:[^\n]*\n(    [^\n]*\n)*", "\n", j) if step < 32 else j
-    j = re.sub(r"\n    for n in \$\(seq 1 32\);[^\n]*", "", j)
+    j = re.sub(rf"\n    for n in \$\(seq 1 {LAST_STEP}\);[^\n]*", "", j)
     # The generator and its recipes belong to main.
     j = re.sub(r"\n# Make \(or refresh\) the git branch[^\n]*\nstep-branch N:\n(    [^\n]*\n)*", "\n", j)
     j = re.sub(r"\n# Every step branch;[^\n]*\nstep-branches \*CHECK:\n(    [^\n]*\n)*", "\n", j)
@@ -365,7 +368,7 @@ def rewrite_docs(work, step):
     ci.write_text(re.sub(r'\nsection "step branches[^\n]*\n(?:[^\n]+\n)*', "\n", ci.read_text()))
     readme = work / "README.md"
     r = readme.read_text()
-    nxt = f"step-{step + 1:02}" if step < 32 else None
+    nxt = f"step-{step + 1:02}" if step < LAST_STEP else None
     banner = (f"> This branch is **step {step:02}**: mydocker as it stands after chapter {step} of the series, "
               "generated from `main`. "
               + (f"The next chapter is the branch `{nxt}`; `just step-diff {step + 1}` on main shows what it adds.\n\n" if nxt else "It is the last chapter.\n\n"))
@@ -418,8 +421,8 @@ def main():
         print(__doc__)
         return 2
     for s in steps:
-        if not 1 <= s <= 32:
-            print(f"step {s}: there are steps 1 to 32", file=sys.stderr)
+        if not 1 <= s <= LAST_STEP:
+            print(f"step {s}: there are steps 1 to {LAST_STEP}", file=sys.stderr)
             return 2
         try:
             make_branch(s, check)

@@ -149,6 +149,26 @@ pub struct RunArgs {
     #[arg(long = "add-host", value_name = "HOST:IP", value_parser = crate::container::identity::parse_add_host)]
     pub add_host: Vec<(String, std::net::IpAddr)>,
 
+    /// Add a Linux capability, e.g. NET_ADMIN, or ALL (repeatable)
+    #[cfg(feature = "capabilities")]
+    #[arg(long = "cap-add", value_name = "CAP", value_parser = crate::security::capabilities::parse_name)]
+    pub cap_add: Vec<crate::security::capabilities::CapName>,
+
+    /// Drop a Linux capability, e.g. CHOWN, or ALL (repeatable)
+    #[cfg(feature = "capabilities")]
+    #[arg(long = "cap-drop", value_name = "CAP", value_parser = crate::security::capabilities::parse_name)]
+    pub cap_drop: Vec<crate::security::capabilities::CapName>,
+
+    /// Give the container every capability of the host
+    #[cfg(feature = "capabilities")]
+    #[arg(long)]
+    pub privileged: bool,
+
+    /// A security option: no-new-privileges (repeatable)
+    #[cfg(feature = "capabilities")]
+    #[arg(long = "security-opt", value_name = "OPT", value_parser = crate::security::capabilities::parse_security_opt)]
+    pub security_opt: Vec<crate::security::capabilities::SecurityOpt>,
+
     /// Bind-mount a host directory: HOST:CONTAINER[:ro] (repeatable)
     #[cfg(feature = "volume")]
     #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]", value_parser = parse_volume)]
@@ -374,7 +394,7 @@ const ALIASES: [(&str, &str); 6] = [
 
 /// Options of `run` that take a value in the next argument; needed to find
 /// where the options end and the image and command begin.
-const RUN_VALUE_OPTIONS: [&str; 20] = [
+const RUN_VALUE_OPTIONS: [&str; 23] = [
     "--root",
     "--name",
     "--hostname",
@@ -392,6 +412,9 @@ const RUN_VALUE_OPTIONS: [&str; 20] = [
     "--network",
     "-p",
     "--publish",
+    "--cap-add",
+    "--cap-drop",
+    "--security-opt",
     "-name",
     "-cpushare",
     "-cpuset",

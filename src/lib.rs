@@ -21,6 +21,8 @@ pub mod fs;
 pub mod namespaces;
 #[cfg(feature = "net-ip")]
 pub mod network;
+#[cfg(feature = "capabilities")]
+pub mod security;
 
 use std::ffi::OsString;
 

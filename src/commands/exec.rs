@@ -14,6 +14,12 @@
 //!    the command. The parent forwards signals and exits with
 //!    the command's code.
 //!
+//! From step 33 the command gets the container's capabilities and
+//! no_new_privs, as recorded at `run`, never more; and `exec` first runs
+//! itself again from a sealed copy of its binary, so its child, visible
+//! inside the container until it `execve`s, never leads back to the
+//! host's file (CVE-2019-5736, `security::sealed_exe`).
+//!
 //! Every descriptor opened here is close-on-exec: the command sees only
 //! its stdin, stdout and stderr (the class of leak behind CVE-2024-21626).
 
@@ -63,7 +69,34 @@ fn exec_env(info: &ContainerInfo, _pid: i32, args: &ExecArgs) -> Result<Vec<Stri
     Ok(super::run::merge_env(info.env.clone(), &args.env))
 }
 
+/// Before step 33 `exec` runs from the host's binary.
+#[cfg(not(feature = "capabilities"))]
+fn seal_self() -> Result<()> {
+    Ok(())
+}
+
+/// From step 33: run again from a sealed copy (returns in that copy).
+#[cfg(feature = "capabilities")]
+fn seal_self() -> Result<()> {
+    Ok(crate::security::sealed_exe::reexec_sealed()?)
+}
+
+/// Before step 33 the command keeps every capability of root.
+#[cfg(not(feature = "capabilities"))]
+fn confine(_info: &ContainerInfo) -> Result<()> {
+    Ok(())
+}
+
+/// From step 33: the container's capabilities and no_new_privs.
+#[cfg(feature = "capabilities")]
+fn confine(info: &ContainerInfo) -> Result<()> {
+    info.security
+        .apply()
+        .context("confine the command to the container's capabilities")
+}
+
 pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
+    seal_self()?;
     let store = Store::new(root);
     let info = store.find(&args.container)?;
     let Some(pid) = info.live_pid() else {
@@ -111,6 +144,10 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
                     eprintln!("mydocker: join the container's cgroup: {e}");
                     std::process::exit(crate::error::EXIT_MYDOCKER);
                 }
+            }
+            if let Err(e) = confine(&info) {
+                eprintln!("mydocker: {e:#}");
+                std::process::exit(crate::error::EXIT_MYDOCKER);
             }
             std::process::exit(init::exec(&args.command, Some(&env)));
         }

@@ -44,6 +44,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         ..ContainerInfo::default()
     };
     net.record(&mut info);
+    confine(args, &mut info)?;
     trace::mark("check");
     let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
     let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
@@ -86,12 +87,15 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         .as_ref()
         .and_then(|r| r.layers.as_ref())
         .map(|l| l.base.clone());
+    #[allow(clippy::needless_update)]
     let spec = Spec {
         argv: args.command.clone(),
         hostname: identity.hostname.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
         env,
+        ..Spec::default()
     };
+    let spec = with_confinement(spec, &info);
     // (A v2 cgroup may have moved to the root of the tree on creation.)
     let recorded = if planned == (info.cgroups.clone(), info.layers.clone()) {
         Ok(true)
@@ -178,6 +182,40 @@ pub fn merge_env(mut base: Vec<String>, overrides: &[String]) -> Vec<String> {
         base.push(kv.clone());
     }
     base
+}
+
+/// Before step 33 the container keeps every capability of root.
+#[cfg(not(feature = "capabilities"))]
+fn confine(_args: &RunArgs, _info: &mut ContainerInfo) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(not(feature = "capabilities"))]
+fn with_confinement(spec: Spec, _info: &ContainerInfo) -> Spec {
+    spec
+}
+
+/// From step 33: the capabilities and no_new_privs of `--cap-add`,
+/// `--cap-drop`, `--privileged` and `--security-opt`, recorded in the
+/// state (for `exec`) before anything is made.
+#[cfg(feature = "capabilities")]
+fn confine(args: &RunArgs, info: &mut ContainerInfo) -> Result<()> {
+    info.security = crate::security::Profile::for_run(
+        &args.cap_add,
+        &args.cap_drop,
+        args.privileged,
+        &args.security_opt,
+    )?;
+    Ok(())
+}
+
+/// The recorded profile travels to `init` in the spec.
+#[cfg(feature = "capabilities")]
+fn with_confinement(spec: Spec, info: &ContainerInfo) -> Spec {
+    Spec {
+        security: info.security.clone(),
+        ..spec
+    }
 }
 
 /// Before step 27 every container gets a new, empty network namespace.

@@ -12,7 +12,9 @@
 //!    (`rootfs_host.rs` before step 10, `rootfs_pivot.rs` from then on);
 //! 3. sets the hostname in its UTS namespace;
 //! 4. restores the signal mask and dispositions it inherited from `run`;
-//! 5. `execve`s the program: the program takes over PID 1.
+//! 5. from step 33, confines itself to the container's capabilities and
+//!    no_new_privs (`security::capabilities`);
+//! 6. `execve`s the program: the program takes over PID 1.
 //!
 //! When the program cannot be started init exits 127 (not found) or 126
 //! (found but not executable), as Docker does.
@@ -40,7 +42,22 @@ pub fn main(args: &InitArgs) -> Result<i32> {
     crate::trace::start();
     prepare(&spec)?;
     crate::trace::mark("init mounts");
+    confine(&spec)?;
     Ok(exec(&spec.argv, spec.env.as_deref()))
+}
+
+/// Before step 33 the program keeps every capability of root.
+#[cfg(not(feature = "capabilities"))]
+fn confine(_spec: &Spec) -> Result<()> {
+    Ok(())
+}
+
+/// From step 33: only the container's capabilities pass `execve`.
+#[cfg(feature = "capabilities")]
+fn confine(spec: &Spec) -> Result<()> {
+    spec.security
+        .apply()
+        .context("confine the container to its capabilities")
 }
 
 fn prepare(spec: &Spec) -> Result<()> {

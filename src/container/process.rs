@@ -128,10 +128,11 @@ pub fn start_container(
     stdio: &[(RawFd, RawFd)],
 ) -> Result<Pid> {
     let Prepared {
-        argv,
+        mut argv,
         fds: channel_fds,
         sender,
     } = channel::prepare(spec)?;
+    let _sealed = seal_init(&mut argv)?;
     let mut fds = stdio.to_vec();
     fds.extend(channel_fds);
     let pid = start(&argv, &fds, launch.net)?;
@@ -148,6 +149,25 @@ pub fn start_container(
         return Err(e);
     }
     Ok(pid)
+}
+
+/// Before step 33 `init` runs from `/proc/self/exe`, the host's binary.
+#[cfg(not(feature = "capabilities"))]
+fn seal_init(_argv: &mut [CString]) -> Result<()> {
+    Ok(())
+}
+
+/// From step 33 `init` runs from a sealed copy of the binary
+/// (CVE-2019-5736, `security::sealed_exe`); the copy stays open until the
+/// clone has run it.
+#[cfg(feature = "capabilities")]
+fn seal_init(argv: &mut [CString]) -> Result<crate::security::sealed_exe::SealedExe> {
+    let exe = crate::security::sealed_exe::SealedExe::new()?;
+    if let Some(program) = argv.first_mut() {
+        *program = exe.path();
+    }
+    crate::trace::mark("sealed copy");
+    Ok(exe)
 }
 
 /// Clone `init` (its argument vector is `argv`) into the container's new

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The container's first program and its surroundings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Spec {
     /// The program and its arguments, verbatim (no shell).
     pub argv: Vec<String>,
@@ -19,4 +19,9 @@ pub struct Spec {
     /// the caller's).
     #[serde(default)]
     pub env: Option<Vec<String>>,
+    /// Its capabilities and no_new_privs (from step 33; before that it
+    /// keeps all of root's).
+    #[cfg(feature = "capabilities")]
+    #[serde(default)]
+    pub security: crate::security::Profile,
 }

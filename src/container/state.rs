@@ -87,6 +87,10 @@ pub struct ContainerInfo {
     #[cfg(feature = "net-bridge")]
     #[serde(default)]
     pub ports: Vec<(u16, u16)>,
+    /// Its capabilities and no_new_privs (step 33), which `exec` applies too.
+    #[cfg(feature = "capabilities")]
+    #[serde(default)]
+    pub security: crate::security::Profile,
 }
 
 /// The largest `config.json` read (64 MiB): far more than any command line

@@ -109,6 +109,9 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-32") {
         s = 32;
     }
+    if cfg!(feature = "step-33") {
+        s = 33;
+    }
     s
 };
 

@@ -68,3 +68,5 @@ mod step30_netlink;
 mod step31_network;
 #[cfg(feature = "step-32")]
 mod step32_network_e2e;
+#[cfg(feature = "capabilities")]
+mod step33_capabilities;

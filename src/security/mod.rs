@@ -1,0 +1,17 @@
+//! Step 33: the container stops being root on the host. Until this chapter
+//! its processes ran as uid 0 with every capability, so `mount`, `insmod`
+//! or writing `/proc/sys` from inside changed the host. Namespaces change
+//! what a process *sees*; capabilities limit what it may *do*.
+//!
+//! - [`capabilities`]: Docker's 14 default capabilities, `--cap-add`,
+//!   `--cap-drop`, `--privileged` and `--security-opt no-new-privileges`,
+//!   applied by `init` (and by `exec`'s child) just before `execve`.
+//! - [`sealed_exe`]: the processes that run mydocker's own code inside the
+//!   container (`init`, `exec`'s child) run from a sealed in-memory copy of
+//!   the binary, so `/proc/PID/exe` never leads back to the host's file
+//!   (CVE-2019-5736).
+
+pub mod capabilities;
+pub mod sealed_exe;
+
+pub use capabilities::Profile;
