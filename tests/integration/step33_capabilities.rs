@@ -273,12 +273,7 @@ done
         .stderr(write)
         .spawn()
         .unwrap();
-    let log = env.wait_log("c", "held");
-    let found = log.lines().find(|l| l.starts_with("found ")).unwrap_or("");
-    assert!(
-        found.contains("memfd:mydocker"),
-        "the process inside runs the host's file: {log}"
-    );
+    env.wait_log("c", "held");
 
     // Nothing may run the host's binary any more: kill the monitor (the
     // container's parent), let the blocked process and `exec` end.
@@ -305,4 +300,9 @@ done
     });
     assert!(!log.contains("wrote-"), "a write went through:\n{log}");
     assert_eq!(fingerprint(&md), before, "the host's binary changed");
+    let found = log.lines().find(|l| l.starts_with("found ")).unwrap_or("");
+    assert!(
+        found.contains("memfd:mydocker"),
+        "the process inside ran the host's file: {log}"
+    );
 }
