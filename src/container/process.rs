@@ -151,10 +151,11 @@ pub fn start_container(
     Ok(pid)
 }
 
-/// Before step 33 `init` runs from `/proc/self/exe`, the host's binary.
+/// Before step 33 `init` runs from `/proc/self/exe`, the host's binary:
+/// there is no copy to keep open.
 #[cfg(not(feature = "capabilities"))]
-fn seal_init(_argv: &mut [CString]) -> Result<()> {
-    Ok(())
+fn seal_init(_argv: &mut [CString]) -> Result<Option<std::os::fd::OwnedFd>> {
+    Ok(None)
 }
 
 /// From step 33 `init` runs from a sealed copy of the binary
