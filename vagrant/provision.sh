@@ -7,7 +7,7 @@
 #                         (busybox-static, iptables, iproute2, a C toolchain,
 #                         just). Nothing else is downloaded.
 #   provision.sh --vm     also the VM tools: QEMU, a kernel to boot and
-#                         virtme-ng for `just qemu-test`, Vagrant for
+#                         virtme-ng for `just qemu-test`, Vagrant (and its libvirt plugin) for
 #                         `just vm-validate` (hundreds of MiB)
 #   provision.sh --bench  also what `just bench` compares against (crun, runc,
 #                         hyperfine)
@@ -161,7 +161,11 @@ if [ $want_vm = yes ]; then
         [ -e "$k" ] && [ -d "/lib/modules/${k#/boot/vmlinuz-}" ] && bootable=yes
     done
     [ $bootable = yes ] || apt_install linux-image-amd64
+    # Vagrant, with a provider it can validate the Vagrantfile against
+    # (libvirt's plugin: a few Ruby packages, no daemon).
     command -v vagrant >/dev/null 2>&1 || apt_install vagrant
+    dpkg-query -W -f='${Status}' vagrant-libvirt 2>/dev/null | grep -q 'ok installed' \
+        || apt_install vagrant-libvirt
     command -v vng >/dev/null 2>&1 || pip_install virtme-ng==1.42
     command -v vng >/dev/null 2>&1 || { echo "provision: virtme-ng (vng) was not installed" >&2; exit 1; }
 fi
