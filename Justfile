@@ -22,7 +22,7 @@ demo: build image
     {{bin}} check >/dev/null || {{bin}} check
     {{bin}} --root {{root}} run -ti -m 100m --cpuset-cpus 0 busybox sh -c 'echo "PID $$ on $(hostname)"; grep Cpus_allowed_list /proc/self/status; ls /; ps'
 
-# Every test of the full build (needs root)
+# Every test (needs root)
 test:
     cargo test --lib --bins --tests
 
@@ -100,8 +100,10 @@ vm-validate:
     command -v vagrant >/dev/null || bash vagrant/provision.sh --vm
     cd vagrant && vagrant validate
 
+# main-only
 # The integration tests inside a pure cgroup-v2 VM (QEMU, virtme-ng): the
 # full build, or with N the build of step N and the tests of steps <= N;
 # names after it (`just qemu-test all step30`) run only the matching tests
 qemu-test *N:
     bash scripts/qemu-test.sh {{N}}
+# /main-only

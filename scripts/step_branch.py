@@ -455,7 +455,7 @@ def rewrite_docs(work, step):
     banner = (f"> This branch is **step {step:02}**: mydocker as it stands after chapter {step} of the series, "
               "generated from `main`. "
               + (f"The next chapter is the branch `{nxt}`; `just step-diff {step + 1}` on main shows what it adds.\n\n" if nxt else "It is the last chapter.\n\n"))
-    r = r.replace("# mydocker\n", "# mydocker\n\n" + banner, 1)
+    r = r.replace("# mydocker\n\n", "# mydocker\n\n" + banner, 1)
     readme.write_text(r)
 
 
@@ -503,6 +503,8 @@ def leftovers(work):
                     if not (work / path.rstrip("/.")).exists():
                         out.append(f"{rel}:{n}: the comment names {path}, which this branch lacks")
     for p in [work / "README.md", *sorted((work / "steps").rglob("*.md"))]:
+        if not p.exists():
+            continue
         rel = p.relative_to(work)
         for n, line in enumerate(p.read_text().split("\n"), 1):
             for target in MD_LINK.findall(line):
