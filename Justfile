@@ -2,12 +2,14 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
+# main-only
 # The steps whose chapters are implemented (the others build, adding nothing).
 implemented := "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33"
+# /main-only
 root := env_var_or_default("MYDOCKER_ROOT", "/var/lib/mydocker")
 bin := "target/release/mydocker"
 
-# Build the runtime (all implemented steps)
+# Build the runtime (release)
 build:
     cargo build --release
 
@@ -20,10 +22,11 @@ demo: build image
     {{bin}} check >/dev/null || {{bin}} check
     {{bin}} --root {{root}} run -ti -m 100m --cpuset-cpus 0 busybox sh -c 'echo "PID $$ on $(hostname)"; grep Cpus_allowed_list /proc/self/status; ls /; ps'
 
-# Every test of the full build (needs root)
+# Every test (needs root)
 test:
     cargo test --lib --bins --tests
 
+# main-only
 # The build of chapter N alone, and the tests of chapters 1..N (needs root)
 test-step N:
     cargo test --lib --bins --tests --no-default-features --features step-$(printf %02d {{N}})
@@ -31,22 +34,44 @@ test-step N:
 # test-step for every implemented step in turn
 test-steps:
     for n in {{implemented}}; do echo "--- step $n"; just test-step $n; done
+# /main-only
+# branch-only
+# # The integration tests of chapter N of this branch (needs root); `just test` runs them all
+# test-step N:
+#     cargo test --test integration step$(printf %02d {{N}})_
+# /branch-only
 
+# main-only
 # The tests that need no root
 unit:
     cargo test --lib --no-default-features --features step-33
+# /main-only
+# branch-only
+# # The tests that need no root
+# unit:
+#     cargo test --lib
+# /branch-only
 
+# main-only
 # fmt check, and clippy with warnings denied for the full build and every step
 lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
     for n in $(seq 1 33); do cargo clippy --quiet --all-targets --no-default-features --features step-$(printf %02d $n) -- -D warnings; done
+# /main-only
+# branch-only
+# # fmt check, and clippy with warnings denied
+# lint:
+#     cargo fmt --all -- --check
+#     cargo clippy --all-targets -- -D warnings
+# /branch-only
 
 # Benchmarks against crun, runc and a bare unshare+chroot; writes benches/RESULTS.md (needs root)
 bench: build
     bash vagrant/provision.sh --bench >/dev/null
     cargo bench --bench compare
 
+# main-only
 # Make (or refresh) the git branch step-NN: the project after chapter N alone
 step-branch N:
     python3 scripts/step_branch.py {{N}}
@@ -59,6 +84,7 @@ step-branches *CHECK:
 step-diff N:
     python3 scripts/step_branch.py $(({{N}} - 1)) {{N}} >/dev/null
     git diff step-$(printf %02d $(({{N}} - 1))) step-$(printf %02d {{N}})
+# /main-only
 
 # Start the cgroup-v2 Vagrant VM
 vm-up:
@@ -74,8 +100,10 @@ vm-validate:
     bash vagrant/provision.sh --vm >/dev/null
     cd vagrant && vagrant validate
 
+# main-only
 # The integration tests inside a pure cgroup-v2 VM (QEMU, virtme-ng): the
 # full build, or with N the build of step N and the tests of steps <= N;
 # names after it (`just qemu-test all step30`) run only the matching tests
 qemu-test *N:
     bash scripts/qemu-test.sh {{N}}
+# /main-only

@@ -199,9 +199,47 @@ def item_end(src, start, where):
 
 # --- one file -----------------------------------------------------------------
 
+CFG_ATTR = re.compile(r'(?m)^([ \t]*)#\[cfg_attr\((.*)\)\][ \t]*\n')
+
+
+def split_cfg_attr(inner):
+    """`PRED, ATTR` of a `cfg_attr(PRED, ATTR)`: split at the first comma
+    outside parentheses."""
+    depth = 0
+    for i, c in enumerate(inner):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "," and depth == 0:
+            return inner[:i].strip(), inner[i + 1:].strip()
+    raise GateError(f"cannot read cfg_attr({inner})")
+
+
+def strip_cfg_attrs(src, on, rel):
+    """A `cfg_attr` on a feature becomes its attribute (when on) or goes.
+    An `allow(...)` it would leave is refused: the code it excuses is
+    unused in the branch, and must be gated instead."""
+    def repl(m):
+        lineno = src.count("\n", 0, m.start()) + 1
+        pred, attr = split_cfg_attr(m.group(2))
+        if "feature" not in pred:
+            return m.group(0)
+        ev, _ = parse_pred(pred)
+        if not ev(on):
+            return ""
+        if attr.startswith("allow("):
+            raise GateError(f"{rel}:{lineno}: cfg_attr would leave #[{attr}] in the branch: "
+                            "gate the unused code instead")
+        return f"{m.group(1)}#[{attr}]\n"
+    return CFG_ATTR.sub(repl, src)
+
+
 def strip_file(path, on, removed_mods):
     src = path.read_text()
     rel = path.relative_to(TOP_WORK)
+    before = src
+    src = strip_cfg_attrs(src, on, rel)
     out = []
     pos = 0
     lines_done = 0
@@ -254,7 +292,7 @@ def strip_file(path, on, removed_mods):
             pos = nl + 1 if nl >= 0 else len(src)
         else:
             pos = end_item
-    if not changed:
+    if not changed and src == before:
         return
     text = "".join(out)
     text = re.sub(r"\n{3,}", "\n\n", text)
@@ -323,6 +361,9 @@ def transform(work, step):
                 s.unlink()
     rewrite_cargo(work, cargo, step, on)
     rewrite_docs(work, step)
+    problems = leftovers(work)
+    if problems:
+        raise GateError("leftovers of later chapters in the branch:\n" + "\n".join(problems))
     # Anything that still names a feature is a gate the generator missed.
     left = sh("grep", "-rnE", r"cfg!?\((.*)feature", "src", "tests", "benches",
               cwd=work, check=False, capture=True).stdout.strip()
@@ -344,6 +385,49 @@ def rewrite_cargo(work, cargo, step, on):
     (work / "Cargo.toml").write_text(re.sub(r"\n{3,}", "\n\n", head))
 
 
+MAIN_ONLY_MD = re.compile(r"<!-- main-only -->.*?<!-- /main-only -->[ \t]*\n?", re.S)
+BRANCH_ONLY_MD = re.compile(r"<!-- branch-only[ \t]*\n(.*?)-->[ \t]*\n?", re.S)
+MAIN_ONLY_JUST = re.compile(r"(?m)^# main-only[ \t]*\n.*?^# /main-only[ \t]*\n", re.S)
+BRANCH_ONLY_JUST = re.compile(r"(?m)^# branch-only[ \t]*\n(.*?)^# /branch-only[ \t]*\n", re.S)
+
+
+def placeholders(text, step):
+    nxt = f"{step + 1:02}" if step < 32 else ""
+    return text.replace("@STEP@", f"{step:02}").replace("@NEXT@", nxt)
+
+
+def branch_markdown(text, step):
+    """Markdown as a branch shows it: `<!-- main-only -->...<!-- /main-only -->`
+    goes, the body of `<!-- branch-only ... -->` is shown."""
+    text = MAIN_ONLY_MD.sub("", text)
+    text = BRANCH_ONLY_MD.sub(lambda m: placeholders(m.group(1), step), text)
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def branch_justfile(text, step):
+    """A Justfile as a branch has it: `# main-only` ... `# /main-only`
+    blocks go; in `# branch-only` ... `# /branch-only` blocks each line
+    loses its leading `# ` (or `#`)."""
+    text = MAIN_ONLY_JUST.sub("", text)
+
+    def unc(m):
+        lines = m.group(1).split("\n")
+        return placeholders("\n".join(re.sub(r"^# ?", "", l) for l in lines), step)
+    text = BRANCH_ONLY_JUST.sub(unc, text)
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def drop_step_rows(text, step):
+    """Table rows of steps after `step`: `| [NN](...) |` or `| NN |`."""
+    out = []
+    for line in text.split("\n"):
+        m = re.match(r"^\| \[?(\d\d)\]?[ (|]", line)
+        if m and int(m.group(1)) > step:
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
 def rewrite_docs(work, step):
     steps_dir = work / "steps"
     for d in steps_dir.iterdir():
@@ -351,7 +435,7 @@ def rewrite_docs(work, step):
         if d.is_dir() and m and int(m.group(1)) > step:
             shutil.rmtree(d)
     jf = work / "Justfile"
-    j = jf.read_text()
+    j = branch_justfile(jf.read_text(), step)
     j = re.sub(r'implemented := "[0-9 ]*"', 'implemented := "' + " ".join(str(i) for i in range(1, step + 1)) + '"', j)
     j = j.replace(" --no-default-features --features step-$(printf %02d {{N}})", "")
     j = j.replace(f" --no-default-features --features step-{LAST_STEP}", "")
@@ -366,17 +450,79 @@ def rewrite_docs(work, step):
     (work / "scripts" / "test_step_branch.py").unlink(missing_ok=True)
     ci = work / ".ci" / "run"
     ci.write_text(re.sub(r'\nsection "step branches[^\n]*\n(?:[^\n]+\n)*', "\n", ci.read_text()))
+    for md in [work / "README.md", *sorted(steps_dir.rglob("*.md"))]:
+        md.write_text(drop_step_rows(branch_markdown(md.read_text(), step), step))
     readme = work / "README.md"
     r = readme.read_text()
     nxt = f"step-{step + 1:02}" if step < LAST_STEP else None
     banner = (f"> This branch is **step {step:02}**: mydocker as it stands after chapter {step} of the series, "
               "generated from `main`. "
               + (f"The next chapter is the branch `{nxt}`; `just step-diff {step + 1}` on main shows what it adds.\n\n" if nxt else "It is the last chapter.\n\n"))
-    lines = r.split("\n")
-    kept = [l for l in lines if not (re.match(r"^\| \[(\d+)\]", l) and int(re.match(r"^\| \[(\d+)\]", l).group(1)) > step)]
-    r = "\n".join(kept)
-    r = r.replace("# mydocker\n", "# mydocker\n\n" + banner, 1)
+    r = r.replace("# mydocker\n\n", "# mydocker\n\n" + banner, 1)
     readme.write_text(r)
+
+
+# --- what a branch must not keep -------------------------------------------
+
+SILENCER = re.compile(r"^\s*let _ = \(?\s*&?[\w.]+(?:\s*,\s*&?[\w.]+)*\s*,?\s*\)?;\s*$")
+ALLOW_UNUSED = re.compile(r"#!?\[allow\([^\]]*\bunused")
+# A path in a comment: under one of the project's top folders.
+COMMENT_PATH = re.compile(r"(?<![\w./-])((?:src|tests|benches|scripts|steps|vagrant|\.ci)/[\w./-]*[\w/])")
+MD_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def comment_of(line):
+    """The text of a `//` comment on `line`, outside string literals."""
+    in_str = False
+    i = 0
+    while i < len(line) - 1:
+        c = line[i]
+        if c == "\\" and in_str:
+            i += 2
+            continue
+        if c == '"':
+            in_str = not in_str
+        elif not in_str and line.startswith("//", i):
+            return line[i:]
+        i += 1
+    return None
+
+
+def leftovers(work):
+    """What a generated tree must not hold, as `file:line: why` lines:
+    `let _ = ...;` kept only to use a name, `allow(unused...)`, comments
+    naming files the branch lacks, Markdown links to them."""
+    out = []
+    for d in ("src", "tests", "benches"):
+        for p in sorted((work / d).rglob("*.rs")) if (work / d).exists() else []:
+            rel = p.relative_to(work)
+            for n, line in enumerate(p.read_text().split("\n"), 1):
+                if SILENCER.match(line):
+                    out.append(f"{rel}:{n}: `{line.strip()}` only silences an unused name")
+                if ALLOW_UNUSED.search(line):
+                    out.append(f"{rel}:{n}: `{line.strip()}`: gate the unused code instead")
+                comment = comment_of(line)
+                for path in COMMENT_PATH.findall(comment or ""):
+                    if not (work / path.rstrip("/.")).exists():
+                        out.append(f"{rel}:{n}: the comment names {path}, which this branch lacks")
+    for p in [work / "README.md", *sorted((work / "steps").rglob("*.md"))]:
+        if not p.exists():
+            continue
+        rel = p.relative_to(work)
+        for n, line in enumerate(p.read_text().split("\n"), 1):
+            for target in MD_LINK.findall(line):
+                if re.match(r"[a-z]+:", target):
+                    continue
+                if not (p.parent / target).exists():
+                    out.append(f"{rel}:{n}: links to {target}, which this branch lacks")
+            if re.search(r"main-only|branch-only", line):
+                out.append(f"{rel}:{n}: a main-only/branch-only marker is left")
+    jf = work / "Justfile"
+    if jf.exists():
+        for n, line in enumerate(jf.read_text().split("\n"), 1):
+            if re.search(r"step_branch\.py|main-only|branch-only", line):
+                out.append(f"Justfile:{n}: `{line.strip()}` belongs to main")
+    return out
 
 
 # --- git --------------------------------------------------------------------

@@ -54,5 +54,80 @@ class GatedStatements(unittest.TestCase):
         self.assertEqual(strip(src), "fn f() {\n    d();\n}\n")
 
 
+class CfgAttr(unittest.TestCase):
+    def test_an_off_cfg_attr_goes(self):
+        src = 'enum V {\n    #[cfg_attr(feature = "x", derive(Debug))]\n    A,\n}\n'
+        self.assertEqual(strip(src), "enum V {\n    A,\n}\n")
+
+    def test_an_on_cfg_attr_becomes_its_attribute(self):
+        src = '#[cfg_attr(feature = "x", derive(Debug))]\nstruct S;\n'
+        self.assertEqual(strip(src, {"x"}), "#[derive(Debug)]\nstruct S;\n")
+
+    def test_an_allow_left_by_a_cfg_attr_is_refused(self):
+        src = 'enum V {\n    #[cfg_attr(not(feature = "x"), allow(dead_code))]\n    A,\n}\n'
+        with self.assertRaises(step_branch.GateError):
+            strip(src)
+
+
+class Markers(unittest.TestCase):
+    def test_main_only_markdown_goes_and_branch_only_shows(self):
+        md = ("a\n<!-- main-only -->\njust step-diff 3\n<!-- /main-only -->\n"
+              "<!-- branch-only\nchapters 1 to @STEP@\n-->\nb\n")
+        self.assertEqual(step_branch.branch_markdown(md, 7), "a\nchapters 1 to 07\nb\n")
+
+    def test_justfile_blocks(self):
+        j = ("build:\n    cargo build\n# main-only\nstep-diff N:\n    git diff\n# /main-only\n"
+             "# branch-only\n# # The tests of chapter N\n# test-step N:\n#     cargo test step{{N}}\n"
+             "# /branch-only\n")
+        self.assertEqual(step_branch.branch_justfile(j, 5),
+                         "build:\n    cargo build\n# The tests of chapter N\ntest-step N:\n"
+                         "    cargo test step{{N}}\n")
+
+    def test_rows_of_later_steps_go(self):
+        table = "| step |\n|---|\n| [04](a) | x |\n| [05](b) | y |\n| 04 | z |\n| 05 | w |\n"
+        self.assertEqual(step_branch.drop_step_rows(table, 4),
+                         "| step |\n|---|\n| [04](a) | x |\n| 04 | z |\n")
+
+
+class Leftovers(unittest.TestCase):
+    def tree(self, files):
+        d = tempfile.TemporaryDirectory()
+        self.addCleanup(d.cleanup)
+        root = Path(d.name)
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        return step_branch.leftovers(root)
+
+    def test_a_clean_tree_has_none(self):
+        self.assertEqual(self.tree({
+            "src/lib.rs": "//! See src/a.rs.\npub mod a;\nfn f() { let _ = g(); }\n",
+            "src/a.rs": "",
+            "README.md": "[a](src/a.rs) [web](https://example.org)\n",
+        }), [])
+
+    def test_a_let_that_only_uses_a_name_is_refused(self):
+        found = self.tree({"src/lib.rs": "fn f(root: u8) {\n    let _ = &root;\n    let _ = (&a.b, c);\n}\n"})
+        self.assertEqual(len(found), 2)
+        self.assertIn("src/lib.rs:2", found[0])
+
+    def test_allow_unused_is_refused(self):
+        found = self.tree({"src/lib.rs": "#[allow(clippy::x, unused_variables)]\nfn f() {}\n"})
+        self.assertEqual(len(found), 1)
+
+    def test_a_comment_naming_a_missing_file_is_refused(self):
+        found = self.tree({"src/lib.rs": "// see src/network/ipam.rs\nconst S: &str = \"src/x.rs\";\n"})
+        self.assertEqual(len(found), 1)
+        self.assertIn("src/network/ipam.rs", found[0])
+
+    def test_a_link_to_a_missing_file_is_refused(self):
+        found = self.tree({"README.md": "[29](steps/29-ipam/README.md)\n", "src/lib.rs": ""})
+        self.assertEqual(len(found), 1)
+
+    def test_justfile_recipes_of_main_are_refused(self):
+        found = self.tree({"src/lib.rs": "", "Justfile": "step-branch N:\n    python3 scripts/step_branch.py {{N}}\n"})
+        self.assertEqual(len(found), 1)
+
+
 if __name__ == "__main__":
     unittest.main()

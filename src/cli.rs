@@ -339,20 +339,6 @@ pub struct ImagesArgs {
     pub json: bool,
 }
 
-impl RunArgs {
-    /// The ports to publish (`-p` arrives in step 31).
-    #[cfg(all(feature = "net-modes", not(feature = "network")))]
-    pub fn published(&self) -> Vec<(u16, u16)> {
-        Vec::new()
-    }
-
-    /// The ports to publish.
-    #[cfg(feature = "network")]
-    pub fn published(&self) -> Vec<(u16, u16)> {
-        self.publish.clone()
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Before step 08 the hostname reaches init on its command line

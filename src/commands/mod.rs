@@ -30,36 +30,34 @@ use crate::cli::{Cli, Command};
 
 /// Run the parsed command line; the result is the exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
-    let root = cli.root;
-    let _ = &root;
     match cli.command {
         #[cfg(feature = "check")]
         Command::Check(args) => check::check(&args),
         #[cfg(feature = "run")]
-        Command::Run(args) => run::run(&root, &args),
+        Command::Run(args) => run::run(&cli.root, &args),
         #[cfg(feature = "ps")]
-        Command::Ps(args) => ps::ps(&root, &args),
+        Command::Ps(args) => ps::ps(&cli.root, &args),
         #[cfg(feature = "logs")]
-        Command::Logs(args) => logs::logs(&root, &args),
+        Command::Logs(args) => logs::logs(&cli.root, &args),
         #[cfg(feature = "exec")]
-        Command::Exec(args) => exec::exec(&root, &args),
+        Command::Exec(args) => exec::exec(&cli.root, &args),
         #[cfg(feature = "stop")]
-        Command::Stop(args) => stop::stop(&root, &args),
+        Command::Stop(args) => stop::stop(&cli.root, &args),
         #[cfg(feature = "rm")]
-        Command::Rm(args) => rm::rm(&root, &args),
+        Command::Rm(args) => rm::rm(&cli.root, &args),
         #[cfg(feature = "cp")]
-        Command::Cp(args) => cp::cp(&root, &args),
+        Command::Cp(args) => cp::cp(&cli.root, &args),
         #[cfg(feature = "network")]
-        Command::Network(args) => network::network(&root, &args),
+        Command::Network(args) => network::network(&cli.root, &args),
         #[cfg(feature = "commit")]
-        Command::Commit(args) => commit::commit(&root, &args),
+        Command::Commit(args) => commit::commit(&cli.root, &args),
         #[cfg(feature = "commit")]
-        Command::Images(args) => images::images(&root, &args),
+        Command::Images(args) => images::images(&cli.root, &args),
         #[cfg(feature = "run")]
         Command::Init(args) => crate::container::init::main(&args),
         #[cfg(all(feature = "cli", not(feature = "run")))]
-        Command::Run(_) | Command::Init(_) => anyhow::bail!(
-            "this build is at a step before 05: containers arrive in step 05 (build with --features step-05)"
-        ),
+        Command::Run(_) | Command::Init(_) => {
+            anyhow::bail!("run: containers arrive in chapter 05, after this build's chapters")
+        }
     }
 }

@@ -27,8 +27,16 @@ fn add_network(entry: &mut serde_json::Value, info: &ContainerInfo) {
     entry["net"] = serde_json::json!(info.net);
 }
 
-/// Its network mode, network, address and published ports (step 28).
-#[cfg(feature = "net-bridge")]
+/// Its network mode, network and address (step 28).
+#[cfg(all(feature = "net-bridge", not(feature = "network")))]
+fn add_network(entry: &mut serde_json::Value, info: &ContainerInfo) {
+    entry["net"] = serde_json::json!(info.net);
+    entry["network"] = serde_json::json!(info.network);
+    entry["ip"] = serde_json::json!(info.ip);
+}
+
+/// Its network mode, network, address and published ports (step 31).
+#[cfg(feature = "network")]
 fn add_network(entry: &mut serde_json::Value, info: &ContainerInfo) {
     entry["net"] = serde_json::json!(info.net);
     entry["network"] = serde_json::json!(info.network);

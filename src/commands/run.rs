@@ -29,17 +29,28 @@ pub fn cgroup_name(root: &Path, id: &str) -> String {
     format!("mydocker-{}-{id}", util::root_tag(root))
 }
 
-/// The limits asked for on the command line. (Each limit flag arrives with
-/// its chapter; before step 07 some fields are left at their default.)
-#[allow(clippy::needless_update, unused_variables)]
+/// The limits asked for on the command line: none before step 06.
+#[cfg(not(feature = "memory-limit"))]
+fn resources(_args: &RunArgs) -> Resources {
+    Resources::default()
+}
+
+/// The limits asked for on the command line: `-m` (step 06).
+#[cfg(all(feature = "memory-limit", not(feature = "cpu-limit")))]
 fn resources(args: &RunArgs) -> Resources {
     Resources {
-        #[cfg(feature = "memory-limit")]
         memory: args.memory,
-        #[cfg(feature = "cpu-limit")]
-        cpu_shares: args.cpu_shares,
-        #[cfg(feature = "cpu-limit")]
-        cpuset_cpus: args.cpuset_cpus.clone(),
         ..Resources::default()
+    }
+}
+
+/// The limits asked for on the command line: `-m` (step 06),
+/// `--cpu-shares` and `--cpuset-cpus` (step 07).
+#[cfg(all(feature = "memory-limit", feature = "cpu-limit"))]
+fn resources(args: &RunArgs) -> Resources {
+    Resources {
+        memory: args.memory,
+        cpu_shares: args.cpu_shares,
+        cpuset_cpus: args.cpuset_cpus.clone(),
     }
 }

@@ -239,9 +239,14 @@ impl NoNetwork {
     }
 }
 
-/// From step 27: `--net` (and from step 31 `-p`), checked before anything
-/// is created.
-#[cfg(feature = "net-modes")]
+/// From step 27: `--net`, checked before anything is created.
+#[cfg(all(feature = "net-modes", not(feature = "network")))]
 fn network_plan(root: &Path, args: &RunArgs) -> Result<crate::network::mode::Plan> {
-    crate::network::mode::Plan::new(root, &args.net, &args.published())
+    crate::network::mode::Plan::new(root, &args.net)
+}
+
+/// From step 31: `--net` and `-p`, checked before anything is created.
+#[cfg(feature = "network")]
+fn network_plan(root: &Path, args: &RunArgs) -> Result<crate::network::mode::Plan> {
+    crate::network::mode::Plan::new(root, &args.net)?.publish(&args.publish)
 }

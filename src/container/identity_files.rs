@@ -33,7 +33,7 @@
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use nix::mount::{MsFlags, mount};
@@ -59,43 +59,38 @@ pub struct Identity {
 enum Files {
     /// Its own, with these contents of `hosts` and `resolv.conf`.
     Own { hosts: String, resolv: String },
-    /// Another container's, in that container's directory.
-    Shared(PathBuf),
+    /// Another container's, in that container's directory (step 27).
+    #[cfg(feature = "net-modes")]
+    Shared(std::path::PathBuf),
 }
 
 /// How the network mode shapes the identity (see the module comment).
+#[cfg(feature = "net-modes")]
 enum View {
     Own,
-    #[cfg_attr(not(feature = "net-modes"), allow(dead_code))]
     Host,
-    #[cfg_attr(not(feature = "net-modes"), allow(dead_code))]
     Shared {
         hostname: String,
-        dir: PathBuf,
+        dir: std::path::PathBuf,
     },
 }
 
 impl Identity {
     /// Decide the hostname and the files' contents, before anything is
+    /// created: a conflicting option is refused here. Before step 27 a
+    /// container always has its own.
+    #[cfg(not(feature = "net-modes"))]
+    pub fn plan(_root: &Path, args: &RunArgs, id: &str) -> Result<Identity> {
+        Ok(own(args, id))
+    }
+
+    /// Decide the hostname and the files' contents, before anything is
     /// created: a conflicting option is refused here.
+    #[cfg(feature = "net-modes")]
     pub fn plan(root: &Path, args: &RunArgs, id: &str) -> Result<Identity> {
         let extra = hosts_lines(&args.add_host);
         Ok(match view(root, args)? {
-            View::Own => {
-                let hostname = args.hostname.clone().unwrap_or_else(|| id.to_string());
-                let own = if has_address_later(args) {
-                    None
-                } else {
-                    Some(IpAddr::from([127, 0, 0, 1]))
-                };
-                Identity {
-                    files: Files::Own {
-                        hosts: hosts_text(&hostname, own, &extra),
-                        resolv: resolv_text(&host_file("/etc/resolv.conf"), &args.dns, true),
-                    },
-                    hostname,
-                }
-            }
+            View::Own => own(args, id),
             View::Host => {
                 let hostname = match &args.hostname {
                     Some(h) => h.clone(),
@@ -136,6 +131,7 @@ impl Identity {
                 }
                 dir
             }
+            #[cfg(feature = "net-modes")]
             Files::Shared(other) => other.as_path(),
         };
         bind_files(source_dir, rootfs, &args.volumes)
@@ -198,10 +194,23 @@ fn host_file(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-/// Before step 27 the network mode is always a namespace of its own.
-#[cfg(not(feature = "net-modes"))]
-fn view(_root: &Path, _args: &RunArgs) -> Result<View> {
-    Ok(View::Own)
+/// A hostname and files of its own: its ID (or `--hostname`), `hosts`
+/// naming it, the host's name servers.
+fn own(args: &RunArgs, id: &str) -> Identity {
+    let extra = hosts_lines(&args.add_host);
+    let hostname = args.hostname.clone().unwrap_or_else(|| id.to_string());
+    let own = if has_address_later(args) {
+        None
+    } else {
+        Some(IpAddr::from([127, 0, 0, 1]))
+    };
+    Identity {
+        files: Files::Own {
+            hosts: hosts_text(&hostname, own, &extra),
+            resolv: resolv_text(&host_file("/etc/resolv.conf"), &args.dns, true),
+        },
+        hostname,
+    }
 }
 
 /// From step 27: `--net host` and `--net container:NAME` change it.

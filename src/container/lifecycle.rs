@@ -115,9 +115,26 @@ pub fn release_network(_root: &Path, _info: &ContainerInfo) {}
 pub fn forget_network(_info: &mut ContainerInfo) {}
 
 /// Clear what the state says the container holds on a bridge network (its
-/// address, veth and published ports), once they are given back: an exited
-/// container holds none, as in Docker. `net` (the mode asked for) stays.
-#[cfg(feature = "net-bridge")]
+/// address and veth), once they are given back: an exited container holds
+/// none, as in Docker. `net` (the mode asked for) stays.
+#[cfg(all(feature = "net-bridge", not(feature = "network")))]
+pub fn forget_network(info: &mut ContainerInfo) {
+    info.network = None;
+    info.ip = None;
+    info.veth = None;
+}
+
+/// Give back what a container got from a bridge network: its veth, its
+/// address.
+#[cfg(all(feature = "net-bridge", not(feature = "network")))]
+pub fn release_network(root: &Path, info: &ContainerInfo) {
+    if let Some(ep) = endpoint_of(info) {
+        crate::network::endpoint::disconnect(root, &ep);
+    }
+}
+
+/// As before step 31, and its published ports too.
+#[cfg(feature = "network")]
 pub fn forget_network(info: &mut ContainerInfo) {
     info.network = None;
     info.ip = None;
@@ -125,19 +142,27 @@ pub fn forget_network(info: &mut ContainerInfo) {
     info.ports.clear();
 }
 
-/// Give back what a container got from a bridge network: its port rules,
-/// its veth, its address.
-#[cfg(feature = "net-bridge")]
+/// Give back what a container got from a bridge network: its port rules
+/// (step 31), its veth, its address.
+#[cfg(feature = "network")]
 pub fn release_network(root: &Path, info: &ContainerInfo) {
-    use crate::network::endpoint::{Endpoint, disconnect};
-    if let (Some(network), Some(ip), Some(veth)) = (&info.network, info.ip, &info.veth) {
-        let ep = Endpoint {
+    use crate::network::endpoint::{disconnect, unpublish};
+    if let Some(ep) = endpoint_of(info) {
+        unpublish(root, ep.ip, &info.ports, &info.id);
+        disconnect(root, &ep);
+    }
+}
+
+/// What the state says the container got from a bridge network.
+#[cfg(feature = "net-bridge")]
+fn endpoint_of(info: &ContainerInfo) -> Option<crate::network::endpoint::Endpoint> {
+    match (&info.network, info.ip, &info.veth) {
+        (Some(network), Some(ip), Some(veth)) => Some(crate::network::endpoint::Endpoint {
             network: network.clone(),
             ip,
             veth: veth.clone(),
-            ports: info.ports.clone(),
-        };
-        disconnect(root, &ep, &info.id);
+        }),
+        _ => None,
     }
 }
 

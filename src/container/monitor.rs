@@ -104,9 +104,9 @@ fn monitor(job: &Job, mut report: File) -> i32 {
     let _ = cgroup.destroy();
     let released = release_at_exit(rootfs);
     // What it held on the network (an address, a veth, published ports) is
-    // given back once the state no longer names it: a crash between the
-    // two leaks a lease rather than freeing one twice.
-    let mut held = None;
+    // given back under the state's lock, in the same change that records
+    // the exit: whoever sees it exited (`rm`, waiting for this record) sees
+    // it holding nothing, and nothing is given back twice.
     let _ = store.update(&info.name, |i| {
         i.status = Status::Exited;
         i.exit_code = Some(code);
@@ -114,12 +114,9 @@ fn monitor(job: &Job, mut report: File) -> i32 {
         if released {
             i.layers = None;
         }
-        held = Some(i.clone());
+        super::lifecycle::release_network(store.root(), i);
         super::lifecycle::forget_network(i);
     });
-    if let Some(held) = held {
-        super::lifecycle::release_network(store.root(), &held);
-    }
     0
 }
 

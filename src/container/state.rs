@@ -84,7 +84,7 @@ pub struct ContainerInfo {
     #[serde(default)]
     pub veth: Option<String>,
     /// Published ports, host to container (`-p`, step 31).
-    #[cfg(feature = "net-bridge")]
+    #[cfg(feature = "network")]
     #[serde(default)]
     pub ports: Vec<(u16, u16)>,
     /// Its capabilities and no_new_privs (step 33), which `exec` applies too.

@@ -1,6 +1,7 @@
 //! A container's place on a bridge network (step 28): a veth pair, one end
 //! attached to the bridge on the host, the other moved into the container's
-//! network namespace and renamed `eth0`, with an address from the IPAM, the
+//! network namespace and renamed `eth0`, with an address of the subnet
+//! (the lowest one no container holds; from step 29 the IPAM's), the
 //! default route via the bridge's gateway, and `lo` up. The container's
 //! end has a MAC address made from its IP (step 32, as Docker did:
 //! `02:42` then the four bytes of the address), so an address handed out
@@ -8,9 +9,10 @@
 //! the old container's entry in their ARP cache reach the new one at once,
 //! instead of sending to a MAC nobody has until the entry ages out
 //! (30 s or more). `02` marks a locally administered unicast address, so
-//! it never clashes with a vendor's. Published ports
-//! (step 31) are DNAT rules. Everything here is undone by [`disconnect`]
-//! (at `rm`), and by [`connect`] itself when it fails part way.
+//! it never clashes with a vendor's. Everything here is undone by
+//! [`disconnect`] (at `rm`), and by [`connect`] itself when it fails part
+//! way. Published ports (step 31) are DNAT rules: [`publish`] and
+//! [`unpublish`].
 
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -18,11 +20,12 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ipam")]
 use super::ipam::Ipam;
+#[cfg(feature = "network")]
 use super::iptables;
 use super::netlink::Netlink;
-use super::store::{self, Network};
-use crate::util;
+use super::store::Network;
 
 /// What a container got from a network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,47 +34,32 @@ pub struct Endpoint {
     pub ip: Ipv4Addr,
     /// The host's end of the veth pair.
     pub veth: String,
-    /// Published ports, host to container.
-    pub ports: Vec<(u16, u16)>,
 }
 
 /// The iptables comment of a container's rules.
+#[cfg(feature = "network")]
 pub fn comment(root: &Path, container_id: &str) -> String {
-    iptables::comment(&util::root_tag(root), &format!("ctr:{container_id}"))
+    iptables::comment(&crate::util::root_tag(root), &format!("ctr:{container_id}"))
 }
 
 /// Put the container whose first process is `pid` on `network`.
-pub fn connect(
-    root: &Path,
-    network: &Network,
-    container_id: &str,
-    pid: i32,
-    ports: &[(u16, u16)],
-) -> Result<Endpoint> {
-    let ip = Ipam::new(root).allocate(&network.subnet)?;
+pub fn connect(root: &Path, network: &Network, container_id: &str, pid: i32) -> Result<Endpoint> {
+    let ip = lease(root, network)?;
     let short = &container_id[..container_id.len().min(8)];
     let endpoint = Endpoint {
         network: network.name.clone(),
         ip,
         veth: format!("veth{short}"),
-        ports: ports.to_vec(),
     };
-    let result = wire(root, network, &endpoint, short, container_id, pid);
+    let result = wire(network, &endpoint, short, pid);
     if let Err(e) = result {
-        disconnect(root, &endpoint, container_id);
+        disconnect(root, &endpoint);
         return Err(e);
     }
     Ok(endpoint)
 }
 
-fn wire(
-    root: &Path,
-    network: &Network,
-    ep: &Endpoint,
-    short: &str,
-    container_id: &str,
-    pid: i32,
-) -> Result<()> {
+fn wire(network: &Network, ep: &Endpoint, short: &str, pid: i32) -> Result<()> {
     let mut host = Netlink::new()?;
     let bridge = host
         .index(&network.bridge)
@@ -92,31 +80,80 @@ fn wire(
     let lo = inside.index("lo")?;
     inside.set_up(lo)?;
     inside.add_default_route(network.gateway)?;
+    Ok(())
+}
 
-    for &(host_port, ctr_port) in &ep.ports {
-        for rule in iptables::publish(host_port, ep.ip, ctr_port) {
+/// Undo [`connect`]: the veth (if it still exists: it goes by itself when
+/// the container's namespace ends), then the address. Best effort, each
+/// part on its own.
+pub fn disconnect(root: &Path, ep: &Endpoint) {
+    if let Ok(mut nl) = Netlink::new() {
+        if let Ok(Some(link)) = nl.link(&ep.veth) {
+            let _ = nl.delete(link.index);
+        }
+    }
+    give_back(root, ep);
+}
+
+/// The address of a new container on `network`: the lowest host address
+/// (not the network's, the gateway's nor the broadcast address) that no
+/// container's state holds. Two `run`s at the same moment can both pick
+/// the same one: step 29 replaces this with a locked allocator.
+#[cfg(not(feature = "ipam"))]
+fn lease(root: &Path, network: &Network) -> Result<Ipv4Addr> {
+    let taken: Vec<Ipv4Addr> = crate::container::state::Store::new(root)
+        .list()
+        .into_iter()
+        .filter_map(|(_, info)| info.ok())
+        .filter(|info| info.network.as_deref() == Some(network.name.as_str()))
+        .filter_map(|info| info.ip)
+        .collect();
+    let subnet = &network.subnet;
+    (1..subnet.size().saturating_sub(1))
+        .filter_map(|n| subnet.nth(n))
+        .find(|ip| *ip != network.gateway && !taken.contains(ip))
+        .with_context(|| format!("subnet {subnet} has no free address left"))
+}
+
+/// Nothing to give back: the address was only ever in the container's
+/// state.
+#[cfg(not(feature = "ipam"))]
+fn give_back(_root: &Path, _ep: &Endpoint) {}
+
+/// The address of a new container on `network`, from the IPAM (step 29).
+#[cfg(feature = "ipam")]
+fn lease(root: &Path, network: &Network) -> Result<Ipv4Addr> {
+    Ok(Ipam::new(root).allocate(&network.subnet)?)
+}
+
+/// Release the container's address in the IPAM (step 29).
+#[cfg(feature = "ipam")]
+fn give_back(root: &Path, ep: &Endpoint) {
+    if let Ok(net) = super::store::load(root, &ep.network) {
+        let _ = Ipam::new(root).release(&net.subnet, ep.ip);
+    }
+}
+
+/// Publish `ports` (host to container) of the container at `ip` (step
+/// 31): two DNAT rules each, tagged with the container. Undone by
+/// [`unpublish`].
+#[cfg(feature = "network")]
+pub fn publish(root: &Path, ip: Ipv4Addr, ports: &[(u16, u16)], container_id: &str) -> Result<()> {
+    for &(host_port, ctr_port) in ports {
+        for rule in iptables::publish(host_port, ip, ctr_port) {
             rule.add(&comment(root, container_id))?;
         }
     }
     Ok(())
 }
 
-/// Undo [`connect`]: the port rules, the veth (if it still exists: it goes
-/// by itself when the container's namespace ends), the address lease.
-/// Best effort, each part on its own.
-pub fn disconnect(root: &Path, ep: &Endpoint, container_id: &str) {
-    for &(host_port, ctr_port) in &ep.ports {
-        for rule in iptables::publish(host_port, ep.ip, ctr_port) {
+/// Delete the rules of [`publish`], best effort.
+#[cfg(feature = "network")]
+pub fn unpublish(root: &Path, ip: Ipv4Addr, ports: &[(u16, u16)], container_id: &str) {
+    for &(host_port, ctr_port) in ports {
+        for rule in iptables::publish(host_port, ip, ctr_port) {
             let _ = rule.delete(&comment(root, container_id));
         }
-    }
-    if let Ok(mut nl) = Netlink::new() {
-        if let Ok(Some(link)) = nl.link(&ep.veth) {
-            let _ = nl.delete(link.index);
-        }
-    }
-    if let Ok(net) = store::load(root, &ep.network) {
-        let _ = Ipam::new(root).release(&net.subnet, ep.ip);
     }
 }
 
@@ -127,7 +164,8 @@ pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
     [0x02, 0x42, a, b, c, d]
 }
 
-/// Parse `-p HOST:CONTAINER`.
+/// Parse `-p HOST:CONTAINER` (step 31).
+#[cfg(feature = "network")]
 pub fn parse_port(s: &str) -> std::result::Result<(u16, u16), String> {
     let (h, c) = s
         .split_once(':')
@@ -153,6 +191,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "network")]
     #[test]
     fn ports_parse() {
         assert_eq!(parse_port("8080:80"), Ok((8080, 80)));

@@ -150,7 +150,9 @@ pub fn network_rules(subnet: &str, bridge: &str) -> Vec<Rule> {
     ]
 }
 
-/// The two rules that publish `host_port` on this host to `ip:port`.
+/// The two rules that publish `host_port` on this host to `ip:port`
+/// (step 31).
+#[cfg(feature = "network")]
 pub fn publish(host_port: u16, ip: std::net::Ipv4Addr, port: u16) -> [Rule; 2] {
     let spec = |extra: &[&str]| {
         let mut v: Vec<String> = ["-p", "tcp", "-m", "tcp", "--dport"]
@@ -223,6 +225,11 @@ mod tests {
                 "mydocker:t:n"
             ]
         );
+    }
+
+    #[cfg(feature = "network")]
+    #[test]
+    fn a_published_port_is_two_dnat_rules() {
         let [pre, out] = publish(8080, std::net::Ipv4Addr::new(10, 9, 0, 2), 80);
         assert_eq!(pre.chain, "PREROUTING");
         assert_eq!(out.chain, "OUTPUT");

@@ -7,7 +7,7 @@
 //! - [`mode`] (27, 28): `--net none | host | container:NAME | NETWORK`.
 //! - [`ipam`] (29): which addresses are taken.
 //! - [`store`], [`endpoint`] (28, 31): bridge networks and a container's
-//!   place on one: veth pair, address, route, published ports.
+//!   place on one: veth pair, address, route; published ports (31).
 //! - [`sysctl`] (31): the bridge's own kernel settings.
 //! - [`isolation`] (31): one network's containers cannot reach another's.
 
@@ -19,7 +19,7 @@ pub mod netlink;
 
 #[cfg(feature = "net-bridge")]
 pub mod endpoint;
-#[cfg(feature = "net-bridge")]
+#[cfg(feature = "ipam")]
 pub mod ipam;
 #[cfg(feature = "net-bridge")]
 pub mod isolation;

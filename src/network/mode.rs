@@ -5,8 +5,8 @@
 //! - `host`: no network namespace of its own: the host's interfaces;
 //! - `container:NAME`: the network namespace of another, running
 //!   container: the same interfaces and address;
-//! - `NETWORK` (from step 28): a bridge network created with
-//!   `network create`.
+//! - `NETWORK` (from step 28): a bridge network (made with the library
+//!   in step 28, with `network create` from step 31).
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -16,6 +16,16 @@ use anyhow::{Result, bail};
 
 use crate::container::process::NetNs;
 use crate::container::state::Store;
+
+/// `--net bridge`: mydocker makes no network of its own.
+#[cfg(not(feature = "network"))]
+const NO_DEFAULT_BRIDGE: &str =
+    "there is no default bridge: --net takes the name of a bridge network";
+
+/// `--net bridge`: mydocker makes no network of its own.
+#[cfg(feature = "network")]
+const NO_DEFAULT_BRIDGE: &str =
+    "there is no default bridge: create one with `mydocker network create`, then --net NAME";
 
 /// A parsed `--net` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +42,7 @@ impl Mode {
             "" => return Err("empty network mode".into()),
             "none" => Mode::None,
             "host" => Mode::Host,
-            "bridge" => return Err("there is no default bridge: create one with `mydocker network create`, then --net NAME".into()),
+            "bridge" => return Err(NO_DEFAULT_BRIDGE.into()),
             _ => match s.strip_prefix("container:") {
                 Some("") => return Err("container: needs a container name".into()),
                 Some(name) => Mode::Container(name.to_string()),
@@ -79,6 +89,7 @@ pub fn namespace(root: &Path, mode: &Mode) -> Result<(NetNs, Option<File>)> {
 /// A container's network, checked before anything is created, and set up
 /// once its first process exists.
 pub struct Plan {
+    #[cfg(feature = "net-bridge")]
     root: std::path::PathBuf,
     mode: Mode,
     ns: NetNs,
@@ -86,27 +97,25 @@ pub struct Plan {
     _other: Option<File>,
     #[cfg(feature = "net-bridge")]
     network: Option<crate::network::store::Network>,
-    #[cfg(feature = "net-bridge")]
+    #[cfg(feature = "network")]
     ports: Vec<(u16, u16)>,
 }
 
 impl Plan {
-    /// Check `mode` (and the ports to publish) now, before the container
-    /// exists: an unknown network or a stopped container is an error.
-    pub fn new(root: &Path, mode: &Mode, ports: &[(u16, u16)]) -> Result<Plan> {
+    /// Check `mode` now, before the container exists: an unknown network
+    /// or a stopped container is an error.
+    pub fn new(root: &Path, mode: &Mode) -> Result<Plan> {
         let (ns, other) = namespace(root, mode)?;
-        if !ports.is_empty() && !matches!(mode, Mode::Bridge(_)) {
-            bail!("-p publishes a port of a bridge network: use --net NETWORK");
-        }
         Ok(Plan {
+            #[cfg(feature = "net-bridge")]
             root: root.to_path_buf(),
             mode: mode.clone(),
             ns,
             _other: other,
             #[cfg(feature = "net-bridge")]
-            network: bridge_network(root, mode, ports)?,
-            #[cfg(feature = "net-bridge")]
-            ports: ports.to_vec(),
+            network: bridge_network(root, mode)?,
+            #[cfg(feature = "network")]
+            ports: Vec::new(),
         })
     }
 
@@ -120,17 +129,17 @@ impl Plan {
     }
 
     /// Set up the network of the container whose first process is `pid`.
+    #[cfg(not(feature = "network"))]
     pub fn attach(
         &self,
         store: &Store,
         info: &crate::container::state::ContainerInfo,
         pid: nix::unistd::Pid,
     ) -> Result<()> {
-        let _ = (&self.root, store, info);
         match &self.mode {
             Mode::None => loopback_up(pid.as_raw()),
             Mode::Host | Mode::Container(_) => Ok(()),
-            Mode::Bridge(name) => self.attach_bridge(name, store, info, pid),
+            Mode::Bridge(name) => self.attach_bridge(name, store, info, pid).map(|_| ()),
         }
     }
 
@@ -152,20 +161,13 @@ impl Plan {
         store: &Store,
         info: &crate::container::state::ContainerInfo,
         pid: nix::unistd::Pid,
-    ) -> Result<()> {
+    ) -> Result<crate::network::endpoint::Endpoint> {
         let net = self.network.as_ref().expect("checked in Plan::new");
-        let ep = crate::network::endpoint::connect(
-            &self.root,
-            net,
-            &info.id,
-            pid.as_raw(),
-            &self.ports,
-        )?;
+        let ep = crate::network::endpoint::connect(&self.root, net, &info.id, pid.as_raw())?;
         let recorded = store.update(&info.name, |i| {
             i.network = Some(ep.network.clone());
             i.ip = Some(ep.ip);
             i.veth = Some(ep.veth.clone());
-            i.ports = ep.ports.clone();
         });
         // Its name on its address in its /etc/hosts (step 24's file).
         let named = recorded.map_err(anyhow::Error::from).and_then(|_| {
@@ -176,25 +178,81 @@ impl Plan {
             )
         });
         if let Err(e) = named {
-            crate::network::endpoint::disconnect(&self.root, &ep, &info.id);
+            crate::network::endpoint::disconnect(&self.root, &ep);
+            return Err(e);
+        }
+        Ok(ep)
+    }
+}
+
+/// Published ports (step 31).
+#[cfg(feature = "network")]
+impl Plan {
+    /// Also publish `ports`, checked now: only a container on a bridge
+    /// network has them, and no host port may be taken twice.
+    pub fn publish(mut self, ports: &[(u16, u16)]) -> Result<Plan> {
+        if !ports.is_empty() && !matches!(self.mode, Mode::Bridge(_)) {
+            bail!("-p publishes a port of a bridge network: use --net NETWORK");
+        }
+        ports_free(&self.root, ports)?;
+        self.ports = ports.to_vec();
+        Ok(self)
+    }
+
+    /// Set up the network of the container whose first process is `pid`,
+    /// its published ports included.
+    pub fn attach(
+        &self,
+        store: &Store,
+        info: &crate::container::state::ContainerInfo,
+        pid: nix::unistd::Pid,
+    ) -> Result<()> {
+        match &self.mode {
+            Mode::None => loopback_up(pid.as_raw()),
+            Mode::Host | Mode::Container(_) => Ok(()),
+            Mode::Bridge(name) => {
+                let ep = self.attach_bridge(name, store, info, pid)?;
+                self.publish_ports(store, info, &ep)
+            }
+        }
+    }
+
+    /// The DNAT rules of the published ports, recorded in the state; on
+    /// failure the container leaves the network again.
+    fn publish_ports(
+        &self,
+        store: &Store,
+        info: &crate::container::state::ContainerInfo,
+        ep: &crate::network::endpoint::Endpoint,
+    ) -> Result<()> {
+        use crate::network::endpoint::{disconnect, publish, unpublish};
+        let done = publish(&self.root, ep.ip, &self.ports, &info.id).and_then(|_| {
+            store
+                .update(&info.name, |i| i.ports = self.ports.clone())
+                .map_err(anyhow::Error::from)
+        });
+        if let Err(e) = done {
+            unpublish(&self.root, ep.ip, &self.ports, &info.id);
+            disconnect(&self.root, ep);
             return Err(e);
         }
         Ok(())
     }
 }
 
-/// The bridge network of `mode`, which must exist; published host ports
-/// must not be taken by another container.
+/// The bridge network of `mode`, which must exist.
 #[cfg(feature = "net-bridge")]
-fn bridge_network(
-    root: &Path,
-    mode: &Mode,
-    ports: &[(u16, u16)],
-) -> Result<Option<crate::network::store::Network>> {
+fn bridge_network(root: &Path, mode: &Mode) -> Result<Option<crate::network::store::Network>> {
     let Mode::Bridge(name) = mode else {
         return Ok(None);
     };
-    let net = crate::network::store::load(root, name)?;
+    Ok(Some(crate::network::store::load(root, name)?))
+}
+
+/// Published host ports must not be taken by another container, nor
+/// given twice.
+#[cfg(feature = "network")]
+fn ports_free(root: &Path, ports: &[(u16, u16)]) -> Result<()> {
     let store = Store::new(root);
     for (_, info) in store.list() {
         let Ok(info) = info else { continue };
@@ -213,7 +271,7 @@ fn bridge_network(
             bail!("host port {h} is published twice");
         }
     }
-    Ok(Some(net))
+    Ok(())
 }
 
 /// `lo` up in the container's fresh namespace (modes `none` and bridge).
