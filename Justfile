@@ -27,9 +27,30 @@ test:
     cargo test --lib --bins --tests
 
 # main-only
-# The build of chapter N alone, and the tests of chapters 1..N (needs root)
-test-step N:
-    cargo test --lib --bins --tests --no-default-features --features step-$(printf %02d {{N}})
+# Chapter N's own tests run first (its README's examples among them), under a
+# heading, then the unit tests and chapters 1..N-1. With --explain, chapter N's
+# tests run one at a time and print each mydocker command and its output.
+# The build of chapter N alone, and the tests of chapters 1..N (needs root; --explain)
+test-step N *FLAGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    nn=$(printf %02d {{N}})
+    features=(--no-default-features --features "step-$nn")
+    own=()
+    case "{{FLAGS}}" in
+        "") ;;
+        --explain) export MYDOCKER_EXPLAIN=1; own=(--test-threads=1 --nocapture) ;;
+        *) echo "test-step: unknown option '{{FLAGS}}' (only --explain)" >&2; exit 2 ;;
+    esac
+    echo "=== chapter $nn: its own tests"
+    cargo test --test integration "${features[@]}" "step${nn}_" -- "${own[@]}"
+    unset MYDOCKER_EXPLAIN
+    echo "=== chapters 1..$nn: the unit tests and the earlier chapters' tests"
+    cargo test --lib --bins --tests "${features[@]}" -- --skip "step${nn}_"
+
+# test-step N --explain: each mydocker command chapter N's tests run, with its output
+explain N:
+    just test-step {{N}} --explain
 
 # test-step for every implemented step in turn
 test-steps:

@@ -149,9 +149,49 @@ pub fn busybox_tar() -> &'static Path {
     })
 }
 
-/// The path of the binary under test.
+/// The path of the binary under test. With `MYDOCKER_EXPLAIN=1` (`just
+/// explain N`) it is a small wrapper that prints each mydocker command a
+/// test runs, and what it prints, on the test run's own stderr.
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_mydocker")
+    static EXPLAINED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    EXPLAINED
+        .get_or_init(explain_wrapper)
+        .as_deref()
+        .unwrap_or(env!("CARGO_BIN_EXE_mydocker"))
+}
+
+/// Whether tests should show what they run (`MYDOCKER_EXPLAIN=1`).
+pub fn explaining() -> bool {
+    std::env::var_os("MYDOCKER_EXPLAIN").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Where explained commands are written: this test process's stderr, which
+/// `cargo test` does not capture for child processes.
+pub fn explain_sink() -> String {
+    format!("/proc/{}/fd/2", std::process::id())
+}
+
+/// The explain wrapper: print `$ mydocker ARGS`, then run the real binary
+/// in its place (`exec`: same PID, same exit code) with its stdout and
+/// stderr copied to the sink as they pass through.
+fn explain_wrapper() -> Option<String> {
+    if !explaining() {
+        return None;
+    }
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("mydocker-explain-{}", std::process::id()));
+    let sink = explain_sink();
+    let script = format!(
+        "#!/bin/bash\n\
+         {{ printf '\\n$ mydocker'; printf ' %q' \"$@\"; printf '\\n'; }} >>{sink}\n\
+         exec {real} \"$@\" > >(tee -a {sink}) 2> >(tee -a {sink} >&2)\n",
+        real = env!("CARGO_BIN_EXE_mydocker"),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(&path, script).expect("write the explain wrapper");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("make the explain wrapper executable");
+    Some(path.display().to_string())
 }
 
 /// Fail at once, in one line, when not root: these tests need real

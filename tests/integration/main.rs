@@ -3,6 +3,7 @@
 //! runs exactly the tests of chapters 1..=N. Most need root.
 
 mod harness;
+mod readme_examples;
 
 #[cfg(feature = "check")]
 mod step01_check;
