@@ -21,6 +21,8 @@ pub mod fs;
 pub mod namespaces;
 #[cfg(feature = "net-ip")]
 pub mod network;
+#[cfg(feature = "run")]
+pub mod syscall;
 
 use std::ffi::OsString;
 

@@ -24,12 +24,13 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use nix::sched::{CloneFlags, setns};
+use nix::sched::CloneFlags;
 use nix::unistd::{ForkResult, fork};
 
 use crate::cli::ExecArgs;
 use crate::container::state::{ContainerInfo, Store};
 use crate::container::{init, process};
+use crate::syscall::{Linux, Syscall};
 
 /// The namespaces to join, the mount namespace last.
 const NAMESPACES: [(&str, CloneFlags); 5] = [
@@ -96,7 +97,9 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
     }
 
     for (file, flag) in &namespaces {
-        setns(file, *flag).with_context(|| format!("join the container's {flag:?} namespace"))?;
+        Linux
+            .setns(file, *flag)
+            .with_context(|| format!("join the container's {flag:?} namespace"))?;
     }
     drop(namespaces);
     nix::unistd::chdir("/").context("chdir to the container's root")?;

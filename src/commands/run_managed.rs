@@ -16,6 +16,7 @@ use crate::container::rootfs::{self, Rootfs};
 use crate::container::spec::Spec;
 use crate::container::state::{ContainerInfo, Status, Store, now};
 use crate::container::{lifecycle, monitor, process};
+use crate::syscall::Linux;
 use crate::{trace, util};
 use nix::unistd::Pid;
 
@@ -60,11 +61,11 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         cgroup.create()?;
         cgroup.apply(&resources(args))?;
         trace::mark("cgroups");
-        let r = rootfs::prepare(root, args, &name)?;
+        let r = rootfs::prepare(&Linux, root, args, &name)?;
         if let Some(rootfs) = &r {
             // Its /etc files (from step 24), over the layers and volumes.
             let dir = store.container_dir(&name);
-            if let Err(e) = identity.install(&dir, &rootfs.path, args) {
+            if let Err(e) = identity.install(&Linux, &dir, &rootfs.path, args) {
                 let _ = rootfs.release();
                 return Err(e);
             }

@@ -8,6 +8,7 @@ use super::{cgroup_name, resources};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::cli::RunArgs;
 use crate::container::{process, rootfs, spec::Spec};
+use crate::syscall::Linux;
 use crate::util;
 
 pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
@@ -17,7 +18,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
     let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
     cgroup.create()?;
-    let rootfs = match rootfs::prepare(root, args, &name) {
+    let rootfs = match rootfs::prepare(&Linux, root, args, &name) {
         Ok(r) => r,
         Err(e) => {
             let _ = cgroup.destroy();

@@ -36,11 +36,12 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use nix::mount::{MsFlags, mount};
+use nix::mount::MsFlags;
 
 use crate::cli::RunArgs;
 use crate::fs::scoped;
 use crate::fs::volume::Volume;
+use crate::syscall::Syscall;
 
 /// The files kept per container, each mounted at `/etc/<file>`.
 pub const FILES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
@@ -122,7 +123,13 @@ impl Identity {
     /// Write the files into the container's directory `dir` (unless they
     /// are shared) and bind-mount each over `/etc/<file>` in `rootfs`. A
     /// file a volume already covers is left to the volume.
-    pub fn install(&self, dir: &Path, rootfs: &Path, args: &RunArgs) -> Result<()> {
+    pub fn install(
+        &self,
+        sys: &dyn Syscall,
+        dir: &Path,
+        rootfs: &Path,
+        args: &RunArgs,
+    ) -> Result<()> {
         let source_dir = match &self.files {
             Files::Own { hosts, resolv } => {
                 for (file, text) in [
@@ -138,7 +145,7 @@ impl Identity {
             }
             Files::Shared(other) => other.as_path(),
         };
-        bind_files(source_dir, rootfs, &args.volumes)
+        bind_files(sys, source_dir, rootfs, &args.volumes)
     }
 }
 
@@ -146,29 +153,34 @@ impl Identity {
 /// a container that has exited (its mounts went with it) and whose root
 /// filesystem is put together once more (`cp`, `commit`). A container
 /// sharing another's files keeps none in its own `dir`: those are skipped.
-pub fn remount(dir: &Path, rootfs: &Path, volumes: &[Volume]) -> Result<()> {
+pub fn remount(sys: &dyn Syscall, dir: &Path, rootfs: &Path, volumes: &[Volume]) -> Result<()> {
     if FILES.iter().all(|f| dir.join(f).is_file()) {
-        bind_files(dir, rootfs, volumes)?;
+        bind_files(sys, dir, rootfs, volumes)?;
     }
     Ok(())
 }
 
 /// Bind-mount each of [`FILES`] in `source_dir` over `/etc/<file>` in
 /// `rootfs`; a file a volume already covers is left to the volume.
-fn bind_files(source_dir: &Path, rootfs: &Path, volumes: &[Volume]) -> Result<()> {
+fn bind_files(
+    sys: &dyn Syscall,
+    source_dir: &Path,
+    rootfs: &Path,
+    volumes: &[Volume],
+) -> Result<()> {
     for file in FILES {
         let in_container = Path::new("/etc").join(file);
         if volumes.iter().any(|v| v.target == in_container) {
             continue;
         }
-        bind_file(&source_dir.join(file), rootfs, &in_container)?;
+        bind_file(sys, &source_dir.join(file), rootfs, &in_container)?;
     }
     Ok(())
 }
 
 /// Bind-mount the host file `source` over `target` inside `rootfs`,
 /// creating an empty file there first when the image has none.
-fn bind_file(source: &Path, rootfs: &Path, target: &Path) -> Result<()> {
+fn bind_file(sys: &dyn Syscall, source: &Path, rootfs: &Path, target: &Path) -> Result<()> {
     let at = scoped::resolve(rootfs, target)?;
     if std::fs::symlink_metadata(&at).is_err() {
         if let Some(parent) = at.parent() {
@@ -177,20 +189,14 @@ fn bind_file(source: &Path, rootfs: &Path, target: &Path) -> Result<()> {
         }
         std::fs::File::create(&at).with_context(|| format!("create {}", at.display()))?;
     }
-    mount(
-        Some(source),
-        &at,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    )
-    .with_context(|| {
-        format!(
-            "bind-mount {} onto {} in the container",
-            source.display(),
-            target.display()
-        )
-    })
+    sys.mount(Some(source), &at, None, MsFlags::MS_BIND, None)
+        .with_context(|| {
+            format!(
+                "bind-mount {} onto {} in the container",
+                source.display(),
+                target.display()
+            )
+        })
 }
 
 /// A host file's contents; a missing one reads as empty.

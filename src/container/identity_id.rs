@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::RunArgs;
+use crate::syscall::Syscall;
 
 /// A container's hostname.
 #[derive(Debug)]
@@ -23,13 +24,24 @@ impl Identity {
     }
 
     /// Nothing to install before step 24.
-    pub fn install(&self, _dir: &Path, _rootfs: &Path, _args: &RunArgs) -> Result<()> {
+    pub fn install(
+        &self,
+        _sys: &dyn Syscall,
+        _dir: &Path,
+        _rootfs: &Path,
+        _args: &RunArgs,
+    ) -> Result<()> {
         Ok(())
     }
 }
 
 /// Nothing to mount again before step 24.
 #[cfg(feature = "isolation")]
-pub fn remount(_dir: &Path, _rootfs: &Path, _volumes: &[crate::fs::volume::Volume]) -> Result<()> {
+pub fn remount(
+    _sys: &dyn Syscall,
+    _dir: &Path,
+    _rootfs: &Path,
+    _volumes: &[crate::fs::volume::Volume],
+) -> Result<()> {
     Ok(())
 }

@@ -186,7 +186,11 @@ impl Drop for MountedRoot {
 /// layer, the volumes, the `/etc` files. A lock file in the container's
 /// directory keeps two such uses from unmounting under each other.
 #[cfg(feature = "isolation")]
-pub fn mounted_root(store: &Store, info: &ContainerInfo) -> Result<MountedRoot> {
+pub fn mounted_root(
+    sys: &dyn crate::syscall::Syscall,
+    store: &Store,
+    info: &ContainerInfo,
+) -> Result<MountedRoot> {
     use crate::fs::layers::ContainerLayers;
     let Some(base) = &info.layers else {
         anyhow::bail!("container {} has no root filesystem", info.name);
@@ -232,8 +236,8 @@ pub fn mounted_root(store: &Store, info: &ContainerInfo) -> Result<MountedRoot> 
         .map(|v| crate::fs::volume::Volume::parse(v))
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("container {}: its recorded volumes", info.name))?;
-    crate::fs::volume::mount_all(&volumes, &merged)?;
-    super::identity::remount(&store.container_dir(&info.name), &merged, &volumes)?;
+    crate::fs::volume::mount_all(sys, &volumes, &merged)?;
+    super::identity::remount(sys, &store.container_dir(&info.name), &merged, &volumes)?;
     Ok(guard)
 }
 

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::RunArgs;
+use crate::syscall::Syscall;
 
 /// A prepared root filesystem.
 #[derive(Debug)]
@@ -43,13 +44,23 @@ impl Rootfs {
 
 /// Before step 10: no root filesystem of its own.
 #[cfg(not(feature = "pivot"))]
-pub fn prepare(_root: &std::path::Path, _args: &RunArgs, _name: &str) -> Result<Option<Rootfs>> {
+pub fn prepare(
+    _sys: &dyn Syscall,
+    _root: &std::path::Path,
+    _args: &RunArgs,
+    _name: &str,
+) -> Result<Option<Rootfs>> {
     Ok(None)
 }
 
 /// Step 10: the directory given with `--rootfs`.
 #[cfg(all(feature = "pivot", not(feature = "image")))]
-pub fn prepare(_root: &std::path::Path, args: &RunArgs, _name: &str) -> Result<Option<Rootfs>> {
+pub fn prepare(
+    _sys: &dyn Syscall,
+    _root: &std::path::Path,
+    args: &RunArgs,
+    _name: &str,
+) -> Result<Option<Rootfs>> {
     use anyhow::Context;
     let path = args
         .rootfs
@@ -65,7 +76,12 @@ pub fn prepare(_root: &std::path::Path, args: &RunArgs, _name: &str) -> Result<O
 
 /// Step 11: the image's layer, extracted once.
 #[cfg(all(feature = "image", not(feature = "layers")))]
-pub fn prepare(root: &std::path::Path, args: &RunArgs, _name: &str) -> Result<Option<Rootfs>> {
+pub fn prepare(
+    _sys: &dyn Syscall,
+    root: &std::path::Path,
+    args: &RunArgs,
+    _name: &str,
+) -> Result<Option<Rootfs>> {
     let path = crate::fs::image::layer(root, &args.image)?;
     Ok(Some(Rootfs { path }))
 }
@@ -73,7 +89,12 @@ pub fn prepare(root: &std::path::Path, args: &RunArgs, _name: &str) -> Result<Op
 /// Step 12: a write layer over the image layer; from step 13 the volumes
 /// are mounted into the result. A failure part way undoes every mount.
 #[cfg(feature = "layers")]
-pub fn prepare(root: &std::path::Path, args: &RunArgs, name: &str) -> Result<Option<Rootfs>> {
+pub fn prepare(
+    sys: &dyn Syscall,
+    root: &std::path::Path,
+    args: &RunArgs,
+    name: &str,
+) -> Result<Option<Rootfs>> {
     use crate::fs::layers::ContainerLayers;
     use anyhow::Context;
 
@@ -89,7 +110,7 @@ pub fn prepare(root: &std::path::Path, args: &RunArgs, name: &str) -> Result<Opt
         path: layers.merged(),
         layers: Some(layers),
     };
-    if let Err(e) = mount_volumes(&rootfs, args) {
+    if let Err(e) = mount_volumes(sys, &rootfs, args) {
         let _ = rootfs.release();
         return Err(e);
     }
@@ -98,13 +119,13 @@ pub fn prepare(root: &std::path::Path, args: &RunArgs, name: &str) -> Result<Opt
 
 /// Before step 13 there are no volumes.
 #[cfg(all(feature = "layers", not(feature = "volume")))]
-fn mount_volumes(_rootfs: &Rootfs, _args: &RunArgs) -> Result<()> {
+fn mount_volumes(_sys: &dyn Syscall, _rootfs: &Rootfs, _args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
 /// Step 13: bind-mount each `-v` into the root filesystem, parents first.
 #[cfg(feature = "volume")]
-fn mount_volumes(rootfs: &Rootfs, args: &RunArgs) -> Result<()> {
-    crate::fs::volume::mount_all(&args.volumes, &rootfs.path)?;
+fn mount_volumes(sys: &dyn Syscall, rootfs: &Rootfs, args: &RunArgs) -> Result<()> {
+    crate::fs::volume::mount_all(sys, &args.volumes, &rootfs.path)?;
     Ok(())
 }
