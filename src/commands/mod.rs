@@ -56,7 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         #[cfg(feature = "commit")]
         Command::Images(args) => images::images(&root, &args),
         #[cfg(feature = "run")]
-        Command::Init(args) => crate::container::init::main(&args),
+        Command::Init(args) => crate::container::init::main(&args.inbox()),
         #[cfg(all(feature = "cli", not(feature = "run")))]
         Command::Run(_) | Command::Init(_) => anyhow::bail!(
             "this build is at a step before 05: containers arrive in step 05 (build with --features step-05)"

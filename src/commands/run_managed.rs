@@ -7,13 +7,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{cgroup_name, resources};
+use super::{cgroup_name, config};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::cli::RunArgs;
 use crate::container::identity::Identity;
 use crate::container::process::Launch;
 use crate::container::rootfs::{self, Rootfs};
-use crate::container::spec::Spec;
+use crate::container::spec::{Config, Spec};
 use crate::container::state::{ContainerInfo, Status, Store, now};
 use crate::container::{lifecycle, monitor, process};
 use crate::syscall::Linux;
@@ -24,22 +24,22 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     trace::start();
     let store = Store::new(root);
     let id = util::random_hex(6).context("make a container ID")?;
-    let name = args.name.clone().unwrap_or_else(|| id.clone());
-    let identity = Identity::plan(root, args, &id)?;
-    let net = network_plan(root, args)?;
     // A missing or broken image is refused before anything is recorded
     // (from step 11 on, `run` extracts it here if it was never used).
-    let image_layer = crate::fs::image::layer(root, &args.image)?;
-    let env = container_env(args, &identity.hostname, &image_layer);
+    let config = config(root, args, &id)?;
+    let name = config.name.clone();
+    let identity = Identity::plan(root, &config, &id)?;
+    let net = network_plan(root, &config)?;
+    let env = container_env(&config, &identity.hostname);
     let mut info = ContainerInfo {
         id: id.clone(),
         name: name.clone(),
-        image: args.image.clone(),
-        command: args.command.clone(),
+        image: config.image.clone(),
+        command: config.command.clone(),
         created: now(),
         status: Status::Created,
-        detached: args.detach,
-        volumes: args.volumes.iter().map(|v| v.to_string()).collect(),
+        detached: config.detach,
+        volumes: config.volumes.iter().map(|v| v.to_string()).collect(),
         hostname: identity.hostname.clone(),
         env: env.clone().unwrap_or_default(),
         ..ContainerInfo::default()
@@ -59,13 +59,13 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
 
     let setup = (|| -> Result<Option<Rootfs>> {
         cgroup.create()?;
-        cgroup.apply(&resources(args))?;
+        cgroup.apply(&config.resources)?;
         trace::mark("cgroups");
-        let r = rootfs::prepare(&Linux, root, args, &name)?;
+        let r = rootfs::prepare(&Linux, root, &config)?;
         if let Some(rootfs) = &r {
             // Its /etc files (from step 24), over the layers and volumes.
             let dir = store.container_dir(&name);
-            if let Err(e) = identity.install(&Linux, &dir, &rootfs.path, args) {
+            if let Err(e) = identity.install(&Linux, &dir, &rootfs.path, &config) {
                 let _ = rootfs.release();
                 return Err(e);
             }
@@ -88,7 +88,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         .and_then(|r| r.layers.as_ref())
         .map(|l| l.base.clone());
     let spec = Spec {
-        argv: args.command.clone(),
+        argv: config.command.clone(),
         hostname: identity.hostname.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
         env,
@@ -112,7 +112,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         net: net.namespace(),
         attach: &attach,
     };
-    if args.detach {
+    if config.detach {
         let job = monitor::Job {
             store: &store,
             info: &info,
@@ -150,7 +150,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
 
 /// Before step 24 the container inherits the caller's environment.
 #[cfg(not(feature = "env"))]
-fn container_env(_args: &RunArgs, _hostname: &str, _image: &Path) -> Option<Vec<String>> {
+fn container_env(_config: &Config, _hostname: &str) -> Option<Vec<String>> {
     None
 }
 
@@ -158,16 +158,16 @@ fn container_env(_args: &RunArgs, _hostname: &str, _image: &Path) -> Option<Vec<
 /// `HOME` from the image's `/etc/passwd`, `TERM` with `-t`) and its `-e`
 /// options, and nothing of the caller's.
 #[cfg(feature = "env")]
-fn container_env(args: &RunArgs, hostname: &str, image: &Path) -> Option<Vec<String>> {
+fn container_env(config: &Config, hostname: &str) -> Option<Vec<String>> {
     let mut env = vec![
         format!("PATH={}", crate::container::init::DEFAULT_PATH),
         format!("HOSTNAME={hostname}"),
-        format!("HOME={}", crate::container::identity::home(image)),
+        format!("HOME={}", crate::container::identity::home(&config.lower)),
     ];
-    if args.tty {
+    if config.tty {
         env.push("TERM=xterm".into());
     }
-    Some(merge_env(env, &args.env))
+    Some(merge_env(env, &config.env))
 }
 
 /// `base` with each of `overrides` (`KEY=VALUE`) replacing or adding.
@@ -183,7 +183,7 @@ pub fn merge_env(mut base: Vec<String>, overrides: &[String]) -> Vec<String> {
 
 /// Before step 27 every container gets a new, empty network namespace.
 #[cfg(not(feature = "net-modes"))]
-fn network_plan(_root: &Path, _args: &RunArgs) -> Result<NoNetwork> {
+fn network_plan(_root: &Path, _config: &Config) -> Result<NoNetwork> {
     Ok(NoNetwork)
 }
 
@@ -205,6 +205,6 @@ impl NoNetwork {
 /// From step 27: `--net` (and from step 31 `-p`), checked before anything
 /// is created.
 #[cfg(feature = "net-modes")]
-fn network_plan(root: &Path, args: &RunArgs) -> Result<crate::network::mode::Plan> {
-    crate::network::mode::Plan::new(root, &args.net, &args.published())
+fn network_plan(root: &Path, config: &Config) -> Result<crate::network::mode::Plan> {
+    crate::network::mode::Plan::new(root, &config.net, &config.publish)
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{cgroup_name, resources};
+use super::{cgroup_name, config};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::cli::RunArgs;
 use crate::container::{process, rootfs, spec::Spec};
@@ -13,12 +13,12 @@ use crate::util;
 
 pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let id = util::random_hex(6).context("make a container ID")?;
-    let name = args.name.clone().unwrap_or_else(|| id.clone());
+    let config = config(root, args, &id)?;
 
     let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
     let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
     cgroup.create()?;
-    let rootfs = match rootfs::prepare(&Linux, root, args, &name) {
+    let rootfs = match rootfs::prepare(&Linux, root, &config) {
         Ok(r) => r,
         Err(e) => {
             let _ = cgroup.destroy();
@@ -26,13 +26,13 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         }
     };
     let spec = Spec {
-        argv: args.command.clone(),
+        argv: config.command.clone(),
         hostname: id.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
         env: None,
     };
     let result = cgroup
-        .apply(&resources(args))
+        .apply(&config.resources)
         .map_err(anyhow::Error::from)
         .and_then(|()| process::start_container(&spec, &*cgroup, &process::Launch::isolated(), &[]))
         .and_then(process::wait_forwarding);

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use nix::mount::MsFlags;
 
-use crate::cli::RunArgs;
+use super::spec::Config;
 use crate::fs::scoped;
 use crate::fs::volume::Volume;
 use crate::syscall::Syscall;
@@ -79,12 +79,12 @@ enum View {
 impl Identity {
     /// Decide the hostname and the files' contents, before anything is
     /// created: a conflicting option is refused here.
-    pub fn plan(root: &Path, args: &RunArgs, id: &str) -> Result<Identity> {
-        let extra = hosts_lines(&args.add_host);
-        Ok(match view(root, args)? {
+    pub fn plan(root: &Path, config: &Config, id: &str) -> Result<Identity> {
+        let extra = hosts_lines(&config.add_host);
+        Ok(match view(root, config)? {
             View::Own => {
-                let hostname = args.hostname.clone().unwrap_or_else(|| id.to_string());
-                let own = if has_address_later(args) {
+                let hostname = config.hostname.clone().unwrap_or_else(|| id.to_string());
+                let own = if has_address_later(config) {
                     None
                 } else {
                     Some(IpAddr::from([127, 0, 0, 1]))
@@ -92,13 +92,13 @@ impl Identity {
                 Identity {
                     files: Files::Own {
                         hosts: hosts_text(&hostname, own, &extra),
-                        resolv: resolv_text(&host_file("/etc/resolv.conf"), &args.dns, true),
+                        resolv: resolv_text(&host_file("/etc/resolv.conf"), &config.dns, true),
                     },
                     hostname,
                 }
             }
             View::Host => {
-                let hostname = match &args.hostname {
+                let hostname = match &config.hostname {
                     Some(h) => h.clone(),
                     None => nix::unistd::gethostname()
                         .context("read the host's hostname")?
@@ -108,7 +108,7 @@ impl Identity {
                 Identity {
                     files: Files::Own {
                         hosts: host_file("/etc/hosts") + &extra,
-                        resolv: resolv_text(&host_file("/etc/resolv.conf"), &args.dns, false),
+                        resolv: resolv_text(&host_file("/etc/resolv.conf"), &config.dns, false),
                     },
                     hostname,
                 }
@@ -128,7 +128,7 @@ impl Identity {
         sys: &dyn Syscall,
         dir: &Path,
         rootfs: &Path,
-        args: &RunArgs,
+        config: &Config,
     ) -> Result<()> {
         let source_dir = match &self.files {
             Files::Own { hosts, resolv } => {
@@ -145,7 +145,7 @@ impl Identity {
             }
             Files::Shared(other) => other.as_path(),
         };
-        bind_files(sys, source_dir, rootfs, &args.volumes)
+        bind_files(sys, source_dir, rootfs, &config.volumes)
     }
 }
 
@@ -206,26 +206,26 @@ fn host_file(path: &str) -> String {
 
 /// Before step 27 the network mode is always a namespace of its own.
 #[cfg(not(feature = "net-modes"))]
-fn view(_root: &Path, _args: &RunArgs) -> Result<View> {
+fn view(_root: &Path, _config: &Config) -> Result<View> {
     Ok(View::Own)
 }
 
 /// From step 27: `--net host` and `--net container:NAME` change it.
 #[cfg(feature = "net-modes")]
-fn view(root: &Path, args: &RunArgs) -> Result<View> {
+fn view(root: &Path, config: &Config) -> Result<View> {
     use crate::network::mode::Mode;
-    match &args.net {
+    match &config.net {
         Mode::Host => Ok(View::Host),
         Mode::Container(key) => {
             for (flag, given) in [
-                ("--hostname", args.hostname.is_some()),
-                ("--dns", !args.dns.is_empty()),
-                ("--add-host", !args.add_host.is_empty()),
+                ("--hostname", config.hostname.is_some()),
+                ("--dns", !config.dns.is_empty()),
+                ("--add-host", !config.add_host.is_empty()),
             ] {
                 anyhow::ensure!(
                     !given,
                     "conflicting options: {flag} and --net {} (the container shares that container's)",
-                    args.net
+                    config.net
                 );
             }
             let store = super::state::Store::new(root);
@@ -246,15 +246,15 @@ fn view(root: &Path, args: &RunArgs) -> Result<View> {
 
 /// Before step 28 no container gets an address of its own.
 #[cfg(not(feature = "net-bridge"))]
-fn has_address_later(_args: &RunArgs) -> bool {
+fn has_address_later(_config: &Config) -> bool {
     false
 }
 
 /// From step 28 a container on a bridge network gets its address when it
 /// is attached; its name is added then ([`add_address`]).
 #[cfg(feature = "net-bridge")]
-fn has_address_later(args: &RunArgs) -> bool {
-    matches!(args.net, crate::network::mode::Mode::Bridge(_))
+fn has_address_later(config: &Config) -> bool {
+    matches!(config.net, crate::network::mode::Mode::Bridge(_))
 }
 
 /// Add the container's own address and hostname to its `hosts` in `dir`

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::cli::RunArgs;
+use super::spec::Config;
 use crate::syscall::Syscall;
 
 /// A container's hostname.
@@ -17,7 +17,7 @@ pub struct Identity {
 
 impl Identity {
     /// The hostname is the container's ID.
-    pub fn plan(_root: &Path, _args: &RunArgs, id: &str) -> Result<Identity> {
+    pub fn plan(_root: &Path, _config: &Config, id: &str) -> Result<Identity> {
         Ok(Identity {
             hostname: id.to_string(),
         })
@@ -29,7 +29,7 @@ impl Identity {
         _sys: &dyn Syscall,
         _dir: &Path,
         _rootfs: &Path,
-        _args: &RunArgs,
+        _config: &Config,
     ) -> Result<()> {
         Ok(())
     }

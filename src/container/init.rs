@@ -32,7 +32,6 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 
 use super::channel;
 use super::spec::Spec;
-use crate::cli::InitArgs;
 use crate::error::{EXIT_CANNOT_RUN, EXIT_NOT_FOUND};
 use crate::syscall::{Linux, Syscall};
 
@@ -41,8 +40,8 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// Run as the container's init: set up, then become the user's program.
 /// Returns only on failure, with the exit code to use.
-pub fn main(args: &InitArgs) -> Result<i32> {
-    let spec = channel::receive(args)?;
+pub fn main(inbox: &channel::Inbox) -> Result<i32> {
+    let spec = channel::receive(inbox)?;
     crate::trace::start();
     prepare(&Linux, &spec, Path::new("/"))?;
     crate::trace::mark("init mounts");
