@@ -78,10 +78,18 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<(), Error> {
     }
 }
 
-/// One container's cgroups, whatever the design underneath.
+/// Where one container's cgroups are to be made, whatever the design
+/// underneath. Nothing exists until [`Manager::create`], which returns the
+/// cgroups it made, and where: a v2 cgroup may have to go elsewhere than
+/// planned (see `v2.rs`), so their paths are known only then.
 pub trait Manager {
-    /// Create the cgroup directories.
-    fn create(&self) -> Result<(), Error>;
+    /// Create the cgroup directories. A failure part way removes what was
+    /// made.
+    fn create(self: Box<Self>) -> Result<Box<dyn Cgroup>, Error>;
+}
+
+/// One container's cgroups, made.
+pub trait Cgroup {
     /// Write the limits.
     fn apply(&self, resources: &Resources) -> Result<(), Error>;
     /// Move process `pid` into the container's cgroups.

@@ -11,6 +11,8 @@
 //! [`detect`] tells the three apart from `/proc/self/mountinfo` (step 01 uses
 //! it to report the machine). Step 04 adds the [`Manager`] with one backend
 //! per design; [`new_manager`] is the one place that picks between them.
+//! A [`Manager`] only knows where the cgroups should go; its `create`
+//! returns the [`Cgroup`] it made.
 
 pub mod detect;
 
@@ -22,4 +24,4 @@ pub mod v1;
 pub mod v2;
 
 #[cfg(feature = "cgroups")]
-pub use manager::{Error, Manager, Resources, join, new_manager, remove_paths};
+pub use manager::{Cgroup, Error, Manager, Resources, join, new_manager, remove_paths};

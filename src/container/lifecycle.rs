@@ -87,7 +87,7 @@ pub fn remove(store: &Store, info: &ContainerInfo) -> Result<()> {
 pub fn discard(
     store: &Store,
     name: &str,
-    cgroup: &dyn crate::cgroups::Manager,
+    cgroup: &dyn crate::cgroups::Cgroup,
     rootfs: Option<&super::rootfs::Rootfs>,
 ) {
     if let Ok(info) = store.load(name) {

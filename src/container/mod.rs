@@ -19,6 +19,7 @@
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
+pub mod guard;
 #[cfg(all(feature = "detach", not(feature = "env")))]
 #[path = "identity_id.rs"]
 pub mod identity;

@@ -20,14 +20,14 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 
 use anyhow::{Context, Result, bail};
-use nix::unistd::{ForkResult, fork, setsid};
+use nix::unistd::{ForkResult, setsid};
 
 use super::process;
 use super::process::Launch;
 use super::rootfs::Rootfs;
 use super::spec::Spec;
 use super::state::{ContainerInfo, Status, Store, now};
-use crate::cgroups::Manager;
+use crate::cgroups::Cgroup;
 use crate::util;
 
 /// What the monitor needs: the container as `run` prepared it.
@@ -35,38 +35,56 @@ pub struct Job<'a> {
     pub store: &'a Store,
     pub info: &'a ContainerInfo,
     pub spec: &'a Spec,
-    pub cgroup: &'a dyn Manager,
+    pub cgroup: &'a dyn Cgroup,
     pub rootfs: Option<&'a Rootfs>,
     pub how: &'a Launch<'a>,
 }
 
-/// Start the container under a monitor; returns once it runs.
-pub fn launch(job: &Job) -> Result<()> {
+/// A monitor that has been forked: from then on it alone owns the
+/// container and everything made for it, and removes them when the
+/// container cannot start or has ended.
+pub struct Forked {
+    report: File,
+}
+
+impl Forked {
+    /// Wait for the monitor's word: the container runs, or why it could
+    /// not start (the monitor has then removed what was made for it).
+    pub fn started(self) -> Result<()> {
+        let mut report = String::new();
+        let mut file = self.report;
+        file.read_to_string(&mut report)
+            .context("read the monitor's report")?;
+        match report.strip_prefix("ok") {
+            Some(_) => Ok(()),
+            None if report.is_empty() => {
+                bail!("the monitor exited before starting the container")
+            }
+            None => bail!("{}", report.trim_start_matches("err: ").trim_end()),
+        }
+    }
+}
+
+/// Fork the monitor, which starts the container. An error means no
+/// monitor exists: what was made is still the caller's to remove.
+pub fn fork(job: &Job) -> Result<Forked> {
     let (read, write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("create the monitor's pipe")?;
     // SAFETY: mydocker is single-threaded, so the child may go on running
     // ordinary Rust code.
-    match unsafe { fork() }.context("fork the monitor")? {
+    match unsafe { nix::unistd::fork() }.context("fork the monitor")? {
         ForkResult::Parent { child } => {
             drop(write);
             let _ = crate::namespaces::wait_exit_code(child);
-            let mut report = String::new();
-            File::from(read)
-                .read_to_string(&mut report)
-                .context("read the monitor's report")?;
-            match report.strip_prefix("ok") {
-                Some(_) => Ok(()),
-                None if report.is_empty() => {
-                    bail!("the monitor exited before starting the container")
-                }
-                None => bail!("{}", report.trim_start_matches("err: ").trim_end()),
-            }
+            Ok(Forked {
+                report: File::from(read),
+            })
         }
         ForkResult::Child => {
             drop(read);
             let _ = setsid();
             // SAFETY: as above, single-threaded.
-            match unsafe { fork() } {
+            match unsafe { nix::unistd::fork() } {
                 Ok(ForkResult::Child) => {
                     let code = monitor(job, File::from(write));
                     std::process::exit(code)

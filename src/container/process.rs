@@ -23,7 +23,7 @@ use nix::unistd::Pid;
 
 use super::spec::Spec;
 use super::{Prepared, channel};
-use crate::cgroups::Manager;
+use crate::cgroups::Cgroup;
 use crate::error::signal_exit_code;
 use crate::namespaces;
 
@@ -123,7 +123,7 @@ impl Launch<'_> {
 /// once that is done. A failure on the way kills the half-started init.
 pub fn start_container(
     spec: &Spec,
-    cgroup: &dyn Manager,
+    cgroup: &dyn Cgroup,
     launch: &Launch,
     stdio: &[(RawFd, RawFd)],
 ) -> Result<Pid> {
