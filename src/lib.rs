@@ -4,10 +4,13 @@
 //!
 //! The library holds all the logic; `main.rs` only calls [`main_with_args`].
 
+pub mod atomic_file;
 pub mod error;
+pub mod format;
+pub mod ids;
 pub mod names;
+pub mod proc_stat;
 pub mod trace;
-pub mod util;
 
 pub mod cgroups;
 #[cfg(feature = "check")]

@@ -25,11 +25,10 @@ use anyhow::Result;
 use crate::cgroups::Resources;
 use crate::cli::RunArgs;
 use crate::container::spec::Config;
-use crate::util;
 
 /// The name of a container's cgroup: `mydocker-<root tag>-<id>`.
 pub fn cgroup_name(root: &Path, id: &str) -> String {
-    format!("mydocker-{}-{id}", util::root_tag(root))
+    format!("mydocker-{}-{id}", crate::ids::root_tag(root))
 }
 
 /// Resolve the flags into the container's specification, once: its name

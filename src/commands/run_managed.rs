@@ -19,13 +19,13 @@ use crate::container::state::{ContainerInfo, Status, Store, now};
 use crate::container::{lifecycle, monitor, process};
 use crate::fs::layers::ContainerLayers;
 use crate::syscall::Linux;
-use crate::{trace, util};
+use crate::trace;
 use nix::unistd::Pid;
 
 pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     trace::start();
     let store = Store::new(root);
-    let id = util::random_hex(6).context("make a container ID")?;
+    let id = crate::ids::random_hex(6).context("make a container ID")?;
     // A missing or broken image is refused before anything is recorded
     // (from step 11 on, `run` extracts it here if it was never used).
     let config = config(root, args, &id)?;
@@ -111,7 +111,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
 
     let pid = process::start_container(&spec, &**cgroup, &how, &[])?;
     trace::mark("start");
-    let start_time = util::process_start_time(pid.as_raw());
+    let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     let _ = store.update(&name, |i| {
         i.status = Status::Running;
         i.pid = Some(pid.as_raw());

@@ -12,10 +12,9 @@ use crate::cli::RunArgs;
 use crate::container::guard::Guard;
 use crate::container::{process, rootfs, spec::Spec};
 use crate::syscall::Linux;
-use crate::util;
 
 pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
-    let id = util::random_hex(6).context("make a container ID")?;
+    let id = crate::ids::random_hex(6).context("make a container ID")?;
     let config = config(root, args, &id)?;
 
     let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;

@@ -28,7 +28,6 @@ use super::rootfs::Rootfs;
 use super::spec::Spec;
 use super::state::{ContainerInfo, Status, Store, now};
 use crate::cgroups::Cgroup;
-use crate::util;
 
 /// What the monitor needs: the container as `run` prepared it.
 pub struct Job<'a> {
@@ -193,7 +192,7 @@ fn start(job: &Job) -> Result<nix::unistd::Pid> {
     let stdio = [(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
     let pid = process::start_container(spec, cgroup, how, &stdio)?;
     drop(log);
-    let start_time = util::process_start_time(pid.as_raw());
+    let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     store.update(&info.name, |i| {
         i.status = Status::Running;
         i.pid = Some(pid.as_raw());

@@ -22,7 +22,6 @@ use super::ipam::Ipam;
 use super::iptables;
 use super::netlink::Netlink;
 use super::store::{self, Network};
-use crate::util;
 
 /// What a container got from a network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +36,7 @@ pub struct Endpoint {
 
 /// The iptables comment of a container's rules.
 pub fn comment(root: &Path, container_id: &str) -> String {
-    iptables::comment(&util::root_tag(root), &format!("ctr:{container_id}"))
+    iptables::comment(&crate::ids::root_tag(root), &format!("ctr:{container_id}"))
 }
 
 /// Put the container whose first process is `pid` on `network`.

@@ -199,7 +199,7 @@ impl Env {
             .expect("create a test root");
         let root = dir.path().join(name);
         std::fs::create_dir(&root).expect("create the root directory");
-        let tag = mydocker::util::root_tag(&root);
+        let tag = mydocker::ids::root_tag(&root);
         let env = Env { dir, root, tag };
         env.install_busybox();
         env
