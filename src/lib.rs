@@ -5,11 +5,12 @@
 //! The library holds all the logic; `main.rs` only calls [`main_with_args`].
 
 pub mod atomic_file;
-pub mod error;
+pub mod exit_code;
 pub mod format;
 pub mod ids;
 pub mod names;
 pub mod proc_stat;
+pub mod programs;
 pub mod trace;
 
 pub mod cgroups;
@@ -41,12 +42,12 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
                 ErrorKind::DisplayHelp
                 | ErrorKind::DisplayVersion
                 | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
-                _ => error::EXIT_MYDOCKER,
+                _ => exit_code::EXIT_MYDOCKER,
             };
             let _ = err.print();
             return if code == 0 && err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             {
-                error::EXIT_MYDOCKER
+                exit_code::EXIT_MYDOCKER
             } else {
                 code
             };
@@ -56,7 +57,7 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         Ok(code) => code,
         Err(err) => {
             eprintln!("mydocker: {err:#}");
-            error::EXIT_MYDOCKER
+            exit_code::EXIT_MYDOCKER
         }
     }
 }

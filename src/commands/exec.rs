@@ -112,7 +112,7 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
             for mut f in cgroups {
                 if let Err(e) = f.write_all(me.as_bytes()) {
                     eprintln!("mydocker: join the container's cgroup: {e}");
-                    std::process::exit(crate::error::EXIT_MYDOCKER);
+                    std::process::exit(crate::exit_code::EXIT_MYDOCKER);
                 }
             }
             std::process::exit(init::exec(&args.command, Some(&env)));

@@ -43,7 +43,7 @@ pub fn network(root: &Path, args: &NetworkArgs) -> Result<i32> {
                     Ok(()) => println!("{name}"),
                     Err(e) => {
                         eprintln!("mydocker: {e:#}");
-                        code = crate::error::EXIT_MYDOCKER;
+                        code = crate::exit_code::EXIT_MYDOCKER;
                     }
                 }
             }

@@ -19,7 +19,7 @@ pub fn rm(root: &Path, args: &RmArgs) -> Result<i32> {
             Ok(()) => println!("{key}"),
             Err(e) => {
                 eprintln!("mydocker: {e:#}");
-                code = crate::error::EXIT_MYDOCKER;
+                code = crate::exit_code::EXIT_MYDOCKER;
             }
         }
     }

@@ -22,7 +22,7 @@ pub fn stop(root: &Path, args: &StopArgs) -> Result<i32> {
             Ok(()) => println!("{key}"),
             Err(e) => {
                 eprintln!("mydocker: {e:#}");
-                code = crate::error::EXIT_MYDOCKER;
+                code = crate::exit_code::EXIT_MYDOCKER;
             }
         }
     }

@@ -32,7 +32,7 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 
 use super::channel;
 use super::spec::Spec;
-use crate::error::{EXIT_CANNOT_RUN, EXIT_NOT_FOUND};
+use crate::exit_code::{EXIT_CANNOT_RUN, EXIT_NOT_FOUND};
 use crate::syscall::{Linux, Syscall};
 
 /// The search path for a command given without a `/` (Docker's default).

@@ -24,7 +24,7 @@ use nix::unistd::Pid;
 use super::spec::Spec;
 use super::{Prepared, channel};
 use crate::cgroups::Cgroup;
-use crate::error::signal_exit_code;
+use crate::exit_code::signal_exit_code;
 use crate::namespaces;
 
 /// Signals `run` passes on to the container instead of dying of them.
