@@ -16,7 +16,7 @@ use crate::container::process::Launch;
 use crate::container::rootfs;
 use crate::container::spec::{Config, Spec};
 use crate::container::state::{ContainerInfo, Status, Store, now};
-use crate::container::{lifecycle, monitor, process};
+use crate::container::{monitor, process};
 use crate::fs::layers::ContainerLayers;
 use crate::syscall::Linux;
 use crate::trace;
@@ -138,7 +138,7 @@ fn report<E: std::fmt::Display>(name: &str, result: Result<(), E>) {
 /// remove its state.
 fn forget(store: &Store, name: &str) {
     if let Ok(info) = store.load(name) {
-        lifecycle::release_network(store.root(), &info);
+        crate::container::release_network::release_network(store.root(), &info);
     }
     report(name, store.remove(name));
 }

@@ -113,7 +113,7 @@ fn monitor(job: &Job, mut report: File) -> i32 {
         Err(e) => {
             let _ = report.write_all(format!("err: {e:#}\n").as_bytes());
             drop(report);
-            super::lifecycle::discard(store, &info.name, cgroup, rootfs);
+            super::discard::discard(store, &info.name, cgroup, rootfs);
             return 1;
         }
     };
@@ -132,10 +132,10 @@ fn monitor(job: &Job, mut report: File) -> i32 {
             i.layers = None;
         }
         held = Some(i.clone());
-        super::lifecycle::forget_network(i);
+        super::release_network::forget_network(i);
     });
     if let Some(held) = held {
-        super::lifecycle::release_network(store.root(), &held);
+        super::release_network::release_network(store.root(), &held);
     }
     0
 }
@@ -152,7 +152,7 @@ fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
 /// Docker: stopping loses no data, and a stopped container can be
 /// committed. Its mounts (the union, the volumes, the `/etc` files) go when
 /// it ends, also as in Docker; `cp` and `commit` mount them again while
-/// they work ([`super::lifecycle::mounted_root`]).
+/// they work ([`super::mounted_root::mounted_root`]).
 #[cfg(feature = "isolation")]
 fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
     if let Some(layers) = rootfs.and_then(|r| r.layers.as_ref()) {
