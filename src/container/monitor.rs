@@ -111,9 +111,11 @@ fn monitor(job: &Job, mut report: File) -> i32 {
             pid
         }
         Err(e) => {
+            // Cleaned up before `run` hears of it: when `run` exits 125,
+            // nothing of the container is left.
+            super::discard::discard(store, &info.name, cgroup, rootfs);
             let _ = report.write_all(format!("err: {e:#}\n").as_bytes());
             drop(report);
-            super::discard::discard(store, &info.name, cgroup, rootfs);
             return 1;
         }
     };
