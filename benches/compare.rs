@@ -510,7 +510,7 @@ fn main() {
     assert!(out.status.success());
     let info = store.load("idle").unwrap();
     let pid = info.pid.unwrap();
-    let ppid = mydocker::util::parent_pid(pid).expect("the monitor");
+    let ppid = mydocker::proc_stat::parent_pid(pid).expect("the monitor");
     let status = std::fs::read_to_string(format!("/proc/{ppid}/status")).unwrap();
     let hwm = status
         .lines()

@@ -9,7 +9,7 @@
 //! at a fake `/proc` and see a missing item named.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -64,16 +64,6 @@ const NAMESPACES: [(&str, bool); 7] = [
 
 /// The cgroup controllers the resource limits need.
 const CONTROLLERS: [&str; 3] = ["memory", "cpu", "cpuset"];
-
-/// Find `program` in the directories of `PATH` (and the sbin directories,
-/// which a root shell usually has but a test environment may not).
-pub fn find_program(program: &str) -> Option<PathBuf> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    path.split(':')
-        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"])
-        .map(|d| Path::new(d).join(program))
-        .find(|p| p.is_file())
-}
 
 /// Run every check, reading kernel facts below `proc_root`.
 pub fn run(proc_root: &Path) -> Report {
@@ -175,7 +165,7 @@ pub fn run(proc_root: &Path) -> Report {
     ));
 
     for (name, program) in [("iptables", "iptables"), ("busybox-static", "busybox")] {
-        items.push(match find_program(program) {
+        items.push(match crate::programs::find(program) {
             Some(p) => item(name, true, true, p.display().to_string()),
             None => item(
                 name,

@@ -362,6 +362,23 @@ pub struct InitArgs {
     pub ready_fd: Option<i32>,
 }
 
+#[cfg(feature = "run")]
+impl InitArgs {
+    /// What `init` reads its spec from, in the channel's own terms.
+    pub fn inbox(&self) -> crate::container::channel::Inbox {
+        crate::container::channel::Inbox {
+            #[cfg(not(feature = "pipe"))]
+            hostname: self.hostname.clone(),
+            #[cfg(not(feature = "pipe"))]
+            command: self.command.clone(),
+            #[cfg(feature = "pipe")]
+            spec_fd: self.spec_fd,
+            #[cfg(feature = "pipe")]
+            ready_fd: self.ready_fd,
+        }
+    }
+}
+
 /// Parse the full argument vector (program name first), accepting the
 /// tutorial's single-dash long options.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {

@@ -4,10 +4,14 @@
 //!
 //! The library holds all the logic; `main.rs` only calls [`main_with_args`].
 
-pub mod error;
+pub mod atomic_file;
+pub mod exit_code;
+pub mod format;
+pub mod ids;
 pub mod names;
+pub mod proc_stat;
+pub mod programs;
 pub mod trace;
-pub mod util;
 
 pub mod cgroups;
 #[cfg(feature = "check")]
@@ -23,6 +27,8 @@ pub mod namespaces;
 pub mod network;
 #[cfg(feature = "capabilities")]
 pub mod security;
+#[cfg(feature = "run")]
+pub mod syscall;
 
 use std::ffi::OsString;
 
@@ -38,12 +44,12 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
                 ErrorKind::DisplayHelp
                 | ErrorKind::DisplayVersion
                 | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
-                _ => error::EXIT_MYDOCKER,
+                _ => exit_code::EXIT_MYDOCKER,
             };
             let _ = err.print();
             return if code == 0 && err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             {
-                error::EXIT_MYDOCKER
+                exit_code::EXIT_MYDOCKER
             } else {
                 code
             };
@@ -53,7 +59,7 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         Ok(code) => code,
         Err(err) => {
             eprintln!("mydocker: {err:#}");
-            error::EXIT_MYDOCKER
+            exit_code::EXIT_MYDOCKER
         }
     }
 }

@@ -98,7 +98,7 @@ pub fn wait_exit_code(pid: Pid) -> nix::Result<i32> {
         match waitpid(pid, None) {
             Ok(WaitStatus::Exited(_, code)) => return Ok(code),
             Ok(WaitStatus::Signaled(_, sig, _)) => {
-                return Ok(crate::error::signal_exit_code(sig as i32));
+                return Ok(crate::exit_code::signal_exit_code(sig as i32));
             }
             Ok(_) => continue,
             Err(nix::Error::EINTR) => continue,

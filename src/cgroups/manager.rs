@@ -1,10 +1,8 @@
-//! The one interface over both cgroup designs (step 04), and the single place
-//! that chooses a backend for this machine.
+//! The one interface over both cgroup designs (step 04): what a backend
+//! does, and the file helpers both use. (`mod.rs` chooses the backend.)
 
 use std::io;
 use std::path::{Path, PathBuf};
-
-use super::detect::{Hierarchy, Mode};
 
 /// What a container may use. `None` leaves the kernel's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -78,10 +76,18 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<(), Error> {
     }
 }
 
-/// One container's cgroups, whatever the design underneath.
+/// Where one container's cgroups are to be made, whatever the design
+/// underneath. Nothing exists until [`Manager::create`], which returns the
+/// cgroups it made, and where: a v2 cgroup may have to go elsewhere than
+/// planned (see `v2.rs`), so their paths are known only then.
 pub trait Manager {
-    /// Create the cgroup directories.
-    fn create(&self) -> Result<(), Error>;
+    /// Create the cgroup directories. A failure part way removes what was
+    /// made.
+    fn create(self: Box<Self>) -> Result<Box<dyn Cgroup>, Error>;
+}
+
+/// One container's cgroups, made.
+pub trait Cgroup {
     /// Write the limits.
     fn apply(&self, resources: &Resources) -> Result<(), Error>;
     /// Move process `pid` into the container's cgroups.
@@ -90,23 +96,6 @@ pub trait Manager {
     fn destroy(&self) -> Result<(), Error>;
     /// The directories, one per hierarchy.
     fn paths(&self) -> Vec<PathBuf>;
-}
-
-/// The manager for a container cgroup named `name`, below this process's own
-/// cgroup in each hierarchy. v1 and hybrid machines use the v1 controllers
-/// (a hybrid machine's cgroup2 mount holds none of them); v2 machines the
-/// unified tree.
-pub fn new_manager(hierarchy: &Hierarchy, name: &str) -> Result<Box<dyn Manager>, Error> {
-    match hierarchy.mode {
-        Mode::V1 | Mode::Hybrid => Ok(Box::new(super::v1::V1Manager::new(hierarchy, name))),
-        Mode::V2 => {
-            let (mount, own) = hierarchy
-                .v2
-                .as_ref()
-                .ok_or_else(|| Error::NoHierarchy("no cgroup2 mount found".into()))?;
-            Ok(Box::new(super::v2::V2Manager::new(mount, own, name)))
-        }
-    }
 }
 
 /// Remove cgroup directories recorded earlier (missing ones are fine).

@@ -11,6 +11,8 @@
 //! [`detect`] tells the three apart from `/proc/self/mountinfo` (step 01 uses
 //! it to report the machine). Step 04 adds the [`Manager`] with one backend
 //! per design; [`new_manager`] is the one place that picks between them.
+//! A [`Manager`] only knows where the cgroups should go; its `create`
+//! returns the [`Cgroup`] it made.
 
 pub mod detect;
 
@@ -22,4 +24,25 @@ pub mod v1;
 pub mod v2;
 
 #[cfg(feature = "cgroups")]
-pub use manager::{Error, Manager, Resources, join, new_manager, remove_paths};
+pub use manager::{Cgroup, Error, Manager, Resources, join, remove_paths};
+
+#[cfg(feature = "cgroups")]
+use detect::{Hierarchy, Mode};
+
+/// The manager for a container cgroup named `name`, below this process's own
+/// cgroup in each hierarchy. v1 and hybrid machines use the v1 controllers
+/// (a hybrid machine's cgroup2 mount holds none of them); v2 machines the
+/// unified tree.
+#[cfg(feature = "cgroups")]
+pub fn new_manager(hierarchy: &Hierarchy, name: &str) -> Result<Box<dyn Manager>, Error> {
+    match hierarchy.mode {
+        Mode::V1 | Mode::Hybrid => Ok(Box::new(v1::V1Manager::new(hierarchy, name))),
+        Mode::V2 => {
+            let (mount, own) = hierarchy
+                .v2
+                .as_ref()
+                .ok_or_else(|| Error::NoHierarchy("no cgroup2 mount found".into()))?;
+            Ok(Box::new(v2::V2Manager::new(mount, own, name)))
+        }
+    }
+}

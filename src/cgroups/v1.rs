@@ -11,11 +11,17 @@
 use std::path::{Path, PathBuf};
 
 use super::detect::{Hierarchy, KNOWN_CONTROLLERS};
-use super::manager::{Error, Manager, Resources, io_err, remove_dir, write_file};
+use super::manager::{Cgroup, Error, Manager, Resources, io_err, remove_dir, write_file};
 
-/// The container's directories in each v1 hierarchy.
+/// The container's directories in each v1 hierarchy, to be made.
 #[derive(Debug)]
 pub struct V1Manager {
+    dirs: Vec<(String, PathBuf)>,
+}
+
+/// The container's directories in each v1 hierarchy, made.
+#[derive(Debug)]
+pub struct V1Cgroup {
     dirs: Vec<(String, PathBuf)>,
 }
 
@@ -32,13 +38,6 @@ impl V1Manager {
         V1Manager { dirs }
     }
 
-    fn dir(&self, controller: &str) -> Option<&Path> {
-        self.dirs
-            .iter()
-            .find(|(c, _)| c == controller)
-            .map(|(_, d)| d.as_path())
-    }
-
     /// Fill an empty cpuset file from the parent cgroup.
     fn inherit_cpuset(dir: &Path, file: &str) -> Result<(), Error> {
         let own = dir.join(file);
@@ -53,17 +52,36 @@ impl V1Manager {
 }
 
 impl Manager for V1Manager {
-    fn create(&self) -> Result<(), Error> {
-        for (ctrl, dir) in &self.dirs {
-            std::fs::create_dir(dir).map_err(io_err("create", dir))?;
-            if ctrl == "cpuset" {
-                Self::inherit_cpuset(dir, "cpuset.cpus")?;
-                Self::inherit_cpuset(dir, "cpuset.mems")?;
+    fn create(self: Box<Self>) -> Result<Box<dyn Cgroup>, Error> {
+        let mut made = V1Cgroup { dirs: Vec::new() };
+        for (ctrl, dir) in self.dirs {
+            let step = std::fs::create_dir(&dir)
+                .map_err(io_err("create", &dir))
+                .map(|()| made.dirs.push((ctrl.clone(), dir.clone())))
+                .and_then(|()| match ctrl.as_str() {
+                    "cpuset" => Self::inherit_cpuset(&dir, "cpuset.cpus")
+                        .and_then(|()| Self::inherit_cpuset(&dir, "cpuset.mems")),
+                    _ => Ok(()),
+                });
+            if let Err(e) = step {
+                let _ = made.destroy();
+                return Err(e);
             }
         }
-        Ok(())
+        Ok(Box::new(made))
     }
+}
 
+impl V1Cgroup {
+    fn dir(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(c, _)| c == controller)
+            .map(|(_, d)| d.as_path())
+    }
+}
+
+impl Cgroup for V1Cgroup {
     fn apply(&self, res: &Resources) -> Result<(), Error> {
         if let (Some(bytes), Some(dir)) = (res.memory, self.dir("memory")) {
             write_file(dir, "memory.limit_in_bytes", &bytes.to_string())?;

@@ -11,19 +11,24 @@
 //! The files differ from v1: `memory.max`, `cpu.weight` (1..10000, converted
 //! from v1 shares as runc and crun do), `cpuset.cpus`.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use super::manager::{Error, Manager, Resources, io_err, remove_dir, write_file};
+use super::manager::{Cgroup, Error, Manager, Resources, io_err, remove_dir, write_file};
 
 const WANTED: [&str; 4] = ["memory", "cpu", "cpuset", "pids"];
 
-/// The container's directory in the unified tree.
+/// Where the container's directory in the unified tree is to be made.
 #[derive(Debug)]
 pub struct V2Manager {
     mount: PathBuf,
-    parent: RefCell<PathBuf>,
+    parent: PathBuf,
     name: String,
+}
+
+/// The container's directory in the unified tree, made.
+#[derive(Debug)]
+pub struct V2Cgroup {
+    dir: PathBuf,
 }
 
 /// Convert v1 CPU shares (2..262144, default 1024) to a v2 weight (1..10000,
@@ -38,13 +43,9 @@ impl V2Manager {
         let own = own.strip_prefix("/").unwrap_or(own);
         V2Manager {
             mount: mount.to_path_buf(),
-            parent: RefCell::new(mount.join(own)),
+            parent: mount.join(own),
             name: name.to_string(),
         }
-    }
-
-    fn dir(&self) -> PathBuf {
-        self.parent.borrow().join(&self.name)
     }
 
     /// Turn on, in `parent`, the wanted controllers it has.
@@ -64,46 +65,48 @@ impl V2Manager {
 }
 
 impl Manager for V2Manager {
-    fn create(&self) -> Result<(), Error> {
-        let parent = self.parent.borrow().clone();
-        match Self::enable_controllers(&parent) {
-            Ok(()) => {}
+    fn create(self: Box<Self>) -> Result<Box<dyn Cgroup>, Error> {
+        let parent = match Self::enable_controllers(&self.parent) {
+            Ok(()) => self.parent,
             Err(Error::Io { err, .. })
-                if err.raw_os_error() == Some(libc::EBUSY) && parent != self.mount =>
+                if err.raw_os_error() == Some(libc::EBUSY) && self.parent != self.mount =>
             {
                 Self::enable_controllers(&self.mount)?;
-                *self.parent.borrow_mut() = self.mount.clone();
+                self.mount
             }
             Err(e) => return Err(e),
-        }
-        let dir = self.dir();
-        std::fs::create_dir(&dir).map_err(io_err("create", &dir))
+        };
+        let dir = parent.join(&self.name);
+        std::fs::create_dir(&dir).map_err(io_err("create", &dir))?;
+        Ok(Box::new(V2Cgroup { dir }))
     }
+}
 
+impl Cgroup for V2Cgroup {
     fn apply(&self, res: &Resources) -> Result<(), Error> {
-        let dir = self.dir();
+        let dir = &self.dir;
         if let Some(bytes) = res.memory {
-            write_file(&dir, "memory.max", &bytes.to_string())?;
+            write_file(dir, "memory.max", &bytes.to_string())?;
         }
         if let Some(shares) = res.cpu_shares {
-            write_file(&dir, "cpu.weight", &shares_to_weight(shares).to_string())?;
+            write_file(dir, "cpu.weight", &shares_to_weight(shares).to_string())?;
         }
         if let Some(cpus) = &res.cpuset_cpus {
-            write_file(&dir, "cpuset.cpus", cpus)?;
+            write_file(dir, "cpuset.cpus", cpus)?;
         }
         Ok(())
     }
 
     fn add_task(&self, pid: i32) -> Result<(), Error> {
-        write_file(&self.dir(), "cgroup.procs", &pid.to_string())
+        write_file(&self.dir, "cgroup.procs", &pid.to_string())
     }
 
     fn destroy(&self) -> Result<(), Error> {
-        remove_dir(&self.dir())
+        remove_dir(&self.dir)
     }
 
     fn paths(&self) -> Vec<PathBuf> {
-        vec![self.dir()]
+        vec![self.dir.clone()]
     }
 }
 
@@ -121,6 +124,12 @@ mod tests {
         t
     }
 
+    fn create(mount: &Path, own: &str, name: &str) -> Box<dyn Cgroup> {
+        Box::new(V2Manager::new(mount, Path::new(own), name))
+            .create()
+            .unwrap()
+    }
+
     fn read(p: PathBuf) -> String {
         fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
@@ -128,8 +137,7 @@ mod tests {
     #[test]
     fn create_enables_available_controllers_and_makes_the_directory() {
         let t = fake_tree("cpuset cpu io memory hugetlb pids rdma misc\n");
-        let m = V2Manager::new(t.path(), Path::new("/"), "mydocker-abc");
-        m.create().unwrap();
+        let m = create(t.path(), "/", "mydocker-abc");
         assert_eq!(
             read(t.path().join("cgroup.subtree_control")),
             "+memory +cpu +cpuset +pids"
@@ -141,9 +149,7 @@ mod tests {
     #[test]
     fn only_controllers_the_parent_has_are_enabled() {
         let t = fake_tree("memory pids\n");
-        V2Manager::new(t.path(), Path::new("/"), "c")
-            .create()
-            .unwrap();
+        create(t.path(), "/", "c");
         assert_eq!(
             read(t.path().join("cgroup.subtree_control")),
             "+memory +pids"
@@ -153,8 +159,7 @@ mod tests {
     #[test]
     fn limits_go_to_the_v2_file_names() {
         let t = fake_tree("cpuset cpu memory pids\n");
-        let m = V2Manager::new(t.path(), Path::new("/"), "c");
-        m.create().unwrap();
+        let m = create(t.path(), "/", "c");
         m.apply(&Resources {
             memory: Some(100 * 1024 * 1024),
             cpu_shares: Some(512),
@@ -175,8 +180,7 @@ mod tests {
         let own = t.path().join("machine.slice");
         fs::create_dir(&own).unwrap();
         fs::write(own.join("cgroup.controllers"), "memory\n").unwrap();
-        let m = V2Manager::new(t.path(), Path::new("/machine.slice"), "c");
-        m.create().unwrap();
+        let m = create(t.path(), "/machine.slice", "c");
         assert!(own.join("c").is_dir());
         m.add_task(4242).unwrap();
         assert_eq!(read(own.join("c/cgroup.procs")), "4242");

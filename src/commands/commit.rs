@@ -14,7 +14,7 @@ use anyhow::Result;
 
 use crate::cli::CommitArgs;
 #[cfg(feature = "isolation")]
-use crate::container::lifecycle::MountedRoot;
+use crate::container::mounted_root::MountedRoot;
 use crate::fs::image;
 
 pub fn commit(root: &Path, args: &CommitArgs) -> Result<i32> {
@@ -47,7 +47,7 @@ fn source(root: &Path, _args: &CommitArgs) -> Result<MountedRoot> {
         .filter(|i| i.is_alive())
         .collect();
     match running.as_slice() {
-        [one] => crate::container::lifecycle::mounted_root(&store, one),
+        [one] => crate::container::mounted_root::mounted_root(&crate::syscall::Linux, &store, one),
         [] => anyhow::bail!("no running container to commit"),
         _ => {
             anyhow::bail!(
@@ -62,5 +62,5 @@ fn source(root: &Path, _args: &CommitArgs) -> Result<MountedRoot> {
 fn source(root: &Path, args: &CommitArgs) -> Result<MountedRoot> {
     let store = crate::container::state::Store::new(root);
     let info = store.find(&args.container)?;
-    crate::container::lifecycle::mounted_root(&store, &info)
+    crate::container::mounted_root::mounted_root(&crate::syscall::Linux, &store, &info)
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::CpArgs;
-use crate::container::lifecycle::MountedRoot;
+use crate::container::mounted_root::MountedRoot;
 use crate::container::state::Store;
 use crate::fs::{copy, image, scoped};
 
@@ -147,7 +147,7 @@ fn copy_between(ctr: &Ctr, src: Side, dst: Side) -> Result<i32> {
 fn container_root(root: &Path, key: &str) -> Result<MountedRoot> {
     let store = Store::new(root);
     let info = store.find(key)?;
-    crate::container::lifecycle::mounted_root(&store, &info)
+    crate::container::mounted_root::mounted_root(&crate::syscall::Linux, &store, &info)
 }
 
 /// Resolve a container source path: every component but the last is

@@ -30,12 +30,13 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use nix::sched::{CloneFlags, setns};
+use nix::sched::CloneFlags;
 use nix::unistd::{ForkResult, fork};
 
 use crate::cli::ExecArgs;
 use crate::container::state::{ContainerInfo, Store};
 use crate::container::{init, process};
+use crate::syscall::{Linux, Syscall};
 
 /// The namespaces to join, the mount namespace last.
 const NAMESPACES: [(&str, CloneFlags); 5] = [
@@ -129,7 +130,9 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
     }
 
     for (file, flag) in &namespaces {
-        setns(file, *flag).with_context(|| format!("join the container's {flag:?} namespace"))?;
+        Linux
+            .setns(file, *flag)
+            .with_context(|| format!("join the container's {flag:?} namespace"))?;
     }
     drop(namespaces);
     nix::unistd::chdir("/").context("chdir to the container's root")?;
@@ -142,12 +145,12 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
             for mut f in cgroups {
                 if let Err(e) = f.write_all(me.as_bytes()) {
                     eprintln!("mydocker: join the container's cgroup: {e}");
-                    std::process::exit(crate::error::EXIT_MYDOCKER);
+                    std::process::exit(crate::exit_code::EXIT_MYDOCKER);
                 }
             }
             if let Err(e) = confine(&info) {
                 eprintln!("mydocker: {e:#}");
-                std::process::exit(crate::error::EXIT_MYDOCKER);
+                std::process::exit(crate::exit_code::EXIT_MYDOCKER);
             }
             std::process::exit(init::exec(&args.command, Some(&env)));
         }

@@ -32,7 +32,7 @@ pub fn images(root: &Path, args: &ImagesArgs) -> Result<i32> {
                 serde_json::json!({
                     "name": i.name,
                     "size": i.size,
-                    "created": crate::util::format_time(i.created),
+                    "created": crate::format::format_time(i.created),
                 })
             })
             .collect();
@@ -44,9 +44,9 @@ pub fn images(root: &Path, args: &ImagesArgs) -> Result<i32> {
         rows.push([
             i.name.clone(),
             human_size(i.size),
-            crate::util::format_time(i.created),
+            crate::format::format_time(i.created),
         ]);
     }
-    print!("{}", crate::util::table(&rows));
+    print!("{}", crate::format::table(&rows));
     Ok(0)
 }

@@ -54,7 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         #[cfg(feature = "commit")]
         Command::Images(args) => images::images(&cli.root, &args),
         #[cfg(feature = "run")]
-        Command::Init(args) => crate::container::init::main(&args),
+        Command::Init(args) => crate::container::init::main(&args.inbox()),
         #[cfg(all(feature = "cli", not(feature = "run")))]
         Command::Run(_) | Command::Init(_) => {
             anyhow::bail!("run: containers arrive in chapter 05, after this build's chapters")

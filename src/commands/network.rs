@@ -6,8 +6,8 @@ use anyhow::{Result, bail};
 
 use crate::cli::{NetworkArgs, NetworkCommand};
 use crate::container::state::Store;
+use crate::format::table;
 use crate::network::store;
-use crate::util::table;
 
 pub fn network(root: &Path, args: &NetworkArgs) -> Result<i32> {
     match &args.command {
@@ -43,7 +43,7 @@ pub fn network(root: &Path, args: &NetworkArgs) -> Result<i32> {
                     Ok(()) => println!("{name}"),
                     Err(e) => {
                         eprintln!("mydocker: {e:#}");
-                        code = crate::error::EXIT_MYDOCKER;
+                        code = crate::exit_code::EXIT_MYDOCKER;
                     }
                 }
             }

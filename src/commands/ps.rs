@@ -15,7 +15,7 @@ use anyhow::Result;
 
 use crate::cli::PsArgs;
 use crate::container::state::{ContainerInfo, Status, Store};
-use crate::util::{ellipsis, format_epoch_secs, table};
+use crate::format::{ellipsis, format_epoch_secs, table};
 
 /// Before step 27 a container has no network to show.
 #[cfg(not(feature = "net-modes"))]
@@ -142,7 +142,7 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::util::format_tests::Gen;
+    use crate::format::tests::Gen;
 
     #[test]
     fn commands_are_quoted_and_cut_as_docker_does() {

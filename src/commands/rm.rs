@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 
 use crate::cli::RmArgs;
-use crate::container::lifecycle;
 use crate::container::state::{Error as StateError, Store};
+use crate::container::{remove, stop};
 
 pub fn rm(root: &Path, args: &RmArgs) -> Result<i32> {
     let store = Store::new(root);
@@ -19,7 +19,7 @@ pub fn rm(root: &Path, args: &RmArgs) -> Result<i32> {
             Ok(()) => println!("{key}"),
             Err(e) => {
                 eprintln!("mydocker: {e:#}");
-                code = crate::error::EXIT_MYDOCKER;
+                code = crate::exit_code::EXIT_MYDOCKER;
             }
         }
     }
@@ -30,7 +30,7 @@ fn remove_one(root: &Path, store: &Store, key: &str, force: bool) -> Result<()> 
     let info = match store.find(key) {
         Ok(info) => info,
         Err(StateError::Broken { name, .. }) if force => {
-            return lifecycle::remove_broken(store, root, &name);
+            return remove::remove_broken(store, root, &name);
         }
         Err(e) => return Err(e.into()),
     };
@@ -41,7 +41,7 @@ fn remove_one(root: &Path, store: &Store, key: &str, force: bool) -> Result<()> 
                 info.name
             );
         }
-        lifecycle::stop(store, &info, Duration::ZERO)?;
+        stop::stop(store, &info, Duration::ZERO)?;
     }
     // The state may have changed while stopping (the monitor's record).
     let info = store.load(&info.name)?;
@@ -50,5 +50,5 @@ fn remove_one(root: &Path, store: &Store, key: &str, force: bool) -> Result<()> 
     if !store.config_path(&info.name).exists() {
         bail!("no such container: {key}");
     }
-    lifecycle::remove(store, &info)
+    remove::remove(store, &info)
 }

@@ -20,13 +20,72 @@ pub use flow::run;
 
 use std::path::Path;
 
+use anyhow::Result;
+
 use crate::cgroups::Resources;
 use crate::cli::RunArgs;
-use crate::util;
+use crate::container::spec::Config;
 
 /// The name of a container's cgroup: `mydocker-<root tag>-<id>`.
 pub fn cgroup_name(root: &Path, id: &str) -> String {
-    format!("mydocker-{}-{id}", util::root_tag(root))
+    format!("mydocker-{}-{id}", crate::ids::root_tag(root))
+}
+
+/// Resolve the flags into the container's specification, once: its name
+/// (`--name`, else `id`), the directory its root is made from (the image
+/// is found, and extracted if never used, here and nowhere else), and each
+/// chapter's options. A missing image or root directory is refused before
+/// anything is made. (`root` is where images are: unused before step 10.)
+#[cfg_attr(not(feature = "pivot"), allow(unused_variables))]
+fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
+    Ok(Config {
+        name: args.name.clone().unwrap_or_else(|| id.to_string()),
+        command: args.command.clone(),
+        tty: args.tty,
+        resources: resources(args),
+        #[cfg(feature = "detach")]
+        detach: args.detach,
+        #[cfg(feature = "pivot")]
+        lower: lower(root, args)?,
+        #[cfg(feature = "image")]
+        image: args.image.clone(),
+        #[cfg(feature = "volume")]
+        volumes: args.volumes.clone(),
+        #[cfg(feature = "env")]
+        env: args.env.clone(),
+        #[cfg(feature = "env")]
+        hostname: args.hostname.clone(),
+        #[cfg(feature = "env")]
+        dns: args.dns.clone(),
+        #[cfg(feature = "env")]
+        add_host: args.add_host.clone(),
+        #[cfg(feature = "net-modes")]
+        net: args.net.clone(),
+        #[cfg(feature = "network")]
+        publish: args.publish.clone(),
+    })
+}
+
+/// Step 10: the directory given with `--rootfs`.
+#[cfg(all(feature = "pivot", not(feature = "image")))]
+fn lower(_root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
+    use anyhow::Context;
+    let path = args
+        .rootfs
+        .canonicalize()
+        .with_context(|| format!("root filesystem {}", args.rootfs.display()))?;
+    anyhow::ensure!(
+        path.is_dir(),
+        "root filesystem {} is not a directory",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// From step 11: the image's layer, extracted once.
+#[cfg(feature = "image")]
+fn lower(root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
+    Ok(crate::fs::image::layer(root, &args.image)?)
 }
 
 /// The limits asked for on the command line: none before step 06.

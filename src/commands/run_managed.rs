@@ -7,153 +7,149 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{cgroup_name, resources};
+use super::{cgroup_name, config};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::cli::RunArgs;
+use crate::container::guard::Guard;
 use crate::container::identity::Identity;
 use crate::container::process::Launch;
-use crate::container::rootfs::{self, Rootfs};
-use crate::container::spec::Spec;
+use crate::container::rootfs;
+use crate::container::spec::{Config, Spec};
 use crate::container::state::{ContainerInfo, Status, Store, now};
-use crate::container::{lifecycle, monitor, process};
-use crate::{trace, util};
+use crate::container::{monitor, process};
+use crate::fs::layers::ContainerLayers;
+use crate::syscall::Linux;
+use crate::trace;
 use nix::unistd::Pid;
 
 pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     trace::start();
     let store = Store::new(root);
-    let id = util::random_hex(6).context("make a container ID")?;
-    let name = args.name.clone().unwrap_or_else(|| id.clone());
-    let identity = Identity::plan(root, args, &id)?;
-    let net = network_plan(root, args)?;
+    let id = crate::ids::random_hex(6).context("make a container ID")?;
     // A missing or broken image is refused before anything is recorded
     // (from step 11 on, `run` extracts it here if it was never used).
-    let image_layer = crate::fs::image::layer(root, &args.image)?;
-    let env = container_env(args, &identity.hostname, &image_layer);
+    let config = config(root, args, &id)?;
+    let name = config.name.clone();
+    let identity = Identity::plan(root, &config, &id)?;
+    let net = network_plan(root, &config)?;
+    let env = container_env(&config, &identity.hostname);
     let mut info = ContainerInfo {
         id: id.clone(),
         name: name.clone(),
-        image: args.image.clone(),
-        command: args.command.clone(),
+        image: config.image.clone(),
+        command: config.command.clone(),
         created: now(),
         status: Status::Created,
-        detached: args.detach,
-        volumes: args.volumes.iter().map(|v| v.to_string()).collect(),
+        detached: config.detach,
+        volumes: config.volumes.iter().map(|v| v.to_string()).collect(),
         hostname: identity.hostname.clone(),
         env: env.clone().unwrap_or_default(),
+        // Where its layers will be follows from its name.
+        layers: Some(ContainerLayers::new(root, &name).base),
         ..ContainerInfo::default()
     };
     net.record(&mut info);
     confine(args, &mut info)?;
     trace::mark("check");
-    let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
-    let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
-    // Where its cgroups and layers will be is known now: recorded with the
-    // rest in one write.
-    info.cgroups = cgroup.paths();
-    info.layers = Some(crate::fs::layers::ContainerLayers::new(root, &name).base);
-    // Recording first claims the name: a duplicate is refused before
-    // anything else is made.
-    store.create(&info)?;
-    trace::mark("state");
 
-    let setup = (|| -> Result<Option<Rootfs>> {
-        cgroup.create()?;
-        cgroup.apply(&resources(args))?;
-        trace::mark("cgroups");
-        let r = rootfs::prepare(root, args, &name)?;
-        if let Some(rootfs) = &r {
-            // Its /etc files (from step 24), over the layers and volumes.
-            let dir = store.container_dir(&name);
-            if let Err(e) = identity.install(&dir, &rootfs.path, args) {
-                let _ = rootfs.release();
-                return Err(e);
-            }
-        }
-        trace::mark("rootfs");
-        Ok(r)
-    })();
-    let rootfs = match setup {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = cgroup.destroy();
-            let _ = store.remove(&name);
-            return Err(e);
-        }
-    };
-    let planned = (info.cgroups.clone(), info.layers.clone());
+    // Each thing made is held by a guard that undoes it on an early
+    // return (and, in the foreground, when the container has ended).
+    let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
+    let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?.create()?;
+    let cgroup = Guard::new(cgroup, |c| report(&name, c.destroy()));
+    // (A v2 cgroup may have gone to the root of the tree: its paths are
+    // known now, and recorded with the rest in one write.)
     info.cgroups = cgroup.paths();
-    info.layers = rootfs
-        .as_ref()
-        .and_then(|r| r.layers.as_ref())
-        .map(|l| l.base.clone());
+    // Recording claims the name: a duplicate is refused before any layer
+    // is made.
+    store.create(&info)?;
+    let recorded = Guard::new(&store, |store| forget(store, &name));
+    trace::mark("state");
+    cgroup.apply(&config.resources)?;
+    trace::mark("cgroups");
+    let rootfs = rootfs::prepare(&Linux, root, &config)?;
+    let rootfs = Guard::new(rootfs, |r| {
+        if let Some(r) = r {
+            report(&name, r.release());
+        }
+    });
+    if let Some(r) = rootfs.as_ref() {
+        // Its /etc files (from step 24), over the layers and volumes.
+        identity.install(&Linux, &store.container_dir(&name), &r.path, &config)?;
+    }
+    trace::mark("rootfs");
     #[allow(clippy::needless_update)]
     let spec = Spec {
-        argv: args.command.clone(),
+        argv: config.command.clone(),
         hostname: identity.hostname.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
         env,
         ..Spec::default()
     };
     let spec = with_confinement(spec, &info);
-    // (A v2 cgroup may have moved to the root of the tree on creation.)
-    let recorded = if planned == (info.cgroups.clone(), info.layers.clone()) {
-        Ok(true)
-    } else {
-        store.update(&name, |i| {
-            i.cgroups = info.cgroups.clone();
-            i.layers = info.layers.clone();
-        })
-    };
-    if let Err(e) = recorded {
-        lifecycle::discard(&store, &name, &*cgroup, rootfs.as_ref());
-        return Err(e.into());
-    }
 
     let attach = |pid: Pid| net.attach(&store, &info, pid);
     let how = Launch {
         net: net.namespace(),
         attach: &attach,
     };
-    if args.detach {
+    if config.detach {
         let job = monitor::Job {
             store: &store,
             info: &info,
             spec: &spec,
-            cgroup: &*cgroup,
+            cgroup: &**cgroup,
             rootfs: rootfs.as_ref(),
             how: &how,
         };
-        if let Err(e) = monitor::launch(&job) {
-            lifecycle::discard(&store, &name, &*cgroup, rootfs.as_ref());
-            return Err(e);
-        }
+        let forked = monitor::fork(&job)?;
+        // From here the monitor alone owns the container: it removes what
+        // was made when the container cannot start, or once it has ended.
+        rootfs.keep();
+        recorded.keep();
+        cgroup.keep();
+        forked.started()?;
         println!("{id}");
         return Ok(0);
     }
 
-    let result = process::start_container(&spec, &*cgroup, &how, &[]).and_then(|pid| {
-        trace::mark("start");
-        let start_time = util::process_start_time(pid.as_raw());
-        let _ = store.update(&name, |i| {
-            i.status = Status::Running;
-            i.pid = Some(pid.as_raw());
-            i.pid_start = start_time;
-        });
-        trace::mark("record");
-        let code = process::wait_forwarding(pid);
-        trace::mark("wait");
-        code
+    let pid = process::start_container(&spec, &**cgroup, &how, &[])?;
+    trace::mark("start");
+    let start_time = crate::proc_stat::process_start_time(pid.as_raw());
+    let _ = store.update(&name, |i| {
+        i.status = Status::Running;
+        i.pid = Some(pid.as_raw());
+        i.pid_start = start_time;
     });
-    lifecycle::discard(&store, &name, &*cgroup, rootfs.as_ref());
+    trace::mark("record");
+    let code = process::wait_forwarding(pid);
+    trace::mark("wait");
+    // A foreground container is removed with everything it made.
+    drop((rootfs, recorded, cgroup));
     trace::mark("teardown");
     trace::total("run");
-    result
+    code
+}
+
+/// Report what could not be undone, and go on undoing the rest.
+fn report<E: std::fmt::Display>(name: &str, result: Result<(), E>) {
+    if let Err(e) = result {
+        eprintln!("mydocker: container {name}: {e:#}");
+    }
+}
+
+/// Give back what the state says the container holds on the network, then
+/// remove its state.
+fn forget(store: &Store, name: &str) {
+    if let Ok(info) = store.load(name) {
+        crate::container::release_network::release_network(store.root(), &info);
+    }
+    report(name, store.remove(name));
 }
 
 /// Before step 24 the container inherits the caller's environment.
 #[cfg(not(feature = "env"))]
-fn container_env(_args: &RunArgs, _hostname: &str, _image: &Path) -> Option<Vec<String>> {
+fn container_env(_config: &Config, _hostname: &str) -> Option<Vec<String>> {
     None
 }
 
@@ -161,16 +157,16 @@ fn container_env(_args: &RunArgs, _hostname: &str, _image: &Path) -> Option<Vec<
 /// `HOME` from the image's `/etc/passwd`, `TERM` with `-t`) and its `-e`
 /// options, and nothing of the caller's.
 #[cfg(feature = "env")]
-fn container_env(args: &RunArgs, hostname: &str, image: &Path) -> Option<Vec<String>> {
+fn container_env(config: &Config, hostname: &str) -> Option<Vec<String>> {
     let mut env = vec![
         format!("PATH={}", crate::container::init::DEFAULT_PATH),
         format!("HOSTNAME={hostname}"),
-        format!("HOME={}", crate::container::identity::home(image)),
+        format!("HOME={}", crate::container::identity::home(&config.lower)),
     ];
-    if args.tty {
+    if config.tty {
         env.push("TERM=xterm".into());
     }
-    Some(merge_env(env, &args.env))
+    Some(merge_env(env, &config.env))
 }
 
 /// `base` with each of `overrides` (`KEY=VALUE`) replacing or adding.
@@ -220,7 +216,7 @@ fn with_confinement(spec: Spec, info: &ContainerInfo) -> Spec {
 
 /// Before step 27 every container gets a new, empty network namespace.
 #[cfg(not(feature = "net-modes"))]
-fn network_plan(_root: &Path, _args: &RunArgs) -> Result<NoNetwork> {
+fn network_plan(_root: &Path, _config: &Config) -> Result<NoNetwork> {
     Ok(NoNetwork)
 }
 
@@ -241,12 +237,12 @@ impl NoNetwork {
 
 /// From step 27: `--net`, checked before anything is created.
 #[cfg(all(feature = "net-modes", not(feature = "network")))]
-fn network_plan(root: &Path, args: &RunArgs) -> Result<crate::network::mode::Plan> {
-    crate::network::mode::Plan::new(root, &args.net)
+fn network_plan(root: &Path, config: &Config) -> Result<crate::network::mode::Plan> {
+    crate::network::mode::Plan::new(root, &config.net)
 }
 
 /// From step 31: `--net` and `-p`, checked before anything is created.
 #[cfg(feature = "network")]
-fn network_plan(root: &Path, args: &RunArgs) -> Result<crate::network::mode::Plan> {
-    crate::network::mode::Plan::new(root, &args.net)?.publish(&args.publish)
+fn network_plan(root: &Path, config: &Config) -> Result<crate::network::mode::Plan> {
+    crate::network::mode::Plan::new(root, &config.net)?.publish(&config.publish)
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::StopArgs;
-use crate::container::{lifecycle, state::Store};
+use crate::container::{state::Store, stop};
 
 pub fn stop(root: &Path, args: &StopArgs) -> Result<i32> {
     let store = Store::new(root);
@@ -17,12 +17,12 @@ pub fn stop(root: &Path, args: &StopArgs) -> Result<i32> {
         let result = store
             .find(key)
             .map_err(anyhow::Error::from)
-            .and_then(|info| lifecycle::stop(&store, &info, Duration::from_secs(args.time)));
+            .and_then(|info| stop::stop(&store, &info, Duration::from_secs(args.time)));
         match result {
             Ok(()) => println!("{key}"),
             Err(e) => {
                 eprintln!("mydocker: {e:#}");
-                code = crate::error::EXIT_MYDOCKER;
+                code = crate::exit_code::EXIT_MYDOCKER;
             }
         }
     }

@@ -10,7 +10,13 @@ use anyhow::{Context, Result};
 
 use super::Prepared;
 use super::spec::Spec;
-use crate::cli::InitArgs;
+
+/// What `init` was told on its command line: the hostname and the command.
+#[derive(Debug, Clone, Default)]
+pub struct Inbox {
+    pub hostname: String,
+    pub command: Vec<String>,
+}
 
 /// The parent's half of the channel: nothing to keep.
 pub struct Sender;
@@ -39,10 +45,10 @@ impl Sender {
 }
 
 /// The child's half: read the spec from init's own arguments.
-pub fn receive(args: &InitArgs) -> Result<Spec> {
+pub fn receive(inbox: &Inbox) -> Result<Spec> {
     Ok(Spec {
-        argv: args.command.clone(),
-        hostname: args.hostname.clone(),
+        argv: inbox.command.clone(),
+        hostname: inbox.hostname.clone(),
         rootfs: None,
         env: None,
     })

@@ -23,12 +23,19 @@ use nix::fcntl::OFlag;
 
 use super::Prepared;
 use super::spec::Spec;
-use crate::cli::InitArgs;
 
 /// The descriptor number `init` finds the pipe on.
 pub const SPEC_FD: RawFd = 3;
 /// The descriptor `init` holds open until it `execve`s the program.
 pub const READY_FD: RawFd = 4;
+
+/// What `init` was told on its command line: the descriptors of the two
+/// pipes (`--spec-fd`, `--ready-fd`).
+#[derive(Debug, Clone, Default)]
+pub struct Inbox {
+    pub spec_fd: Option<RawFd>,
+    pub ready_fd: Option<RawFd>,
+}
 
 /// The parent's half: the spec pipe's write end and the ready pipe's read
 /// end, and the child's ends, kept open until the child has started.
@@ -99,8 +106,8 @@ impl Sender {
 
 /// The child's half: read the spec from descriptor 3 until the parent
 /// closes it.
-pub fn receive(args: &InitArgs) -> Result<Spec> {
-    let (Some(SPEC_FD), Some(READY_FD)) = (args.spec_fd, args.ready_fd) else {
+pub fn receive(inbox: &Inbox) -> Result<Spec> {
+    let (Some(SPEC_FD), Some(READY_FD)) = (inbox.spec_fd, inbox.ready_fd) else {
         bail!("init was started without its pipes (it is run by `mydocker run`)");
     };
     let mut pipe = File::from(take_pipe(SPEC_FD)?);

@@ -36,11 +36,12 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use nix::mount::{MsFlags, mount};
+use nix::mount::MsFlags;
 
-use crate::cli::RunArgs;
+use super::spec::Config;
 use crate::fs::scoped;
 use crate::fs::volume::Volume;
+use crate::syscall::Syscall;
 
 /// The files kept per container, each mounted at `/etc/<file>`.
 pub const FILES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
@@ -80,19 +81,19 @@ impl Identity {
     /// created: a conflicting option is refused here. Before step 27 a
     /// container always has its own.
     #[cfg(not(feature = "net-modes"))]
-    pub fn plan(_root: &Path, args: &RunArgs, id: &str) -> Result<Identity> {
-        Ok(own(args, id))
+    pub fn plan(_root: &Path, config: &Config, id: &str) -> Result<Identity> {
+        Ok(own(config, id))
     }
 
     /// Decide the hostname and the files' contents, before anything is
     /// created: a conflicting option is refused here.
     #[cfg(feature = "net-modes")]
-    pub fn plan(root: &Path, args: &RunArgs, id: &str) -> Result<Identity> {
-        let extra = hosts_lines(&args.add_host);
-        Ok(match view(root, args)? {
-            View::Own => own(args, id),
+    pub fn plan(root: &Path, config: &Config, id: &str) -> Result<Identity> {
+        let extra = hosts_lines(&config.add_host);
+        Ok(match view(root, config)? {
+            View::Own => own(config, id),
             View::Host => {
-                let hostname = match &args.hostname {
+                let hostname = match &config.hostname {
                     Some(h) => h.clone(),
                     None => nix::unistd::gethostname()
                         .context("read the host's hostname")?
@@ -102,7 +103,7 @@ impl Identity {
                 Identity {
                     files: Files::Own {
                         hosts: host_file("/etc/hosts") + &extra,
-                        resolv: resolv_text(&host_file("/etc/resolv.conf"), &args.dns, false),
+                        resolv: resolv_text(&host_file("/etc/resolv.conf"), &config.dns, false),
                     },
                     hostname,
                 }
@@ -117,7 +118,13 @@ impl Identity {
     /// Write the files into the container's directory `dir` (unless they
     /// are shared) and bind-mount each over `/etc/<file>` in `rootfs`. A
     /// file a volume already covers is left to the volume.
-    pub fn install(&self, dir: &Path, rootfs: &Path, args: &RunArgs) -> Result<()> {
+    pub fn install(
+        &self,
+        sys: &dyn Syscall,
+        dir: &Path,
+        rootfs: &Path,
+        config: &Config,
+    ) -> Result<()> {
         let source_dir = match &self.files {
             Files::Own { hosts, resolv } => {
                 for (file, text) in [
@@ -134,7 +141,7 @@ impl Identity {
             #[cfg(feature = "net-modes")]
             Files::Shared(other) => other.as_path(),
         };
-        bind_files(source_dir, rootfs, &args.volumes)
+        bind_files(sys, source_dir, rootfs, &config.volumes)
     }
 }
 
@@ -142,29 +149,34 @@ impl Identity {
 /// a container that has exited (its mounts went with it) and whose root
 /// filesystem is put together once more (`cp`, `commit`). A container
 /// sharing another's files keeps none in its own `dir`: those are skipped.
-pub fn remount(dir: &Path, rootfs: &Path, volumes: &[Volume]) -> Result<()> {
+pub fn remount(sys: &dyn Syscall, dir: &Path, rootfs: &Path, volumes: &[Volume]) -> Result<()> {
     if FILES.iter().all(|f| dir.join(f).is_file()) {
-        bind_files(dir, rootfs, volumes)?;
+        bind_files(sys, dir, rootfs, volumes)?;
     }
     Ok(())
 }
 
 /// Bind-mount each of [`FILES`] in `source_dir` over `/etc/<file>` in
 /// `rootfs`; a file a volume already covers is left to the volume.
-fn bind_files(source_dir: &Path, rootfs: &Path, volumes: &[Volume]) -> Result<()> {
+fn bind_files(
+    sys: &dyn Syscall,
+    source_dir: &Path,
+    rootfs: &Path,
+    volumes: &[Volume],
+) -> Result<()> {
     for file in FILES {
         let in_container = Path::new("/etc").join(file);
         if volumes.iter().any(|v| v.target == in_container) {
             continue;
         }
-        bind_file(&source_dir.join(file), rootfs, &in_container)?;
+        bind_file(sys, &source_dir.join(file), rootfs, &in_container)?;
     }
     Ok(())
 }
 
 /// Bind-mount the host file `source` over `target` inside `rootfs`,
 /// creating an empty file there first when the image has none.
-fn bind_file(source: &Path, rootfs: &Path, target: &Path) -> Result<()> {
+fn bind_file(sys: &dyn Syscall, source: &Path, rootfs: &Path, target: &Path) -> Result<()> {
     let at = scoped::resolve(rootfs, target)?;
     if std::fs::symlink_metadata(&at).is_err() {
         if let Some(parent) = at.parent() {
@@ -173,20 +185,14 @@ fn bind_file(source: &Path, rootfs: &Path, target: &Path) -> Result<()> {
         }
         std::fs::File::create(&at).with_context(|| format!("create {}", at.display()))?;
     }
-    mount(
-        Some(source),
-        &at,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    )
-    .with_context(|| {
-        format!(
-            "bind-mount {} onto {} in the container",
-            source.display(),
-            target.display()
-        )
-    })
+    sys.mount(Some(source), &at, None, MsFlags::MS_BIND, None)
+        .with_context(|| {
+            format!(
+                "bind-mount {} onto {} in the container",
+                source.display(),
+                target.display()
+            )
+        })
 }
 
 /// A host file's contents; a missing one reads as empty.
@@ -196,10 +202,10 @@ fn host_file(path: &str) -> String {
 
 /// A hostname and files of its own: its ID (or `--hostname`), `hosts`
 /// naming it, the host's name servers.
-fn own(args: &RunArgs, id: &str) -> Identity {
-    let extra = hosts_lines(&args.add_host);
-    let hostname = args.hostname.clone().unwrap_or_else(|| id.to_string());
-    let own = if has_address_later(args) {
+fn own(config: &Config, id: &str) -> Identity {
+    let extra = hosts_lines(&config.add_host);
+    let hostname = config.hostname.clone().unwrap_or_else(|| id.to_string());
+    let own = if has_address_later(config) {
         None
     } else {
         Some(IpAddr::from([127, 0, 0, 1]))
@@ -207,7 +213,7 @@ fn own(args: &RunArgs, id: &str) -> Identity {
     Identity {
         files: Files::Own {
             hosts: hosts_text(&hostname, own, &extra),
-            resolv: resolv_text(&host_file("/etc/resolv.conf"), &args.dns, true),
+            resolv: resolv_text(&host_file("/etc/resolv.conf"), &config.dns, true),
         },
         hostname,
     }
@@ -215,20 +221,20 @@ fn own(args: &RunArgs, id: &str) -> Identity {
 
 /// From step 27: `--net host` and `--net container:NAME` change it.
 #[cfg(feature = "net-modes")]
-fn view(root: &Path, args: &RunArgs) -> Result<View> {
+fn view(root: &Path, config: &Config) -> Result<View> {
     use crate::network::mode::Mode;
-    match &args.net {
+    match &config.net {
         Mode::Host => Ok(View::Host),
         Mode::Container(key) => {
             for (flag, given) in [
-                ("--hostname", args.hostname.is_some()),
-                ("--dns", !args.dns.is_empty()),
-                ("--add-host", !args.add_host.is_empty()),
+                ("--hostname", config.hostname.is_some()),
+                ("--dns", !config.dns.is_empty()),
+                ("--add-host", !config.add_host.is_empty()),
             ] {
                 anyhow::ensure!(
                     !given,
                     "conflicting options: {flag} and --net {} (the container shares that container's)",
-                    args.net
+                    config.net
                 );
             }
             let store = super::state::Store::new(root);
@@ -249,15 +255,15 @@ fn view(root: &Path, args: &RunArgs) -> Result<View> {
 
 /// Before step 28 no container gets an address of its own.
 #[cfg(not(feature = "net-bridge"))]
-fn has_address_later(_args: &RunArgs) -> bool {
+fn has_address_later(_config: &Config) -> bool {
     false
 }
 
 /// From step 28 a container on a bridge network gets its address when it
 /// is attached; its name is added then ([`add_address`]).
 #[cfg(feature = "net-bridge")]
-fn has_address_later(args: &RunArgs) -> bool {
-    matches!(args.net, crate::network::mode::Mode::Bridge(_))
+fn has_address_later(config: &Config) -> bool {
+    matches!(config.net, crate::network::mode::Mode::Bridge(_))
 }
 
 /// Add the container's own address and hostname to its `hosts` in `dir`

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::cli::RunArgs;
+use super::spec::Config;
+use crate::syscall::Syscall;
 
 /// A container's hostname.
 #[derive(Debug)]
@@ -16,20 +17,31 @@ pub struct Identity {
 
 impl Identity {
     /// The hostname is the container's ID.
-    pub fn plan(_root: &Path, _args: &RunArgs, id: &str) -> Result<Identity> {
+    pub fn plan(_root: &Path, _config: &Config, id: &str) -> Result<Identity> {
         Ok(Identity {
             hostname: id.to_string(),
         })
     }
 
     /// Nothing to install before step 24.
-    pub fn install(&self, _dir: &Path, _rootfs: &Path, _args: &RunArgs) -> Result<()> {
+    pub fn install(
+        &self,
+        _sys: &dyn Syscall,
+        _dir: &Path,
+        _rootfs: &Path,
+        _config: &Config,
+    ) -> Result<()> {
         Ok(())
     }
 }
 
 /// Nothing to mount again before step 24.
 #[cfg(feature = "isolation")]
-pub fn remount(_dir: &Path, _rootfs: &Path, _volumes: &[crate::fs::volume::Volume]) -> Result<()> {
+pub fn remount(
+    _sys: &dyn Syscall,
+    _dir: &Path,
+    _rootfs: &Path,
+    _volumes: &[crate::fs::volume::Volume],
+) -> Result<()> {
     Ok(())
 }

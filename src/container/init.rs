@@ -5,7 +5,8 @@
 //! 1. makes every mount private (`MS_REC | MS_PRIVATE` on `/`). On hosts
 //!    where `/` is a shared mount (systemd makes it so), a mount made in the
 //!    new namespace would otherwise propagate back to the host: the classic
-//!    "host /proc is broken after running a container" bug;
+//!    "host /proc is broken after running a container" bug
+//!    ([`crate::fs::mount_ns`]);
 //! 2. mounts a fresh `proc` on `/proc`, so `ps` and `/proc/self` show the
 //!    container's PID namespace; from step 10 it first pivots into the
 //!    container's own root filesystem and adds `/dev` and `/sys`
@@ -16,6 +17,9 @@
 //!    no_new_privs (`security::capabilities`);
 //! 6. `execve`s the program: the program takes over PID 1.
 //!
+//! Every system call of steps 1 to 3 goes through the [`Syscall`] seam
+//! (`crate::syscall`), so their order is unit-tested without root.
+//!
 //! When the program cannot be started init exits 127 (not found) or 126
 //! (found but not executable), as Docker does.
 
@@ -24,23 +28,24 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nix::mount::{MsFlags, mount};
+#[cfg(test)]
+use nix::mount::MsFlags;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 
 use super::channel;
 use super::spec::Spec;
-use crate::cli::InitArgs;
-use crate::error::{EXIT_CANNOT_RUN, EXIT_NOT_FOUND};
+use crate::exit_code::{EXIT_CANNOT_RUN, EXIT_NOT_FOUND};
+use crate::syscall::{Linux, Syscall};
 
 /// The search path for a command given without a `/` (Docker's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Run as the container's init: set up, then become the user's program.
 /// Returns only on failure, with the exit code to use.
-pub fn main(args: &InitArgs) -> Result<i32> {
-    let spec = channel::receive(args)?;
+pub fn main(inbox: &channel::Inbox) -> Result<i32> {
+    let spec = channel::receive(inbox)?;
     crate::trace::start();
-    prepare(&spec)?;
+    prepare(&Linux, &spec, Path::new("/"))?;
     crate::trace::mark("init mounts");
     confine(&spec)?;
     Ok(exec(&spec.argv, spec.env.as_deref()))
@@ -60,33 +65,18 @@ fn confine(spec: &Spec) -> Result<()> {
         .context("confine the container to its capabilities")
 }
 
-fn prepare(spec: &Spec) -> Result<()> {
-    super::rootfs_inside::setup(spec)?;
+/// Everything init does to the system before the program runs, in order:
+/// the filesystem (private mounts, `/proc`, from step 10 the pivot), then
+/// the hostname. `inside` is where the container's root is seen once it is
+/// set up: `/` (a temporary directory in unit tests, whose fake makes no
+/// mount and no pivot).
+fn prepare(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
+    super::rootfs_inside::setup(sys, spec, inside)?;
     if !spec.hostname.is_empty() {
-        nix::unistd::sethostname(&spec.hostname)
+        sys.sethostname(&spec.hostname)
             .with_context(|| format!("set the hostname to {:?}", spec.hostname))?;
     }
     Ok(())
-}
-
-/// Stop mount events from propagating between this namespace and the host
-/// (`mount --make-rprivate /`).
-pub fn make_private() -> Result<()> {
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .context("make the mount tree private (mount --make-rprivate /)")
-}
-
-/// Mount a new procfs at `target`: it shows this PID namespace only.
-pub fn mount_proc(target: &Path) -> Result<()> {
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    mount(Some("proc"), target, Some("proc"), flags, None::<&str>)
-        .with_context(|| format!("mount proc on {}", target.display()))
 }
 
 /// Find `program` as `execvp` would: as given when it holds a `/`, else in
@@ -218,4 +208,52 @@ pub fn ensure_pid_one() -> Result<()> {
         bail!("init is started by `mydocker run`; it is not meant to be run directly");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscall::recording::{Call, Recording};
+
+    #[allow(clippy::needless_update)]
+    fn spec(root: &Path) -> Spec {
+        Spec {
+            argv: vec!["true".into()],
+            hostname: "c0ffee".into(),
+            rootfs: Some(root.join("rootfs")),
+            env: None,
+            ..Spec::default()
+        }
+    }
+
+    #[test]
+    fn init_makes_root_private_before_mounting_proc_and_names_the_host_last() {
+        let t = tempfile::tempdir().unwrap();
+        let sys = Recording::new();
+        prepare(&sys, &spec(t.path()), t.path()).unwrap();
+        let private = sys.position("rprivate /", |c| {
+            matches!(c, Call::Mount { target, flags, .. }
+                if target == Path::new("/") && *flags == MsFlags::MS_REC | MsFlags::MS_PRIVATE)
+        });
+        let proc = sys.position(
+            "mount proc",
+            |c| matches!(c, Call::Mount { fstype: Some(t), .. } if t == "proc"),
+        );
+        let hostname = sys.position("sethostname", |c| *c == Call::Sethostname("c0ffee".into()));
+        assert_eq!(private, 0, "{:#?}", sys.calls());
+        assert!(private < proc && proc < hostname, "{:#?}", sys.calls());
+        assert_eq!(hostname, sys.calls().len() - 1);
+    }
+
+    #[test]
+    fn init_stops_at_the_first_refused_mount() {
+        let t = tempfile::tempdir().unwrap();
+        let sys = Recording::refusing(
+            |c| c.mount_target() == Some(Path::new("/")),
+            nix::Error::EPERM,
+        );
+        let err = prepare(&sys, &spec(t.path()), t.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("make-rprivate"), "{err:#}");
+        assert_eq!(sys.calls().len(), 1, "{:#?}", sys.calls());
+    }
 }

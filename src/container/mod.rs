@@ -19,6 +19,9 @@
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
+#[cfg(feature = "detach")]
+pub mod discard;
+pub mod guard;
 #[cfg(all(feature = "detach", not(feature = "env")))]
 #[path = "identity_id.rs"]
 pub mod identity;
@@ -27,14 +30,20 @@ pub mod identity;
 pub mod identity;
 pub mod init;
 #[cfg(feature = "detach")]
-pub mod lifecycle;
-#[cfg(feature = "detach")]
 pub mod monitor;
+#[cfg(feature = "isolation")]
+pub mod mounted_root;
 pub mod process;
+#[cfg(feature = "detach")]
+pub mod release_network;
+#[cfg(feature = "detach")]
+pub mod remove;
 pub mod rootfs;
 pub mod spec;
 #[cfg(feature = "detach")]
 pub mod state;
+#[cfg(feature = "detach")]
+pub mod stop;
 
 #[cfg(not(feature = "pivot"))]
 #[path = "rootfs_host.rs"]

@@ -20,53 +20,70 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 
 use anyhow::{Context, Result, bail};
-use nix::unistd::{ForkResult, fork, setsid};
+use nix::unistd::{ForkResult, setsid};
 
 use super::process;
 use super::process::Launch;
 use super::rootfs::Rootfs;
 use super::spec::Spec;
 use super::state::{ContainerInfo, Status, Store, now};
-use crate::cgroups::Manager;
-use crate::util;
+use crate::cgroups::Cgroup;
 
 /// What the monitor needs: the container as `run` prepared it.
 pub struct Job<'a> {
     pub store: &'a Store,
     pub info: &'a ContainerInfo,
     pub spec: &'a Spec,
-    pub cgroup: &'a dyn Manager,
+    pub cgroup: &'a dyn Cgroup,
     pub rootfs: Option<&'a Rootfs>,
     pub how: &'a Launch<'a>,
 }
 
-/// Start the container under a monitor; returns once it runs.
-pub fn launch(job: &Job) -> Result<()> {
+/// A monitor that has been forked: from then on it alone owns the
+/// container and everything made for it, and removes them when the
+/// container cannot start or has ended.
+pub struct Forked {
+    report: File,
+}
+
+impl Forked {
+    /// Wait for the monitor's word: the container runs, or why it could
+    /// not start (the monitor has then removed what was made for it).
+    pub fn started(self) -> Result<()> {
+        let mut report = String::new();
+        let mut file = self.report;
+        file.read_to_string(&mut report)
+            .context("read the monitor's report")?;
+        match report.strip_prefix("ok") {
+            Some(_) => Ok(()),
+            None if report.is_empty() => {
+                bail!("the monitor exited before starting the container")
+            }
+            None => bail!("{}", report.trim_start_matches("err: ").trim_end()),
+        }
+    }
+}
+
+/// Fork the monitor, which starts the container. An error means no
+/// monitor exists: what was made is still the caller's to remove.
+pub fn fork(job: &Job) -> Result<Forked> {
     let (read, write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("create the monitor's pipe")?;
     // SAFETY: mydocker is single-threaded, so the child may go on running
     // ordinary Rust code.
-    match unsafe { fork() }.context("fork the monitor")? {
+    match unsafe { nix::unistd::fork() }.context("fork the monitor")? {
         ForkResult::Parent { child } => {
             drop(write);
             let _ = crate::namespaces::wait_exit_code(child);
-            let mut report = String::new();
-            File::from(read)
-                .read_to_string(&mut report)
-                .context("read the monitor's report")?;
-            match report.strip_prefix("ok") {
-                Some(_) => Ok(()),
-                None if report.is_empty() => {
-                    bail!("the monitor exited before starting the container")
-                }
-                None => bail!("{}", report.trim_start_matches("err: ").trim_end()),
-            }
+            Ok(Forked {
+                report: File::from(read),
+            })
         }
         ForkResult::Child => {
             drop(read);
             let _ = setsid();
             // SAFETY: as above, single-threaded.
-            match unsafe { fork() } {
+            match unsafe { nix::unistd::fork() } {
                 Ok(ForkResult::Child) => {
                     let code = monitor(job, File::from(write));
                     std::process::exit(code)
@@ -94,9 +111,11 @@ fn monitor(job: &Job, mut report: File) -> i32 {
             pid
         }
         Err(e) => {
+            // Cleaned up before `run` hears of it: when `run` exits 125,
+            // nothing of the container is left.
+            super::discard::discard(store, &info.name, cgroup, rootfs);
             let _ = report.write_all(format!("err: {e:#}\n").as_bytes());
             drop(report);
-            super::lifecycle::discard(store, &info.name, cgroup, rootfs);
             return 1;
         }
     };
@@ -114,8 +133,8 @@ fn monitor(job: &Job, mut report: File) -> i32 {
         if released {
             i.layers = None;
         }
-        super::lifecycle::release_network(store.root(), i);
-        super::lifecycle::forget_network(i);
+        super::release_network::release_network(store.root(), i);
+        super::release_network::forget_network(i);
     });
     0
 }
@@ -132,7 +151,7 @@ fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
 /// Docker: stopping loses no data, and a stopped container can be
 /// committed. Its mounts (the union, the volumes, the `/etc` files) go when
 /// it ends, also as in Docker; `cp` and `commit` mount them again while
-/// they work ([`super::lifecycle::mounted_root`]).
+/// they work ([`super::mounted_root::mounted_root`]).
 #[cfg(feature = "isolation")]
 fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
     if let Some(layers) = rootfs.and_then(|r| r.layers.as_ref()) {
@@ -172,7 +191,7 @@ fn start(job: &Job) -> Result<nix::unistd::Pid> {
     let stdio = [(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
     let pid = process::start_container(spec, cgroup, how, &stdio)?;
     drop(log);
-    let start_time = util::process_start_time(pid.as_raw());
+    let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     store.update(&info.name, |i| {
         i.status = Status::Running;
         i.pid = Some(pid.as_raw());

@@ -23,8 +23,8 @@ use nix::unistd::Pid;
 
 use super::spec::Spec;
 use super::{Prepared, channel};
-use crate::cgroups::Manager;
-use crate::error::signal_exit_code;
+use crate::cgroups::Cgroup;
+use crate::exit_code::signal_exit_code;
 use crate::namespaces;
 
 /// Signals `run` passes on to the container instead of dying of them.
@@ -123,7 +123,7 @@ impl Launch<'_> {
 /// once that is done. A failure on the way kills the half-started init.
 pub fn start_container(
     spec: &Spec,
-    cgroup: &dyn Manager,
+    cgroup: &dyn Cgroup,
     launch: &Launch,
     stdio: &[(RawFd, RawFd)],
 ) -> Result<Pid> {

@@ -3,16 +3,18 @@
 //! Each chapter replaces [`prepare`] (one seam per chapter):
 //!
 //! - before step 10 the container shares the host's filesystem;
-//! - step 10: `--rootfs DIR`, a prepared directory to pivot into;
-//! - step 11: the image's extracted layer itself;
-//! - step 12: a union of the image layer and a write layer (step 13 adds
-//!   the volumes, mounted into it).
+//! - steps 10 and 11: the directory it is made from itself (`--rootfs DIR`
+//!   in step 10, the image's extracted layer from step 11: `run` finds it,
+//!   [`Config::lower`]);
+//! - step 12: a union of that layer and a write layer (step 13 adds the
+//!   volumes, mounted into it).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::RunArgs;
+use super::spec::Config;
+use crate::syscall::Syscall;
 
 /// A prepared root filesystem.
 #[derive(Debug)]
@@ -43,43 +45,39 @@ impl Rootfs {
 
 /// Before step 10: no root filesystem of its own.
 #[cfg(not(feature = "pivot"))]
-pub fn prepare(_root: &std::path::Path, _args: &RunArgs, _name: &str) -> Result<Option<Rootfs>> {
+pub fn prepare(
+    _sys: &dyn Syscall,
+    _root: &std::path::Path,
+    _config: &Config,
+) -> Result<Option<Rootfs>> {
     Ok(None)
 }
 
-/// Step 10: the directory given with `--rootfs`.
-#[cfg(all(feature = "pivot", not(feature = "image")))]
-pub fn prepare(_root: &std::path::Path, args: &RunArgs, _name: &str) -> Result<Option<Rootfs>> {
-    use anyhow::Context;
-    let path = args
-        .rootfs
-        .canonicalize()
-        .with_context(|| format!("root filesystem {}", args.rootfs.display()))?;
-    anyhow::ensure!(
-        path.is_dir(),
-        "root filesystem {} is not a directory",
-        path.display()
-    );
-    Ok(Some(Rootfs { path }))
-}
-
-/// Step 11: the image's layer, extracted once.
-#[cfg(all(feature = "image", not(feature = "layers")))]
-pub fn prepare(root: &std::path::Path, args: &RunArgs, _name: &str) -> Result<Option<Rootfs>> {
-    let path = crate::fs::image::layer(root, &args.image)?;
-    Ok(Some(Rootfs { path }))
+/// Steps 10 and 11: the directory it is made from, as it is.
+#[cfg(all(feature = "pivot", not(feature = "layers")))]
+pub fn prepare(
+    _sys: &dyn Syscall,
+    _root: &std::path::Path,
+    config: &Config,
+) -> Result<Option<Rootfs>> {
+    Ok(Some(Rootfs {
+        path: config.lower.clone(),
+    }))
 }
 
 /// Step 12: a write layer over the image layer; from step 13 the volumes
 /// are mounted into the result. A failure part way undoes every mount.
 #[cfg(feature = "layers")]
-pub fn prepare(root: &std::path::Path, args: &RunArgs, name: &str) -> Result<Option<Rootfs>> {
+pub fn prepare(
+    sys: &dyn Syscall,
+    root: &std::path::Path,
+    config: &Config,
+) -> Result<Option<Rootfs>> {
     use crate::fs::layers::ContainerLayers;
     use anyhow::Context;
 
-    let image_layer = crate::fs::image::layer(root, &args.image)?;
-    let layers = ContainerLayers::new(root, name);
-    if let Err(e) = layers.mount(&image_layer) {
+    let layers = ContainerLayers::new(root, &config.name);
+    if let Err(e) = layers.mount(&config.lower) {
         if !matches!(e, crate::fs::layers::Error::Busy(_)) {
             let _ = layers.remove();
         }
@@ -89,7 +87,7 @@ pub fn prepare(root: &std::path::Path, args: &RunArgs, name: &str) -> Result<Opt
         path: layers.merged(),
         layers: Some(layers),
     };
-    if let Err(e) = mount_volumes(&rootfs, args) {
+    if let Err(e) = mount_volumes(sys, &rootfs, config) {
         let _ = rootfs.release();
         return Err(e);
     }
@@ -98,13 +96,13 @@ pub fn prepare(root: &std::path::Path, args: &RunArgs, name: &str) -> Result<Opt
 
 /// Before step 13 there are no volumes.
 #[cfg(all(feature = "layers", not(feature = "volume")))]
-fn mount_volumes(_rootfs: &Rootfs, _args: &RunArgs) -> Result<()> {
+fn mount_volumes(_sys: &dyn Syscall, _rootfs: &Rootfs, _config: &Config) -> Result<()> {
     Ok(())
 }
 
 /// Step 13: bind-mount each `-v` into the root filesystem, parents first.
 #[cfg(feature = "volume")]
-fn mount_volumes(rootfs: &Rootfs, args: &RunArgs) -> Result<()> {
-    crate::fs::volume::mount_all(&args.volumes, &rootfs.path)?;
+fn mount_volumes(sys: &dyn Syscall, rootfs: &Rootfs, config: &Config) -> Result<()> {
+    crate::fs::volume::mount_all(sys, &config.volumes, &rootfs.path)?;
     Ok(())
 }

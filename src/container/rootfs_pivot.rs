@@ -1,18 +1,23 @@
 //! From step 10, inside: pivot into the container's root filesystem and
 //! give it `/proc`, `/dev` and `/sys` of its own.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 
 use super::spec::Spec;
-use crate::fs::pivot;
+use crate::fs::{mount_ns, pivot};
+use crate::syscall::Syscall;
 
-/// Prepare the container's view of the filesystem.
-pub fn setup(spec: &Spec) -> Result<()> {
-    super::init::make_private()?;
+/// Prepare the container's view of the filesystem; `inside` is where its
+/// root is seen once pivoted into (`/`, a temporary directory in unit
+/// tests).
+pub fn setup(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
+    mount_ns::make_private(sys)?;
     let root = spec
         .rootfs
         .as_ref()
         .context("the spec names no root filesystem")?;
-    pivot::pivot_root(root)?;
-    pivot::mount_pseudo_filesystems()
+    pivot::pivot_root(sys, root)?;
+    pivot::mount_pseudo_filesystems(sys, inside)
 }

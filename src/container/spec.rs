@@ -1,10 +1,65 @@
-//! What `init` needs to know to become the container: the program and its
-//! arguments, and the hostname. Later chapters add the root filesystem,
-//! volumes and environment.
+//! What the engine runs (step 05): a container's resolved specification,
+//! [`Config`], and the part of it `init` receives, [`Spec`].
+//!
+//! The commands turn flags into a [`Config`] once (names chosen, the image
+//! found, volumes parsed, limits checked), and `container/`, `fs/` and
+//! `cgroups/` take only that, never the command line: the engine does not
+//! know how a container was asked for. Each chapter adds the fields it
+//! honours (the root filesystem in step 10, volumes in 13, the environment
+//! and `/etc` files in 24, the network mode in 27).
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// The container's first program and its surroundings.
+use crate::cgroups::Resources;
+
+/// One container, as `run` resolved it from its flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Its name: `--name`, else its ID.
+    pub name: String,
+    /// The program and its arguments, verbatim (no shell).
+    pub command: Vec<String>,
+    /// Whether it has a terminal (`-t`; from step 24 it sets `TERM`).
+    pub tty: bool,
+    /// Its cgroup limits (steps 06 and 07).
+    pub resources: Resources,
+    /// Whether it runs in the background under a monitor (step 15).
+    #[cfg(feature = "detach")]
+    pub detach: bool,
+    /// The read-only directory its root filesystem is made from, found
+    /// once: the `--rootfs` directory (step 10), from step 11 the image's
+    /// extracted layer.
+    #[cfg(feature = "pivot")]
+    pub lower: PathBuf,
+    /// The image's name (step 11).
+    #[cfg(feature = "image")]
+    pub image: String,
+    /// Host directories mounted into it (step 13).
+    #[cfg(feature = "volume")]
+    pub volumes: Vec<crate::fs::volume::Volume>,
+    /// Its `-e` variables, over the defaults (step 24).
+    #[cfg(feature = "env")]
+    pub env: Vec<String>,
+    /// Its hostname when not its ID (`--hostname`, step 24).
+    #[cfg(feature = "env")]
+    pub hostname: Option<String>,
+    /// Nameservers instead of the host's (`--dns`, step 24).
+    #[cfg(feature = "env")]
+    pub dns: Vec<std::net::IpAddr>,
+    /// Extra lines of its `/etc/hosts` (`--add-host`, step 24).
+    #[cfg(feature = "env")]
+    pub add_host: Vec<(String, std::net::IpAddr)>,
+    /// Its network mode (step 27).
+    #[cfg(feature = "net-modes")]
+    pub net: crate::network::mode::Mode,
+    /// Host ports forwarded to it, `(host, container)` (step 31).
+    #[cfg(feature = "network")]
+    pub publish: Vec<(u16, u16)>,
+}
+
+/// The container's first program and its surroundings: what `init` needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Spec {
     /// The program and its arguments, verbatim (no shell).
@@ -14,7 +69,7 @@ pub struct Spec {
     /// The root filesystem to pivot into (from step 10; before that the
     /// container sees the host's).
     #[serde(default)]
-    pub rootfs: Option<std::path::PathBuf>,
+    pub rootfs: Option<PathBuf>,
     /// The environment (from step 24; before that the container inherits
     /// the caller's).
     #[serde(default)]

@@ -22,7 +22,6 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::names;
-use crate::util;
 
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,7 +143,7 @@ impl ContainerInfo {
     /// start time) and still running (not a zombie waiting to be reaped)?
     pub fn is_alive(&self) -> bool {
         match (self.pid, self.pid_start) {
-            (Some(pid), Some(start)) => util::live_start_time(pid) == Some(start),
+            (Some(pid), Some(start)) => crate::proc_stat::live_start_time(pid) == Some(start),
             _ => false,
         }
     }
@@ -258,7 +257,8 @@ impl Store {
     pub fn save(&self, info: &ContainerInfo) -> Result<(), Error> {
         let path = self.config_path(&info.name);
         let json = serde_json::to_vec_pretty(info).expect("state serializes");
-        util::write_replacing(&path, &json, info.detached).map_err(io_err("write", &path))
+        crate::atomic_file::write_replacing(&path, &json, info.detached)
+            .map_err(io_err("write", &path))
     }
 
     /// Change a container's state under the lock. Returns false when the
@@ -468,7 +468,7 @@ mod tests {
         let step = valid.len() / 300 + 1;
         inputs.extend((0..valid.len()).step_by(step).map(|n| valid[..n].to_vec()));
         // Garbage, and JSON of the wrong shape or nested past any stack.
-        let mut g = crate::util::format_tests::Gen::new(42);
+        let mut g = crate::format::tests::Gen::new(42);
         inputs.extend((0..200).map(|_| {
             (0..g.len())
                 .map(|_| (g.next() & 0xff) as u8)
@@ -512,7 +512,7 @@ mod tests {
     fn a_dead_process_is_not_running() {
         let mut i = info("a", "1");
         i.pid = Some(std::process::id() as i32);
-        i.pid_start = util::process_start_time(i.pid.unwrap());
+        i.pid_start = crate::proc_stat::process_start_time(i.pid.unwrap());
         assert_eq!(i.current_status(), Status::Running);
         i.pid_start = Some(1);
         assert_eq!(i.current_status(), Status::Exited);

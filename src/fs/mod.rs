@@ -1,5 +1,6 @@
 //! The container's filesystem, chapter by chapter: the mount table
-//! (read from step 01 on), the union mount (step 09), `pivot_root`
+//! (read from step 01 on), a private mount tree with its own `/proc`
+//! (step 05), the union mount (step 09), `pivot_root`
 //! (step 10), images (step 11), the layers of a container (step 12),
 //! volumes (step 13) and saving the result as an image (step 14).
 
@@ -9,6 +10,8 @@ pub mod copy;
 pub mod image;
 #[cfg(feature = "layers")]
 pub mod layers;
+#[cfg(feature = "run")]
+pub mod mount_ns;
 pub mod mountinfo;
 #[cfg(feature = "union")]
 pub mod overlay;

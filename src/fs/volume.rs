@@ -23,9 +23,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use nix::mount::{MsFlags, mount};
+use nix::mount::MsFlags;
 
 use super::scoped;
+use crate::syscall::Syscall;
 
 /// The container paths the runtime mounts itself after the volumes
 /// (step 10): no volume may be at or below them.
@@ -123,15 +124,15 @@ pub fn mount_order(volumes: &[Volume]) -> Result<Vec<&Volume>, Error> {
 /// Mount every volume into the root filesystem at `rootfs`, parents first,
 /// then make the read-only ones read-only. On an error the mounts made so
 /// far stay: the caller unmounts everything below the layers.
-pub fn mount_all(volumes: &[Volume], rootfs: &Path) -> Result<(), Error> {
+pub fn mount_all(sys: &dyn Syscall, volumes: &[Volume], rootfs: &Path) -> Result<(), Error> {
     let order = mount_order(volumes)?;
     let mut mounted = Vec::with_capacity(order.len());
     for v in order {
-        mounted.push((v, v.bind(rootfs)?));
+        mounted.push((v, v.bind(sys, rootfs)?));
     }
     for (v, target) in mounted {
         if v.read_only {
-            v.make_read_only(&target)?;
+            v.make_read_only(sys, &target)?;
         }
     }
     Ok(())
@@ -199,7 +200,7 @@ impl Volume {
 
     /// Bind-mount the volume (read-write) into the root filesystem at
     /// `rootfs`; returns the host path of the mount point.
-    fn bind(&self, rootfs: &Path) -> Result<PathBuf, Error> {
+    fn bind(&self, sys: &dyn Syscall, rootfs: &Path) -> Result<PathBuf, Error> {
         let spec = self.to_string();
         let io = |what: String| {
             let spec = spec.clone();
@@ -241,26 +242,26 @@ impl Volume {
             }
         }
         let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
-        mount(Some(&self.host), &target, None::<&str>, bind, None::<&str>).map_err(|err| {
-            Error::Mount {
+        sys.mount(Some(&self.host), &target, None, bind, None)
+            .map_err(|err| Error::Mount {
                 spec: spec.clone(),
                 target: target.clone(),
                 err,
-            }
-        })?;
+            })?;
         Ok(target)
     }
 
     /// Remount the bind at `target` read-only. The kernel ignores
     /// `MS_RDONLY` on the bind itself, and a remount changes only this
     /// mount: the volumes mounted below it keep their own mode.
-    fn make_read_only(&self, target: &Path) -> Result<(), Error> {
+    fn make_read_only(&self, sys: &dyn Syscall, target: &Path) -> Result<(), Error> {
         let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-        mount(None::<&str>, target, None::<&str>, ro, None::<&str>).map_err(|err| Error::Mount {
-            spec: self.to_string(),
-            target: target.to_path_buf(),
-            err,
-        })
+        sys.mount(None, target, None, ro, None)
+            .map_err(|err| Error::Mount {
+                spec: self.to_string(),
+                target: target.to_path_buf(),
+                err,
+            })
     }
 }
 
@@ -343,5 +344,72 @@ mod tests {
             .collect();
         let err = mount_order(&vols).unwrap_err().to_string();
         assert!(err.contains("/data is given twice"), "{err}");
+    }
+    /// Volumes `specs` (host paths relative to a temporary directory)
+    /// mounted by the recording fake into a root in that directory: the
+    /// mount calls as (target inside the root, flags).
+    fn mount_calls(specs: &[&str]) -> Vec<(PathBuf, MsFlags)> {
+        use crate::syscall::recording::{Call, Recording};
+        let t = tempfile::tempdir().unwrap();
+        let rootfs = t.path().join("rootfs");
+        std::fs::create_dir(&rootfs).unwrap();
+        let vols: Vec<Volume> = specs
+            .iter()
+            .map(|s| Volume::parse(&format!("{}{s}", t.path().display())).unwrap())
+            .collect();
+        let sys = Recording::new();
+        mount_all(&sys, &vols, &rootfs).unwrap();
+        sys.calls()
+            .into_iter()
+            .map(|c| match c {
+                Call::Mount { target, flags, .. } => (
+                    Path::new("/").join(target.strip_prefix(&rootfs).unwrap()),
+                    flags,
+                ),
+                other => panic!("unexpected call {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn read_only_volumes_are_bound_then_remounted_read_only_after_every_bind() {
+        let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
+        let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        assert_eq!(
+            mount_calls(&["/in:/data/inner", "/out:/data:ro"]),
+            [
+                (PathBuf::from("/data"), bind),
+                (PathBuf::from("/data/inner"), bind),
+                (PathBuf::from("/data"), ro),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_read_write_volume_gets_no_remount() {
+        let calls = mount_calls(&["/a:/a", "/b:/b:rw"]);
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        assert!(calls.iter().all(|(_, f)| !f.contains(MsFlags::MS_RDONLY)));
+    }
+
+    #[test]
+    fn a_refused_bind_is_reported_with_its_volume_and_nothing_is_remounted() {
+        use crate::syscall::recording::Recording;
+        let t = tempfile::tempdir().unwrap();
+        let rootfs = t.path().join("rootfs");
+        std::fs::create_dir(&rootfs).unwrap();
+        let host = t.path().join("h");
+        let vols = [
+            Volume::parse(&format!("{}:/x:ro", host.display())).unwrap(),
+            Volume::parse(&format!("{}:/x/y", host.display())).unwrap(),
+        ];
+        let deep = rootfs.join("x/y");
+        let sys = Recording::refusing(
+            move |c| c.mount_target() == Some(deep.as_path()),
+            nix::Error::EACCES,
+        );
+        let err = mount_all(&sys, &vols, &rootfs).unwrap_err().to_string();
+        assert!(err.contains(":/x/y: bind-mount onto"), "{err}");
+        assert_eq!(sys.calls().len(), 2, "{:#?}", sys.calls());
     }
 }

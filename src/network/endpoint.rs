@@ -39,7 +39,7 @@ pub struct Endpoint {
 /// The iptables comment of a container's rules.
 #[cfg(feature = "network")]
 pub fn comment(root: &Path, container_id: &str) -> String {
-    iptables::comment(&crate::util::root_tag(root), &format!("ctr:{container_id}"))
+    iptables::comment(&crate::ids::root_tag(root), &format!("ctr:{container_id}"))
 }
 
 /// Put the container whose first process is `pid` on `network`.

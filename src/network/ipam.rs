@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{Flock, FlockArg};
 
 use super::ip::Subnet;
-use crate::util;
 
 /// A failed allocation.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +75,7 @@ impl Ipam {
         maps.retain(|_, bits| bits.iter().any(|b| *b != 0));
         let hex: BTreeMap<&String, String> = maps.iter().map(|(k, v)| (k, to_hex(v))).collect();
         let json = serde_json::to_vec(&hex).map_err(|e| self.state_err(e))?;
-        util::write_atomic(&self.path, &json).map_err(|e| self.state_err(e))?;
+        crate::atomic_file::write_atomic(&self.path, &json).map_err(|e| self.state_err(e))?;
         Ok(value)
     }
 

@@ -21,8 +21,6 @@
 
 use std::process::Command;
 
-use crate::check::find_program;
-
 /// A failed iptables call.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,7 +32,7 @@ pub enum Error {
 
 /// Run `iptables ARGS...` (waiting for the xtables lock).
 pub fn run(args: &[String]) -> Result<String, Error> {
-    let program = find_program("iptables").ok_or(Error::Missing)?;
+    let program = crate::programs::find("iptables").ok_or(Error::Missing)?;
     let out = Command::new(program)
         .arg("-w")
         .args(args)

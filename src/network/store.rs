@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::ip::Subnet;
 use super::netlink::Netlink;
 use super::{IFNAME_MAX, iptables, isolation, sysctl};
-use crate::{names, util};
+use crate::names;
 
 /// One network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +51,7 @@ pub fn validate_name(name: &str) -> Result<()> {
 
 /// The iptables comment of a network's rules.
 pub fn comment(root: &Path, name: &str) -> String {
-    iptables::comment(&util::root_tag(root), &format!("net:{name}"))
+    iptables::comment(&crate::ids::root_tag(root), &format!("net:{name}"))
 }
 
 /// Read one network.
@@ -126,7 +126,7 @@ pub fn create(root: &Path, name: &str, subnet: Subnet) -> Result<Network> {
         }
         isolation::add(&subnet.to_string(), name, &comment(root, name))?;
         let json = serde_json::to_vec_pretty(&net)?;
-        util::write_atomic(&path(root, name), &json)?;
+        crate::atomic_file::write_atomic(&path(root, name), &json)?;
         Ok(())
     })();
     if let Err(e) = configured {

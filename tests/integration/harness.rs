@@ -242,7 +242,7 @@ impl Env {
             .expect("create a test root");
         let root = dir.path().join(name);
         std::fs::create_dir(&root).expect("create the root directory");
-        let tag = mydocker::util::root_tag(&root);
+        let tag = mydocker::ids::root_tag(&root);
         let env = Env { dir, root, tag };
         env.install_busybox();
         env
@@ -647,20 +647,20 @@ impl Env {
     /// Kill and remove every container of this root.
     #[cfg(feature = "detach")]
     fn remove_containers(&self) {
-        use mydocker::container::{lifecycle, state::Store};
+        use mydocker::container::{remove, state::Store, stop};
         let store = Store::new(&self.root);
         for (name, info) in store.list() {
             match info {
                 Ok(info) => {
-                    let _ = lifecycle::stop(&store, &info, Duration::ZERO);
+                    let _ = stop::stop(&store, &info, Duration::ZERO);
                     if let Ok(info) = store.load(&name) {
-                        if let Err(e) = lifecycle::remove(&store, &info) {
+                        if let Err(e) = remove::remove(&store, &info) {
                             eprintln!("teardown: {name}: {e:#}");
                         }
                     }
                 }
                 Err(_) => {
-                    let _ = lifecycle::remove_broken(&store, &self.root, &name);
+                    let _ = remove::remove_broken(&store, &self.root, &name);
                 }
             }
         }

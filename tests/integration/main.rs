@@ -2,6 +2,7 @@
 //! when its feature is on, so `just test-step N` (a build with `step-N`)
 //! runs exactly the tests of chapters 1..=N. Most need root.
 
+mod expect;
 mod harness;
 mod readme_examples;
 

@@ -6,6 +6,7 @@ use std::ffi::OsString;
 
 use mydocker::cli;
 
+use crate::expect::Expect;
 use crate::harness::{ROOTFS_WORDS, STEP, bin};
 
 /// Parse `run OPTS... [ROOTFS] CMD...`: the last word of `opts` ends the
@@ -79,23 +80,20 @@ fn root_comes_from_flag_or_environment() {
 
 #[test]
 fn unknown_flag_exits_125_with_usage() {
-    let out = assert_cmd::Command::new(bin())
-        .args(["run", "--bogus", "sh"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(125));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--bogus") && err.contains("Usage:"), "{err}");
+    let mut cmd = assert_cmd::Command::new(bin());
+    cmd.args(["run", "--bogus", "sh"]);
+    Expect::new(cmd)
+        .status(125)
+        .stderr_has("--bogus")
+        .stderr_has("Usage:")
+        .run();
 }
 
 #[test]
 fn missing_command_exits_125() {
-    let out = assert_cmd::Command::new(bin())
-        .args(["run", "-it"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("COMMAND"));
+    let mut cmd = assert_cmd::Command::new(bin());
+    cmd.args(["run", "-it"]);
+    Expect::new(cmd).status(125).stderr_has("COMMAND").run();
 }
 
 #[test]

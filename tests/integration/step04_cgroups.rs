@@ -17,8 +17,10 @@ use crate::harness::{Env, env};
 #[rstest]
 fn a_process_over_its_memory_limit_is_killed(env: Env) {
     let h = Hierarchy::read(Path::new("/proc")).unwrap();
-    let cg = new_manager(&h, &format!("mydocker-{}-memtest", env.tag)).unwrap();
-    cg.create().unwrap();
+    let cg = new_manager(&h, &format!("mydocker-{}-memtest", env.tag))
+        .unwrap()
+        .create()
+        .unwrap();
     cg.apply(&Resources {
         memory: Some(32 << 20),
         ..Resources::default()
@@ -77,8 +79,10 @@ fn empty(dirs: &[std::path::PathBuf]) {
 #[rstest]
 fn cgroup_directories_exist_until_destroyed(env: Env) {
     let h = Hierarchy::read(Path::new("/proc")).unwrap();
-    let cg = new_manager(&h, &format!("mydocker-{}-dirtest", env.tag)).unwrap();
-    cg.create().unwrap();
+    let cg = new_manager(&h, &format!("mydocker-{}-dirtest", env.tag))
+        .unwrap()
+        .create()
+        .unwrap();
     assert!(!cg.paths().is_empty());
     for p in cg.paths() {
         assert!(
@@ -95,8 +99,10 @@ fn cgroup_directories_exist_until_destroyed(env: Env) {
 #[rstest]
 fn cgroups_are_made_below_our_own(env: Env) {
     let h = Hierarchy::read(Path::new("/proc")).unwrap();
-    let cg = new_manager(&h, &format!("mydocker-{}-where", env.tag)).unwrap();
-    cg.create().unwrap();
+    let cg = new_manager(&h, &format!("mydocker-{}-where", env.tag))
+        .unwrap()
+        .create()
+        .unwrap();
     let own: Vec<_> = match h.v1.get("memory") {
         Some((mount, own)) => vec![mount.join(own.strip_prefix("/").unwrap())],
         None => {

@@ -3,6 +3,7 @@
 
 use rstest::rstest;
 
+use crate::expect::Expect;
 use crate::harness::{Env, env};
 
 #[rstest]
@@ -27,10 +28,9 @@ fn within_the_limit_the_container_runs(env: Env) {
     let script = "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo ${#x}";
     let cmd = env.limited_sh(script);
     let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    env.run(&["-m", "64m"], &cmd)
-        .assert()
-        .success()
-        .stdout("1000000\n");
+    Expect::new(env.run(&["-m", "64m"], &cmd))
+        .stdout("1000000\n")
+        .run();
 }
 
 #[rstest]
@@ -38,8 +38,9 @@ fn within_the_limit_the_container_runs(env: Env) {
 #[case::negative("-5m")]
 #[case::tiny("1k")]
 fn a_bad_memory_value_exits_125_naming_the_flag(env: Env, #[case] value: &str) {
-    let out = env.run(&["-m", value], &["true"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(125));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--memory") && err.contains(value), "{err}");
+    Expect::new(env.run(&["-m", value], &["true"]))
+        .status(125)
+        .stderr_has("--memory")
+        .stderr_has(value)
+        .run();
 }

@@ -3,6 +3,7 @@
 
 use rstest::rstest;
 
+use crate::expect::Expect;
 use crate::harness::{Env, env, stdout_of};
 
 #[rstest]
@@ -46,7 +47,10 @@ fn the_first_instruction_already_runs_in_the_cgroup(env: Env) {
 
 #[rstest]
 fn init_refuses_to_run_without_a_parent(env: Env) {
-    let out = env.md().arg("init").output().unwrap();
-    assert_eq!(out.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("mydocker run"));
+    let mut init = env.md();
+    init.arg("init");
+    Expect::new(init)
+        .status(125)
+        .stderr_has("mydocker run")
+        .run();
 }

@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use rstest::rstest;
 
+use crate::expect::Expect;
 use crate::harness::{Env, env, stdout_of};
 
 #[rstest]
@@ -79,9 +80,10 @@ fn several_volumes(env: Env) {
 #[case::climbing_target("/tmp/x:/../../etc")]
 #[case::bad_mode("/tmp/x:/data:rx")]
 fn bad_volume_specs_exit_125(env: Env, #[case] spec: &str) {
-    let out = env.run(&["-v", spec], &["true"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid volume"));
+    Expect::new(env.run(&["-v", spec], &["true"]))
+        .status(125)
+        .stderr_has("invalid volume")
+        .run();
 }
 
 #[rstest]

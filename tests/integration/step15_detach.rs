@@ -19,7 +19,7 @@ fn the_container_outlives_the_cli(env: Env) {
     assert_eq!(info.status, Status::Running);
     assert!(info.is_alive(), "the container died with the CLI");
     // Its parent is the monitor, not the CLI (which has exited).
-    let ppid = mydocker::util::parent_pid(info.pid.unwrap()).expect("the container's parent");
+    let ppid = mydocker::proc_stat::parent_pid(info.pid.unwrap()).expect("the container's parent");
     let parent = std::fs::read_to_string(format!("/proc/{ppid}/cmdline")).unwrap();
     assert!(parent.contains("mydocker"), "parent is {parent:?}");
 }

@@ -57,7 +57,7 @@ fn status_is_true_even_if_nothing_recorded_the_exit(env: Env) {
     env.run_d(&["--name", "victim"], &["sleep", "60"]);
     let info = env.state("victim");
     // Kill the monitor first, then the container: nothing records the end.
-    let ppid = mydocker::util::parent_pid(info.pid.unwrap()).expect("the container's parent");
+    let ppid = mydocker::proc_stat::parent_pid(info.pid.unwrap()).expect("the container's parent");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(ppid),
         nix::sys::signal::Signal::SIGKILL,

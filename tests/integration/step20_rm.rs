@@ -111,7 +111,7 @@ fn rm_f_converges_after_the_monitor_was_killed(env: Env) {
     use nix::unistd::Pid;
     env.run_d(&["--name", "orphan"], &["sleep", "60"]);
     let pid = env.state("orphan").pid.unwrap();
-    let monitor = mydocker::util::parent_pid(pid).unwrap();
+    let monitor = mydocker::proc_stat::parent_pid(pid).unwrap();
     // mydocker's side dies mid-life (SIGKILL), then the container.
     kill(Pid::from_raw(monitor), Signal::SIGKILL).unwrap();
     kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();

@@ -1,4 +1,4 @@
-//! Exit codes, as Docker uses them, and the errors every module shares.
+//! Exit codes, as Docker uses them (step 02), and what a panic exits with.
 //!
 //! mydocker's own failures (bad flag, missing image, bad name) exit 125.
 //! When the container's program cannot be started the init process exits
@@ -78,7 +78,7 @@ mod tests {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "error::tests::a_panic_exits_125_with_one_line",
+                "exit_code::tests::a_panic_exits_125_with_one_line",
                 "--nocapture",
                 "--test-threads=1",
             ])
@@ -89,7 +89,9 @@ mod tests {
         assert_eq!(out.status.code(), Some(EXIT_MYDOCKER), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(
-            err.starts_with("mydocker: internal error: deliberate for the test (at src/error.rs:"),
+            err.starts_with(
+                "mydocker: internal error: deliberate for the test (at src/exit_code.rs:"
+            ),
             "{err}"
         );
     }

@@ -1,0 +1,78 @@
+//! Stopping a container (step 19): SIGTERM, a grace period, then SIGKILL,
+//! as `docker stop` does.
+//!
+//! Every signal goes through [`signal`], which checks that the recorded
+//! PID still belongs to the container (same start time): a PID the kernel
+//! has handed to another process is never signalled.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use super::state::{ContainerInfo, Status, Store};
+
+/// Send `sig` to the container's first process, if it still runs.
+/// Returns whether it was sent.
+pub fn signal(info: &ContainerInfo, sig: Signal) -> bool {
+    match info.live_pid() {
+        Some(pid) => kill(Pid::from_raw(pid), sig).is_ok(),
+        None => false,
+    }
+}
+
+/// Poll until `done` holds or `timeout` passes; returns whether it held.
+/// A timeout too long for `Instant` to hold is no deadline at all.
+fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now().checked_add(timeout);
+    loop {
+        if done() {
+            return true;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// After the container's process has gone, its monitor records the exit;
+/// wait (briefly) for that, so the state read next is final.
+fn wait_recorded(store: &Store, name: &str) {
+    wait_until(Duration::from_secs(5), || match store.load(name) {
+        Ok(i) => i.status != Status::Running || !i.detached,
+        Err(_) => true,
+    });
+}
+
+/// Stop a container: SIGTERM, wait up to `timeout`, then SIGKILL. A
+/// container that is not running is left as it is.
+pub fn stop(store: &Store, info: &ContainerInfo, timeout: Duration) -> Result<()> {
+    if !info.is_alive() {
+        return Ok(());
+    }
+    signal(info, Signal::SIGTERM);
+    if !wait_until(timeout, || !info.is_alive()) {
+        signal(info, Signal::SIGKILL);
+        if !wait_until(Duration::from_secs(10), || !info.is_alive()) {
+            anyhow::bail!("container {} did not die after SIGKILL", info.name);
+        }
+    }
+    wait_recorded(store, &info.name);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_timeout_is_waited_without_overflow() {
+        // `stop -t 18446744073709551615`: a deadline past what Instant holds.
+        assert!(wait_until(Duration::MAX, || true));
+        assert!(wait_until(Duration::from_secs(u64::MAX), || true));
+        assert!(!wait_until(Duration::ZERO, || false));
+    }
+}
