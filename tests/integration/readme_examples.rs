@@ -154,6 +154,11 @@ fn normalize(line: &str) -> String {
             (r"\b\d+\.\d+ ms\b", "<t> ms"),
             // sizes
             (r"\b\d+(\.\d+)?(B|kB|KB|MB|GB)\b", "<size>"),
+            // namespace inodes (each kernel numbers its own)
+            (
+                r"\b(cgroup|ipc|mnt|net|pid|time|user|uts):\[\d+\]",
+                "$1:[<inode>]",
+            ),
         ]
         .into_iter()
         .map(|(re, to)| (Regex::new(re).expect("a filter"), to))
