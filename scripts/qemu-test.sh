@@ -63,8 +63,10 @@ fi
 vmlinuz=$(kernel)
 [ -r "$vmlinuz" ] || { echo "qemu-test: no kernel to boot (${vmlinuz:-none found in /boot})" >&2; exit 1; }
 
-# Build on the host: the test binary, the runtime it runs, the image.
-tests=$(cargo test --no-run --test integration "${features[@]}" --message-format=json \
+# Build on the host: the test binary, the runtime it runs (the vmtest
+# profile: optimized a little, no debug info, for software emulation), the
+# image.
+tests=$(cargo test --no-run --profile vmtest --test integration "${features[@]}" --message-format=json \
     | python3 -c '
 import json, sys
 for line in sys.stdin:
