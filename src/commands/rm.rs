@@ -43,12 +43,15 @@ fn remove_one(root: &Path, store: &Store, key: &str, force: bool) -> Result<()> 
         }
         stop::stop(store, &info, Duration::ZERO)?;
     }
-    // The state may have changed while stopping (the monitor's record).
-    let info = store.load(&info.name)?;
     let _lock = store.lock()?;
-    // Another `rm` may have won the race while this one waited for the lock.
+    // Another `rm` may have won the race while this one stopped the
+    // container or waited for the lock. Its removal runs under the lock, so
+    // here the state file is either whole or gone with its directory; read
+    // before the lock it could be caught half removed.
     if !store.config_path(&info.name).exists() {
         bail!("no such container: {key}");
     }
+    // The state may have changed while stopping (the monitor's record).
+    let info = store.load(&info.name)?;
     remove::remove(store, &info)
 }
