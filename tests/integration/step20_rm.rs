@@ -131,6 +131,18 @@ fn rm_f_converges_after_the_monitor_was_killed(env: Env) {
     assert!(env.layer_dirs().is_empty());
 }
 
+/// The container directories of `env`'s root.
+fn container_dirs(env: &Env) -> Vec<String> {
+    std::fs::read_dir(env.root.join("containers"))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `run -d` killed with SIGKILL at any instant leaves either nothing or a
 /// container that `ps -a` lists and `rm -f` removes, with nothing behind:
 /// no mount, cgroup, state directory or process of the root.
@@ -163,14 +175,7 @@ fn a_run_killed_at_any_instant_is_listed_and_removable(env: Env) {
             String::from_utf8_lossy(&out.stderr)
         );
         let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-        let dirs: Vec<String> = std::fs::read_dir(env.root.join("containers"))
-            .map(|rd| {
-                rd.flatten()
-                    .filter(|e| e.path().is_dir())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let dirs = container_dirs(&env);
         for dir in &dirs {
             assert!(
                 listed.iter().any(|c| c["name"] == dir.as_str()),
@@ -189,14 +194,7 @@ fn a_run_killed_at_any_instant_is_listed_and_removable(env: Env) {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let left: Vec<String> = std::fs::read_dir(env.root.join("containers"))
-            .map(|rd| {
-                rd.flatten()
-                    .filter(|e| e.path().is_dir())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let left = container_dirs(&env);
         assert!(left.is_empty(), "try {n}: left after rm -f: {left:?}");
         env.assert_no_leaks();
     }
