@@ -379,14 +379,23 @@ impl Store {
 
     /// Delete a container's state directory (config and log). The caller
     /// has already removed its layers and mounts.
+    ///
+    /// The directory is first renamed out of the store's namespace (to a
+    /// name no container can have, which listings skip), then deleted: a
+    /// reader sees the container whole or not at all, never a directory
+    /// half deleted (which would read as a broken container).
     pub fn remove(&self, name: &str) -> Result<(), Error> {
         names::validate("container", name)?;
         let dir = self.container_dir(name);
-        match fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err("remove", &dir)(e)),
+        let trash = self
+            .dir
+            .join(format!(".removing-{name}-{}", std::process::id()));
+        match fs::rename(&dir, &trash) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err("remove", &dir)(e)),
         }
+        fs::remove_dir_all(&trash).map_err(io_err("remove", &trash))
     }
 }
 
