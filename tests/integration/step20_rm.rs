@@ -262,3 +262,35 @@ fn awkward_characters_in_the_root_and_a_volume_leave_nothing_behind() {
     );
     assert_eq!(std::fs::read_to_string(vol.join("new")).unwrap(), "new\n");
 }
+
+/// A run killed after its cgroup is made but before its state would be
+/// complete leaves nothing that `rm -f` cannot find: the state is written
+/// first, naming every directory the cgroup may get. Killed here the
+/// moment a cgroup of the root appears.
+#[rstest]
+fn a_run_killed_once_its_cgroup_exists_leaves_no_cgroup_after_rm(env: Env) {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    for n in 0..5 {
+        let name = format!("cg{n}");
+        let child = std::process::Command::new(crate::harness::bin())
+            .args(env.run_args(&["-d", "--name", &name], &["sleep", "1000"]))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        // Catch it as early as possible once a cgroup of this root exists.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while env.cgroup_dirs().is_empty() && std::time::Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+        let _ = kill(pid, Signal::SIGKILL);
+        let mut child = child;
+        let _ = child.wait();
+        for dir in container_dirs(&env) {
+            env.md().args(["rm", "-f", &dir]).assert().success();
+        }
+        env.assert_no_leaks();
+    }
+}

@@ -335,3 +335,36 @@ fn an_exited_container_gives_back_its_address_and_ports(env: Env) {
         .unwrap();
     assert!(first["ip"].is_null(), "{first}");
 }
+
+/// A host port a program of the host already listens on is refused, as
+/// Docker refuses it ("address already in use"): publishing it would take
+/// its traffic away silently.
+#[rstest]
+fn a_port_a_host_program_listens_on_is_refused(env: Env) {
+    let (name, subnet) = env.unique_network();
+    assert!(
+        md(&env, &["network", "create", "--subnet", &subnet, &name])
+            .status
+            .success()
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = env
+        .run(&["--net", &name, "-p", &format!("{port}:80")], &["true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("host port {port}")) && err.contains("in use"),
+        "{err}"
+    );
+    assert!(!env.root.join("containers").exists() || container_count(&env) == 0);
+    drop(listener);
+}
+
+fn container_count(env: &Env) -> usize {
+    std::fs::read_dir(env.root.join("containers"))
+        .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).count())
+        .unwrap_or(0)
+}
