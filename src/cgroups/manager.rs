@@ -81,6 +81,12 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<(), Error> {
 /// cgroups it made, and where: a v2 cgroup may have to go elsewhere than
 /// planned (see `v2.rs`), so their paths are known only then.
 pub trait Manager {
+    /// Every directory [`Manager::create`] may make (v2 may fall back from
+    /// the caller's cgroup to the top of the tree), known before anything
+    /// is made: recorded first, so that whatever a crash leaves is found
+    /// and removed ([`remove_paths`] skips those that do not exist).
+    fn candidates(&self) -> Vec<PathBuf>;
+
     /// Create the cgroup directories. A failure part way removes what was
     /// made.
     fn create(self: Box<Self>) -> Result<Box<dyn Cgroup>, Error>;
@@ -108,8 +114,10 @@ pub fn remove_paths(paths: &[PathBuf]) -> Result<(), Error> {
 
 /// Move `pid` into each of the cgroup directories `paths` (how `exec` joins a
 /// running container's cgroups).
+/// Directories of `paths` that do not exist are skipped: they are the
+/// candidates [`Manager::create`] did not use.
 pub fn join(paths: &[PathBuf], pid: i32) -> Result<(), Error> {
-    for dir in paths {
+    for dir in paths.iter().filter(|d| d.is_dir()) {
         write_file(dir, "cgroup.procs", &pid.to_string())?;
     }
     Ok(())

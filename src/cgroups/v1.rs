@@ -52,6 +52,10 @@ impl V1Manager {
 }
 
 impl Manager for V1Manager {
+    fn candidates(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|(_, d)| d.clone()).collect()
+    }
+
     fn create(self: Box<Self>) -> Result<Box<dyn Cgroup>, Error> {
         let mut made = V1Cgroup { dirs: Vec::new() };
         for (ctrl, dir) in self.dirs {

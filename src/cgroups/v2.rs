@@ -65,6 +65,14 @@ impl V2Manager {
 }
 
 impl Manager for V2Manager {
+    fn candidates(&self) -> Vec<PathBuf> {
+        let mut v = vec![self.parent.join(&self.name)];
+        if self.parent != self.mount {
+            v.push(self.mount.join(&self.name));
+        }
+        v
+    }
+
     fn create(self: Box<Self>) -> Result<Box<dyn Cgroup>, Error> {
         let parent = match Self::enable_controllers(&self.parent) {
             Ok(()) => self.parent,

@@ -55,16 +55,15 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     // Each thing made is held by a guard that undoes it on an early
     // return (and, in the foreground, when the container has ended).
     let hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
-    let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?.create()?;
-    let cgroup = Guard::new(cgroup, |c| report(&name, c.destroy()));
-    // (A v2 cgroup may have gone to the root of the tree: its paths are
-    // known now, and recorded with the rest in one write.)
-    info.cgroups = cgroup.paths();
-    // Recording claims the name: a duplicate is refused before any layer
-    // is made.
+    let cgroup = cgroups::new_manager(&hierarchy, &cgroup_name(root, &id))?;
+    // Recorded before anything is made, with every directory its cgroup
+    // may get: whatever a crash leaves, `rm -f` finds. Recording claims the
+    // name: a duplicate is refused before any cgroup or layer is made.
+    info.cgroups = cgroup.candidates();
     store.create(&info)?;
     let recorded = Guard::new(&store, |store| forget(store, &name));
     trace::mark("state");
+    let cgroup = Guard::new(cgroup.create()?, |c| report(&name, c.destroy()));
     cgroup.apply(&config.resources)?;
     trace::mark("cgroups");
     let rootfs = rootfs::prepare(&Linux, root, &config)?;

@@ -270,6 +270,31 @@ fn ports_free(root: &Path, ports: &[(u16, u16)]) -> Result<()> {
         if !seen.insert(h) {
             bail!("host port {h} is published twice");
         }
+        host_port_free(*h)?;
+    }
+    Ok(())
+}
+
+/// A host port that a program of the host listens on (TCP, any address)
+/// is refused, as Docker's port binding refuses it: a DNAT rule would take
+/// that program's traffic away without a word. Tried by binding the port
+/// on every address for a moment (IPv4, then IPv6 where the host has it).
+#[cfg(feature = "network")]
+fn host_port_free(port: u16) -> Result<()> {
+    use std::io::ErrorKind;
+    use std::net::{Ipv4Addr, Ipv6Addr, TcpListener};
+    for addr in [
+        std::net::SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
+        std::net::SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
+    ] {
+        match TcpListener::bind(addr) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::AddrInUse => {
+                bail!("host port {port} is already in use on the host (a program listens on it)")
+            }
+            // No IPv6 on this host, or no permission: nothing to learn.
+            Err(_) => {}
+        }
     }
     Ok(())
 }
