@@ -5,7 +5,7 @@
 #   provision.sh          what the quick start needs: build the runtime, make
 #                         the busybox image, run containers and the tests
 #                         (busybox-static, iptables, iproute2, a C toolchain,
-#                         just). Nothing else is downloaded.
+#                         wget, just). Nothing else is downloaded.
 #   provision.sh --vm     also the VM tools: QEMU, a kernel to boot and
 #                         virtme-ng for `just qemu-test`, Vagrant (and its libvirt plugin) for
 #                         `just vm-validate` (hundreds of MiB)
@@ -120,6 +120,8 @@ command -v readelf >/dev/null 2>&1 || need+=(binutils)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The README examples fetch from a published port with the host's wget.
+command -v wget >/dev/null 2>&1 || need+=(wget)
 command -v just >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1 \
     || need+=(python3-pip)
 apt_install "${need[@]}"
