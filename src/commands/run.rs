@@ -35,8 +35,7 @@ pub fn cgroup_name(root: &Path, id: &str) -> String {
 /// (`--name`, else `id`), the directory its root is made from (the image
 /// is found, and extracted if never used, here and nowhere else), and each
 /// chapter's options. A missing image or root directory is refused before
-/// anything is made. (`root` is where images are: unused before step 10.)
-#[cfg_attr(not(feature = "pivot"), allow(unused_variables))]
+/// anything is made.
 fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
     Ok(Config {
         name: args.name.clone().unwrap_or_else(|| id.to_string()),
@@ -45,7 +44,6 @@ fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
         resources: resources(args),
         #[cfg(feature = "detach")]
         detach: args.detach,
-        #[cfg(feature = "pivot")]
         lower: lower(root, args)?,
         #[cfg(feature = "image")]
         image: args.image.clone(),
@@ -64,6 +62,12 @@ fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
         #[cfg(feature = "network")]
         publish: args.publish.clone(),
     })
+}
+
+/// Before step 10 the container's root is the host's: nothing to find.
+#[cfg(not(feature = "pivot"))]
+fn lower(_root: &Path, _args: &RunArgs) -> Result<()> {
+    Ok(())
 }
 
 /// Step 10: the directory given with `--rootfs`.

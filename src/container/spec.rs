@@ -14,6 +14,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::cgroups::Resources;
 
+/// Where a container's root filesystem comes from: before step 10 the
+/// host's own (nothing to find), from step 10 a directory.
+#[cfg(not(feature = "pivot"))]
+pub type Lower = ();
+/// Where a container's root filesystem comes from: the directory it is
+/// made from (step 10: `--rootfs`; from step 11 the image's layer).
+#[cfg(feature = "pivot")]
+pub type Lower = PathBuf;
+
 /// One container, as `run` resolved it from its flags.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -31,8 +40,7 @@ pub struct Config {
     /// The read-only directory its root filesystem is made from, found
     /// once: the `--rootfs` directory (step 10), from step 11 the image's
     /// extracted layer.
-    #[cfg(feature = "pivot")]
-    pub lower: PathBuf,
+    pub lower: Lower,
     /// The image's name (step 11).
     #[cfg(feature = "image")]
     pub image: String,
