@@ -349,215 +349,176 @@ fn check_readme(readme: &str, step: u32) {
     );
 }
 
-macro_rules! readme_test {
-    ($name:ident, $feature:literal, $step:literal, $readme:literal) => {
-        #[cfg(feature = $feature)]
-        #[test]
-        fn $name() {
-            check_readme($readme, $step);
-        }
-    };
+#[cfg(feature = "step-01")]
+#[test]
+fn step01_readme_examples() {
+    check_readme("steps/01-environment/README.md", 1);
 }
-
-readme_test!(
-    step01_readme_examples,
-    "step-01",
-    1,
-    "steps/01-environment/README.md"
-);
-readme_test!(
-    step02_readme_examples,
-    "step-02",
-    2,
-    "steps/02-cli/README.md"
-);
-readme_test!(
-    step03_readme_examples,
-    "step-03",
-    3,
-    "steps/03-namespaces/README.md"
-);
-readme_test!(
-    step04_readme_examples,
-    "step-04",
-    4,
-    "steps/04-cgroups/README.md"
-);
-readme_test!(
-    step05_readme_examples,
-    "step-05",
-    5,
-    "steps/05-run/README.md"
-);
-readme_test!(
-    step06_readme_examples,
-    "step-06",
-    6,
-    "steps/06-memory-limit/README.md"
-);
-readme_test!(
-    step07_readme_examples,
-    "step-07",
-    7,
-    "steps/07-cpu-limit/README.md"
-);
-readme_test!(
-    step08_readme_examples,
-    "step-08",
-    8,
-    "steps/08-pipe/README.md"
-);
-readme_test!(
-    step09_readme_examples,
-    "step-09",
-    9,
-    "steps/09-union/README.md"
-);
-readme_test!(
-    step10_readme_examples,
-    "step-10",
-    10,
-    "steps/10-pivot-root/README.md"
-);
-readme_test!(
-    step11_readme_examples,
-    "step-11",
-    11,
-    "steps/11-busybox/README.md"
-);
-readme_test!(
-    step12_readme_examples,
-    "step-12",
-    12,
-    "steps/12-layers/README.md"
-);
-readme_test!(
-    step13_readme_examples,
-    "step-13",
-    13,
-    "steps/13-volumes/README.md"
-);
-readme_test!(
-    step14_readme_examples,
-    "step-14",
-    14,
-    "steps/14-save-image/README.md"
-);
-readme_test!(
-    step15_readme_examples,
-    "step-15",
-    15,
-    "steps/15-detach/README.md"
-);
-readme_test!(
-    step16_readme_examples,
-    "step-16",
-    16,
-    "steps/16-ps/README.md"
-);
-readme_test!(
-    step17_readme_examples,
-    "step-17",
-    17,
-    "steps/17-logs/README.md"
-);
-readme_test!(
-    step18_readme_examples,
-    "step-18",
-    18,
-    "steps/18-exec/README.md"
-);
-readme_test!(
-    step19_readme_examples,
-    "step-19",
-    19,
-    "steps/19-stop/README.md"
-);
-readme_test!(
-    step20_readme_examples,
-    "step-20",
-    20,
-    "steps/20-rm/README.md"
-);
-readme_test!(
-    step21_readme_examples,
-    "step-21",
-    21,
-    "steps/21-isolation/README.md"
-);
-readme_test!(
-    step22_readme_examples,
-    "step-22",
-    22,
-    "steps/22-commit/README.md"
-);
-readme_test!(
-    step23_readme_examples,
-    "step-23",
-    23,
-    "steps/23-cp/README.md"
-);
-readme_test!(
-    step24_readme_examples,
-    "step-24",
-    24,
-    "steps/24-env/README.md"
-);
-readme_test!(
-    step25_readme_examples,
-    "step-25",
-    25,
-    "steps/25-ip/README.md"
-);
-readme_test!(
-    step26_readme_examples,
-    "step-26",
-    26,
-    "steps/26-veth-bridge-iptables/README.md"
-);
-readme_test!(
-    step27_readme_examples,
-    "step-27",
-    27,
-    "steps/27-net-modes-1/README.md"
-);
-readme_test!(
-    step28_readme_examples,
-    "step-28",
-    28,
-    "steps/28-net-modes-2/README.md"
-);
-readme_test!(
-    step29_readme_examples,
-    "step-29",
-    29,
-    "steps/29-ipam/README.md"
-);
-readme_test!(
-    step30_readme_examples,
-    "step-30",
-    30,
-    "steps/30-netlink/README.md"
-);
-readme_test!(
-    step31_readme_examples,
-    "step-31",
-    31,
-    "steps/31-network/README.md"
-);
-readme_test!(
-    step32_readme_examples,
-    "step-32",
-    32,
-    "steps/32-network-tests/README.md"
-);
-readme_test!(
-    step33_readme_examples,
-    "step-33",
-    33,
-    "steps/33-capabilities/README.md"
-);
-readme_test!(top_readme_examples, "step-32", 32, "README.md");
+#[cfg(feature = "step-02")]
+#[test]
+fn step02_readme_examples() {
+    check_readme("steps/02-cli/README.md", 2);
+}
+#[cfg(feature = "step-03")]
+#[test]
+fn step03_readme_examples() {
+    check_readme("steps/03-namespaces/README.md", 3);
+}
+#[cfg(feature = "step-04")]
+#[test]
+fn step04_readme_examples() {
+    check_readme("steps/04-cgroups/README.md", 4);
+}
+#[cfg(feature = "step-05")]
+#[test]
+fn step05_readme_examples() {
+    check_readme("steps/05-run/README.md", 5);
+}
+#[cfg(feature = "step-06")]
+#[test]
+fn step06_readme_examples() {
+    check_readme("steps/06-memory-limit/README.md", 6);
+}
+#[cfg(feature = "step-07")]
+#[test]
+fn step07_readme_examples() {
+    check_readme("steps/07-cpu-limit/README.md", 7);
+}
+#[cfg(feature = "step-08")]
+#[test]
+fn step08_readme_examples() {
+    check_readme("steps/08-pipe/README.md", 8);
+}
+#[cfg(feature = "step-09")]
+#[test]
+fn step09_readme_examples() {
+    check_readme("steps/09-union/README.md", 9);
+}
+#[cfg(feature = "step-10")]
+#[test]
+fn step10_readme_examples() {
+    check_readme("steps/10-pivot-root/README.md", 10);
+}
+#[cfg(feature = "step-11")]
+#[test]
+fn step11_readme_examples() {
+    check_readme("steps/11-busybox/README.md", 11);
+}
+#[cfg(feature = "step-12")]
+#[test]
+fn step12_readme_examples() {
+    check_readme("steps/12-layers/README.md", 12);
+}
+#[cfg(feature = "step-13")]
+#[test]
+fn step13_readme_examples() {
+    check_readme("steps/13-volumes/README.md", 13);
+}
+#[cfg(feature = "step-14")]
+#[test]
+fn step14_readme_examples() {
+    check_readme("steps/14-save-image/README.md", 14);
+}
+#[cfg(feature = "step-15")]
+#[test]
+fn step15_readme_examples() {
+    check_readme("steps/15-detach/README.md", 15);
+}
+#[cfg(feature = "step-16")]
+#[test]
+fn step16_readme_examples() {
+    check_readme("steps/16-ps/README.md", 16);
+}
+#[cfg(feature = "step-17")]
+#[test]
+fn step17_readme_examples() {
+    check_readme("steps/17-logs/README.md", 17);
+}
+#[cfg(feature = "step-18")]
+#[test]
+fn step18_readme_examples() {
+    check_readme("steps/18-exec/README.md", 18);
+}
+#[cfg(feature = "step-19")]
+#[test]
+fn step19_readme_examples() {
+    check_readme("steps/19-stop/README.md", 19);
+}
+#[cfg(feature = "step-20")]
+#[test]
+fn step20_readme_examples() {
+    check_readme("steps/20-rm/README.md", 20);
+}
+#[cfg(feature = "step-21")]
+#[test]
+fn step21_readme_examples() {
+    check_readme("steps/21-isolation/README.md", 21);
+}
+#[cfg(feature = "step-22")]
+#[test]
+fn step22_readme_examples() {
+    check_readme("steps/22-commit/README.md", 22);
+}
+#[cfg(feature = "step-23")]
+#[test]
+fn step23_readme_examples() {
+    check_readme("steps/23-cp/README.md", 23);
+}
+#[cfg(feature = "step-24")]
+#[test]
+fn step24_readme_examples() {
+    check_readme("steps/24-env/README.md", 24);
+}
+#[cfg(feature = "step-25")]
+#[test]
+fn step25_readme_examples() {
+    check_readme("steps/25-ip/README.md", 25);
+}
+#[cfg(feature = "step-26")]
+#[test]
+fn step26_readme_examples() {
+    check_readme("steps/26-veth-bridge-iptables/README.md", 26);
+}
+#[cfg(feature = "step-27")]
+#[test]
+fn step27_readme_examples() {
+    check_readme("steps/27-net-modes-1/README.md", 27);
+}
+#[cfg(feature = "step-28")]
+#[test]
+fn step28_readme_examples() {
+    check_readme("steps/28-net-modes-2/README.md", 28);
+}
+#[cfg(feature = "step-29")]
+#[test]
+fn step29_readme_examples() {
+    check_readme("steps/29-ipam/README.md", 29);
+}
+#[cfg(feature = "step-30")]
+#[test]
+fn step30_readme_examples() {
+    check_readme("steps/30-netlink/README.md", 30);
+}
+#[cfg(feature = "step-31")]
+#[test]
+fn step31_readme_examples() {
+    check_readme("steps/31-network/README.md", 31);
+}
+#[cfg(feature = "step-32")]
+#[test]
+fn step32_readme_examples() {
+    check_readme("steps/32-network-tests/README.md", 32);
+}
+#[cfg(feature = "step-33")]
+#[test]
+fn step33_readme_examples() {
+    check_readme("steps/33-capabilities/README.md", 33);
+}
+#[cfg(feature = "step-32")]
+#[test]
+fn top_readme_examples() {
+    check_readme("README.md", 32);
+}
 
 /// The parser and the matcher, without root.
 #[test]
