@@ -294,3 +294,35 @@ fn a_run_killed_once_its_cgroup_exists_leaves_no_cgroup_after_rm(env: Env) {
         env.assert_no_leaks();
     }
 }
+
+/// `rm -f` while `run -d` is still making the container (its cgroup exists,
+/// its process not yet) removes the container `run` makes: nothing of it
+/// stays running, mounted or in a cgroup. Until `rm` waited for the
+/// creation, it removed the state under the monitor, which then started the
+/// container anyway, with no record: its cgroup could never be removed
+/// (CI caught this as EBUSY).
+#[rstest]
+fn rm_f_while_run_is_making_the_container_removes_what_it_makes(env: Env) {
+    for n in 0..5 {
+        let name = format!("mk{n}");
+        let child = std::process::Command::new(crate::harness::bin())
+            .args(env.run_args(&["-d", "--name", &name], &["sleep", "1000"]))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while env.cgroup_dirs().is_empty() && std::time::Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+        env.md().args(["rm", "-f", &name]).assert().success();
+        let mut child = child;
+        let _ = child.wait();
+        assert!(
+            container_dirs(&env).is_empty(),
+            "left: {:?}",
+            container_dirs(&env)
+        );
+        env.assert_no_leaks();
+    }
+}
