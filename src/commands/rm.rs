@@ -34,6 +34,10 @@ fn remove_one(root: &Path, store: &Store, key: &str, force: bool) -> Result<()> 
         }
         Err(e) => return Err(e.into()),
     };
+    // A container still being made is removed once made: removed now, the
+    // process making it would go on and start it with no record left.
+    store.wait_created(&info.name)?;
+    let info = store.load(&info.name)?;
     if info.is_alive() {
         if !force {
             bail!(

@@ -60,7 +60,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     // may get: whatever a crash leaves, `rm -f` finds. Recording claims the
     // name: a duplicate is refused before any cgroup or layer is made.
     info.cgroups = cgroup.candidates();
-    store.create(&info)?;
+    let creation = store.create(&info)?;
     let recorded = Guard::new(&store, |store| forget(store, &name));
     trace::mark("state");
     let cgroup = Guard::new(cgroup.create()?, |c| report(&name, c.destroy()));
@@ -100,6 +100,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
             cgroup: &**cgroup,
             rootfs: rootfs.as_ref(),
             how: &how,
+            creation: &creation,
         };
         let forked = monitor::fork(&job)?;
         // From here the monitor alone owns the container: it removes what
@@ -120,6 +121,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         i.pid = Some(pid.as_raw());
         i.pid_start = start_time;
     });
+    creation.done();
     trace::mark("record");
     let code = process::wait_forwarding(pid);
     trace::mark("wait");

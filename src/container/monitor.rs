@@ -26,7 +26,7 @@ use super::process;
 use super::process::Launch;
 use super::rootfs::Rootfs;
 use super::spec::Spec;
-use super::state::{ContainerInfo, Status, Store, now};
+use super::state::{ContainerInfo, Creation, Status, Store, now};
 use crate::cgroups::Cgroup;
 
 /// What the monitor needs: the container as `run` prepared it.
@@ -37,6 +37,8 @@ pub struct Job<'a> {
     pub cgroup: &'a dyn Cgroup,
     pub rootfs: Option<&'a Rootfs>,
     pub how: &'a Launch<'a>,
+    /// The mark of its creation, released once it runs or is removed.
+    pub creation: &'a Creation,
 }
 
 /// A monitor that has been forked: from then on it alone owns the
@@ -101,11 +103,13 @@ fn monitor(job: &Job, mut report: File) -> i32 {
         info,
         cgroup,
         rootfs,
+        creation,
         ..
     } = *job;
     let started = start(job);
     let pid = match started {
         Ok(pid) => {
+            creation.done();
             let _ = report.write_all(b"ok\n");
             drop(report);
             pid
@@ -114,6 +118,7 @@ fn monitor(job: &Job, mut report: File) -> i32 {
             // Cleaned up before `run` hears of it: when `run` exits 125,
             // nothing of the container is left.
             super::discard::discard(store, &info.name, cgroup, rootfs);
+            creation.done();
             let _ = report.write_all(format!("err: {e:#}\n").as_bytes());
             drop(report);
             return 1;

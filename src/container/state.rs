@@ -8,6 +8,12 @@
 //! A file that is broken anyway (truncated, garbage) is reported for that
 //! container alone; the others are still listed.
 //!
+//! A container being made is marked by a second lock, `creating.lock` in
+//! its directory, held from the moment its state is recorded until its
+//! process is recorded (or what was made is removed): `rm` waits for it,
+//! so it never removes a container under the process still making it
+//! (Docker's daemon holds a lock per container for the same reason).
+//!
 //! A container's process is named by its PID **and** that process's start
 //! time (`/proc/PID/stat` field 22). A PID the kernel has since given to
 //! another process is therefore never taken for the container: it is never
@@ -114,6 +120,8 @@ pub enum Error {
         path: PathBuf,
         reason: String,
     },
+    #[error("container {0} is still being made after 30 s; try again later")]
+    StillCreating(String),
     #[error("{what} {path}: {err}")]
     Io {
         what: &'static str,
@@ -184,6 +192,25 @@ pub struct Store {
 /// The held state lock; released when dropped.
 pub struct Lock(#[allow(dead_code)] Flock<File>);
 
+/// The mark of a container being made (see the module's opening): an
+/// exclusive `flock` on `<name>/creating.lock`, released by [`Creation::done`],
+/// or when every process holding it (the one that made it, and a monitor
+/// forked from it) has exited. The descriptor is close-on-exec, so the
+/// container's own program never holds it.
+pub struct Creation(File);
+
+impl Creation {
+    /// The container's process is recorded, or what was made is removed:
+    /// the lock is released for every process sharing it (an `flock` belongs
+    /// to the open file, which a fork shares).
+    pub fn done(&self) {
+        let _ = self.0.unlock();
+    }
+}
+
+/// How long `rm` waits for a container to be made before giving up.
+const CREATION_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Store {
     pub fn new(root: &Path) -> Self {
         Store {
@@ -236,8 +263,9 @@ impl Store {
             })
     }
 
-    /// Record a new container; its name must be free.
-    pub fn create(&self, info: &ContainerInfo) -> Result<(), Error> {
+    /// Record a new container; its name must be free. Returns the mark of
+    /// its creation, taken before any other command can see the container.
+    pub fn create(&self, info: &ContainerInfo) -> Result<Creation, Error> {
         names::validate("container", &info.name)?;
         let _lock = self.lock()?;
         let dir = self.container_dir(&info.name);
@@ -248,7 +276,41 @@ impl Store {
             }
             Err(e) => return Err(io_err("create", &dir)(e)),
         }
-        self.save(info)
+        let path = dir.join("creating.lock");
+        let file = File::create(&path).map_err(io_err("create", &path))?;
+        // std's lock is flock(2), and is not released on drop: `run -d`
+        // closes its copy while the monitor it forked still holds the lock.
+        file.lock().map_err(io_err("lock", &path))?;
+        let creation = Creation(file);
+        self.save(info)?;
+        Ok(creation)
+    }
+
+    /// Wait until the container `name` is no longer being made (its
+    /// process is recorded, or what was made is removed), for at most
+    /// 30 s. A container made before this mark existed has no lock file:
+    /// nothing to wait for.
+    pub fn wait_created(&self, name: &str) -> Result<(), Error> {
+        names::validate("container", name)?;
+        let path = self.container_dir(name).join("creating.lock");
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err("open", &path)(e)),
+        };
+        let deadline = std::time::Instant::now() + CREATION_WAIT;
+        loop {
+            match file.try_lock_shared() {
+                Ok(()) => return Ok(()),
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(Error::StillCreating(name.to_string()));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(io_err("lock", &path)(e)),
+            }
+        }
     }
 
     /// Write `info` (the caller holds the lock, or is its only writer).
