@@ -28,6 +28,10 @@ pub enum Error {
         "subnet {0} is too small: a /30 or larger is needed (network, gateway, broadcast and one container)"
     )]
     TooSmall(String),
+    #[error("invalid subnet {0}: host bits are set; the subnet is {1}")]
+    HostBits(String, String),
+    #[error("subnet {0} is reserved ({1}): choose a private range such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")]
+    Reserved(String, &'static str),
 }
 
 impl FromStr for Subnet {
@@ -134,9 +138,40 @@ mod tests {
     }
 
     #[test]
-    fn a_host_address_is_normalised_to_its_network() {
-        assert_eq!(s("10.1.2.3/16").to_string(), "10.1.0.0/16");
-        assert_eq!(s("10.1.2.3/16").gateway(), Ipv4Addr::new(10, 1, 0, 1));
+    fn a_subnet_with_host_bits_set_is_refused_naming_its_network() {
+        // As Docker: `10.1.2.3/16` is a host on 10.1.0.0/16, not a subnet;
+        // taking it silently for its network hides a typo.
+        assert_eq!(
+            "10.1.2.3/16".parse::<Subnet>(),
+            Err(Error::HostBits("10.1.2.3/16".into(), "10.1.0.0/16".into()))
+        );
+        assert_eq!(s(" 10.1.0.0/16 ").to_string(), "10.1.0.0/16");
+    }
+
+    #[test]
+    fn addresses_no_bridge_can_use_are_refused() {
+        // Loopback, "this network", multicast and the reserved class E
+        // (with the broadcast address): the kernel will not route them
+        // to a bridge as it would an ordinary subnet.
+        for bad in [
+            "127.0.0.0/24",
+            "127.0.0.0/8",
+            "0.0.0.0/8",
+            "0.0.0.0/0",
+            "224.0.0.0/24",
+            "239.1.0.0/16",
+            "240.0.0.0/24",
+            "255.255.255.0/24",
+        ] {
+            assert!(
+                matches!(bad.parse::<Subnet>(), Err(Error::Reserved(..))),
+                "{bad}: {:?}",
+                bad.parse::<Subnet>()
+            );
+        }
+        for good in ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"] {
+            assert!(good.parse::<Subnet>().is_ok(), "{good}");
+        }
     }
 
     #[test]

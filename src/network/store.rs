@@ -176,3 +176,19 @@ fn lock(root: &Path) -> Result<nix::fcntl::Flock<std::fs::File>> {
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| anyhow::anyhow!("lock the networks: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_names_of_network_modes_cannot_name_a_network() {
+        // `--net host` would mean the mode, never the network (Docker has
+        // predefined networks of these names and refuses to make another).
+        for name in ["none", "host", "bridge"] {
+            let err = validate_name(name).unwrap_err().to_string();
+            assert!(err.contains("reserved"), "{name}: {err}");
+        }
+        assert!(validate_name("n1").is_ok());
+    }
+}
