@@ -87,11 +87,10 @@ fn wire(network: &Network, ep: &Endpoint, short: &str, pid: i32) -> Result<()> {
 /// the container's namespace ends), then the address. Best effort, each
 /// part on its own.
 pub fn disconnect(root: &Path, ep: &Endpoint) {
-    if let Ok(mut nl) = Netlink::new() {
-        if let Ok(Some(link)) = nl.link(&ep.veth) {
+    if let Ok(mut nl) = Netlink::new()
+        && let Ok(Some(link)) = nl.link(&ep.veth) {
             let _ = nl.delete(link.index);
         }
-    }
     give_back(root, ep);
 }
 
