@@ -14,7 +14,8 @@ use std::str::FromStr;
 
 use ipnet::Ipv4Net;
 
-/// An IPv4 subnet, normalised to its network address.
+/// An IPv4 subnet: its host bits are 0, and it lies outside the reserved
+/// ranges (loopback, multicast, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Subnet(Ipv4Net);
@@ -30,16 +31,36 @@ pub enum Error {
     TooSmall(String),
     #[error("invalid subnet {0}: host bits are set; the subnet is {1}")]
     HostBits(String, String),
-    #[error("subnet {0} is reserved ({1}): choose a private range such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")]
+    #[error(
+        "subnet {0} is reserved ({1}): choose a private range such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"
+    )]
     Reserved(String, &'static str),
 }
+
+/// Ranges no bridge network may use (RFC 6890): the kernel treats them
+/// apart from ordinary unicast subnets.
+const RESERVED: [(&str, &str); 4] = [
+    ("0.0.0.0/8", "this network"),
+    ("127.0.0.0/8", "loopback"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved, with the broadcast address"),
+];
 
 impl FromStr for Subnet {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
         let net: Ipv4Net = s.trim().parse().map_err(|_| Error::Parse(s.to_string()))?;
-        let net = net.trunc();
+        if net != net.trunc() {
+            return Err(Error::HostBits(net.to_string(), net.trunc().to_string()));
+        }
+        if let Some((range, what)) = RESERVED
+            .iter()
+            .map(|(range, what)| (range.parse::<Ipv4Net>().expect("a CIDR"), *what))
+            .find(|(range, _)| range.contains(&net.network()) || net.contains(&range.network()))
+        {
+            return Err(Error::Reserved(format!("{net} overlaps {range}"), what));
+        }
         if net.prefix_len() > 30 {
             return Err(Error::TooSmall(net.to_string()));
         }
@@ -169,7 +190,12 @@ mod tests {
                 bad.parse::<Subnet>()
             );
         }
-        for good in ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"] {
+        for good in [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+        ] {
             assert!(good.parse::<Subnet>().is_ok(), "{good}");
         }
     }

@@ -41,6 +41,9 @@ fn path(root: &Path, name: &str) -> PathBuf {
 /// Check a network name: a valid name, and short enough for an interface.
 pub fn validate_name(name: &str) -> Result<()> {
     names::validate("network", name)?;
+    if ["none", "host", "bridge"].contains(&name) {
+        bail!("network name {name} is reserved: --net {name} names a network mode");
+    }
     if name.len() > IFNAME_MAX {
         bail!(
             "invalid network name {name:?}: at most {IFNAME_MAX} bytes (it names the bridge interface)"
@@ -76,11 +79,10 @@ pub fn list(root: &Path) -> Result<Vec<Network>> {
     };
     for e in rd.flatten() {
         let file = e.file_name().to_string_lossy().into_owned();
-        if let Some(name) = file.strip_suffix(".json") {
-            if validate_name(name).is_ok() {
+        if let Some(name) = file.strip_suffix(".json")
+            && validate_name(name).is_ok() {
                 out.push(load(root, name)?);
             }
-        }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

@@ -85,6 +85,14 @@ fn bad_networks_are_refused(env: Env) {
             "at most 15 bytes",
         ),
         (vec!["--subnet", "10.250.253.0/24", &name], "already exists"),
+        (
+            vec!["--subnet", "10.250.254.7/24", "other3"],
+            "the subnet is 10.250.254.0/24",
+        ),
+        (vec!["--subnet", "127.0.0.0/24", "other4"], "loopback"),
+        (vec!["--subnet", "224.0.0.0/24", "other5"], "multicast"),
+        (vec!["--subnet", "10.250.254.0/24", "host"], "reserved"),
+        (vec!["--subnet", "10.250.254.0/24", "none"], "reserved"),
     ];
     for (args, message) in cases {
         let mut all = vec!["network", "create"];
@@ -93,6 +101,10 @@ fn bad_networks_are_refused(env: Env) {
         assert_eq!(out.status.code(), Some(125), "{all:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(message), "{all:?}: {err}");
+    }
+    // Nothing of the refused ones was made.
+    for name in ["other3", "other4", "other5"] {
+        assert!(!std::path::Path::new("/sys/class/net").join(name).exists());
     }
 }
 
