@@ -19,9 +19,10 @@ pub fn discard(
         release_network(store.root(), &info);
     }
     if let Some(r) = rootfs
-        && let Err(e) = r.release() {
-            eprintln!("mydocker: container {name}: {e:#}");
-        }
+        && let Err(e) = r.release()
+    {
+        eprintln!("mydocker: container {name}: {e:#}");
+    }
     if let Err(e) = cgroup.destroy() {
         eprintln!("mydocker: container {name}: {e}");
     }

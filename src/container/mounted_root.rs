@@ -34,9 +34,10 @@ impl AsRef<Path> for MountedRoot {
 impl Drop for MountedRoot {
     fn drop(&mut self) {
         if let Some(layers) = &self.remounted
-            && let Err(e) = layers.unmount_all() {
-                eprintln!("mydocker: unmount {}: {e}", layers.merged().display());
-            }
+            && let Err(e) = layers.unmount_all()
+        {
+            eprintln!("mydocker: unmount {}: {e}", layers.merged().display());
+        }
     }
 }
 

@@ -88,9 +88,10 @@ fn wire(network: &Network, ep: &Endpoint, short: &str, pid: i32) -> Result<()> {
 /// part on its own.
 pub fn disconnect(root: &Path, ep: &Endpoint) {
     if let Ok(mut nl) = Netlink::new()
-        && let Ok(Some(link)) = nl.link(&ep.veth) {
-            let _ = nl.delete(link.index);
-        }
+        && let Ok(Some(link)) = nl.link(&ep.veth)
+    {
+        let _ = nl.delete(link.index);
+    }
     give_back(root, ep);
 }
 

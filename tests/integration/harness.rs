@@ -654,9 +654,10 @@ impl Env {
                 Ok(info) => {
                     let _ = stop::stop(&store, &info, Duration::ZERO);
                     if let Ok(info) = store.load(&name)
-                        && let Err(e) = remove::remove(&store, &info) {
-                            eprintln!("teardown: {name}: {e:#}");
-                        }
+                        && let Err(e) = remove::remove(&store, &info)
+                    {
+                        eprintln!("teardown: {name}: {e:#}");
+                    }
                 }
                 Err(_) => {
                     let _ = remove::remove_broken(&store, &self.root, &name);
