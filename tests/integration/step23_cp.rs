@@ -291,12 +291,23 @@ fn fifos_and_devices_do_not_hang(env: Env) {
 #[case::both_local(&["/etc/hostname", "/tmp/x"], "CONTAINER:PATH")]
 #[case::both_containers(&["c:/a", "c:/b"], "between containers")]
 #[case::unknown_container(&["ghost:/a", "/tmp"], "no such container: ghost")]
+#[case::file_as_source_dir(&["c:/etc/passwd/", "/tmp"], "not a directory: c:/etc/passwd/")]
+#[case::host_file_as_source_dir(&["/etc/hostname/", "c:/tmp"], "not a directory: /etc/hostname/")]
+#[case::file_as_destination_dir(&["/etc/hostname", "c:/etc/passwd/"], "not a directory: c:/etc/passwd/")]
 fn bad_copies_exit_125(env: Env, #[case] args: &[&str], #[case] message: &str) {
     env.run_d(&["--name", "c"], &["sleep", "60"]);
     let out = cp(&env, args[0], args[1]);
     assert_eq!(out.status.code(), Some(125));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(message), "{err}");
+    // Nothing was changed on a refusal: the file a trailing slash named
+    // as a directory is still whole.
+    let passwd = env
+        .md()
+        .args(["exec", "c", "cat", "/etc/passwd"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&passwd.stdout).starts_with("root:"));
 }
 
 /// `cp` under a root, and with host paths, holding what the kernel escapes
