@@ -56,6 +56,13 @@ fn wants_contents(path: &str) -> bool {
     path == "." || path.ends_with("/.")
 }
 
+/// Whether `path` can only name a directory: it ends in `/` or `/.`
+/// (`/etc/passwd/` is an error, not the file; as Docker and the kernel's
+/// path walk).
+fn names_a_directory(path: &str) -> bool {
+    path.ends_with('/') || wants_contents(path)
+}
+
 pub fn cp(root: &Path, args: &CpArgs) -> Result<i32> {
     let (src, dst) = (parse_side(&args.src), parse_side(&args.dst));
     let name = match (&src, &dst) {
@@ -111,7 +118,8 @@ fn copy_between(ctr: &Ctr, src: Side, dst: Side) -> Result<i32> {
     match (src, dst) {
         (Side::Container { path, .. }, Side::Host(host)) => {
             let from = resolve_source(ctr, &path)?;
-            copy_to(ctr, &from, wants_contents(&path), &host)
+            let into_dir = names_a_directory(&host.to_string_lossy());
+            copy_to(ctr, &from, wants_contents(&path), &host, into_dir)
         }
         (Side::Container { path, .. }, Side::Stdio) => {
             let from = resolve_source(ctr, &path)?;
@@ -123,10 +131,20 @@ fn copy_between(ctr: &Ctr, src: Side, dst: Side) -> Result<i32> {
         (Side::Host(host), Side::Container { path, .. }) => {
             let to = ctr.resolve(&path)?;
             let host_str = host.to_string_lossy();
-            if std::fs::symlink_metadata(&host).is_err() {
-                bail!("no such file or directory: {}", host.display());
+            match std::fs::symlink_metadata(&host) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+                    bail!("not a directory: {host_str}")
+                }
+                Err(_) => bail!("no such file or directory: {}", host.display()),
             }
-            copy_to(ctr, &host, wants_contents(&host_str), &to)
+            copy_to(
+                ctr,
+                &host,
+                wants_contents(&host_str),
+                &to,
+                names_a_directory(&path),
+            )
         }
         (Side::Stdio, Side::Container { path, .. }) => {
             let to = ctr.resolve(&path)?;
@@ -165,6 +183,9 @@ fn resolve_source(ctr: &Ctr, path: &str) -> Result<PathBuf> {
     if std::fs::symlink_metadata(&resolved).is_err() {
         bail!("no such file or directory: {}:{path}", ctr.name);
     }
+    if names_a_directory(path) && !resolved.is_dir() {
+        bail!("not a directory: {}:{path}", ctr.name);
+    }
     Ok(resolved)
 }
 
@@ -175,10 +196,15 @@ fn archive_name(src: &Path) -> String {
 }
 
 /// Copy `src` to `dst` by Docker's rules (see the module comment).
-fn copy_to(ctr: &Ctr, src: &Path, contents: bool, dst: &Path) -> Result<i32> {
+/// `into_dir`: the destination as written can only name a directory
+/// (a trailing `/`); an existing file there is refused, not overwritten.
+fn copy_to(ctr: &Ctr, src: &Path, contents: bool, dst: &Path, into_dir: bool) -> Result<i32> {
     let src_meta =
         std::fs::symlink_metadata(src).with_context(|| format!("read {}", ctr.show(src)))?;
     let dst_meta = std::fs::metadata(dst).ok();
+    if into_dir && dst_meta.as_ref().is_some_and(|m| !m.is_dir()) {
+        bail!("not a directory: {}/", ctr.show(dst).trim_end_matches('/'));
+    }
     let target = match (&dst_meta, src_meta.is_dir()) {
         (Some(m), true) if m.is_dir() => {
             if contents {
