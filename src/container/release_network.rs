@@ -31,7 +31,11 @@ pub fn record_network(
     info: &ContainerInfo,
     ep: &crate::network::endpoint::Endpoint,
 ) -> anyhow::Result<()> {
-    super::identity::add_address(&store.container_dir(&info.name), ep.ip.into(), &info.hostname)?;
+    super::identity::add_address(
+        &store.container_dir(&info.name),
+        ep.ip.into(),
+        &info.hostname,
+    )?;
     store.update(&info.name, |i| {
         i.network = Some(ep.network.clone());
         i.ip = Some(ep.ip);

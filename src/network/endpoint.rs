@@ -209,6 +209,152 @@ pub fn parse_port(s: &str) -> std::result::Result<(u16, u16), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::links_recording::{Ns, Recording, Request};
+
+    const PID: i32 = 4242;
+    const ID: &str = "0123456789ab";
+    const IP: Ipv4Addr = Ipv4Addr::new(10, 200, 5, 2);
+
+    fn net1() -> Network {
+        Network {
+            name: "net1".into(),
+            driver: "bridge".into(),
+            subnet: "10.200.5.0/24".parse().unwrap(),
+            gateway: Ipv4Addr::new(10, 200, 5, 1),
+            bridge: "net1".into(),
+        }
+    }
+
+    /// A host with the bridge `net1` that refuses the requests `which`
+    /// picks.
+    fn host_refusing(which: impl Fn(&Request) -> bool + 'static) -> Recording {
+        Recording::new()
+            .with_host_link("net1")
+            .refusing(which, libc::EADDRNOTAVAIL)
+    }
+
+    #[test]
+    fn a_failed_address_assignment_removes_the_veth_it_made() {
+        let fake = host_refusing(|r| matches!(r, Request::AddAddress { .. }));
+        let root = tempfile::tempdir().unwrap();
+        let err = connect(&fake, root.path(), &net1(), IP, ID, PID).unwrap_err();
+        let refusal = err.downcast_ref::<crate::network::netlink::Error>();
+        assert_eq!(
+            refusal.and_then(|e| e.errno()),
+            Some(libc::EADDRNOTAVAIL),
+            "{err:#}"
+        );
+
+        let made = fake.position("make the veth", |(ns, r)| {
+            *ns == Ns::Host && matches!(r, Request::AddVeth { name, .. } if name == "veth01234567")
+        });
+        let refused = fake.position("add the address", |(ns, r)| {
+            *ns == Ns::Of(PID)
+                && matches!(r, Request::AddAddress { ip, prefix: 24, .. } if *ip == IP)
+        });
+        let deleted = fake.position("delete the veth", |(ns, r)| {
+            *ns == Ns::Host && matches!(r, Request::Delete(_))
+        });
+        assert!(
+            made < refused && refused < deleted,
+            "{:#?}",
+            fake.requests()
+        );
+        // Both ends are gone: the host's and the one in the container.
+        assert_eq!(fake.links(Ns::Host), ["lo", "net1"]);
+        assert_eq!(fake.links(Ns::Of(PID)), ["lo"]);
+    }
+
+    #[test]
+    fn a_veth_that_cannot_be_moved_into_the_container_is_removed() {
+        // The container's first process is gone before it is connected.
+        let fake = host_refusing(|r| matches!(r, Request::MoveTo { .. }));
+        let root = tempfile::tempdir().unwrap();
+        assert!(connect(&fake, root.path(), &net1(), IP, ID, PID).is_err());
+        assert_eq!(fake.links(Ns::Host), ["lo", "net1"]);
+        assert!(
+            !fake.requests().iter().any(|(ns, _)| *ns == Ns::Of(PID)),
+            "nothing is asked inside a namespace the veth never reached: {:#?}",
+            fake.requests()
+        );
+    }
+
+    #[test]
+    fn the_peer_is_moved_into_the_namespace_before_it_is_named_addressed_and_brought_up() {
+        let fake = Recording::new().with_host_link("net1");
+        let root = tempfile::tempdir().unwrap();
+        let ep = connect(&fake, root.path(), &net1(), IP, ID, PID).unwrap();
+        assert_eq!(
+            (ep.network.as_str(), ep.ip, ep.veth.as_str()),
+            ("net1", IP, "veth01234567")
+        );
+
+        let requests = fake.requests();
+        let moved = fake.position("move the peer", |(ns, r)| {
+            *ns == Ns::Host && matches!(r, Request::MoveTo { pid: PID, .. })
+        });
+        let Request::MoveTo { index: peer, .. } = requests[moved].1 else {
+            unreachable!()
+        };
+        let inside = |what: &str, which: &dyn Fn(&Request) -> bool| {
+            fake.position(what, |(ns, r)| *ns == Ns::Of(PID) && which(r))
+        };
+        let renamed = inside(
+            "rename it eth0",
+            &|r| matches!(r, Request::Rename { index, name } if *index == peer && name == "eth0"),
+        );
+        let mac = inside(
+            "set its MAC",
+            &|r| matches!(r, Request::SetMac { index, mac } if *index == peer && *mac == mac_for(IP)),
+        );
+        let addressed = inside(
+            "give it its address",
+            &|r| matches!(r, Request::AddAddress { index, .. } if *index == peer),
+        );
+        let up = inside(
+            "bring it up",
+            &|r| matches!(r, Request::SetUp(i) if *i == peer),
+        );
+        let route = inside(
+            "add the default route",
+            &|r| matches!(r, Request::AddDefaultRoute(gw) if *gw == net1().gateway),
+        );
+        assert!(
+            moved < renamed && renamed < mac && mac < addressed && addressed < up && up < route,
+            "{requests:#?}"
+        );
+        // The host's end is on the bridge and up before its peer leaves.
+        let bridge_index = 2;
+        let on_bridge = fake.position("attach to the bridge", |(ns, r)| {
+            *ns == Ns::Host
+                && matches!(r, Request::SetMaster { bridge, .. } if *bridge == bridge_index)
+        });
+        assert!(on_bridge < moved, "{requests:#?}");
+        assert_eq!(fake.links(Ns::Host), ["lo", "net1", "veth01234567"]);
+        assert_eq!(fake.links(Ns::Of(PID)), ["eth0", "lo"]);
+    }
+
+    /// From step 29 the address leased from the IPAM is given back too.
+    #[cfg(feature = "ipam")]
+    #[test]
+    fn a_failed_connect_gives_the_address_back() {
+        let root = tempfile::tempdir().unwrap();
+        let net = net1();
+        std::fs::create_dir_all(root.path().join("networks")).unwrap();
+        std::fs::write(
+            root.path().join("networks/net1.json"),
+            serde_json::to_vec(&net).unwrap(),
+        )
+        .unwrap();
+        let ipam = Ipam::new(root.path());
+        let ip = ipam.allocate(&net.subnet).unwrap();
+        assert_eq!(ipam.used(&net.subnet).unwrap(), 1);
+
+        let fake = host_refusing(|r| matches!(r, Request::AddDefaultRoute(_)));
+        assert!(connect(&fake, root.path(), &net, ip, ID, PID).is_err());
+        assert_eq!(ipam.used(&net.subnet).unwrap(), 0);
+        assert_eq!(fake.links(Ns::Host), ["lo", "net1"]);
+    }
 
     #[test]
     fn the_mac_is_made_from_the_address() {

@@ -26,13 +26,32 @@ pub enum Ns {
 /// One change as the fake saw it (lookups are not recorded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    AddVeth { name: String, peer: String },
-    SetMaster { index: u32, bridge: u32 },
+    AddVeth {
+        name: String,
+        peer: String,
+    },
+    SetMaster {
+        index: u32,
+        bridge: u32,
+    },
     SetUp(u32),
-    MoveTo { index: u32, pid: i32 },
-    Rename { index: u32, name: String },
-    SetMac { index: u32, mac: [u8; 6] },
-    AddAddress { index: u32, ip: Ipv4Addr, prefix: u8 },
+    MoveTo {
+        index: u32,
+        pid: i32,
+    },
+    Rename {
+        index: u32,
+        name: String,
+    },
+    SetMac {
+        index: u32,
+        mac: [u8; 6],
+    },
+    AddAddress {
+        index: u32,
+        ip: Ipv4Addr,
+        prefix: u8,
+    },
     AddDefaultRoute(Ipv4Addr),
     Delete(u32),
 }
@@ -129,15 +148,17 @@ impl Recording {
             .unwrap_or_else(|| panic!("no request {what} among {log:#?}"))
     }
 
-    /// The interfaces of namespace `ns` now, by name.
+    /// The interfaces of namespace `ns` now, by name, sorted.
     pub fn links(&self, ns: Ns) -> Vec<String> {
         let world = self.world.borrow();
-        world
+        let mut names: Vec<String> = world
             .ifaces
             .iter()
             .filter(|i| i.ns == ns)
             .map(|i| i.name.clone())
-            .collect()
+            .collect();
+        names.sort();
+        names
     }
 
     fn open(&self, ns: Ns) -> Box<dyn Links> {
@@ -170,7 +191,11 @@ struct Conn {
 
 impl Conn {
     /// Record `req`, refuse it if the test said so, else apply `change`.
-    fn ask<T>(&mut self, req: Request, change: impl FnOnce(&mut World, Ns) -> Result<T>) -> Result<T> {
+    fn ask<T>(
+        &mut self,
+        req: Request,
+        change: impl FnOnce(&mut World, Ns) -> Result<T>,
+    ) -> Result<T> {
         let mut world = self.world.borrow_mut();
         let what = format!("{req:?}");
         let refused = world

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use super::links::Rtnetlink;
 
@@ -223,7 +223,7 @@ impl Plan {
     /// state).
     pub fn publish(mut self, ports: &[(u16, u16)], published: &[(u16, String)]) -> Result<Plan> {
         if !ports.is_empty() && !matches!(self.mode, Mode::Bridge(_)) {
-            bail!("-p publishes a port of a bridge network: use --net NETWORK");
+            anyhow::bail!("-p publishes a port of a bridge network: use --net NETWORK");
         }
         ports_free(ports, published)?;
         self.ports = ports.to_vec();
@@ -236,7 +236,7 @@ impl Plan {
 #[cfg(not(feature = "net-bridge"))]
 fn bridge_network(_root: &Path, mode: &Mode) -> Result<Option<Network>> {
     match mode {
-        Mode::Bridge(name) => bail!("network {name}: bridge networks arrive in step 28"),
+        Mode::Bridge(name) => anyhow::bail!("network {name}: bridge networks arrive in step 28"),
         _ => Ok(None),
     }
 }
@@ -256,13 +256,13 @@ fn bridge_network(root: &Path, mode: &Mode) -> Result<Option<Network>> {
 fn ports_free(ports: &[(u16, u16)], published: &[(u16, String)]) -> Result<()> {
     for (h, name) in published {
         if ports.iter().any(|(p, _)| p == h) {
-            bail!("host port {h} is already published by container {name}");
+            anyhow::bail!("host port {h} is already published by container {name}");
         }
     }
     let mut seen = std::collections::HashSet::new();
     for (h, _) in ports {
         if !seen.insert(h) {
-            bail!("host port {h} is published twice");
+            anyhow::bail!("host port {h} is published twice");
         }
         host_port_free(*h)?;
     }
@@ -284,7 +284,9 @@ fn host_port_free(port: u16) -> Result<()> {
         match TcpListener::bind(addr) {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::AddrInUse => {
-                bail!("host port {port} is already in use on the host (a program listens on it)")
+                anyhow::bail!(
+                    "host port {port} is already in use on the host (a program listens on it)"
+                )
             }
             // No IPv6 on this host, or no permission: nothing to learn.
             Err(_) => {}
@@ -305,6 +307,32 @@ pub fn loopback_up(nl: &dyn Rtnetlink, pid: i32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::links_recording::{Ns, Recording, Request};
+
+    #[test]
+    fn mode_none_brings_up_lo_in_the_container_and_nothing_else() {
+        let root = tempfile::tempdir().unwrap();
+        let fake = Recording::new();
+        let plan = Plan::new(root.path(), &Mode::None).unwrap();
+        let ep = plan.attach(&fake, root.path(), "c1", 77).unwrap();
+        assert!(ep.is_none());
+        let requests = fake.requests();
+        assert!(
+            matches!(requests.as_slice(), [(Ns::Of(77), Request::SetUp(_))]),
+            "{requests:#?}"
+        );
+    }
+
+    #[test]
+    fn modes_host_and_container_make_no_request() {
+        let root = tempfile::tempdir().unwrap();
+        let fake = Recording::new();
+        for mode in [Mode::Host, Mode::Container("web".into())] {
+            let plan = Plan::new(root.path(), &mode).unwrap();
+            assert!(plan.attach(&fake, root.path(), "c1", 77).unwrap().is_none());
+        }
+        assert_eq!(fake.requests(), []);
+    }
 
     #[test]
     fn modes_parse() {
