@@ -169,7 +169,7 @@ mod tests {
         for _ in 0..300 {
             let mut text = || {
                 let mut s = g.line();
-                if g.next() % 5 == 0 {
+                if g.next().is_multiple_of(5) {
                     s.push_str("\n\t\r\u{1b}[2J");
                 }
                 s

@@ -18,10 +18,10 @@ pub fn discard(
     if let Ok(info) = store.load(name) {
         release_network(store.root(), &info);
     }
-    if let Some(r) = rootfs {
-        if let Err(e) = r.release() {
-            eprintln!("mydocker: container {name}: {e:#}");
-        }
+    if let Some(r) = rootfs
+        && let Err(e) = r.release()
+    {
+        eprintln!("mydocker: container {name}: {e:#}");
     }
     if let Err(e) = cgroup.destroy() {
         eprintln!("mydocker: container {name}: {e}");

@@ -33,10 +33,10 @@ impl AsRef<Path> for MountedRoot {
 
 impl Drop for MountedRoot {
     fn drop(&mut self) {
-        if let Some(layers) = &self.remounted {
-            if let Err(e) = layers.unmount_all() {
-                eprintln!("mydocker: unmount {}: {e}", layers.merged().display());
-            }
+        if let Some(layers) = &self.remounted
+            && let Err(e) = layers.unmount_all()
+        {
+            eprintln!("mydocker: unmount {}: {e}", layers.merged().display());
         }
     }
 }

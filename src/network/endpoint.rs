@@ -112,10 +112,10 @@ fn wire(nl: &dyn Rtnetlink, network: &Network, ep: &Endpoint, short: &str, pid: 
 /// the container's namespace ends), then the address. Best effort, each
 /// part on its own.
 pub fn disconnect(nl: &dyn Rtnetlink, root: &Path, ep: &Endpoint) {
-    if let Ok(mut host) = nl.host() {
-        if let Ok(Some(link)) = host.link(&ep.veth) {
-            let _ = host.delete(link.index);
-        }
+    if let Ok(mut host) = nl.host()
+        && let Ok(Some(link)) = host.link(&ep.veth)
+    {
+        let _ = host.delete(link.index);
     }
     give_back(root, ep);
 }

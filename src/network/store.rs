@@ -76,10 +76,10 @@ pub fn list(root: &Path) -> Result<Vec<Network>> {
     };
     for e in rd.flatten() {
         let file = e.file_name().to_string_lossy().into_owned();
-        if let Some(name) = file.strip_suffix(".json") {
-            if validate_name(name).is_ok() {
-                out.push(load(root, name)?);
-            }
+        if let Some(name) = file.strip_suffix(".json")
+            && validate_name(name).is_ok()
+        {
+            out.push(load(root, name)?);
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -653,10 +653,10 @@ impl Env {
             match info {
                 Ok(info) => {
                     let _ = stop::stop(&store, &info, Duration::ZERO);
-                    if let Ok(info) = store.load(&name) {
-                        if let Err(e) = remove::remove(&store, &info) {
-                            eprintln!("teardown: {name}: {e:#}");
-                        }
+                    if let Ok(info) = store.load(&name)
+                        && let Err(e) = remove::remove(&store, &info)
+                    {
+                        eprintln!("teardown: {name}: {e:#}");
                     }
                 }
                 Err(_) => {
