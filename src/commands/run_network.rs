@@ -105,12 +105,15 @@ fn namespace(store: &Store, mode: &Mode) -> Result<(NetNs, Option<File>)> {
     }
 }
 
-/// Step 27, and steps 29 and 30 (whose allocator knows the addresses
-/// taken): the plan needs nothing of other containers.
-#[cfg(any(
-    not(feature = "net-bridge"),
-    all(feature = "ipam", not(feature = "network"))
-))]
+/// Step 27: there are no bridge networks, so nothing of other containers
+/// is needed.
+#[cfg(not(feature = "net-bridge"))]
+fn with_others(plan: Plan, _store: &Store, _config: &Config) -> Result<Plan> {
+    Ok(plan)
+}
+
+/// Steps 29 and 30: the allocator knows the addresses taken.
+#[cfg(all(feature = "ipam", not(feature = "network")))]
 fn with_others(plan: Plan, _store: &Store, _config: &Config) -> Result<Plan> {
     Ok(plan)
 }

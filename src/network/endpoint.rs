@@ -209,7 +209,7 @@ pub fn parse_port(s: &str) -> std::result::Result<(u16, u16), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::links_recording::{Ns, Recording, Request};
+    use crate::network::links::recording::{Ns, Recording, Request};
 
     const PID: i32 = 4242;
     const ID: &str = "0123456789ab";

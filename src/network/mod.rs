@@ -18,8 +18,6 @@ pub mod ip;
 pub mod iptables;
 #[cfg(feature = "net-veth")]
 pub mod links;
-#[cfg(all(test, feature = "net-veth"))]
-pub mod links_recording;
 #[cfg(feature = "net-veth")]
 pub mod netlink;
 

@@ -307,7 +307,7 @@ pub fn loopback_up(nl: &dyn Rtnetlink, pid: i32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::links_recording::{Ns, Recording, Request};
+    use crate::network::links::recording::{Ns, Recording, Request};
 
     #[test]
     fn mode_none_brings_up_lo_in_the_container_and_nothing_else() {

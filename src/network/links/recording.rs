@@ -13,8 +13,8 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
-use super::links::{Links, Rtnetlink};
-use super::netlink::{Error, Link, Result};
+use super::{Links, Rtnetlink};
+use crate::network::netlink::{Error, Link, Result};
 
 /// A network namespace: the host's (the caller's), or a process's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,11 +13,14 @@
 //! [`Links`] is one connection in one network namespace; [`Rtnetlink`]
 //! opens them: in the caller's namespace (the host's) or in a container's.
 //! [`Kernel`] opens real ones ([`Netlink`] sockets); in unit tests a
-//! recording fake (`links_recording.rs`) notes each request with the
+//! recording fake (`recording.rs`) notes each request with the
 //! namespace it was made in, keeps a small table of interfaces, and can
 //! refuse chosen requests, so the order is checked without root
 //! (`cargo test --lib`). The seam is passed explicitly, never chosen by
 //! `cfg!(test)`.
+
+#[cfg(test)]
+pub mod recording;
 
 use std::net::Ipv4Addr;
 
