@@ -34,8 +34,8 @@ impl Network {
     /// `--net` (and from step 31 `-p`) of `config`, checked now: an
     /// unknown network, a stopped container or a taken port is an error.
     pub fn plan(store: &Store, config: &Config) -> Result<Network> {
-        let plan = with_others(Plan::new(store.root(), &config.net)?, store, config)?;
         let (ns, other) = namespace(store, &config.net)?;
+        let plan = with_others(Plan::new(store.root(), &config.net)?, store, config)?;
         Ok(Network {
             plan,
             ns,
