@@ -13,6 +13,9 @@ mod flow;
 #[cfg(feature = "detach")]
 #[path = "run_managed.rs"]
 mod flow;
+#[cfg(feature = "net-modes")]
+#[path = "run_network.rs"]
+mod run_network;
 
 #[cfg(feature = "env")]
 pub use flow::merge_env;

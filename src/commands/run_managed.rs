@@ -236,14 +236,9 @@ impl NoNetwork {
     }
 }
 
-/// From step 27: `--net`, checked before anything is created.
-#[cfg(all(feature = "net-modes", not(feature = "network")))]
-fn network_plan(root: &Path, config: &Config) -> Result<crate::network::mode::Plan> {
-    crate::network::mode::Plan::new(root, &config.net)
-}
-
-/// From step 31: `--net` and `-p`, checked before anything is created.
-#[cfg(feature = "network")]
-fn network_plan(root: &Path, config: &Config) -> Result<crate::network::mode::Plan> {
-    crate::network::mode::Plan::new(root, &config.net)?.publish(&config.publish)
+/// From step 27: `--net` (and from step 31 `-p`), checked before anything
+/// is created.
+#[cfg(feature = "net-modes")]
+fn network_plan(root: &Path, config: &Config) -> Result<super::run_network::Network> {
+    super::run_network::Network::plan(&Store::new(root), config)
 }

@@ -24,16 +24,28 @@ use serde::{Deserialize, Serialize};
 use super::ipam::Ipam;
 #[cfg(feature = "network")]
 use super::iptables;
-use super::netlink::Netlink;
+use super::links::Rtnetlink;
 use super::store::Network;
 
-/// What a container got from a network.
+/// The ports a container publishes, host to container: none before step
+/// 31.
+#[cfg(not(feature = "network"))]
+pub type Ports = ();
+
+/// The ports a container publishes, host to container (`-p`, step 31).
+#[cfg(feature = "network")]
+pub type Ports = Vec<(u16, u16)>;
+
+/// What a container got from a network: plain data, which `run` records
+/// in the container's state and [`release`] gives back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub network: String,
     pub ip: Ipv4Addr,
     /// The host's end of the veth pair.
     pub veth: String,
+    /// Its published ports (step 31; their DNAT rules).
+    pub ports: Ports,
 }
 
 /// The iptables comment of a container's rules.
@@ -42,25 +54,38 @@ pub fn comment(root: &Path, container_id: &str) -> String {
     iptables::comment(&crate::ids::root_tag(root), &format!("ctr:{container_id}"))
 }
 
-/// Put the container whose first process is `pid` on `network`.
-pub fn connect(root: &Path, network: &Network, container_id: &str, pid: i32) -> Result<Endpoint> {
-    let ip = lease(root, network)?;
+/// Put the container whose first process is `pid` on `network` with the
+/// address `ip` (leased by the caller; given back, with everything made,
+/// when this fails), through `nl`.
+pub fn connect(
+    nl: &dyn Rtnetlink,
+    root: &Path,
+    network: &Network,
+    ip: Ipv4Addr,
+    container_id: &str,
+    pid: i32,
+) -> Result<Endpoint> {
     let short = &container_id[..container_id.len().min(8)];
     let endpoint = Endpoint {
         network: network.name.clone(),
         ip,
         veth: format!("veth{short}"),
+        ports: Ports::default(),
     };
-    let result = wire(network, &endpoint, short, pid);
+    let result = wire(nl, network, &endpoint, short, pid);
     if let Err(e) = result {
-        disconnect(root, &endpoint);
+        disconnect(nl, root, &endpoint);
         return Err(e);
     }
     Ok(endpoint)
 }
 
-fn wire(network: &Network, ep: &Endpoint, short: &str, pid: i32) -> Result<()> {
-    let mut host = Netlink::new()?;
+/// The requests, in order: the pair on the host, one end on the bridge
+/// and up; the other moved into the container's namespace, and only there
+/// renamed `eth0` (it is down), given its MAC and address, brought up;
+/// then `lo` and the default route.
+fn wire(nl: &dyn Rtnetlink, network: &Network, ep: &Endpoint, short: &str, pid: i32) -> Result<()> {
+    let mut host = nl.host()?;
     let bridge = host
         .index(&network.bridge)
         .with_context(|| format!("network {}: its bridge is gone", network.name))?;
@@ -71,7 +96,7 @@ fn wire(network: &Network, ep: &Endpoint, short: &str, pid: i32) -> Result<()> {
     let peer_index = host.index(&peer)?;
     host.move_to_namespace_of(peer_index, pid)?;
 
-    let mut inside = Netlink::in_namespace_of(pid)?;
+    let mut inside = nl.in_namespace_of(pid)?;
     let peer_index = inside.index(&peer)?;
     inside.rename(peer_index, "eth0")?;
     inside.set_mac(peer_index, mac_for(ep.ip))?;
@@ -86,28 +111,36 @@ fn wire(network: &Network, ep: &Endpoint, short: &str, pid: i32) -> Result<()> {
 /// Undo [`connect`]: the veth (if it still exists: it goes by itself when
 /// the container's namespace ends), then the address. Best effort, each
 /// part on its own.
-pub fn disconnect(root: &Path, ep: &Endpoint) {
-    if let Ok(mut nl) = Netlink::new()
-        && let Ok(Some(link)) = nl.link(&ep.veth)
+pub fn disconnect(nl: &dyn Rtnetlink, root: &Path, ep: &Endpoint) {
+    if let Ok(mut host) = nl.host()
+        && let Ok(Some(link)) = host.link(&ep.veth)
     {
-        let _ = nl.delete(link.index);
+        let _ = host.delete(link.index);
     }
     give_back(root, ep);
 }
 
-/// The address of a new container on `network`: the lowest host address
-/// (not the network's, the gateway's nor the broadcast address) that no
-/// container's state holds. Two `run`s at the same moment can both pick
-/// the same one: step 29 replaces this with a locked allocator.
+/// Give back everything of `ep`: before step 31, what [`connect`] made.
+#[cfg(not(feature = "network"))]
+pub fn release(nl: &dyn Rtnetlink, root: &Path, ep: &Endpoint, _container_id: &str) {
+    disconnect(nl, root, ep);
+}
+
+/// Give back everything of `ep`, the container `container_id`'s: its
+/// published ports' rules (step 31), then what [`connect`] made.
+#[cfg(feature = "network")]
+pub fn release(nl: &dyn Rtnetlink, root: &Path, ep: &Endpoint, container_id: &str) {
+    unpublish(root, ep.ip, &ep.ports, container_id);
+    disconnect(nl, root, ep);
+}
+
+/// The address of a new container on `network` before step 29: the
+/// lowest host address (not the network's, the gateway's nor the
+/// broadcast address) not in `taken` (the addresses containers' states
+/// hold). Two `run`s at the same moment can both pick the same one: step
+/// 29 replaces this with a locked allocator.
 #[cfg(not(feature = "ipam"))]
-fn lease(root: &Path, network: &Network) -> Result<Ipv4Addr> {
-    let taken: Vec<Ipv4Addr> = crate::container::state::Store::new(root)
-        .list()
-        .into_iter()
-        .filter_map(|(_, info)| info.ok())
-        .filter(|info| info.network.as_deref() == Some(network.name.as_str()))
-        .filter_map(|info| info.ip)
-        .collect();
+pub fn lowest_free(network: &Network, taken: &[Ipv4Addr]) -> Result<Ipv4Addr> {
     let subnet = &network.subnet;
     (1..subnet.size().saturating_sub(1))
         .filter_map(|n| subnet.nth(n))
@@ -119,12 +152,6 @@ fn lease(root: &Path, network: &Network) -> Result<Ipv4Addr> {
 /// state.
 #[cfg(not(feature = "ipam"))]
 fn give_back(_root: &Path, _ep: &Endpoint) {}
-
-/// The address of a new container on `network`, from the IPAM (step 29).
-#[cfg(feature = "ipam")]
-fn lease(root: &Path, network: &Network) -> Result<Ipv4Addr> {
-    Ok(Ipam::new(root).allocate(&network.subnet)?)
-}
 
 /// Release the container's address in the IPAM (step 29).
 #[cfg(feature = "ipam")]
@@ -182,6 +209,152 @@ pub fn parse_port(s: &str) -> std::result::Result<(u16, u16), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::links::recording::{Ns, Recording, Request};
+
+    const PID: i32 = 4242;
+    const ID: &str = "0123456789ab";
+    const IP: Ipv4Addr = Ipv4Addr::new(10, 200, 5, 2);
+
+    fn net1() -> Network {
+        Network {
+            name: "net1".into(),
+            driver: "bridge".into(),
+            subnet: "10.200.5.0/24".parse().unwrap(),
+            gateway: Ipv4Addr::new(10, 200, 5, 1),
+            bridge: "net1".into(),
+        }
+    }
+
+    /// A host with the bridge `net1` that refuses the requests `which`
+    /// picks.
+    fn host_refusing(which: impl Fn(&Request) -> bool + 'static) -> Recording {
+        Recording::new()
+            .with_host_link("net1")
+            .refusing(which, libc::EADDRNOTAVAIL)
+    }
+
+    #[test]
+    fn a_failed_address_assignment_removes_the_veth_it_made() {
+        let fake = host_refusing(|r| matches!(r, Request::AddAddress { .. }));
+        let root = tempfile::tempdir().unwrap();
+        let err = connect(&fake, root.path(), &net1(), IP, ID, PID).unwrap_err();
+        let refusal = err.downcast_ref::<crate::network::netlink::Error>();
+        assert_eq!(
+            refusal.and_then(|e| e.errno()),
+            Some(libc::EADDRNOTAVAIL),
+            "{err:#}"
+        );
+
+        let made = fake.position("make the veth", |(ns, r)| {
+            *ns == Ns::Host && matches!(r, Request::AddVeth { name, .. } if name == "veth01234567")
+        });
+        let refused = fake.position("add the address", |(ns, r)| {
+            *ns == Ns::Of(PID)
+                && matches!(r, Request::AddAddress { ip, prefix: 24, .. } if *ip == IP)
+        });
+        let deleted = fake.position("delete the veth", |(ns, r)| {
+            *ns == Ns::Host && matches!(r, Request::Delete(_))
+        });
+        assert!(
+            made < refused && refused < deleted,
+            "{:#?}",
+            fake.requests()
+        );
+        // Both ends are gone: the host's and the one in the container.
+        assert_eq!(fake.links(Ns::Host), ["lo", "net1"]);
+        assert_eq!(fake.links(Ns::Of(PID)), ["lo"]);
+    }
+
+    #[test]
+    fn a_veth_that_cannot_be_moved_into_the_container_is_removed() {
+        // The container's first process is gone before it is connected.
+        let fake = host_refusing(|r| matches!(r, Request::MoveTo { .. }));
+        let root = tempfile::tempdir().unwrap();
+        assert!(connect(&fake, root.path(), &net1(), IP, ID, PID).is_err());
+        assert_eq!(fake.links(Ns::Host), ["lo", "net1"]);
+        assert!(
+            !fake.requests().iter().any(|(ns, _)| *ns == Ns::Of(PID)),
+            "nothing is asked inside a namespace the veth never reached: {:#?}",
+            fake.requests()
+        );
+    }
+
+    #[test]
+    fn the_peer_is_moved_into_the_namespace_before_it_is_named_addressed_and_brought_up() {
+        let fake = Recording::new().with_host_link("net1");
+        let root = tempfile::tempdir().unwrap();
+        let ep = connect(&fake, root.path(), &net1(), IP, ID, PID).unwrap();
+        assert_eq!(
+            (ep.network.as_str(), ep.ip, ep.veth.as_str()),
+            ("net1", IP, "veth01234567")
+        );
+
+        let requests = fake.requests();
+        let moved = fake.position("move the peer", |(ns, r)| {
+            *ns == Ns::Host && matches!(r, Request::MoveTo { pid: PID, .. })
+        });
+        let Request::MoveTo { index: peer, .. } = requests[moved].1 else {
+            unreachable!()
+        };
+        let inside = |what: &str, which: &dyn Fn(&Request) -> bool| {
+            fake.position(what, |(ns, r)| *ns == Ns::Of(PID) && which(r))
+        };
+        let renamed = inside(
+            "rename it eth0",
+            &|r| matches!(r, Request::Rename { index, name } if *index == peer && name == "eth0"),
+        );
+        let mac = inside(
+            "set its MAC",
+            &|r| matches!(r, Request::SetMac { index, mac } if *index == peer && *mac == mac_for(IP)),
+        );
+        let addressed = inside(
+            "give it its address",
+            &|r| matches!(r, Request::AddAddress { index, .. } if *index == peer),
+        );
+        let up = inside(
+            "bring it up",
+            &|r| matches!(r, Request::SetUp(i) if *i == peer),
+        );
+        let route = inside(
+            "add the default route",
+            &|r| matches!(r, Request::AddDefaultRoute(gw) if *gw == net1().gateway),
+        );
+        assert!(
+            moved < renamed && renamed < mac && mac < addressed && addressed < up && up < route,
+            "{requests:#?}"
+        );
+        // The host's end is on the bridge and up before its peer leaves.
+        let bridge_index = 2;
+        let on_bridge = fake.position("attach to the bridge", |(ns, r)| {
+            *ns == Ns::Host
+                && matches!(r, Request::SetMaster { bridge, .. } if *bridge == bridge_index)
+        });
+        assert!(on_bridge < moved, "{requests:#?}");
+        assert_eq!(fake.links(Ns::Host), ["lo", "net1", "veth01234567"]);
+        assert_eq!(fake.links(Ns::Of(PID)), ["eth0", "lo"]);
+    }
+
+    /// From step 29 the address leased from the IPAM is given back too.
+    #[cfg(feature = "ipam")]
+    #[test]
+    fn a_failed_connect_gives_the_address_back() {
+        let root = tempfile::tempdir().unwrap();
+        let net = net1();
+        std::fs::create_dir_all(root.path().join("networks")).unwrap();
+        std::fs::write(
+            root.path().join("networks/net1.json"),
+            serde_json::to_vec(&net).unwrap(),
+        )
+        .unwrap();
+        let ipam = Ipam::new(root.path());
+        let ip = ipam.allocate(&net.subnet).unwrap();
+        assert_eq!(ipam.used(&net.subnet).unwrap(), 1);
+
+        let fake = host_refusing(|r| matches!(r, Request::AddDefaultRoute(_)));
+        assert!(connect(&fake, root.path(), &net, ip, ID, PID).is_err());
+        assert_eq!(ipam.used(&net.subnet).unwrap(), 0);
+        assert_eq!(fake.links(Ns::Host), ["lo", "net1"]);
+    }
 
     #[test]
     fn the_mac_is_made_from_the_address() {

@@ -3,7 +3,9 @@
 //! modes a container can have.
 //!
 //! - [`ip`] (25): CIDR arithmetic.
-//! - [`netlink`], [`iptables`] (26): links, addresses, routes; NAT rules.
+//! - [`netlink`], [`iptables`] (26): links, addresses, routes; NAT rules;
+//!   [`links`]: the requests a container's network is made with, behind a
+//!   seam that unit tests fake.
 //! - [`mode`] (27, 28): `--net none | host | container:NAME | NETWORK`.
 //! - [`ipam`] (29): which addresses are taken.
 //! - [`store`], [`endpoint`] (28, 31): bridge networks and a container's
@@ -14,6 +16,8 @@
 pub mod ip;
 #[cfg(feature = "net-veth")]
 pub mod iptables;
+#[cfg(feature = "net-veth")]
+pub mod links;
 #[cfg(feature = "net-veth")]
 pub mod netlink;
 

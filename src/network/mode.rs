@@ -8,14 +8,11 @@
 //! - `NETWORK` (from step 28): a bridge network (made with the library
 //!   in step 28, with `network create` from step 31).
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
-use crate::container::process::NetNs;
-use crate::container::state::Store;
+use super::links::Rtnetlink;
 
 /// `--net bridge`: mydocker makes no network of its own.
 #[cfg(not(feature = "network"))]
@@ -63,125 +60,156 @@ impl std::fmt::Display for Mode {
     }
 }
 
-/// The namespace a container in `mode` is started in, and the open file
-/// that must stay open until it has started (for `container:NAME`).
-pub fn namespace(root: &Path, mode: &Mode) -> Result<(NetNs, Option<File>)> {
-    match mode {
-        Mode::None | Mode::Bridge(_) => Ok((NetNs::New, None)),
-        Mode::Host => Ok((NetNs::Host, None)),
-        Mode::Container(name) => {
-            let other = Store::new(root).find(name)?;
-            let Some(pid) = other.live_pid() else {
-                bail!(
-                    "container {} is not running: --net container: needs a running container",
-                    other.name
-                );
-            };
-            let ns = File::open(format!("/proc/{pid}/ns/net"))?;
-            if !other.is_alive() {
-                bail!("container {} is not running", other.name);
-            }
-            Ok((NetNs::Join(ns.as_raw_fd()), Some(ns)))
-        }
-    }
-}
+/// What a container gets from a network: before step 28 nothing (there
+/// are no bridge networks to join), so no value of this type exists.
+#[cfg(not(feature = "net-bridge"))]
+#[derive(Debug)]
+pub enum Endpoint {}
 
-/// A container's network, checked before anything is created, and set up
-/// once its first process exists.
+/// What a container gets from a bridge network (step 28).
+#[cfg(feature = "net-bridge")]
+pub use super::endpoint::Endpoint;
+
+/// A bridge network: before step 28 there are none (`--net NAME` is
+/// refused when planned), so no value of this type exists.
+#[cfg(not(feature = "net-bridge"))]
+#[derive(Debug)]
+pub enum Network {}
+
+#[cfg(feature = "net-bridge")]
+use super::store::Network;
+
+/// A container's network, checked before anything is created, and made
+/// once its first process exists. The plan touches no container state:
+/// [`Plan::attach`] returns the [`Endpoint`] it made, for `run` to record;
+/// whatever the plan needs to know of other containers (the addresses
+/// they hold, step 28; the host ports they publish, step 31) `run` reads
+/// from their state and hands in as plain data.
 pub struct Plan {
-    #[cfg(feature = "net-bridge")]
-    root: std::path::PathBuf,
     mode: Mode,
-    ns: NetNs,
-    /// The other container's namespace, open until the clone has joined it.
-    _other: Option<File>,
-    #[cfg(feature = "net-bridge")]
-    network: Option<crate::network::store::Network>,
+    /// The bridge network of `--net NETWORK`.
+    network: Option<Network>,
+    /// The addresses other containers hold on its network (step 28).
+    #[cfg(all(feature = "net-bridge", not(feature = "ipam")))]
+    taken: Vec<std::net::Ipv4Addr>,
+    /// The ports to publish, host to container (step 31).
     #[cfg(feature = "network")]
     ports: Vec<(u16, u16)>,
 }
 
 impl Plan {
     /// Check `mode` now, before the container exists: an unknown network
-    /// or a stopped container is an error.
+    /// (in `root`'s store) is an error. `container:NAME` is checked by
+    /// whoever knows the containers: `run`, as it opens that container's
+    /// namespace.
     pub fn new(root: &Path, mode: &Mode) -> Result<Plan> {
-        let (ns, other) = namespace(root, mode)?;
         Ok(Plan {
-            #[cfg(feature = "net-bridge")]
-            root: root.to_path_buf(),
             mode: mode.clone(),
-            ns,
-            _other: other,
-            #[cfg(feature = "net-bridge")]
             network: bridge_network(root, mode)?,
+            #[cfg(all(feature = "net-bridge", not(feature = "ipam")))]
+            taken: Vec::new(),
             #[cfg(feature = "network")]
             ports: Vec::new(),
         })
     }
 
-    /// Record `--net` as given in the container's state.
-    pub fn record(&self, info: &mut crate::container::state::ContainerInfo) {
-        info.net = Some(self.mode.to_string());
+    /// The mode planned, as `--net` gave it.
+    pub fn mode(&self) -> &Mode {
+        &self.mode
     }
 
-    pub fn namespace(&self) -> NetNs {
-        self.ns
-    }
-
-    /// Set up the network of the container whose first process is `pid`.
-    #[cfg(not(feature = "network"))]
+    /// Set up the network of the container `container_id` whose first
+    /// process is `pid`, through `nl` (`root` holds the networks): `lo` up
+    /// in a namespace of its own, nothing for `host` and `container:NAME`,
+    /// and on a bridge network the [`Endpoint`] made, which the plan undoes
+    /// itself when it fails part way.
     pub fn attach(
         &self,
-        store: &Store,
-        info: &crate::container::state::ContainerInfo,
-        pid: nix::unistd::Pid,
-    ) -> Result<()> {
-        match &self.mode {
-            Mode::None => loopback_up(pid.as_raw()),
-            Mode::Host | Mode::Container(_) => Ok(()),
-            Mode::Bridge(name) => self.attach_bridge(name, store, info, pid).map(|_| ()),
+        nl: &dyn Rtnetlink,
+        root: &Path,
+        container_id: &str,
+        pid: i32,
+    ) -> Result<Option<Endpoint>> {
+        match (&self.mode, &self.network) {
+            (Mode::Bridge(_), Some(net)) => self
+                .attach_bridge(nl, root, net, container_id, pid)
+                .map(Some),
+            (Mode::None, _) => loopback_up(nl, pid).map(|()| None),
+            _ => Ok(None),
         }
     }
 
+    /// No bridge network exists before step 28.
     #[cfg(not(feature = "net-bridge"))]
     fn attach_bridge(
         &self,
-        name: &str,
-        _: &Store,
-        _: &crate::container::state::ContainerInfo,
-        _: nix::unistd::Pid,
-    ) -> Result<()> {
-        bail!("network {name}: bridge networks arrive in step 28")
+        _: &dyn Rtnetlink,
+        _: &Path,
+        net: &Network,
+        _: &str,
+        _: i32,
+    ) -> Result<Endpoint> {
+        match *net {}
     }
 
-    #[cfg(feature = "net-bridge")]
+    /// A veth pair, an address and a route on the bridge network.
+    #[cfg(all(feature = "net-bridge", not(feature = "network")))]
     fn attach_bridge(
         &self,
-        _name: &str,
-        store: &Store,
-        info: &crate::container::state::ContainerInfo,
-        pid: nix::unistd::Pid,
-    ) -> Result<crate::network::endpoint::Endpoint> {
-        let net = self.network.as_ref().expect("checked in Plan::new");
-        let ep = crate::network::endpoint::connect(&self.root, net, &info.id, pid.as_raw())?;
-        let recorded = store.update(&info.name, |i| {
-            i.network = Some(ep.network.clone());
-            i.ip = Some(ep.ip);
-            i.veth = Some(ep.veth.clone());
-        });
-        // Its name on its address in its /etc/hosts (step 24's file).
-        let named = recorded.map_err(anyhow::Error::from).and_then(|_| {
-            crate::container::identity::add_address(
-                &store.container_dir(&info.name),
-                ep.ip.into(),
-                &info.hostname,
-            )
-        });
-        if let Err(e) = named {
-            crate::network::endpoint::disconnect(&self.root, &ep);
+        nl: &dyn Rtnetlink,
+        root: &Path,
+        net: &Network,
+        container_id: &str,
+        pid: i32,
+    ) -> Result<Endpoint> {
+        let ip = self.lease(root, net)?;
+        crate::network::endpoint::connect(nl, root, net, ip, container_id, pid)
+    }
+
+    /// As before step 31, and the published ports' DNAT rules; on failure
+    /// the container leaves the network again.
+    #[cfg(feature = "network")]
+    fn attach_bridge(
+        &self,
+        nl: &dyn Rtnetlink,
+        root: &Path,
+        net: &Network,
+        container_id: &str,
+        pid: i32,
+    ) -> Result<Endpoint> {
+        use crate::network::endpoint::{connect, publish, release};
+        let ip = self.lease(root, net)?;
+        let mut ep = connect(nl, root, net, ip, container_id, pid)?;
+        ep.ports = self.ports.clone();
+        if let Err(e) = publish(root, ep.ip, &ep.ports, container_id) {
+            release(nl, root, &ep, container_id);
             return Err(e);
         }
         Ok(ep)
+    }
+}
+
+/// Step 28 leases the lowest address no container holds (a race that
+/// step 29's allocator closes).
+#[cfg(all(feature = "net-bridge", not(feature = "ipam")))]
+impl Plan {
+    /// Also avoid `taken`, the addresses other containers hold on the
+    /// network (`run` reads them from their state).
+    pub fn avoiding(mut self, taken: Vec<std::net::Ipv4Addr>) -> Plan {
+        self.taken = taken;
+        self
+    }
+
+    fn lease(&self, _root: &Path, net: &Network) -> Result<std::net::Ipv4Addr> {
+        crate::network::endpoint::lowest_free(net, &self.taken)
+    }
+}
+
+/// From step 29 the IPAM in `root` leases the address.
+#[cfg(feature = "ipam")]
+impl Plan {
+    fn lease(&self, root: &Path, net: &Network) -> Result<std::net::Ipv4Addr> {
+        Ok(crate::network::ipam::Ipam::new(root).allocate(&net.subnet)?)
     }
 }
 
@@ -189,60 +217,33 @@ impl Plan {
 #[cfg(feature = "network")]
 impl Plan {
     /// Also publish `ports`, checked now: only a container on a bridge
-    /// network has them, and no host port may be taken twice.
-    pub fn publish(mut self, ports: &[(u16, u16)]) -> Result<Plan> {
+    /// network has them, and no host port may be taken twice, by this
+    /// container or by another: `published` lists the host ports other
+    /// containers publish, with their names (`run` reads them from their
+    /// state).
+    pub fn publish(mut self, ports: &[(u16, u16)], published: &[(u16, String)]) -> Result<Plan> {
         if !ports.is_empty() && !matches!(self.mode, Mode::Bridge(_)) {
-            bail!("-p publishes a port of a bridge network: use --net NETWORK");
+            anyhow::bail!("-p publishes a port of a bridge network: use --net NETWORK");
         }
-        ports_free(&self.root, ports)?;
+        ports_free(ports, published)?;
         self.ports = ports.to_vec();
         Ok(self)
     }
+}
 
-    /// Set up the network of the container whose first process is `pid`,
-    /// its published ports included.
-    pub fn attach(
-        &self,
-        store: &Store,
-        info: &crate::container::state::ContainerInfo,
-        pid: nix::unistd::Pid,
-    ) -> Result<()> {
-        match &self.mode {
-            Mode::None => loopback_up(pid.as_raw()),
-            Mode::Host | Mode::Container(_) => Ok(()),
-            Mode::Bridge(name) => {
-                let ep = self.attach_bridge(name, store, info, pid)?;
-                self.publish_ports(store, info, &ep)
-            }
-        }
-    }
-
-    /// The DNAT rules of the published ports, recorded in the state; on
-    /// failure the container leaves the network again.
-    fn publish_ports(
-        &self,
-        store: &Store,
-        info: &crate::container::state::ContainerInfo,
-        ep: &crate::network::endpoint::Endpoint,
-    ) -> Result<()> {
-        use crate::network::endpoint::{disconnect, publish, unpublish};
-        let done = publish(&self.root, ep.ip, &self.ports, &info.id).and_then(|_| {
-            store
-                .update(&info.name, |i| i.ports = self.ports.clone())
-                .map_err(anyhow::Error::from)
-        });
-        if let Err(e) = done {
-            unpublish(&self.root, ep.ip, &self.ports, &info.id);
-            disconnect(&self.root, ep);
-            return Err(e);
-        }
-        Ok(())
+/// Before step 28 there is no bridge network to find: `--net NAME` is
+/// refused.
+#[cfg(not(feature = "net-bridge"))]
+fn bridge_network(_root: &Path, mode: &Mode) -> Result<Option<Network>> {
+    match mode {
+        Mode::Bridge(name) => anyhow::bail!("network {name}: bridge networks arrive in step 28"),
+        _ => Ok(None),
     }
 }
 
 /// The bridge network of `mode`, which must exist.
 #[cfg(feature = "net-bridge")]
-fn bridge_network(root: &Path, mode: &Mode) -> Result<Option<crate::network::store::Network>> {
+fn bridge_network(root: &Path, mode: &Mode) -> Result<Option<Network>> {
     let Mode::Bridge(name) = mode else {
         return Ok(None);
     };
@@ -252,23 +253,16 @@ fn bridge_network(root: &Path, mode: &Mode) -> Result<Option<crate::network::sto
 /// Published host ports must not be taken by another container, nor
 /// given twice.
 #[cfg(feature = "network")]
-fn ports_free(root: &Path, ports: &[(u16, u16)]) -> Result<()> {
-    let store = Store::new(root);
-    for (_, info) in store.list() {
-        let Ok(info) = info else { continue };
-        for (h, _) in &info.ports {
-            if ports.iter().any(|(p, _)| p == h) {
-                bail!(
-                    "host port {h} is already published by container {}",
-                    info.name
-                );
-            }
+fn ports_free(ports: &[(u16, u16)], published: &[(u16, String)]) -> Result<()> {
+    for (h, name) in published {
+        if ports.iter().any(|(p, _)| p == h) {
+            anyhow::bail!("host port {h} is already published by container {name}");
         }
     }
     let mut seen = std::collections::HashSet::new();
     for (h, _) in ports {
         if !seen.insert(h) {
-            bail!("host port {h} is published twice");
+            anyhow::bail!("host port {h} is published twice");
         }
         host_port_free(*h)?;
     }
@@ -290,7 +284,9 @@ fn host_port_free(port: u16) -> Result<()> {
         match TcpListener::bind(addr) {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::AddrInUse => {
-                bail!("host port {port} is already in use on the host (a program listens on it)")
+                anyhow::bail!(
+                    "host port {port} is already in use on the host (a program listens on it)"
+                )
             }
             // No IPv6 on this host, or no permission: nothing to learn.
             Err(_) => {}
@@ -299,17 +295,44 @@ fn host_port_free(port: u16) -> Result<()> {
     Ok(())
 }
 
-/// `lo` up in the container's fresh namespace (modes `none` and bridge).
-pub fn loopback_up(pid: i32) -> Result<()> {
-    let mut nl = crate::network::netlink::Netlink::in_namespace_of(pid)?;
-    let lo = nl.index("lo")?;
-    nl.set_up(lo)?;
+/// `lo` up in the container's fresh namespace (mode `none`; a bridge
+/// network's endpoint brings it up too).
+pub fn loopback_up(nl: &dyn Rtnetlink, pid: i32) -> Result<()> {
+    let mut inside = nl.in_namespace_of(pid)?;
+    let lo = inside.index("lo")?;
+    inside.set_up(lo)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::links::recording::{Ns, Recording, Request};
+
+    #[test]
+    fn mode_none_brings_up_lo_in_the_container_and_nothing_else() {
+        let root = tempfile::tempdir().unwrap();
+        let fake = Recording::new();
+        let plan = Plan::new(root.path(), &Mode::None).unwrap();
+        let ep = plan.attach(&fake, root.path(), "c1", 77).unwrap();
+        assert!(ep.is_none());
+        let requests = fake.requests();
+        assert!(
+            matches!(requests.as_slice(), [(Ns::Of(77), Request::SetUp(_))]),
+            "{requests:#?}"
+        );
+    }
+
+    #[test]
+    fn modes_host_and_container_make_no_request() {
+        let root = tempfile::tempdir().unwrap();
+        let fake = Recording::new();
+        for mode in [Mode::Host, Mode::Container("web".into())] {
+            let plan = Plan::new(root.path(), &mode).unwrap();
+            assert!(plan.attach(&fake, root.path(), "c1", 77).unwrap().is_none());
+        }
+        assert_eq!(fake.requests(), []);
+    }
 
     #[test]
     fn modes_parse() {

@@ -39,7 +39,7 @@ pub struct Error {
 }
 
 impl Error {
-    fn new(what: impl Into<String>, err: io::Error) -> Self {
+    pub fn new(what: impl Into<String>, err: io::Error) -> Self {
         Error {
             what: what.into(),
             err,
@@ -52,7 +52,7 @@ impl Error {
     }
 }
 
-type Result<T> = std::result::Result<T, Error>;
+pub type Result<T> = std::result::Result<T, Error>;
 
 /// One interface, as listed by the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,14 @@ use mydocker::network::ip::Subnet;
 
 #[test]
 fn network_broadcast_gateway_and_hosts() {
-    let s: Subnet = "192.168.10.77/24".parse().unwrap();
+    let s: Subnet = "192.168.10.0/24".parse().unwrap();
     assert_eq!(s.to_string(), "192.168.10.0/24");
+    // A host's address is not a subnet: refused, naming the subnet meant.
+    let err = "192.168.10.77/24"
+        .parse::<Subnet>()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the subnet is 192.168.10.0/24"), "{err}");
     assert_eq!(s.network(), Ipv4Addr::new(192, 168, 10, 0));
     assert_eq!(s.broadcast(), Ipv4Addr::new(192, 168, 10, 255));
     assert_eq!(s.gateway(), Ipv4Addr::new(192, 168, 10, 1));
