@@ -13,7 +13,6 @@ use rstest::rstest;
 use crate::harness::{Env, env, stdout_of};
 
 const EPERM: i32 = 1;
-const EACCES: i32 = 13;
 const ENOSYS: i32 = 38;
 
 /// `tests/integration/fixtures/syscalls.c`, built static into a directory
