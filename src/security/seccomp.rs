@@ -20,9 +20,9 @@
 //! name system calls, an action, and optionally conditions on arguments
 //! (`clone` without namespace flags) and on the container (a rule that
 //! applies only with `CAP_SYS_ADMIN`, or only on x86). Its default profile
-//! is an allowlist: about 370 calls ordinary programs use; the others fail
+//! is an allowlist: about 350 calls ordinary programs use; the others fail
 //! with `EPERM`. [`Filter::Default`] is ours, written in the same format
-//! (`seccomp_default.json` beside this file) with the same effect; `run
+//! (`seccomp/default.json` beside this file) with the same effect; `run
 //! --security-opt seccomp=FILE.json` takes any profile in Docker's format,
 //! `seccomp=unconfined` none; `--privileged` turns it off, as Docker does.
 //!
@@ -42,7 +42,7 @@ use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilter
 use serde::{Deserialize, Serialize};
 
 /// The default profile, in Docker's format.
-const DEFAULT_JSON: &str = include_str!("seccomp_default.json");
+const DEFAULT_JSON: &str = include_str!("seccomp/default.json");
 
 /// Names how [`Profile::compile`] builds a filter, for the cache's key:
 /// change it with anything that changes the program made.
