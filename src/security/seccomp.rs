@@ -347,6 +347,7 @@ impl Seccomp {
             Err(e) => return Err(cache_err(e)),
         };
         let program = Program::new(bytes).map_err(Error::Invalid)?;
+        crate::trace::mark("seccomp compile");
         Ok(Seccomp {
             filter,
             program: Some(program),
@@ -757,6 +758,36 @@ mod tests {
             panic!("not a profile");
         };
         assert_eq!(p.syscalls[0].names, ["mkdir"]);
+    }
+
+    #[test]
+    fn a_program_is_recorded_in_hex_and_read_back_whole() {
+        let p = Program::new((0u8..16).collect()).unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, r#""000102030405060708090a0b0c0d0e0f""#);
+        assert_eq!(serde_json::from_str::<Program>(&json).unwrap(), p);
+        assert_eq!(p.len(), 2);
+        for bad in [r#""""#, r#""0001020304050607ff""#, r#""zz01020304050607""#] {
+            assert!(serde_json::from_str::<Program>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn compiling_keeps_one_program_per_set_of_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("seccomp");
+        let caps = crate::security::Profile::default().capabilities;
+        let a = Seccomp::compile(Filter::Default, &caps, &cache).unwrap();
+        let b = Seccomp::compile(Filter::Default, &caps, &cache).unwrap();
+        assert_eq!(a, b);
+        assert!(a.program.as_ref().is_some_and(|p| p.len() > 100));
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+        let admin = [caps.clone(), vec!["CAP_SYS_ADMIN".to_string()]].concat();
+        let c = Seccomp::compile(Filter::Default, &admin, &cache).unwrap();
+        assert_ne!(c.program, a.program);
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
+        let none = Seccomp::compile(Filter::Unconfined, &caps, &cache).unwrap();
+        assert_eq!(none.program, None);
     }
 
     #[test]
