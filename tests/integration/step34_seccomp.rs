@@ -290,3 +290,37 @@ fn the_program_is_compiled_once_and_loads_in_about_a_millisecond(env: Env) {
     calls(&env, &["--cap-add", "SYS_ADMIN"], &["getpid"]);
     assert_eq!(programs().len(), 2);
 }
+
+#[rstest]
+fn exec_into_a_container_recorded_before_step_34_gets_the_default(env: Env) {
+    env.run_d(
+        &["--name", "old"],
+        &["sh", "-c", "echo ready; exec sleep 60"],
+    );
+    env.wait_log("old", "ready");
+    // What a state written by step 33 holds: no filter, no program.
+    let path = env.root.join("containers/old/config.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let security = state["security"]
+        .as_object_mut()
+        .expect("a security profile");
+    assert!(security.remove("seccomp").is_some(), "{security:?}");
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    let out = env
+        .md()
+        .args([
+            "exec",
+            "old",
+            "sh",
+            "-c",
+            "grep -E 'Seccomp:|NoNewPrivs' /proc/self/status; unshare -U true",
+        ])
+        .output()
+        .unwrap();
+    let status = stdout_of(&out);
+    assert_eq!(seccomp_mode(&status), Some(2), "{status}");
+    assert!(status.contains("NoNewPrivs:\t0"), "{status}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Operation not permitted"), "{err}");
+}
