@@ -313,7 +313,7 @@ def module_file(parent_file, name, path_attr):
 # --- the whole tree -----------------------------------------------------------
 
 # The last chapter (the benches need step 32, the last of the series).
-LAST_STEP = 33
+LAST_STEP = 34
 
 STEP_CONST = re.compile(r"pub const STEP: u32 = \{.*?\n\};", re.S)
 
@@ -371,10 +371,27 @@ def transform(work, step):
         raise GateError("gates left that could not be stripped:\n" + left)
 
 
+OPTIONAL_DEP = re.compile(
+    r'(?m)^((?:#[^\n]*\n)*)([\w-]+) = \{ version = "([^"]+)", optional = true \}\n')
+
+
+def branch_dependencies(head, cargo, on):
+    """A chapter's optional dependency (`dep:NAME` in its feature) is a
+    plain one in the branches that hold the chapter, and absent (with the
+    comments above it) in those before: a branch has no features."""
+    wanted = {d[len("dep:"):] for f in on for d in cargo["features"].get(f, [])
+              if d.startswith("dep:")}
+
+    def repl(m):
+        comments, name, version = m.groups()
+        return f'{comments}{name} = "{version}"\n' if name in wanted else ""
+    return OPTIONAL_DEP.sub(repl, head)
+
+
 def rewrite_cargo(work, cargo, step, on):
     text = (work / "Cargo.toml").read_text()
     head, _, _ = text.partition("# One feature per chapter module")
-    head = head.rstrip() + "\n"
+    head = branch_dependencies(head.rstrip() + "\n", cargo, on)
     if step < 32:
         head = re.sub(r'\n\[\[bench\]\]\n(?:[a-z-]+ = [^\n]*\n)+', "\n", head)
         if (work / "benches").exists():

@@ -88,6 +88,16 @@ class Markers(unittest.TestCase):
         self.assertEqual(step_branch.drop_step_rows(table, 4),
                          "| step |\n|---|\n| [04](a) | x |\n| 04 | z |\n")
 
+    def test_an_optional_dependency_is_plain_with_its_chapter_and_gone_before(self):
+        head = ('[dependencies]\ncaps = "0.5.6"\n# Only step 34 links it.\n'
+                'libseccomp = { version = "0.4.0", optional = true }\nz = "1"\n')
+        cargo = {"features": {"seccomp": ["capabilities", "dep:libseccomp"]}}
+        self.assertEqual(step_branch.branch_dependencies(head, cargo, {"seccomp"}),
+                         '[dependencies]\ncaps = "0.5.6"\n# Only step 34 links it.\n'
+                         'libseccomp = "0.4.0"\nz = "1"\n')
+        self.assertEqual(step_branch.branch_dependencies(head, cargo, {"capabilities"}),
+                         '[dependencies]\ncaps = "0.5.6"\nz = "1"\n')
+
 
 class Leftovers(unittest.TestCase):
     def tree(self, files):

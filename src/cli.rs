@@ -165,7 +165,13 @@ pub struct RunArgs {
     pub privileged: bool,
 
     /// A security option: no-new-privileges (repeatable)
-    #[cfg(feature = "capabilities")]
+    #[cfg(all(feature = "capabilities", not(feature = "seccomp")))]
+    #[arg(long = "security-opt", value_name = "OPT", value_parser = crate::security::capabilities::parse_security_opt)]
+    pub security_opt: Vec<crate::security::capabilities::SecurityOpt>,
+
+    /// A security option: no-new-privileges, seccomp=unconfined or
+    /// seccomp=PROFILE.json (repeatable)
+    #[cfg(feature = "seccomp")]
     #[arg(long = "security-opt", value_name = "OPT", value_parser = crate::security::capabilities::parse_security_opt)]
     pub security_opt: Vec<crate::security::capabilities::SecurityOpt>,
 

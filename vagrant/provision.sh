@@ -5,7 +5,8 @@
 #   provision.sh          what the quick start needs: build the runtime, make
 #                         the busybox image, run containers and the tests
 #                         (busybox-static, iptables, iproute2, a C toolchain,
-#                         wget, just). Nothing else is downloaded.
+#                         libseccomp-dev, wget, just). Nothing else is
+#                         downloaded.
 #   provision.sh --vm     also the VM tools: QEMU, a kernel to boot and
 #                         virtme-ng for `just qemu-test`, Vagrant (and its libvirt plugin) for
 #                         `just vm-validate` (hundreds of MiB)
@@ -118,6 +119,9 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v readelf >/dev/null 2>&1 || need+=(binutils)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# Step 34 (seccomp) links libseccomp: its headers and the library to link.
+dpkg-query -W -f='${Status}' libseccomp-dev 2>/dev/null | grep -q 'ok installed' \
+    || need+=(libseccomp-dev)
 command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # The README examples fetch from a published port with the host's wget.

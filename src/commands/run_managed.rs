@@ -49,7 +49,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         ..ContainerInfo::default()
     };
     net.record(&mut info);
-    confine(args, &mut info)?;
+    confine(root, args, &mut info)?;
     trace::mark("check");
 
     // Each thing made is held by a guard that undoes it on an early
@@ -183,7 +183,7 @@ pub fn merge_env(mut base: Vec<String>, overrides: &[String]) -> Vec<String> {
 
 /// Before step 33 the container keeps every capability of root.
 #[cfg(not(feature = "capabilities"))]
-fn confine(_args: &RunArgs, _info: &mut ContainerInfo) -> Result<()> {
+fn confine(_root: &Path, _args: &RunArgs, _info: &mut ContainerInfo) -> Result<()> {
     Ok(())
 }
 
@@ -194,15 +194,17 @@ fn with_confinement(spec: Spec, _info: &ContainerInfo) -> Spec {
 
 /// From step 33: the capabilities and no_new_privs of `--cap-add`,
 /// `--cap-drop`, `--privileged` and `--security-opt`, recorded in the
-/// state (for `exec`) before anything is made.
+/// state (for `exec`) before anything is made; from step 34 with the
+/// system call filter compiled.
 #[cfg(feature = "capabilities")]
-fn confine(args: &RunArgs, info: &mut ContainerInfo) -> Result<()> {
+fn confine(root: &Path, args: &RunArgs, info: &mut ContainerInfo) -> Result<()> {
     info.security = crate::security::Profile::for_run(
         &args.cap_add,
         &args.cap_drop,
         args.privileged,
         &args.security_opt,
-    )?;
+    )?
+    .compiled(root)?;
     Ok(())
 }
 

@@ -70,15 +70,26 @@ pub fn parse_name(s: &str) -> Result<CapName, String> {
         .map_err(|_| format!("unknown capability {s:?} (see `man 7 capabilities`)"))
 }
 
-/// An option of `--security-opt` (this step knows one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An option of `--security-opt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecurityOpt {
     /// `no-new-privileges[:true|false]`
     NoNewPrivileges(bool),
+    /// `seccomp=unconfined|FILE.json` (step 34)
+    #[cfg(feature = "seccomp")]
+    Seccomp(super::seccomp::Filter),
 }
 
+/// The options `--security-opt` knows, for its error message.
+#[cfg(not(feature = "seccomp"))]
+const KNOWN_OPTIONS: &str = "no-new-privileges";
+
+#[cfg(feature = "seccomp")]
+const KNOWN_OPTIONS: &str = "no-new-privileges, seccomp";
+
 /// Parse `--security-opt`: `no-new-privileges`, with `:true`, `=true`,
-/// `:false` or `=false` as Docker accepts.
+/// `:false` or `=false` as Docker accepts; from step 34 also
+/// `seccomp=unconfined` and `seccomp=FILE.json` (read now).
 pub fn parse_security_opt(s: &str) -> Result<SecurityOpt, String> {
     let (key, value) = match s.split_once([':', '=']) {
         Some((k, v)) => (k, Some(v)),
@@ -90,8 +101,10 @@ pub fn parse_security_opt(s: &str) -> Result<SecurityOpt, String> {
         ("no-new-privileges", Some(v)) => {
             Err(format!("no-new-privileges takes true or false, not {v:?}"))
         }
+        #[cfg(feature = "seccomp")]
+        ("seccomp", v) => super::seccomp::parse_opt(v.unwrap_or("")).map(SecurityOpt::Seccomp),
         _ => Err(format!(
-            "unknown security option {s:?} (known: no-new-privileges)"
+            "unknown security option {s:?} (known: {KNOWN_OPTIONS})"
         )),
     }
 }
@@ -106,6 +119,11 @@ pub struct Profile {
     /// `prctl(PR_SET_NO_NEW_PRIVS)` before `execve`.
     #[serde(default)]
     pub no_new_privs: bool,
+    /// The system call filter and its compiled program (step 34; Docker's
+    /// default in a state recorded before it).
+    #[cfg(feature = "seccomp")]
+    #[serde(default)]
+    pub seccomp: super::seccomp::Seccomp,
 }
 
 /// Docker's default (also what a state recorded before step 33 gets).
@@ -134,6 +152,9 @@ pub enum Error {
         #[source]
         source: nix::Error,
     },
+    #[cfg(feature = "seccomp")]
+    #[error(transparent)]
+    Seccomp(#[from] super::seccomp::Error),
 }
 
 fn caps_err(what: impl Into<String>) -> impl FnOnce(caps::errors::CapsError) -> Error {
@@ -146,16 +167,14 @@ impl Profile {
     /// gives every capability this host's bounding set has (and ignores
     /// the others); `--cap-add ALL` gives those too, less `--cap-drop`;
     /// `--cap-drop ALL` leaves only `--cap-add`; otherwise the default,
-    /// less `--cap-drop`, plus `--cap-add`.
+    /// less `--cap-drop`, plus `--cap-add`. From step 34 `--security-opt
+    /// seccomp=` chooses the filter, and `--privileged` turns it off.
     pub fn for_run(
         add: &[CapName],
         drop: &[CapName],
         privileged: bool,
         opts: &[SecurityOpt],
     ) -> Result<Profile, Error> {
-        let no_new_privs = opts.iter().fold(false, |_, o| match o {
-            SecurityOpt::NoNewPrivileges(on) => *on,
-        });
         let ones = |names: &[CapName]| -> CapsHashSet {
             names
                 .iter()
@@ -182,7 +201,21 @@ impl Profile {
                 .chain(ones(add))
                 .collect()
         };
-        Ok(Profile::of(set, no_new_privs))
+        let profile = opts.iter().fold(Profile::of(set, false), |p, o| match o {
+            SecurityOpt::NoNewPrivileges(on) => Profile {
+                no_new_privs: *on,
+                ..p
+            },
+            #[cfg(feature = "seccomp")]
+            SecurityOpt::Seccomp(filter) => Profile {
+                seccomp: super::seccomp::Seccomp {
+                    filter: filter.clone(),
+                    program: None,
+                },
+                ..p
+            },
+        });
+        Ok(unconfined_if_privileged(profile, privileged))
     }
 
     fn of(set: CapsHashSet, no_new_privs: bool) -> Profile {
@@ -191,6 +224,8 @@ impl Profile {
         Profile {
             capabilities: v.iter().map(Capability::to_string).collect(),
             no_new_privs,
+            #[cfg(feature = "seccomp")]
+            seccomp: super::seccomp::Seccomp::default(),
         }
     }
 
@@ -209,8 +244,10 @@ impl Profile {
 
     /// Confine the calling thread to this profile; the next `execve` keeps
     /// exactly these capabilities (the caller is uid 0). Order matters:
-    /// dropping from the bounding set needs `CAP_SETPCAP` in the effective
-    /// set, and the effective set must stay within the permitted one.
+    /// from step 34 the system call filter is loaded first, while the
+    /// thread still holds `CAP_SYS_ADMIN`; dropping from the bounding set
+    /// needs `CAP_SETPCAP` in the effective set, and the effective set
+    /// must stay within the permitted one.
     pub fn apply(&self) -> Result<(), Error> {
         let wanted = self.set()?;
         if self.no_new_privs {
@@ -219,6 +256,7 @@ impl Profile {
                 source,
             })?;
         }
+        self.filter_syscalls()?;
         for cap in caps::all() {
             let held = caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false);
             if held && !wanted.contains(&cap) {
@@ -236,6 +274,62 @@ impl Profile {
             caps::set(None, set, &wanted).map_err(caps_err(format!("set the {name} set")))?;
         }
         Ok(())
+    }
+}
+
+/// Before step 34 no system call is filtered.
+#[cfg(not(feature = "seccomp"))]
+fn unconfined_if_privileged(profile: Profile, _privileged: bool) -> Profile {
+    profile
+}
+
+/// From step 34: `--privileged` runs without a filter, whatever
+/// `--security-opt seccomp=` says, as Docker does.
+#[cfg(feature = "seccomp")]
+fn unconfined_if_privileged(profile: Profile, privileged: bool) -> Profile {
+    if privileged {
+        Profile {
+            seccomp: super::seccomp::Seccomp {
+                filter: super::seccomp::Filter::Unconfined,
+                program: None,
+            },
+            ..profile
+        }
+    } else {
+        profile
+    }
+}
+
+impl Profile {
+    /// Before step 34 no system call is filtered.
+    #[cfg(not(feature = "seccomp"))]
+    fn filter_syscalls(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// From step 34: load the container's system call filter.
+    #[cfg(feature = "seccomp")]
+    fn filter_syscalls(&self) -> Result<(), Error> {
+        Ok(self.seccomp.load(&self.capabilities, self.no_new_privs)?)
+    }
+
+    /// Before step 34 there is nothing to compile.
+    #[cfg(not(feature = "seccomp"))]
+    pub fn compiled(self, _root: &std::path::Path) -> Result<Profile, Error> {
+        Ok(self)
+    }
+
+    /// From step 34: the profile with its system call filter compiled, for
+    /// `init` and `exec` to load as it is (compiled programs are kept
+    /// under `ROOT/seccomp/`).
+    #[cfg(feature = "seccomp")]
+    pub fn compiled(self, root: &std::path::Path) -> Result<Profile, Error> {
+        let seccomp = super::seccomp::Seccomp::compile(
+            self.seccomp.filter.clone(),
+            &self.capabilities,
+            &root.join("seccomp"),
+        )?;
+        Ok(Profile { seccomp, ..self })
     }
 }
 

@@ -10,8 +10,16 @@
 //!   container (`init`, `exec`'s child) run from a sealed in-memory copy of
 //!   the binary, so `/proc/PID/exe` never leads back to the host's file
 //!   (CVE-2019-5736).
+//!
+//! Step 34 narrows what the kernel offers at all:
+//!
+//! - [`seccomp`]: a system call filter with the effect of Docker's default
+//!   profile, `--security-opt seccomp=unconfined|FILE.json`, loaded by the
+//!   same `apply` as the capabilities.
 
 pub mod capabilities;
 pub mod sealed_exe;
+#[cfg(feature = "seccomp")]
+pub mod seccomp;
 
 pub use capabilities::Profile;
