@@ -47,6 +47,26 @@ pub enum Error {
     },
 }
 
+/// Add every seal to `copy`. The kernel refuses `F_SEAL_WRITE` with EBUSY
+/// while any page of the file still has a reference it cannot account for
+/// (the in-kernel copy's pages on their way through, per-CPU page lists);
+/// it waits about 150 ms for them itself, which a loaded machine can
+/// outlast (CI saw it). So EBUSY is retried, with growing pauses, for at
+/// most about two seconds more.
+fn seal(copy: &File) -> nix::Result<()> {
+    let mut pause = std::time::Duration::from_millis(5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match fcntl(copy, FcntlArg::F_ADD_SEALS(seals())) {
+            Err(nix::Error::EBUSY) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            done => return done.map(drop),
+        }
+    }
+}
+
 /// A sealed in-memory copy of the running binary, open close-on-exec.
 #[derive(Debug)]
 pub struct SealedExe {
@@ -66,7 +86,7 @@ impl SealedExe {
         let mut copy = File::from(fd);
         let mut exe = File::open("/proc/self/exe").map_err(io("open /proc/self/exe"))?;
         std::io::copy(&mut exe, &mut copy).map_err(io("copy mydocker into the memfd"))?;
-        fcntl(&copy, FcntlArg::F_ADD_SEALS(seals())).map_err(sys("seal mydocker's copy"))?;
+        seal(&copy).map_err(sys("seal mydocker's copy"))?;
         Ok(SealedExe { fd: copy.into() })
     }
 
