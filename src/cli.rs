@@ -169,6 +169,26 @@ pub struct RunArgs {
     #[arg(long = "security-opt", value_name = "OPT", value_parser = crate::security::capabilities::parse_security_opt)]
     pub security_opt: Vec<crate::security::capabilities::SecurityOpt>,
 
+    /// Run as USER (a name or uid from the image's /etc/passwd) and GROUP
+    #[cfg(feature = "hardening")]
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+
+    /// Mount the container's root filesystem read-only
+    #[cfg(feature = "hardening")]
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Mount a tmpfs: PATH[:OPTIONS], e.g. /run:size=64m (repeatable)
+    #[cfg(feature = "hardening")]
+    #[arg(long, value_name = "PATH[:OPTIONS]", value_parser = crate::fs::tmpfs::parse)]
+    pub tmpfs: Vec<crate::fs::tmpfs::Tmpfs>,
+
+    /// The most processes and threads at once (0 or -1: no limit)
+    #[cfg(feature = "hardening")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+
     /// Bind-mount a host directory: HOST:CONTAINER[:ro] (repeatable)
     #[cfg(feature = "volume")]
     #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]", value_parser = parse_volume)]
@@ -299,6 +319,11 @@ pub struct ExecArgs {
     #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
     pub env: Vec<String>,
 
+    /// Run as USER[:GROUP] (a name from the container's /etc/passwd, or a uid) instead of the container's user
+    #[cfg(feature = "hardening")]
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+
     /// The container (name, ID or ID prefix)
     pub container: String,
 
@@ -397,7 +422,7 @@ const ALIASES: [(&str, &str); 6] = [
 
 /// Options of `run` that take a value in the next argument; needed to find
 /// where the options end and the image and command begin.
-const RUN_VALUE_OPTIONS: [&str; 23] = [
+const RUN_VALUE_OPTIONS: [&str; 27] = [
     "--root",
     "--name",
     "--hostname",
@@ -418,6 +443,10 @@ const RUN_VALUE_OPTIONS: [&str; 23] = [
     "--cap-add",
     "--cap-drop",
     "--security-opt",
+    "-u",
+    "--user",
+    "--tmpfs",
+    "--pids-limit",
     "-name",
     "-cpushare",
     "-cpuset",

@@ -4,7 +4,7 @@
 //! that itself runs inside a cgroup never touches the cgroups around it.
 //!
 //! The limits are plain files: `memory.limit_in_bytes`, `cpu.shares`,
-//! `cpuset.cpus`. A new cpuset cgroup starts with empty `cpuset.cpus` and
+//! `cpuset.cpus`, from step 35 `pids.max`. A new cpuset cgroup starts with empty `cpuset.cpus` and
 //! `cpuset.mems`, and the kernel refuses tasks until both are set, so they
 //! are copied from the parent before any task is added.
 
@@ -95,6 +95,9 @@ impl Cgroup for V1Cgroup {
         }
         if let (Some(cpus), Some(dir)) = (&res.cpuset_cpus, self.dir("cpuset")) {
             write_file(dir, "cpuset.cpus", cpus)?;
+        }
+        if let (Some(max), Some(dir)) = (res.pids_max(), self.dir("pids")) {
+            write_file(dir, "pids.max", &max)?;
         }
         Ok(())
     }

@@ -37,6 +37,7 @@ pub fn cgroup_name(root: &Path, id: &str) -> String {
 /// chapter's options. A missing image or root directory is refused before
 /// anything is made.
 fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
+    let lower = lower(root, args)?;
     Ok(Config {
         name: args.name.clone().unwrap_or_else(|| id.to_string()),
         command: args.command.clone(),
@@ -44,7 +45,11 @@ fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
         resources: resources(args),
         #[cfg(feature = "detach")]
         detach: args.detach,
-        lower: lower(root, args)?,
+        #[cfg(feature = "hardening")]
+        user: user(args, &lower)?,
+        #[cfg(feature = "hardening")]
+        view: view(args),
+        lower,
         #[cfg(feature = "image")]
         image: args.image.clone(),
         #[cfg(feature = "volume")]
@@ -92,6 +97,30 @@ fn lower(root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
     Ok(crate::fs::image::layer(root, &args.image)?)
 }
 
+/// From step 35: `-u`, resolved in the image's `/etc/passwd` and
+/// `/etc/group` before anything is made (an unknown name is refused).
+#[cfg(feature = "hardening")]
+fn user(
+    args: &RunArgs,
+    lower: &Path,
+) -> Result<Option<crate::security::user::User>, crate::security::user::Error> {
+    args.user
+        .as_deref()
+        .map(|u| crate::security::user::resolve(u, lower))
+        .transpose()
+}
+
+/// From step 35: the masks (off with `--privileged`), `--read-only` and
+/// `--tmpfs`.
+#[cfg(feature = "hardening")]
+fn view(args: &RunArgs) -> crate::fs::kernel_view::View {
+    crate::fs::kernel_view::View {
+        mask: !args.privileged,
+        read_only: args.read_only,
+        tmpfs: args.tmpfs.clone(),
+    }
+}
+
 /// The limits asked for on the command line: none before step 06.
 #[cfg(not(feature = "memory-limit"))]
 fn resources(_args: &RunArgs) -> Resources {
@@ -108,12 +137,14 @@ fn resources(args: &RunArgs) -> Resources {
 }
 
 /// The limits asked for on the command line: `-m` (step 06),
-/// `--cpu-shares` and `--cpuset-cpus` (step 07).
+/// `--cpu-shares` and `--cpuset-cpus` (step 07), `--pids-limit` (step 35).
 #[cfg(all(feature = "memory-limit", feature = "cpu-limit"))]
 fn resources(args: &RunArgs) -> Resources {
     Resources {
         memory: args.memory,
         cpu_shares: args.cpu_shares,
         cpuset_cpus: args.cpuset_cpus.clone(),
+        #[cfg(feature = "hardening")]
+        pids_limit: args.pids_limit,
     }
 }

@@ -46,6 +46,8 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         env: env.clone().unwrap_or_default(),
         // Where its layers will be follows from its name.
         layers: Some(ContainerLayers::new(root, &name).base),
+        #[cfg(feature = "hardening")]
+        user: config.user.clone(),
         ..ContainerInfo::default()
     };
     net.record(&mut info);
@@ -83,6 +85,10 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         hostname: identity.hostname.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
         env,
+        #[cfg(feature = "hardening")]
+        user: config.user.clone(),
+        #[cfg(feature = "hardening")]
+        view: config.view.clone(),
         ..Spec::default()
     };
     let spec = with_confinement(spec, &info);
@@ -162,12 +168,29 @@ fn container_env(config: &Config, hostname: &str) -> Option<Vec<String>> {
     let mut env = vec![
         format!("PATH={}", crate::container::init::DEFAULT_PATH),
         format!("HOSTNAME={hostname}"),
-        format!("HOME={}", crate::container::identity::home(&config.lower)),
+        format!("HOME={}", home(config)),
     ];
     if config.tty {
         env.push("TERM=xterm".into());
     }
     Some(merge_env(env, &config.env))
+}
+
+/// The container's `HOME`: uid 0's home in the image's `/etc/passwd`,
+/// else `/root`.
+#[cfg(all(feature = "env", not(feature = "hardening")))]
+fn home(config: &Config) -> String {
+    crate::container::identity::home(&config.lower)
+}
+
+/// From step 35: the home directory of the `-u` user (`/` for a uid the
+/// image does not know, as runc), else uid 0's.
+#[cfg(feature = "hardening")]
+fn home(config: &Config) -> String {
+    match &config.user {
+        Some(user) => user.home.clone(),
+        None => crate::container::identity::home(&config.lower),
+    }
 }
 
 /// `base` with each of `overrides` (`KEY=VALUE`) replacing or adding.

@@ -10,8 +10,14 @@
 //!   container (`init`, `exec`'s child) run from a sealed in-memory copy of
 //!   the binary, so `/proc/PID/exe` never leads back to the host's file
 //!   (CVE-2019-5736).
+//!
+//! Step 35 adds [`user`]: `-u/--user`, resolved in the image's
+//! `/etc/passwd` and `/etc/group`, switched to in runc's order between the
+//! bounding set and the other capability sets.
 
 pub mod capabilities;
 pub mod sealed_exe;
+#[cfg(feature = "hardening")]
+pub mod user;
 
 pub use capabilities::Profile;
