@@ -118,6 +118,11 @@ fn view(args: &RunArgs) -> crate::fs::kernel_view::View {
         mask: !args.privileged,
         read_only: args.read_only,
         tmpfs: args.tmpfs.clone(),
+        read_only_files: crate::container::identity::FILES
+            .iter()
+            .map(|f| Path::new("/etc").join(f))
+            .filter(|f| !args.volumes.iter().any(|v| &v.target == f))
+            .collect(),
     }
 }
 

@@ -270,7 +270,7 @@ mod tests {
             view: crate::fs::kernel_view::View {
                 mask: true,
                 read_only: true,
-                tmpfs: Vec::new(),
+                ..Default::default()
             },
             ..spec(t.path())
         };

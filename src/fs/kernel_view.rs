@@ -27,8 +27,9 @@
 //! The same module makes the rest of the container's filesystem view of
 //! this step: `--tmpfs` mounts ([`super::tmpfs`]) and `--read-only`, which
 //! remounts the container's `/` read-only (its own bind mount: volumes,
-//! `/proc`, `/dev`, `--tmpfs` and the `/etc` files are mounts of their own
-//! and keep their flags). All run in `init` after `/proc`, `/dev` and
+//! `/proc`, `/dev` and `--tmpfs` are mounts of their own and keep their
+//! flags; the `/etc` files of step 24 are remounted read-only too, as
+//! Docker does). All run in `init` after `/proc`, `/dev` and
 //! `/sys` are mounted: the masks need `/proc` and `/dev/null` there, and the
 //! read-only remount comes last, once nothing else needs a directory made.
 
@@ -74,6 +75,12 @@ pub struct View {
     pub read_only: bool,
     /// `--tmpfs`, in the order given.
     pub tmpfs: Vec<Tmpfs>,
+    /// Files bind-mounted into the root that `--read-only` makes read-only
+    /// too: the container's `/etc/hostname`, `/etc/hosts` and
+    /// `/etc/resolv.conf` when no volume covers them (Docker's
+    /// `NetworkMounts`: writable unless the root is read-only).
+    #[serde(default)]
+    pub read_only_files: Vec<std::path::PathBuf>,
 }
 
 /// Make the view in the container's root, seen at `inside` (`/` once
@@ -88,6 +95,18 @@ pub fn apply(sys: &dyn Syscall, view: &View, inside: &Path) -> Result<()> {
         let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
         sys.mount(None, inside, None, ro, None)
             .context("remount the root filesystem read-only (--read-only)")?;
+        for file in &view.read_only_files {
+            let target = inside.join(file.strip_prefix("/").unwrap_or(file));
+            // EINVAL: not a mount point (a mode without its own file).
+            match sys.mount(None, &target, None, ro, None) {
+                Ok(()) | Err(nix::Error::EINVAL | nix::Error::ENOENT) => {}
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("remount {} read-only (--read-only)", file.display())
+                    });
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -214,6 +233,7 @@ mod tests {
             mask: true,
             read_only: true,
             tmpfs: vec![super::super::tmpfs::parse("/tmp").unwrap()],
+            read_only_files: vec!["/etc/hosts".into()],
         };
         apply(&sys, &view, t.path()).unwrap();
         let tmp = t.path().join("tmp");
@@ -221,8 +241,9 @@ mod tests {
         let at = |p: &Path| sys.position("mount", |c| c.mount_target() == Some(p));
         let last = sys.calls().len() - 1;
         assert!(at(&tmp) < at(&kcore));
-        assert_eq!(at(t.path()), last);
-        let Call::Mount { flags, .. } = &sys.calls()[last] else {
+        assert_eq!(at(t.path()), last - 1);
+        assert_eq!(at(&t.path().join("etc/hosts")), last);
+        let Call::Mount { flags, .. } = &sys.calls()[last - 1] else {
             unreachable!()
         };
         assert_eq!(
