@@ -169,7 +169,7 @@ pub struct RunArgs {
     #[arg(long = "security-opt", value_name = "OPT", value_parser = crate::security::capabilities::parse_security_opt)]
     pub security_opt: Vec<crate::security::capabilities::SecurityOpt>,
 
-    /// Run as USER (a name or uid from the image's /etc/passwd) and GROUP
+    /// Run as USER[:GROUP]: names from the image's /etc/passwd and /etc/group, or numbers
     #[cfg(feature = "hardening")]
     #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,
@@ -319,7 +319,7 @@ pub struct ExecArgs {
     #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
     pub env: Vec<String>,
 
-    /// Run as USER[:GROUP] (a name from the container's /etc/passwd, or a uid) instead of the container's user
+    /// Run as USER[:GROUP] (names from the container's /etc/passwd and /etc/group, or numbers) instead of the container's user
     #[cfg(feature = "hardening")]
     #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,

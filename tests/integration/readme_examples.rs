@@ -514,6 +514,11 @@ fn step32_readme_examples() {
 fn step33_readme_examples() {
     check_readme("steps/33-capabilities/README.md", 33);
 }
+#[cfg(feature = "step-35")]
+#[test]
+fn step35_readme_examples() {
+    check_readme("steps/35-kernel-view/README.md", 35);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {
