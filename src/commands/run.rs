@@ -37,7 +37,6 @@ pub fn cgroup_name(root: &Path, id: &str) -> String {
 /// chapter's options. A missing image or root directory is refused before
 /// anything is made.
 fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
-    let lower = lower(root, args)?;
     Ok(Config {
         name: args.name.clone().unwrap_or_else(|| id.to_string()),
         command: args.command.clone(),
@@ -45,11 +44,11 @@ fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
         resources: resources(args),
         #[cfg(feature = "detach")]
         detach: args.detach,
+        lower: lower(root, args)?,
         #[cfg(feature = "hardening")]
-        user: user(args, &lower)?,
+        user: user(root, args)?,
         #[cfg(feature = "hardening")]
         view: view(args),
-        lower,
         #[cfg(feature = "image")]
         image: args.image.clone(),
         #[cfg(feature = "volume")]
@@ -99,15 +98,14 @@ fn lower(root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
 
 /// From step 35: `-u`, resolved in the image's `/etc/passwd` and
 /// `/etc/group` before anything is made (an unknown name is refused).
+/// The image's layer is there already: [`lower`] extracted it.
 #[cfg(feature = "hardening")]
-fn user(
-    args: &RunArgs,
-    lower: &Path,
-) -> Result<Option<crate::security::user::User>, crate::security::user::Error> {
-    args.user
-        .as_deref()
-        .map(|u| crate::security::user::resolve(u, lower))
-        .transpose()
+fn user(root: &Path, args: &RunArgs) -> Result<Option<crate::security::user::User>> {
+    let Some(user) = args.user.as_deref() else {
+        return Ok(None);
+    };
+    let layer = crate::fs::image::layer(root, &args.image)?;
+    Ok(Some(crate::security::user::resolve(user, &layer)?))
 }
 
 /// From step 35: the masks (off with `--privileged`), `--read-only` and

@@ -220,9 +220,11 @@ mod tests {
         };
         assert!(first.contains(MsFlags::MS_BIND) && !first.contains(MsFlags::MS_RDONLY));
         assert!(second.contains(MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOEXEC));
-        assert!(sys.calls().iter().any(
-            |c| c.mount_target() == Some(t.path().join("proc/sysrq-trigger").as_path())
-        ));
+        assert!(
+            sys.calls()
+                .iter()
+                .any(|c| c.mount_target() == Some(t.path().join("proc/sysrq-trigger").as_path()))
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub fn parse(s: &str) -> Result<Tmpfs, String> {
             "{s:?}: the path must be absolute and not / (PATH[:OPTIONS])"
         ));
     }
-    if path.components().any(|c| c == std::path::Component::ParentDir) {
+    if path
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
         return Err(format!("{s:?}: the path may not contain .."));
     }
     let mut flags = MsFlags::MS_NOEXEC | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;

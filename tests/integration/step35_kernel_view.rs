@@ -51,7 +51,8 @@ fn firmware_is_an_empty_read_only_directory(env: Env) {
 fn proc_sys_is_read_only_unless_privileged(env: Env) {
     // The container's own UTS namespace's domain name: writing it changes
     // nothing of the host's even when it works.
-    let script = "echo mydocker-test > /proc/sys/kernel/domainname && cat /proc/sys/kernel/domainname";
+    let script =
+        "echo mydocker-test > /proc/sys/kernel/domainname && cat /proc/sys/kernel/domainname";
     let (code, _, err) = sh(&env, &[], script);
     assert_ne!(code, Some(0), "wrote /proc/sys");
     assert!(err.contains("Read-only file system"), "{err}");
@@ -71,7 +72,10 @@ fn a_numeric_user_owns_what_it_writes_in_a_volume(env: Env) {
         "id -u; id -g; touch /data/mine; echo $HOME",
     );
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(out, "1000\n1000\n/\n", "a uid the image does not know: home /");
+    assert_eq!(
+        out, "1000\n1000\n/\n",
+        "a uid the image does not know: home /"
+    );
     let meta = std::fs::metadata(vol.join("mine")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
 }
@@ -106,7 +110,11 @@ fn exec_runs_as_the_containers_user_unless_told(env: Env) {
         args.extend(extra);
         args.extend(["u", "id", "-u"]);
         let out = env.md().args(&args).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         stdout_of(&out).trim().to_string()
     };
     assert_eq!(id(&[]), "65534");
@@ -121,7 +129,10 @@ fn an_unknown_user_exits_125_and_makes_nothing(env: Env, #[case] user: &str) {
     let out = env.run(&["-u", user], &["true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(125));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--user") && err.contains(&format!("{user:?}")), "{err}");
+    assert!(
+        err.contains("--user") && err.contains(&format!("{user:?}")),
+        "{err}"
+    );
     assert!(
         mydocker::container::state::Store::new(&env.root)
             .list()
@@ -159,7 +170,12 @@ fn tmpfs_has_dockers_default_options_and_the_given_ones(env: Env) {
     let script = "grep -E ' /(run|scratch) ' /proc/self/mountinfo | cut -d' ' -f5,6,8,10";
     let (code, out, err) = sh(
         &env,
-        &["--tmpfs", "/run", "--tmpfs", "/scratch:exec,size=1m,mode=700"],
+        &[
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/scratch:exec,size=1m,mode=700",
+        ],
         script,
     );
     assert_eq!(code, Some(0), "{err}");
