@@ -11,7 +11,7 @@
 //!   the binary, so `/proc/PID/exe` never leads back to the host's file
 //!   (CVE-2019-5736).
 //!
-//! Step 35 adds [`user`]: `-u/--user`, resolved in the image's
+//! Step 35 adds `user`: `-u/--user`, resolved in the image's
 //! `/etc/passwd` and `/etc/group`, switched to in runc's order between the
 //! bounding set and the other capability sets.
 

@@ -25,7 +25,8 @@
 //! sets are set. The `execve` that follows computes a non-root user's
 //! sets from the ambient set, which is empty: like Docker's, the program
 //! of a non-root user has `CapEff: 0` and the bounding set of the
-//! container.
+//! container. Without `-u` the container is root, with no supplementary
+//! group: not those of whoever ran mydocker, which are the host's.
 
 use std::path::{Path, PathBuf};
 
@@ -188,28 +189,30 @@ fn sys(what: &str) -> impl FnOnce(nix::Error) -> Error + '_ {
 /// `user` when given, in runc's order (see the module's text).
 pub fn confine(profile: &Profile, user: Option<&User>) -> Result<(), Error> {
     profile.limit()?;
-    if let Some(user) = user {
-        nix::sys::prctl::set_keepcaps(true).map_err(sys("set PR_SET_KEEPCAPS"))?;
-        let groups: Vec<nix::unistd::Gid> = user
-            .groups
-            .iter()
-            .map(|g| nix::unistd::Gid::from_raw(*g))
-            .collect();
-        nix::unistd::setgroups(&groups).map_err(sys("set the supplementary groups"))?;
-        nix::unistd::setresgid(
-            user.gid.into(),
-            user.gid.into(),
-            nix::unistd::Gid::from_raw(user.gid),
-        )
-        .map_err(sys("set the group id"))?;
-        let uid = nix::unistd::Uid::from_raw(user.uid);
-        nix::unistd::setresuid(uid, uid, uid).map_err(sys("set the user id"))?;
-        nix::sys::prctl::set_keepcaps(false).map_err(sys("clear PR_SET_KEEPCAPS"))?;
-        // setuid away from 0 emptied the effective set; the permitted one
-        // was kept, and `grant` sets the container's sets from it.
+    match user {
+        Some(user) => switch(user)?,
+        // Root, without the supplementary groups of whoever ran mydocker:
+        // they are the host's, not the container's.
+        None => nix::unistd::setgroups(&[]).map_err(sys("clear the supplementary groups"))?,
     }
     profile.grant()?;
     Ok(())
+}
+
+/// Become `user`: groups, then gid, then uid (groups first: once the
+/// uid is not 0 they cannot be changed), keeping the permitted set.
+fn switch(user: &User) -> Result<(), Error> {
+    use nix::unistd::{Gid, Uid};
+    nix::sys::prctl::set_keepcaps(true).map_err(sys("set PR_SET_KEEPCAPS"))?;
+    let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
+    nix::unistd::setgroups(&groups).map_err(sys("set the supplementary groups"))?;
+    let gid = Gid::from_raw(user.gid);
+    nix::unistd::setresgid(gid, gid, gid).map_err(sys("set the group id"))?;
+    let uid = Uid::from_raw(user.uid);
+    nix::unistd::setresuid(uid, uid, uid).map_err(sys("set the user id"))?;
+    // setuid away from 0 emptied the effective set; the permitted one was
+    // kept, and `grant` sets the container's sets from it.
+    nix::sys::prctl::set_keepcaps(false).map_err(sys("clear PR_SET_KEEPCAPS"))
 }
 
 #[cfg(test)]

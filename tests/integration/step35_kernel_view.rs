@@ -123,6 +123,23 @@ fn exec_runs_as_the_containers_user_unless_told(env: Env) {
 }
 
 #[rstest]
+fn root_does_not_keep_the_callers_supplementary_groups(env: Env) {
+    // mydocker started by a root that is also in group 4242 (setpriv,
+    // util-linux): the container's root is in no supplementary group.
+    let mut run = std::process::Command::new("setpriv");
+    run.args(["--groups", "4242", "--"])
+        .arg(crate::harness::bin())
+        .args(env.run_args(&[], &["grep", "Groups", "/proc/self/status"]));
+    let out = run.output().expect("run setpriv (util-linux)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_of(&out).trim_end(), "Groups:");
+}
+
+#[rstest]
 #[case::user("bob")]
 #[case::group("nobody:staff")]
 fn an_unknown_user_exits_125_and_makes_nothing(env: Env, #[case] user: &str) {
