@@ -169,6 +169,11 @@ pub struct RunArgs {
     #[arg(long = "security-opt", value_name = "OPT", value_parser = crate::security::capabilities::parse_security_opt)]
     pub security_opt: Vec<crate::security::capabilities::SecurityOpt>,
 
+    /// Add a host device to the container: HOST[:CONTAINER][:PERMS], PERMS a subset of rwm (repeatable)
+    #[cfg(feature = "hardening")]
+    #[arg(long = "device", value_name = "HOST[:CONTAINER][:PERMS]", value_parser = crate::devices::flag::parse)]
+    pub device: Vec<crate::devices::Device>,
+
     /// Bind-mount a host directory: HOST:CONTAINER[:ro] (repeatable)
     #[cfg(feature = "volume")]
     #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]", value_parser = parse_volume)]
@@ -397,7 +402,7 @@ const ALIASES: [(&str, &str); 6] = [
 
 /// Options of `run` that take a value in the next argument; needed to find
 /// where the options end and the image and command begin.
-const RUN_VALUE_OPTIONS: [&str; 23] = [
+const RUN_VALUE_OPTIONS: [&str; 24] = [
     "--root",
     "--name",
     "--hostname",
@@ -418,6 +423,7 @@ const RUN_VALUE_OPTIONS: [&str; 23] = [
     "--cap-add",
     "--cap-drop",
     "--security-opt",
+    "--device",
     "-name",
     "-cpushare",
     "-cpuset",

@@ -116,4 +116,14 @@ impl Cgroup for V1Cgroup {
     fn paths(&self) -> Vec<PathBuf> {
         self.dirs.iter().map(|(_, d)| d.clone()).collect()
     }
+
+    /// `devices.deny` and `devices.allow` in the `devices` hierarchy (a
+    /// machine without that hierarchy has no device control to set).
+    #[cfg(feature = "hardening")]
+    fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), Error> {
+        match self.dir("devices") {
+            Some(dir) => crate::devices::v1::apply(dir, policy),
+            None => Ok(()),
+        }
+    }
 }

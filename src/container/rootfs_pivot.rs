@@ -19,5 +19,18 @@ pub fn setup(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
         .as_ref()
         .context("the spec names no root filesystem")?;
     pivot::pivot_root(sys, root)?;
-    pivot::mount_pseudo_filesystems(sys, inside)
+    pivot::mount_pseudo_filesystems(sys, inside)?;
+    add_devices(sys, spec, inside)
+}
+
+/// Before step 35 `/dev` holds only the standard nodes.
+#[cfg(not(feature = "hardening"))]
+fn add_devices(_sys: &dyn Syscall, _spec: &Spec, _inside: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// From step 35: a node for each `--device`.
+#[cfg(feature = "hardening")]
+fn add_devices(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
+    crate::devices::flag::create_nodes(sys, inside, &spec.devices)
 }

@@ -87,4 +87,8 @@ pub struct Spec {
     #[cfg(feature = "capabilities")]
     #[serde(default)]
     pub security: crate::security::Profile,
+    /// Host devices to make nodes for in its `/dev` (`--device`, step 35).
+    #[cfg(feature = "hardening")]
+    #[serde(default)]
+    pub devices: Vec<crate::devices::Device>,
 }
