@@ -64,7 +64,12 @@ fn a_made_disk_node_cannot_be_opened_but_the_standard_devices_can(env: Env) {
 }
 
 #[rstest]
-fn privileged_opens_any_device(env: Env) {
+fn privileged_opens_what_the_default_refuses(env: Env) {
+    let refused = env
+        .run(&[], &["sh", "-c", &mknod_and_read()])
+        .output()
+        .unwrap();
+    assert!(!stdout_of(&refused).contains("read"), "the default opened it");
     let out = env
         .run(&["--privileged"], &["sh", "-c", &mknod_and_read()])
         .output()
