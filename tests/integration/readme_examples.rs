@@ -514,6 +514,13 @@ fn step32_readme_examples() {
 fn step33_readme_examples() {
     check_readme("steps/33-capabilities/README.md", 33);
 }
+/// The devices part of step 35, until it is merged into that step's
+/// README (then `step35_readme_examples` runs it).
+#[cfg(feature = "step-35")]
+#[test]
+fn step35_devices_readme_examples() {
+    check_readme("steps/35-kernel-view/DEVICES.md", 35);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {
