@@ -169,9 +169,9 @@ pub struct RunArgs {
     #[arg(long = "security-opt", value_name = "OPT", value_parser = crate::security::capabilities::parse_security_opt)]
     pub security_opt: Vec<crate::security::capabilities::SecurityOpt>,
 
-    /// Add a host device to the container: HOST[:CONTAINER][:PERMS], PERMS a subset of rwm (repeatable)
+    /// Add a host device: HOST[:CONTAINER][:PERMS], PERMS a subset of rwm (repeatable)
     #[cfg(feature = "hardening")]
-    #[arg(long = "device", value_name = "HOST[:CONTAINER][:PERMS]", value_parser = crate::devices::flag::parse)]
+    #[arg(long = "device", value_name = "DEVICE", value_parser = crate::devices::flag::parse)]
     pub device: Vec<crate::devices::Device>,
 
     /// Bind-mount a host directory: HOST:CONTAINER[:ro] (repeatable)

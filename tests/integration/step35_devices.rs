@@ -69,7 +69,10 @@ fn privileged_opens_what_the_default_refuses(env: Env) {
         .run(&[], &["sh", "-c", &mknod_and_read()])
         .output()
         .unwrap();
-    assert!(!stdout_of(&refused).contains("read"), "the default opened it");
+    assert!(
+        !stdout_of(&refused).contains("read"),
+        "the default opened it"
+    );
     let out = env
         .run(&["--privileged"], &["sh", "-c", &mknod_and_read()])
         .output()
