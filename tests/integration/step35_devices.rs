@@ -230,3 +230,20 @@ fn the_v2_filter_refuses_a_disk_but_not_dev_null(env: Env) {
         .then_some(())
         .expect("the node opens outside the cgroup");
 }
+
+/// A program the kernel's verifier refuses (it returns r0 without setting
+/// it) comes back as an error carrying the verifier's own words.
+#[test]
+fn a_refused_program_reports_the_verifiers_log() {
+    crate::harness::require_root();
+    let exit_only = mydocker::devices::bpf::Insn {
+        code: 0x95,
+        dst: 0,
+        src: 0,
+        off: 0,
+        imm: 0,
+    };
+    let err = mydocker::devices::load::load(&[exit_only]).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("verifier:") && text.contains("R0"), "{text}");
+}
