@@ -2,6 +2,8 @@
 //! directory `mydocker-<id>` in each of the memory, cpu, cpuset and pids
 //! hierarchies, below the cgroup this process already sits in, so a runtime
 //! that itself runs inside a cgroup never touches the cgroups around it.
+//! From step 35 it gets one in the `devices` hierarchy too, for its device
+//! allowlist (`crate::devices::v1`).
 //!
 //! The limits are plain files: `memory.limit_in_bytes`, `cpu.shares`,
 //! `cpuset.cpus`. A new cpuset cgroup starts with empty `cpuset.cpus` and

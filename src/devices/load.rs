@@ -17,6 +17,10 @@
 //! with the two parts of the union it uses, laid out as in
 //! `include/uapi/linux/bpf.h`. The kernel accepts a shorter `bpf_attr`
 //! than its own and treats the rest as zero.
+//!
+//! Before Linux 5.11 a loaded program was charged to the caller's
+//! `RLIMIT_MEMLOCK`; the filter is a few hundred bytes, well inside the
+//! usual 64 KiB (since 5.11 it is charged to the memory cgroup instead).
 
 #![allow(unsafe_code)]
 
