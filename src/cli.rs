@@ -159,7 +159,7 @@ pub struct RunArgs {
     #[arg(long = "cap-drop", value_name = "CAP", value_parser = crate::security::capabilities::parse_name)]
     pub cap_drop: Vec<crate::security::capabilities::CapName>,
 
-    /// Give the container every capability of the host
+    /// Give the container every privilege: every capability, no seccomp filter, no masked paths, every device
     #[cfg(feature = "capabilities")]
     #[arg(long)]
     pub privileged: bool,
@@ -188,6 +188,11 @@ pub struct RunArgs {
     #[cfg(feature = "hardening")]
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
+
+    /// Add a host device: HOST[:CONTAINER][:PERMS], PERMS a subset of rwm (repeatable)
+    #[cfg(feature = "hardening")]
+    #[arg(long = "device", value_name = "DEVICE", value_parser = crate::devices::flag::parse)]
+    pub device: Vec<crate::devices::Device>,
 
     /// Bind-mount a host directory: HOST:CONTAINER[:ro] (repeatable)
     #[cfg(feature = "volume")]
@@ -422,7 +427,7 @@ const ALIASES: [(&str, &str); 6] = [
 
 /// Options of `run` that take a value in the next argument; needed to find
 /// where the options end and the image and command begin.
-const RUN_VALUE_OPTIONS: [&str; 27] = [
+const RUN_VALUE_OPTIONS: [&str; 28] = [
     "--root",
     "--name",
     "--hostname",
@@ -447,6 +452,7 @@ const RUN_VALUE_OPTIONS: [&str; 27] = [
     "--user",
     "--tmpfs",
     "--pids-limit",
+    "--device",
     "-name",
     "-cpushare",
     "-cpuset",

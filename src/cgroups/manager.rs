@@ -125,6 +125,11 @@ pub trait Cgroup {
     fn destroy(&self) -> Result<(), Error>;
     /// The directories, one per hierarchy.
     fn paths(&self) -> Vec<PathBuf>;
+    /// Let the container open and make only the devices `policy` allows
+    /// (step 35): the `devices` controller's files in v1, an eBPF program
+    /// attached to the cgroup in v2 (see `crate::devices`).
+    #[cfg(feature = "hardening")]
+    fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), Error>;
 }
 
 /// Remove cgroup directories recorded earlier (missing ones are fine).

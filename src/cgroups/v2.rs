@@ -120,6 +120,12 @@ impl Cgroup for V2Cgroup {
     fn paths(&self) -> Vec<PathBuf> {
         vec![self.dir.clone()]
     }
+
+    /// A device filter program attached to the container's directory.
+    #[cfg(feature = "hardening")]
+    fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), Error> {
+        crate::devices::load::apply(&self.dir, policy)
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     trace::mark("state");
     let cgroup = Guard::new(cgroup.create()?, |c| report(&name, c.destroy()));
     cgroup.apply(&config.resources)?;
+    restrict_devices(&**cgroup, args)?;
     trace::mark("cgroups");
     let rootfs = rootfs::prepare(&Linux, root, &config)?;
     let rootfs = Guard::new(rootfs, |r| {
@@ -92,6 +93,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         ..Spec::default()
     };
     let spec = with_confinement(spec, &info);
+    let spec = with_devices(spec, args);
 
     let attach = |pid: Pid| net.attach(&store, &info, pid);
     let how = Launch {
@@ -234,6 +236,37 @@ fn confine(args: &RunArgs, info: &mut ContainerInfo) -> Result<()> {
 fn with_confinement(spec: Spec, info: &ContainerInfo) -> Spec {
     Spec {
         security: info.security.clone(),
+        ..spec
+    }
+}
+
+/// Before step 35 the container may open every device.
+#[cfg(not(feature = "hardening"))]
+fn restrict_devices(_cgroup: &dyn cgroups::Cgroup, _args: &RunArgs) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(not(feature = "hardening"))]
+fn with_devices(spec: Spec, _args: &RunArgs) -> Spec {
+    spec
+}
+
+/// From step 35: Docker's device allowlist and one rule per `--device`;
+/// `--privileged` allows every device. Set in the cgroup before any
+/// process is in it.
+#[cfg(feature = "hardening")]
+fn restrict_devices(cgroup: &dyn cgroups::Cgroup, args: &RunArgs) -> Result<()> {
+    let policy = crate::devices::policy(args.privileged, &args.device);
+    cgroup
+        .restrict_devices(&policy)
+        .context("set the container's device allowlist")
+}
+
+/// The `--device` nodes travel to `init`, which makes them in `/dev`.
+#[cfg(feature = "hardening")]
+fn with_devices(spec: Spec, args: &RunArgs) -> Spec {
+    Spec {
+        devices: args.device.clone(),
         ..spec
     }
 }

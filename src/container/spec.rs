@@ -102,4 +102,8 @@ pub struct Spec {
     #[cfg(feature = "hardening")]
     #[serde(default)]
     pub view: crate::fs::kernel_view::View,
+    /// Host devices to make nodes for in its `/dev` (`--device`, step 35).
+    #[cfg(feature = "hardening")]
+    #[serde(default)]
+    pub devices: Vec<crate::devices::Device>,
 }

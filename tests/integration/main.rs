@@ -73,4 +73,6 @@ mod step32_network_e2e;
 #[cfg(feature = "capabilities")]
 mod step33_capabilities;
 #[cfg(feature = "hardening")]
+mod step35_devices;
+#[cfg(feature = "hardening")]
 mod step35_kernel_view;
