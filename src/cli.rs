@@ -159,7 +159,7 @@ pub struct RunArgs {
     #[arg(long = "cap-drop", value_name = "CAP", value_parser = crate::security::capabilities::parse_name)]
     pub cap_drop: Vec<crate::security::capabilities::CapName>,
 
-    /// Give the container every capability of the host
+    /// Give the container every privilege: every capability, no seccomp filter, no masked paths, every device
     #[cfg(feature = "capabilities")]
     #[arg(long)]
     pub privileged: bool,
@@ -174,6 +174,31 @@ pub struct RunArgs {
     #[cfg(feature = "seccomp")]
     #[arg(long = "security-opt", value_name = "OPT", value_parser = crate::security::capabilities::parse_security_opt)]
     pub security_opt: Vec<crate::security::capabilities::SecurityOpt>,
+
+    /// Run as USER[:GROUP]: names from the image's /etc/passwd and /etc/group, or numbers
+    #[cfg(feature = "hardening")]
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+
+    /// Mount the container's root filesystem read-only
+    #[cfg(feature = "hardening")]
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Mount a tmpfs: PATH[:OPTIONS], e.g. /run:size=64m (repeatable)
+    #[cfg(feature = "hardening")]
+    #[arg(long, value_name = "PATH[:OPTIONS]", value_parser = crate::fs::tmpfs::parse)]
+    pub tmpfs: Vec<crate::fs::tmpfs::Tmpfs>,
+
+    /// The most processes and threads at once (0 or -1: no limit)
+    #[cfg(feature = "hardening")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+
+    /// Add a host device: HOST[:CONTAINER][:PERMS], PERMS a subset of rwm (repeatable)
+    #[cfg(feature = "hardening")]
+    #[arg(long = "device", value_name = "DEVICE", value_parser = crate::devices::flag::parse)]
+    pub device: Vec<crate::devices::Device>,
 
     /// Bind-mount a host directory: HOST:CONTAINER[:ro] (repeatable)
     #[cfg(feature = "volume")]
@@ -305,6 +330,11 @@ pub struct ExecArgs {
     #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
     pub env: Vec<String>,
 
+    /// Run as USER[:GROUP] (names from the container's /etc/passwd and /etc/group, or numbers) instead of the container's user
+    #[cfg(feature = "hardening")]
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+
     /// The container (name, ID or ID prefix)
     pub container: String,
 
@@ -403,7 +433,7 @@ const ALIASES: [(&str, &str); 6] = [
 
 /// Options of `run` that take a value in the next argument; needed to find
 /// where the options end and the image and command begin.
-const RUN_VALUE_OPTIONS: [&str; 23] = [
+const RUN_VALUE_OPTIONS: [&str; 28] = [
     "--root",
     "--name",
     "--hostname",
@@ -424,6 +454,11 @@ const RUN_VALUE_OPTIONS: [&str; 23] = [
     "--cap-add",
     "--cap-drop",
     "--security-opt",
+    "-u",
+    "--user",
+    "--tmpfs",
+    "--pids-limit",
+    "--device",
     "-name",
     "-cpushare",
     "-cpuset",

@@ -20,6 +20,8 @@ pub mod cli;
 pub mod commands;
 #[cfg(feature = "run")]
 pub mod container;
+#[cfg(feature = "hardening")]
+pub mod devices;
 pub mod fs;
 #[cfg(feature = "namespaces")]
 pub mod namespaces;

@@ -42,7 +42,12 @@ pub struct Hierarchy {
 }
 
 /// The v1 controllers mydocker knows how to use.
+#[cfg(not(feature = "hardening"))]
 pub const KNOWN_CONTROLLERS: [&str; 4] = ["memory", "cpu", "cpuset", "pids"];
+/// The v1 controllers mydocker knows how to use; from step 35 also
+/// `devices`, for the container's device allowlist.
+#[cfg(feature = "hardening")]
+pub const KNOWN_CONTROLLERS: [&str; 5] = ["memory", "cpu", "cpuset", "pids", "devices"];
 
 impl Hierarchy {
     /// Read this machine's hierarchy from a proc directory (normally `/proc`).

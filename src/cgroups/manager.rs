@@ -13,6 +13,29 @@ pub struct Resources {
     pub cpu_shares: Option<u64>,
     /// CPUs the container may run on, e.g. `0-1,3` (`--cpuset-cpus`, step 07).
     pub cpuset_cpus: Option<String>,
+    /// The most tasks (processes and threads) at once (`--pids-limit`,
+    /// step 35); 0 or less: no limit (`max`), as Docker.
+    #[cfg(feature = "hardening")]
+    #[serde(default)]
+    pub pids_limit: Option<i64>,
+}
+
+impl Resources {
+    /// Before step 35 there is no `--pids-limit`.
+    #[cfg(not(feature = "hardening"))]
+    pub fn pids_max(&self) -> Option<String> {
+        None
+    }
+
+    /// The value for `pids.max` (the file has the same name and meaning in
+    /// v1 and v2): the limit, or `max` for none.
+    #[cfg(feature = "hardening")]
+    pub fn pids_max(&self) -> Option<String> {
+        self.pids_limit.map(|n| match n {
+            n if n > 0 => n.to_string(),
+            _ => "max".to_string(),
+        })
+    }
 }
 
 /// A cgroup operation that failed, naming the file and the cause.
@@ -102,6 +125,11 @@ pub trait Cgroup {
     fn destroy(&self) -> Result<(), Error>;
     /// The directories, one per hierarchy.
     fn paths(&self) -> Vec<PathBuf>;
+    /// Let the container open and make only the devices `policy` allows
+    /// (step 35): the `devices` controller's files in v1, an eBPF program
+    /// attached to the cgroup in v2 (see `crate::devices`).
+    #[cfg(feature = "hardening")]
+    fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), Error>;
 }
 
 /// Remove cgroup directories recorded earlier (missing ones are fine).

@@ -2,9 +2,11 @@
 //! directory `mydocker-<id>` in each of the memory, cpu, cpuset and pids
 //! hierarchies, below the cgroup this process already sits in, so a runtime
 //! that itself runs inside a cgroup never touches the cgroups around it.
+//! From step 35 it gets one in the `devices` hierarchy too, for its device
+//! allowlist (`crate::devices::v1`).
 //!
 //! The limits are plain files: `memory.limit_in_bytes`, `cpu.shares`,
-//! `cpuset.cpus`. A new cpuset cgroup starts with empty `cpuset.cpus` and
+//! `cpuset.cpus`, from step 35 `pids.max`. A new cpuset cgroup starts with empty `cpuset.cpus` and
 //! `cpuset.mems`, and the kernel refuses tasks until both are set, so they
 //! are copied from the parent before any task is added.
 
@@ -96,6 +98,9 @@ impl Cgroup for V1Cgroup {
         if let (Some(cpus), Some(dir)) = (&res.cpuset_cpus, self.dir("cpuset")) {
             write_file(dir, "cpuset.cpus", cpus)?;
         }
+        if let (Some(max), Some(dir)) = (res.pids_max(), self.dir("pids")) {
+            write_file(dir, "pids.max", &max)?;
+        }
         Ok(())
     }
 
@@ -115,5 +120,15 @@ impl Cgroup for V1Cgroup {
 
     fn paths(&self) -> Vec<PathBuf> {
         self.dirs.iter().map(|(_, d)| d.clone()).collect()
+    }
+
+    /// `devices.deny` and `devices.allow` in the `devices` hierarchy (a
+    /// machine without that hierarchy has no device control to set).
+    #[cfg(feature = "hardening")]
+    fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), Error> {
+        match self.dir("devices") {
+            Some(dir) => crate::devices::v1::apply(dir, policy),
+            None => Ok(()),
+        }
     }
 }

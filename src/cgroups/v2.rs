@@ -9,7 +9,8 @@
 //! the tree instead, which is exempt from the rule.
 //!
 //! The files differ from v1: `memory.max`, `cpu.weight` (1..10000, converted
-//! from v1 shares as runc and crun do), `cpuset.cpus`.
+//! from v1 shares as runc and crun do), `cpuset.cpus`; `pids.max` (step 35)
+//! is the same in both.
 
 use std::path::{Path, PathBuf};
 
@@ -102,6 +103,9 @@ impl Cgroup for V2Cgroup {
         if let Some(cpus) = &res.cpuset_cpus {
             write_file(dir, "cpuset.cpus", cpus)?;
         }
+        if let Some(max) = res.pids_max() {
+            write_file(dir, "pids.max", &max)?;
+        }
         Ok(())
     }
 
@@ -115,6 +119,12 @@ impl Cgroup for V2Cgroup {
 
     fn paths(&self) -> Vec<PathBuf> {
         vec![self.dir.clone()]
+    }
+
+    /// A device filter program attached to the container's directory.
+    #[cfg(feature = "hardening")]
+    fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), Error> {
+        crate::devices::load::apply(&self.dir, policy)
     }
 }
 
@@ -165,6 +175,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_update)]
     fn limits_go_to_the_v2_file_names() {
         let t = fake_tree("cpuset cpu memory pids\n");
         let m = create(t.path(), "/", "c");
@@ -172,6 +183,7 @@ mod tests {
             memory: Some(100 * 1024 * 1024),
             cpu_shares: Some(512),
             cpuset_cpus: Some("0".into()),
+            ..Resources::default()
         })
         .unwrap();
         let d = t.path().join("c");
@@ -180,6 +192,24 @@ mod tests {
         assert_eq!(read(d.join("cpuset.cpus")), "0");
         assert!(!d.join("memory.limit_in_bytes").exists());
         assert!(!d.join("cpu.shares").exists());
+    }
+
+    #[cfg(feature = "hardening")]
+    #[test]
+    fn the_pids_limit_goes_to_pids_max_and_none_is_max() {
+        let t = fake_tree("pids\n");
+        let m = create(t.path(), "/", "c");
+        let limit = |n| Resources {
+            pids_limit: Some(n),
+            ..Resources::default()
+        };
+        m.apply(&limit(10)).unwrap();
+        assert_eq!(read(t.path().join("c/pids.max")), "10");
+        m.apply(&limit(-1)).unwrap();
+        assert_eq!(read(t.path().join("c/pids.max")), "max");
+        std::fs::remove_file(t.path().join("c/pids.max")).unwrap();
+        m.apply(&Resources::default()).unwrap();
+        assert!(!t.path().join("c/pids.max").exists(), "no flag, no write");
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! no_new_privs, as recorded at `run`, never more; and `exec` first runs
 //! itself again from a sealed copy of its binary, so its child, visible
 //! inside the container until it `execve`s, never leads back to the
-//! host's file (CVE-2019-5736, `security::sealed_exe`).
+//! host's file (CVE-2019-5736, `security::sealed_exe`). From step 35 it
+//! runs as the container's user, or as `exec -u USER[:GROUP]`.
 //!
 //! Every descriptor opened here is close-on-exec: the command sees only
 //! its stdin, stdout and stderr (the class of leak behind CVE-2024-21626).
@@ -84,16 +85,30 @@ fn seal_self() -> Result<()> {
 
 /// Before step 33 the command keeps every capability of root.
 #[cfg(not(feature = "capabilities"))]
-fn confine(_info: &ContainerInfo) -> Result<()> {
+fn confine(_info: &ContainerInfo, _args: &ExecArgs) -> Result<()> {
     Ok(())
 }
 
 /// From step 33: the container's capabilities and no_new_privs.
-#[cfg(feature = "capabilities")]
-fn confine(info: &ContainerInfo) -> Result<()> {
+#[cfg(all(feature = "capabilities", not(feature = "hardening")))]
+fn confine(info: &ContainerInfo, _args: &ExecArgs) -> Result<()> {
     info.security
         .apply()
         .context("confine the command to the container's capabilities")
+}
+
+/// From step 35: also the container's user, or the one `exec -u` names,
+/// resolved in the container's own `/etc/passwd` (this process is already
+/// in its mount namespace).
+#[cfg(feature = "hardening")]
+fn confine(info: &ContainerInfo, args: &ExecArgs) -> Result<()> {
+    use crate::security::user;
+    let user = match &args.user {
+        Some(name) => Some(user::resolve(name, Path::new("/"))?),
+        None => info.user.clone(),
+    };
+    user::confine(&info.security, user.as_ref())
+        .context("confine the command to the container's user and capabilities")
 }
 
 pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
@@ -148,7 +163,7 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
                     std::process::exit(crate::exit_code::EXIT_MYDOCKER);
                 }
             }
-            if let Err(e) = confine(&info) {
+            if let Err(e) = confine(&info, args) {
                 eprintln!("mydocker: {e:#}");
                 std::process::exit(crate::exit_code::EXIT_MYDOCKER);
             }

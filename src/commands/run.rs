@@ -48,6 +48,10 @@ fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
         #[cfg(feature = "detach")]
         detach: args.detach,
         lower: lower(root, args)?,
+        #[cfg(feature = "hardening")]
+        user: user(root, args)?,
+        #[cfg(feature = "hardening")]
+        view: view(args),
         #[cfg(feature = "image")]
         image: args.image.clone(),
         #[cfg(feature = "volume")]
@@ -95,6 +99,34 @@ fn lower(root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
     Ok(crate::fs::image::layer(root, &args.image)?)
 }
 
+/// From step 35: `-u`, resolved in the image's `/etc/passwd` and
+/// `/etc/group` before anything is made (an unknown name is refused).
+/// The image's layer is there already: [`lower`] extracted it.
+#[cfg(feature = "hardening")]
+fn user(root: &Path, args: &RunArgs) -> Result<Option<crate::security::user::User>> {
+    let Some(user) = args.user.as_deref() else {
+        return Ok(None);
+    };
+    let layer = crate::fs::image::layer(root, &args.image)?;
+    Ok(Some(crate::security::user::resolve(user, &layer)?))
+}
+
+/// From step 35: the masks (off with `--privileged`), `--read-only` and
+/// `--tmpfs`.
+#[cfg(feature = "hardening")]
+fn view(args: &RunArgs) -> crate::fs::kernel_view::View {
+    crate::fs::kernel_view::View {
+        mask: !args.privileged,
+        read_only: args.read_only,
+        tmpfs: args.tmpfs.clone(),
+        read_only_files: crate::container::identity::FILES
+            .iter()
+            .map(|f| Path::new("/etc").join(f))
+            .filter(|f| !args.volumes.iter().any(|v| &v.target == f))
+            .collect(),
+    }
+}
+
 /// The limits asked for on the command line: none before step 06.
 #[cfg(not(feature = "memory-limit"))]
 fn resources(_args: &RunArgs) -> Resources {
@@ -111,12 +143,14 @@ fn resources(args: &RunArgs) -> Resources {
 }
 
 /// The limits asked for on the command line: `-m` (step 06),
-/// `--cpu-shares` and `--cpuset-cpus` (step 07).
+/// `--cpu-shares` and `--cpuset-cpus` (step 07), `--pids-limit` (step 35).
 #[cfg(all(feature = "memory-limit", feature = "cpu-limit"))]
 fn resources(args: &RunArgs) -> Resources {
     Resources {
         memory: args.memory,
         cpu_shares: args.cpu_shares,
         cpuset_cpus: args.cpuset_cpus.clone(),
+        #[cfg(feature = "hardening")]
+        pids_limit: args.pids_limit,
     }
 }

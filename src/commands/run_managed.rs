@@ -46,6 +46,8 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         env: env.clone().unwrap_or_default(),
         // Where its layers will be follows from its name.
         layers: Some(ContainerLayers::new(root, &name).base),
+        #[cfg(feature = "hardening")]
+        user: config.user.clone(),
         ..ContainerInfo::default()
     };
     net.record(&mut info);
@@ -65,6 +67,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     trace::mark("state");
     let cgroup = Guard::new(cgroup.create()?, |c| report(&name, c.destroy()));
     cgroup.apply(&config.resources)?;
+    restrict_devices(&**cgroup, args)?;
     trace::mark("cgroups");
     let rootfs = rootfs::prepare(&Linux, root, &config)?;
     let rootfs = Guard::new(rootfs, |r| {
@@ -83,9 +86,14 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         hostname: identity.hostname.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
         env,
+        #[cfg(feature = "hardening")]
+        user: config.user.clone(),
+        #[cfg(feature = "hardening")]
+        view: config.view.clone(),
         ..Spec::default()
     };
     let spec = with_confinement(spec, &info);
+    let spec = with_devices(spec, args);
 
     let attach = |pid: Pid| net.attach(&store, &info, pid);
     let how = Launch {
@@ -162,12 +170,29 @@ fn container_env(config: &Config, hostname: &str) -> Option<Vec<String>> {
     let mut env = vec![
         format!("PATH={}", crate::container::init::DEFAULT_PATH),
         format!("HOSTNAME={hostname}"),
-        format!("HOME={}", crate::container::identity::home(&config.lower)),
+        format!("HOME={}", home(config)),
     ];
     if config.tty {
         env.push("TERM=xterm".into());
     }
     Some(merge_env(env, &config.env))
+}
+
+/// The container's `HOME`: uid 0's home in the image's `/etc/passwd`,
+/// else `/root`.
+#[cfg(all(feature = "env", not(feature = "hardening")))]
+fn home(config: &Config) -> String {
+    crate::container::identity::home(&config.lower)
+}
+
+/// From step 35: the home directory of the `-u` user (`/` for a uid the
+/// image does not know, as runc), else uid 0's.
+#[cfg(feature = "hardening")]
+fn home(config: &Config) -> String {
+    match &config.user {
+        Some(user) => user.home.clone(),
+        None => crate::container::identity::home(&config.lower),
+    }
 }
 
 /// `base` with each of `overrides` (`KEY=VALUE`) replacing or adding.
@@ -213,6 +238,37 @@ fn confine(root: &Path, args: &RunArgs, info: &mut ContainerInfo) -> Result<()> 
 fn with_confinement(spec: Spec, info: &ContainerInfo) -> Spec {
     Spec {
         security: info.security.clone(),
+        ..spec
+    }
+}
+
+/// Before step 35 the container may open every device.
+#[cfg(not(feature = "hardening"))]
+fn restrict_devices(_cgroup: &dyn cgroups::Cgroup, _args: &RunArgs) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(not(feature = "hardening"))]
+fn with_devices(spec: Spec, _args: &RunArgs) -> Spec {
+    spec
+}
+
+/// From step 35: Docker's device allowlist and one rule per `--device`;
+/// `--privileged` allows every device. Set in the cgroup before any
+/// process is in it.
+#[cfg(feature = "hardening")]
+fn restrict_devices(cgroup: &dyn cgroups::Cgroup, args: &RunArgs) -> Result<()> {
+    let policy = crate::devices::policy(args.privileged, &args.device);
+    cgroup
+        .restrict_devices(&policy)
+        .context("set the container's device allowlist")
+}
+
+/// The `--device` nodes travel to `init`, which makes them in `/dev`.
+#[cfg(feature = "hardening")]
+fn with_devices(spec: Spec, args: &RunArgs) -> Spec {
+    Spec {
+        devices: args.device.clone(),
         ..spec
     }
 }

@@ -14,7 +14,12 @@
 //! 3. sets the hostname in its UTS namespace;
 //! 4. restores the signal mask and dispositions it inherited from `run`;
 //! 5. from step 33, confines itself to the container's capabilities and
-//!    no_new_privs (`security::capabilities`);
+//!    no_new_privs (`security::capabilities`); from step 35 it also becomes
+//!    the container's user (`-u`, `security::user`).
+//!
+//! From step 35, step 2 ends with the container's view of the kernel:
+//! masked and read-only paths in `/proc` and `/sys`, `--tmpfs` and
+//! `--read-only` (`fs::kernel_view`).
 //! 6. `execve`s the program: the program takes over PID 1.
 //!
 //! Every system call of steps 1 to 3 goes through the [`Syscall`] seam
@@ -58,11 +63,19 @@ fn confine(_spec: &Spec) -> Result<()> {
 }
 
 /// From step 33: only the container's capabilities pass `execve`.
-#[cfg(feature = "capabilities")]
+#[cfg(all(feature = "capabilities", not(feature = "hardening")))]
 fn confine(spec: &Spec) -> Result<()> {
     spec.security
         .apply()
         .context("confine the container to its capabilities")
+}
+
+/// From step 35: the container's capabilities, and its user (`-u`)
+/// switched to between the bounding set and the other sets, as runc does.
+#[cfg(feature = "hardening")]
+fn confine(spec: &Spec) -> Result<()> {
+    crate::security::user::confine(&spec.security, spec.user.as_ref())
+        .context("confine the container to its user and capabilities")
 }
 
 /// Everything init does to the system before the program runs, in order:
@@ -243,6 +256,43 @@ mod tests {
         assert_eq!(private, 0, "{:#?}", sys.calls());
         assert!(private < proc && proc < hostname, "{:#?}", sys.calls());
         assert_eq!(hostname, sys.calls().len() - 1);
+    }
+
+    #[cfg(feature = "hardening")]
+    #[test]
+    fn the_kernel_view_is_masked_after_proc_is_mounted_and_before_the_hostname() {
+        let t = tempfile::tempdir().unwrap();
+        for dir in ["proc", "dev"] {
+            std::fs::create_dir_all(t.path().join(dir)).unwrap();
+        }
+        std::fs::write(t.path().join("proc/kcore"), "").unwrap();
+        let spec = Spec {
+            view: crate::fs::kernel_view::View {
+                mask: true,
+                read_only: true,
+                ..Default::default()
+            },
+            ..spec(t.path())
+        };
+        let sys = Recording::new();
+        prepare(&sys, &spec, t.path()).unwrap();
+        let proc = sys.position(
+            "mount proc",
+            |c| matches!(c, Call::Mount { fstype: Some(t), .. } if t == "proc"),
+        );
+        let sysfs = sys.position(
+            "mount sysfs",
+            |c| matches!(c, Call::Mount { fstype: Some(t), .. } if t == "sysfs"),
+        );
+        let kcore = t.path().join("proc/kcore");
+        let mask = sys.position("mask kcore", |c| c.mount_target() == Some(&kcore));
+        let ro_root = sys.position("read-only root", |c| {
+            matches!(c, Call::Mount { target, flags, .. }
+                if target == t.path() && flags.contains(MsFlags::MS_REMOUNT))
+        });
+        let hostname = sys.position("sethostname", |c| matches!(c, Call::Sethostname(_)));
+        assert!(proc < mask && sysfs < mask, "{:#?}", sys.calls());
+        assert!(mask < ro_root && ro_root < hostname, "{:#?}", sys.calls());
     }
 
     #[test]

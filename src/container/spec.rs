@@ -6,7 +6,8 @@
 //! `cgroups/` take only that, never the command line: the engine does not
 //! know how a container was asked for. Each chapter adds the fields it
 //! honours (the root filesystem in step 10, volumes in 13, the environment
-//! and `/etc` files in 24, the network mode in 27).
+//! and `/etc` files in 24, the network mode in 27, the user and the
+//! filesystem view in 35).
 
 use std::path::PathBuf;
 
@@ -65,6 +66,12 @@ pub struct Config {
     /// Host ports forwarded to it, `(host, container)` (step 31).
     #[cfg(feature = "network")]
     pub publish: Vec<(u16, u16)>,
+    /// Its user, resolved in the image (`-u`, step 35; `None`: root).
+    #[cfg(feature = "hardening")]
+    pub user: Option<crate::security::user::User>,
+    /// Its masks, `--read-only` and `--tmpfs` (step 35).
+    #[cfg(feature = "hardening")]
+    pub view: crate::fs::kernel_view::View,
 }
 
 /// The container's first program and its surroundings: what `init` needs.
@@ -87,4 +94,16 @@ pub struct Spec {
     #[cfg(feature = "capabilities")]
     #[serde(default)]
     pub security: crate::security::Profile,
+    /// The user it runs as (from step 35; `None`: root).
+    #[cfg(feature = "hardening")]
+    #[serde(default)]
+    pub user: Option<crate::security::user::User>,
+    /// Masked `/proc` and `/sys`, `--read-only`, `--tmpfs` (from step 35).
+    #[cfg(feature = "hardening")]
+    #[serde(default)]
+    pub view: crate::fs::kernel_view::View,
+    /// Host devices to make nodes for in its `/dev` (`--device`, step 35).
+    #[cfg(feature = "hardening")]
+    #[serde(default)]
+    pub devices: Vec<crate::devices::Device>,
 }

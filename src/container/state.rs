@@ -96,6 +96,11 @@ pub struct ContainerInfo {
     #[cfg(feature = "capabilities")]
     #[serde(default)]
     pub security: crate::security::Profile,
+    /// The user its processes run as (`-u`, step 35), which `exec` takes
+    /// unless `exec -u` names another; `None`: root.
+    #[cfg(feature = "hardening")]
+    #[serde(default)]
+    pub user: Option<crate::security::user::User>,
 }
 
 /// The largest `config.json` read (64 MiB): far more than any command line

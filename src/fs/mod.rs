@@ -2,12 +2,15 @@
 //! (read from step 01 on), a private mount tree with its own `/proc`
 //! (step 05), the union mount (step 09), `pivot_root`
 //! (step 10), images (step 11), the layers of a container (step 12),
-//! volumes (step 13) and saving the result as an image (step 14).
+//! volumes (step 13), saving the result as an image (step 14), and the
+//! masked `/proc`, `--read-only` and `--tmpfs` of step 35.
 
 #[cfg(feature = "cp")]
 pub mod copy;
 #[cfg(feature = "image")]
 pub mod image;
+#[cfg(feature = "hardening")]
+pub mod kernel_view;
 #[cfg(feature = "layers")]
 pub mod layers;
 #[cfg(feature = "run")]
@@ -19,5 +22,7 @@ pub mod overlay;
 pub mod pivot;
 #[cfg(feature = "volume")]
 pub mod scoped;
+#[cfg(feature = "hardening")]
+pub mod tmpfs;
 #[cfg(feature = "volume")]
 pub mod volume;

@@ -249,6 +249,15 @@ impl Profile {
     /// needs `CAP_SETPCAP` in the effective set, and the effective set
     /// must stay within the permitted one.
     pub fn apply(&self) -> Result<(), Error> {
+        self.limit()?;
+        self.grant()
+    }
+
+    /// The first half of [`Profile::apply`]: no_new_privs, the bounding set
+    /// cut to this profile, the ambient set cleared. The effective set is
+    /// untouched, so the caller still holds `CAP_SETUID` and `CAP_SETGID`
+    /// to change its user (step 35) before [`Profile::grant`].
+    pub fn limit(&self) -> Result<(), Error> {
         let wanted = self.set()?;
         if self.no_new_privs {
             nix::sys::prctl::set_no_new_privs().map_err(|source| Error::Sys {
@@ -266,6 +275,13 @@ impl Profile {
         }
         drop_newer_than_known()?;
         caps::clear(None, CapSet::Ambient).map_err(caps_err("clear the ambient set"))?;
+        Ok(())
+    }
+
+    /// The second half of [`Profile::apply`]: effective, permitted and
+    /// inheritable set to this profile (within what is still permitted).
+    pub fn grant(&self) -> Result<(), Error> {
+        let wanted = self.set()?;
         for (set, name) in [
             (CapSet::Effective, "effective"),
             (CapSet::Permitted, "permitted"),

@@ -16,10 +16,16 @@
 //! - [`seccomp`]: a system call filter with the effect of Docker's default
 //!   profile, `--security-opt seccomp=unconfined|FILE.json`, loaded by the
 //!   same `apply` as the capabilities.
+//!
+//! Step 35 adds `user`: `-u/--user`, resolved in the image's
+//! `/etc/passwd` and `/etc/group`, switched to in runc's order between the
+//! bounding set and the other capability sets.
 
 pub mod capabilities;
 pub mod sealed_exe;
 #[cfg(feature = "seccomp")]
 pub mod seccomp;
+#[cfg(feature = "hardening")]
+pub mod user;
 
 pub use capabilities::Profile;

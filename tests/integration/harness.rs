@@ -115,6 +115,9 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-34") {
         s = 34;
     }
+    if cfg!(feature = "step-35") {
+        s = 35;
+    }
     s
 };
 

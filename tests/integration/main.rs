@@ -74,3 +74,7 @@ mod step32_network_e2e;
 mod step33_capabilities;
 #[cfg(feature = "seccomp")]
 mod step34_seccomp;
+#[cfg(feature = "hardening")]
+mod step35_devices;
+#[cfg(feature = "hardening")]
+mod step35_kernel_view;

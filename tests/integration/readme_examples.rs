@@ -519,6 +519,11 @@ fn step33_readme_examples() {
 fn step34_readme_examples() {
     check_readme("steps/34-seccomp/README.md", 34);
 }
+#[cfg(feature = "step-35")]
+#[test]
+fn step35_readme_examples() {
+    check_readme("steps/35-kernel-view/README.md", 35);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {

@@ -1,0 +1,165 @@
+//! `--tmpfs PATH[:OPTIONS]` (step 35): a filesystem in memory (`man 5
+//! tmpfs`) mounted at PATH inside the container, empty at start and gone
+//! when the container's mount namespace goes. With `--read-only` it is how
+//! a program gets the one writable directory it needs (`/tmp`, `/run`)
+//! and nothing else.
+//!
+//! As Docker's, it is `noexec,nosuid,nodev` unless OPTIONS say otherwise
+//! (`exec`, `suid`, `dev`), and OPTIONS may add `ro`, `size=`, `mode=`,
+//! `uid=`, `gid=`, `nr_inodes=`. The mount is made by `init` after
+//! `pivot_root`, in the container's own mount namespace: nothing to undo
+//! on the host.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use nix::mount::MsFlags;
+use serde::{Deserialize, Serialize};
+
+use crate::syscall::Syscall;
+
+/// One `--tmpfs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tmpfs {
+    /// Where inside the container (absolute).
+    pub path: PathBuf,
+    /// The mount flags (`MS_*` bits).
+    pub flags: u64,
+    /// The options passed to tmpfs itself (`size=64m,mode=1777`).
+    pub data: String,
+}
+
+/// The options tmpfs itself takes (the rest are mount flags).
+const DATA_OPTIONS: [&str; 6] = ["size", "mode", "uid", "gid", "nr_inodes", "nr_blocks"];
+
+/// Parse a `--tmpfs PATH[:OPTIONS]` as Docker does: options in any order,
+/// a later one winning over an earlier one (`exec` over the default
+/// `noexec`).
+pub fn parse(s: &str) -> Result<Tmpfs, String> {
+    let (path, options) = s.split_once(':').unwrap_or((s, ""));
+    let path = PathBuf::from(path);
+    if !path.is_absolute() || path == Path::new("/") {
+        return Err(format!(
+            "{s:?}: the path must be absolute and not / (PATH[:OPTIONS])"
+        ));
+    }
+    if path
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(format!("{s:?}: the path may not contain .."));
+    }
+    let mut flags = MsFlags::MS_NOEXEC | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    let mut data = Vec::new();
+    for opt in options.split(',').filter(|o| !o.is_empty()) {
+        let (set, clear) = match opt {
+            "ro" => (MsFlags::MS_RDONLY, MsFlags::empty()),
+            "rw" => (MsFlags::empty(), MsFlags::MS_RDONLY),
+            "noexec" => (MsFlags::MS_NOEXEC, MsFlags::empty()),
+            "exec" => (MsFlags::empty(), MsFlags::MS_NOEXEC),
+            "nosuid" => (MsFlags::MS_NOSUID, MsFlags::empty()),
+            "suid" => (MsFlags::empty(), MsFlags::MS_NOSUID),
+            "nodev" => (MsFlags::MS_NODEV, MsFlags::empty()),
+            "dev" => (MsFlags::empty(), MsFlags::MS_NODEV),
+            _ => {
+                let key = opt.split_once('=').map(|(k, _)| k);
+                match key {
+                    Some(k) if DATA_OPTIONS.contains(&k) => {
+                        data.retain(|d: &String| !d.starts_with(&format!("{k}=")));
+                        data.push(opt.to_string());
+                        continue;
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{s:?}: unknown option {opt:?} (known: ro, rw, exec, noexec, suid, \
+                             nosuid, dev, nodev, {}=...)",
+                            DATA_OPTIONS.join("=..., ")
+                        ));
+                    }
+                }
+            }
+        };
+        flags = (flags - clear) | set;
+    }
+    Ok(Tmpfs {
+        path,
+        flags: flags.bits(),
+        data: data.join(","),
+    })
+}
+
+impl Tmpfs {
+    /// The mount flags.
+    pub fn flags(&self) -> MsFlags {
+        MsFlags::from_bits_truncate(self.flags)
+    }
+}
+
+/// Mount each of `mounts` in the container's root, seen at `inside`,
+/// creating the directory first.
+pub fn mount_all(sys: &dyn Syscall, mounts: &[Tmpfs], inside: &Path) -> Result<()> {
+    for m in mounts {
+        let target = inside.join(m.path.strip_prefix("/").unwrap_or(&m.path));
+        std::fs::create_dir_all(&target)
+            .with_context(|| format!("create {} for --tmpfs", m.path.display()))?;
+        let data = (!m.data.is_empty()).then_some(m.data.as_str());
+        sys.mount(
+            Some(Path::new("tmpfs")),
+            &target,
+            Some("tmpfs"),
+            m.flags(),
+            data,
+        )
+        .with_context(|| format!("mount --tmpfs on {}", m.path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscall::recording::{Call, Recording};
+
+    #[test]
+    fn defaults_are_dockers_and_options_override_them() {
+        let t = parse("/run").unwrap();
+        assert_eq!(
+            t.flags(),
+            MsFlags::MS_NOEXEC | MsFlags::MS_NOSUID | MsFlags::MS_NODEV
+        );
+        assert_eq!(t.data, "");
+        let t = parse("/tmp:exec,size=64m,ro,mode=1777,size=32m").unwrap();
+        assert_eq!(
+            t.flags(),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_RDONLY
+        );
+        assert_eq!(t.data, "mode=1777,size=32m");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for bad in ["tmp", "/", "/a/../b", "/x:bogus", "/x:color=red"] {
+            let err = parse(bad).unwrap_err();
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn each_is_mounted_where_asked_with_its_options() {
+        let t = tempfile::tempdir().unwrap();
+        let sys = Recording::new();
+        let mounts = [parse("/run/x:size=1m").unwrap()];
+        mount_all(&sys, &mounts, t.path()).unwrap();
+        assert!(t.path().join("run/x").is_dir());
+        assert_eq!(
+            sys.calls(),
+            [Call::Mount {
+                source: Some("tmpfs".into()),
+                target: t.path().join("run/x"),
+                fstype: Some("tmpfs".into()),
+                flags: MsFlags::MS_NOEXEC | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                data: Some("size=1m".into()),
+            }]
+        );
+    }
+}
