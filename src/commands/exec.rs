@@ -35,6 +35,7 @@ use nix::unistd::{ForkResult, fork};
 
 use crate::cli::ExecArgs;
 use crate::container::state::{ContainerInfo, Store};
+use crate::container::stdio::Stdio;
 use crate::container::{init, process};
 use crate::syscall::{Linux, Syscall};
 
@@ -124,6 +125,8 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
         })
         .collect::<Result<_>>()?;
     let env = exec_env(&info, pid, args)?;
+    // `-it` without a terminal is refused before joining anything.
+    let mut stdio = Stdio::plan(args.tty, args.interactive)?;
     // The namespaces were opened by PID: make sure it was still ours.
     if !info.is_alive() {
         bail!("container {} is not running", info.name);
@@ -136,6 +139,8 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
     }
     drop(namespaces);
     nix::unistd::chdir("/").context("chdir to the container's root")?;
+    // With `-t`, the terminal is made in the container's devpts.
+    stdio.open_here()?;
 
     process::block_forwarded_signals()?;
     // SAFETY: single-threaded; the child only writes, then execs or exits.
@@ -148,6 +153,10 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
                     std::process::exit(crate::exit_code::EXIT_MYDOCKER);
                 }
             }
+            if let Err(e) = stdio.in_child() {
+                eprintln!("mydocker: {e:#}");
+                std::process::exit(crate::exit_code::EXIT_MYDOCKER);
+            }
             if let Err(e) = confine(&info) {
                 eprintln!("mydocker: {e:#}");
                 std::process::exit(crate::exit_code::EXIT_MYDOCKER);
@@ -156,7 +165,7 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
         }
         ForkResult::Parent { child } => {
             drop(cgroups);
-            process::wait_forwarding(child)
+            stdio.wait(child)
         }
     }
 }

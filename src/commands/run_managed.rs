@@ -15,6 +15,7 @@ use crate::container::identity::Identity;
 use crate::container::process::Launch;
 use crate::container::rootfs;
 use crate::container::spec::{Config, Spec};
+use crate::container::stdio::Stdio;
 use crate::container::state::{ContainerInfo, Status, Store, now};
 use crate::container::{monitor, process};
 use crate::fs::layers::ContainerLayers;
@@ -50,6 +51,8 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     };
     net.record(&mut info);
     confine(args, &mut info)?;
+    // `-it` without a terminal is refused here, before anything is made.
+    let mut stdio = Stdio::plan(config.tty && !config.detach, args.interactive)?;
     trace::mark("check");
 
     // Each thing made is held by a guard that undoes it on an early
@@ -85,7 +88,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         env,
         ..Spec::default()
     };
-    let spec = with_confinement(spec, &info);
+    let spec = stdio.configure(with_confinement(spec, &info));
 
     let attach = |pid: Pid| net.attach(&store, &info, pid);
     let how = Launch {
@@ -113,7 +116,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         return Ok(0);
     }
 
-    let pid = process::start_container(&spec, &**cgroup, &how, &[])?;
+    let pid = process::start_container(&spec, &**cgroup, &how, &stdio.for_init()?)?;
     trace::mark("start");
     let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     let _ = store.update(&name, |i| {
@@ -123,7 +126,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     });
     creation.done();
     trace::mark("record");
-    let code = process::wait_forwarding(pid);
+    let code = stdio.wait(pid);
     trace::mark("wait");
     // A foreground container is removed with everything it made.
     drop((rootfs, recorded, cgroup));
