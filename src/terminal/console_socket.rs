@@ -46,7 +46,9 @@ pub fn send(socket: BorrowedFd, fd: BorrowedFd) -> Result<(), TerminalError> {
         None,
     )
     .map(drop)
-    .map_err(TerminalError::sys("send the terminal over the console socket"))
+    .map_err(TerminalError::sys(
+        "send the terminal over the console socket",
+    ))
 }
 
 /// Receive one descriptor from `socket`; `None` when the other side closed
@@ -61,7 +63,9 @@ pub fn receive(socket: BorrowedFd) -> Result<Option<OwnedFd>, TerminalError> {
         Some(&mut space),
         MsgFlags::MSG_CMSG_CLOEXEC,
     )
-    .map_err(TerminalError::sys("receive the terminal over the console socket"))?;
+    .map_err(TerminalError::sys(
+        "receive the terminal over the console socket",
+    ))?;
     let cmsgs = msg
         .cmsgs()
         .map_err(TerminalError::sys("read the console socket's message"))?;

@@ -66,8 +66,9 @@ pub fn open(devpts: &Path) -> Result<Pty, TerminalError> {
             libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
         )
     };
-    let slave = nix::errno::Errno::result(slave)
-        .map_err(TerminalError::sys("open the terminal's slave (TIOCGPTPEER)"))?;
+    let slave = nix::errno::Errno::result(slave).map_err(TerminalError::sys(
+        "open the terminal's slave (TIOCGPTPEER)",
+    ))?;
     Ok(Pty {
         master,
         // SAFETY: a new descriptor that nothing else owns.
@@ -112,10 +113,13 @@ pub fn take_as_controlling(slave: &OwnedFd) -> Result<(), TerminalError> {
     // SAFETY: TIOCSCTTY takes an int by value (0: do not steal it from
     // another session).
     let r = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
-    nix::errno::Errno::result(r)
-        .map_err(TerminalError::sys("make the terminal controlling (TIOCSCTTY)"))?;
+    nix::errno::Errno::result(r).map_err(TerminalError::sys(
+        "make the terminal controlling (TIOCSCTTY)",
+    ))?;
     let put = |fd: i32, result: nix::Result<()>| {
-        result.map_err(TerminalError::sys(format!("put the terminal on descriptor {fd}")))
+        result.map_err(TerminalError::sys(format!(
+            "put the terminal on descriptor {fd}"
+        )))
     };
     put(0, nix::unistd::dup2_stdin(slave))?;
     put(1, nix::unistd::dup2_stdout(slave))?;

@@ -112,7 +112,9 @@ impl Terminal {
                 if Instant::now() > deadline {
                     drop(out);
                     self.kill();
-                    panic!("{text:?} did not show within {PATIENCE:?}; the terminal shows {shown:?}");
+                    panic!(
+                        "{text:?} did not show within {PATIENCE:?}; the terminal shows {shown:?}"
+                    );
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -154,9 +156,17 @@ impl Terminal {
     fn modes_unchanged(&self) -> bool {
         let now = tcgetattr(self.slave.as_fd()).expect("tcgetattr");
         let b = &self.before;
-        (b.input_flags, b.output_flags, b.control_flags, b.local_flags)
-            == (now.input_flags, now.output_flags, now.control_flags, now.local_flags)
-            && b.control_chars == now.control_chars
+        (
+            b.input_flags,
+            b.output_flags,
+            b.control_flags,
+            b.local_flags,
+        ) == (
+            now.input_flags,
+            now.output_flags,
+            now.control_flags,
+            now.local_flags,
+        ) && b.control_chars == now.control_chars
     }
 }
 
@@ -209,7 +219,10 @@ fn a_shell_in_run_it_has_a_terminal_of_its_own(env: Env) {
     t.expect("after-42");
     t.send(b"exit 3\r");
     assert_eq!(t.wait().code(), Some(3));
-    assert!(t.modes_unchanged(), "run left the caller's terminal changed");
+    assert!(
+        t.modes_unchanged(),
+        "run left the caller's terminal changed"
+    );
 }
 
 /// Full-screen programs see the terminal: `top -n 1` draws (it refuses
@@ -217,7 +230,14 @@ fn a_shell_in_run_it_has_a_terminal_of_its_own(env: Env) {
 #[rstest]
 fn full_screen_programs_and_the_console_see_the_terminal(env: Env) {
     let mut t = Terminal::spawn(
-        &env.run_args(&["-it"], &["sh", "-c", "top -n 1 && readlink -f /proc/self/fd/0 && stat -c 'console %t' /dev/console"]),
+        &env.run_args(
+            &["-it"],
+            &[
+                "sh",
+                "-c",
+                "top -n 1 && readlink -f /proc/self/fd/0 && stat -c 'console %t' /dev/console",
+            ],
+        ),
         30,
         90,
     );
@@ -226,7 +246,10 @@ fn full_screen_programs_and_the_console_see_the_terminal(env: Env) {
     // The devpts major number (136) in hexadecimal.
     t.expect("console 88");
     assert_eq!(t.wait().code(), Some(0));
-    assert!(t.modes_unchanged(), "run left the caller's terminal changed");
+    assert!(
+        t.modes_unchanged(),
+        "run left the caller's terminal changed"
+    );
 }
 
 /// `exec -it` makes its terminal in the container's devpts too.
@@ -242,7 +265,10 @@ fn exec_it_gets_a_terminal_in_the_container(env: Env) {
     t.expect("27 99");
     t.send(b"exit 5\r");
     assert_eq!(t.wait().code(), Some(5));
-    assert!(t.modes_unchanged(), "exec left the caller's terminal changed");
+    assert!(
+        t.modes_unchanged(),
+        "exec left the caller's terminal changed"
+    );
     env.md().args(["rm", "-f", &name]).assert().success();
 }
 
