@@ -514,6 +514,11 @@ fn step32_readme_examples() {
 fn step33_readme_examples() {
     check_readme("steps/33-capabilities/README.md", 33);
 }
+#[cfg(feature = "step-36")]
+#[test]
+fn step36_readme_examples() {
+    check_readme("steps/36-terminals/README.md", 36);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {
