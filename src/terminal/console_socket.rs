@@ -80,3 +80,31 @@ pub fn receive(socket: BorrowedFd) -> Result<Option<OwnedFd>, TerminalError> {
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+
+    use super::*;
+
+    #[test]
+    fn a_descriptor_sent_arrives_as_the_same_open_file() {
+        let (outside, inside) = pair().unwrap();
+        let (read, write) = nix::unistd::pipe().unwrap();
+        send(inside.as_fd(), write.as_fd()).unwrap();
+        drop(write);
+        let got = receive(outside.as_fd()).unwrap().expect("a descriptor");
+        std::fs::File::from(got).write_all(b"through").unwrap();
+        let mut text = String::new();
+        std::fs::File::from(read).read_to_string(&mut text).unwrap();
+        assert_eq!(text, "through");
+    }
+
+    #[test]
+    fn a_closed_socket_without_a_descriptor_reads_as_none() {
+        let (outside, inside) = pair().unwrap();
+        drop(inside);
+        assert!(receive(outside.as_fd()).unwrap().is_none());
+    }
+}
