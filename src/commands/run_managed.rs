@@ -52,7 +52,9 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     net.record(&mut info);
     confine(args, &mut info)?;
     // `-it` without a terminal is refused here, before anything is made.
-    let mut stdio = Stdio::plan(config.tty && !config.detach, args.interactive)?;
+    // A detached container's stdin is the monitor's /dev/null whatever `-i`
+    // says; with `-t` the monitor holds its terminal.
+    let mut stdio = Stdio::plan(config.tty, args.interactive && !config.detach)?;
     trace::mark("check");
 
     // Each thing made is held by a guard that undoes it on an early
@@ -105,7 +107,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
             how: &how,
             creation: &creation,
         };
-        let forked = monitor::fork(&job)?;
+        let forked = monitor::fork(&job, stdio)?;
         // From here the monitor alone owns the container: it removes what
         // was made when the container cannot start, or once it has ended.
         rootfs.keep();

@@ -6,6 +6,7 @@
 //! `/dev/pts`. Step 36 swaps this module for `stdio_terminal.rs`.
 
 use std::os::fd::RawFd;
+use std::path::Path;
 
 use anyhow::Result;
 use nix::unistd::Pid;
@@ -30,6 +31,18 @@ impl Stdio {
     /// The descriptor moves for `init` (`(source, target)` pairs): none.
     pub fn for_init(&mut self) -> Result<Vec<(RawFd, RawFd)>> {
         Ok(Vec::new())
+    }
+
+    /// For the monitor of `run -d`, whose container's state directory is
+    /// `dir`: the descriptor moves for `init`, none.
+    pub fn for_monitor(&mut self, _dir: &Path) -> Result<Vec<(RawFd, RawFd)>> {
+        Ok(Vec::new())
+    }
+
+    /// For the monitor: wait for the container's first process `pid`
+    /// (its output goes to the log at `_log` by itself); its exit code.
+    pub fn supervise(self, pid: Pid, _log: &Path) -> i32 {
+        crate::namespaces::wait_exit_code(pid).unwrap_or(-1)
     }
 
     /// For `exec`, once in the container's namespaces: nothing to open.

@@ -20,6 +20,9 @@
 use std::fs::{File, OpenOptions};
 use std::io::IsTerminal;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use nix::unistd::Pid;
@@ -28,7 +31,8 @@ use super::process;
 use super::spec::Spec;
 use crate::terminal::pty::{self, Pty};
 use crate::terminal::raw_mode::RawMode;
-use crate::terminal::relay::Relay;
+use crate::terminal::relay::{Ended, Relay};
+use crate::terminal::server;
 use crate::terminal::{Size, console_socket};
 
 /// What the program's standard descriptors will be.
@@ -39,6 +43,8 @@ pub struct Stdio {
     null: Option<File>,
     /// The console socket of `run -t`: `(outside, inside)`.
     socket: Option<(OwnedFd, OwnedFd)>,
+    /// Where `attach` connects, for the monitor of `run -d -t`.
+    listener: Option<UnixListener>,
     /// The pair `exec -t` made in the container.
     pty: Option<Pty>,
     /// The caller's window size (0x0 when it has no terminal).
@@ -97,6 +103,7 @@ impl Stdio {
             interactive,
             null,
             socket: None,
+            listener: None,
             pty: None,
             size,
         })
@@ -120,6 +127,41 @@ impl Stdio {
             return Ok(moves);
         }
         Ok(self.null.iter().map(|f| (f.as_raw_fd(), 0)).collect())
+    }
+
+    /// For the monitor of `run -d`, whose container's state directory is
+    /// `dir`: with `-t`, listen for `attach` there (before the container
+    /// starts, so an `attach` right after `run -d` finds the socket); the
+    /// descriptor moves for `init`, as [`Stdio::for_init`].
+    pub fn for_monitor(&mut self, dir: &Path) -> Result<Vec<(RawFd, RawFd)>> {
+        if self.tty {
+            let path = dir.join(server::ATTACH_SOCKET);
+            let _ = std::fs::remove_file(&path);
+            let listener = UnixListener::bind(&path)
+                .with_context(|| format!("listen on {}", path.display()))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("chmod {}", path.display()))?;
+            self.listener = Some(listener);
+        }
+        self.for_init()
+    }
+
+    /// For the monitor: with `-t`, hold the terminal (log its output, serve
+    /// `attach`) until the first process `pid` exits; else wait for it.
+    /// Its exit code.
+    pub fn supervise(self, pid: Pid, log: &Path) -> i32 {
+        let wait = || crate::namespaces::wait_exit_code(pid).unwrap_or(-1);
+        let (Some((outside, inside)), Some(listener)) = (self.socket, self.listener) else {
+            return wait();
+        };
+        drop(inside);
+        let Ok(Some(master)) = console_socket::receive(outside.as_fd()) else {
+            return wait();
+        };
+        let Ok(log) = OpenOptions::new().append(true).create(true).open(log) else {
+            return wait();
+        };
+        server::serve(pid, master, listener, log).unwrap_or_else(|_| wait())
     }
 
     /// For `exec -t`, once in the container's mount namespace: make the
@@ -171,12 +213,21 @@ impl Stdio {
                 .ok(),
             _ => None,
         };
-        Relay {
+        let ended = Relay {
             pid,
-            master,
+            child: true,
+            master: master
+                .try_clone()
+                .context("duplicate the terminal's master")?,
+            peer: master,
             input,
             size_from: caller_terminal(),
+            detach_keys: false,
         }
-        .run()
+        .run()?;
+        match ended {
+            Ended::Exited(code) => Ok(code),
+            Ended::Closed | Ended::Detached => process::wait_forwarding(pid),
+        }
     }
 }

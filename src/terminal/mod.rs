@@ -26,12 +26,15 @@
 //!   and is restored however the relay ends;
 //! - [`relay`]: copy the caller's stdin to the master and the master to
 //!   the caller's stdout until the program ends; pass on resizes and
-//!   signals.
+//!   signals (`run -t`, `exec -t`, `attach`);
+//! - [`server`]: a detached container's master, held by its monitor, which
+//!   logs its output and serves `attach`.
 
 pub mod console_socket;
 pub mod pty;
 pub mod raw_mode;
 pub mod relay;
+pub mod server;
 
 use serde::{Deserialize, Serialize};
 

@@ -2,24 +2,28 @@
 //! over `poll(2)`, as `docker attach` or runc's `--tty` in the foreground.
 //!
 //! Three things are watched at once:
-//! - the caller's stdin (with `-i`): what is typed goes to the master, and
-//!   the container's line discipline makes it input, or a signal;
-//! - the master: what the program writes comes out there and goes to the
-//!   caller's stdout. Once every slave is closed, reading it fails with
-//!   `EIO` (and `poll` reports a hang-up): it is then left alone;
+//! - the caller's stdin (with `-i`): what is typed goes to the container's
+//!   terminal, and its line discipline makes it input, or a signal;
+//! - the *peer*: the terminal's master itself (`run -t`, `exec -t`), or for
+//!   `attach` a socket to the monitor that holds it. What the program writes
+//!   comes out there and goes to the caller's stdout. Once every slave is
+//!   closed, reading a master fails with `EIO` (and `poll` reports a
+//!   hang-up): it is then left alone;
 //! - a `signalfd` (`man 2 signalfd`) for the signals `run` blocks
 //!   ([`crate::container::process`]): they arrive as data rather than
 //!   interrupting the loop. SIGCHLD means the container may have ended;
 //!   SIGWINCH means the caller's window changed, and the new size is set on
 //!   the master (the kernel then sends SIGWINCH to the program's
 //!   foreground group, so it is not passed on); any other is passed on to
-//!   the container's first process, as without a terminal.
+//!   the container's process, as without a terminal.
 //!
-//! When the first process has exited, what is still buffered in the master
-//! is copied out, and its exit code returned.
+//! `run` and `exec` relay until their child exits, then copy out what the
+//! master still holds. `attach` relays until the monitor closes the socket
+//! (the container ended) or the user types the detach keys, ctrl-p ctrl-q,
+//! as Docker's.
 //!
-//! Input waiting for the master (the program is not reading) is kept in a
-//! buffer and stdin is not read meanwhile, while the master's output is
+//! Input waiting for the peer (the program is not reading) is kept in a
+//! buffer and stdin is not read meanwhile, while the peer's output is
 //! still copied: neither side can block the other.
 
 use std::io::Write;
@@ -35,30 +39,55 @@ use nix::unistd::Pid;
 use super::pty;
 use crate::container::process;
 
-/// What to relay: the container's first process, the master of its
-/// terminal, the caller's stdin to copy in (with `-i`), and the caller's
-/// terminal whose size the container's follows.
+/// ctrl-p ctrl-q, Docker's detach keys.
+pub const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+
+/// What to relay.
 pub struct Relay {
+    /// The process signals go to.
     pub pid: Pid,
+    /// Whether `pid` is this process's child, whose end ends the relay
+    /// (`run`, `exec`); else the peer's end of file does (`attach`).
+    pub child: bool,
+    /// The terminal's master, or a socket to whoever holds it.
+    pub peer: OwnedFd,
+    /// The master, whose size follows the caller's terminal.
     pub master: OwnedFd,
+    /// The caller's stdin to copy in (with `-i`).
     pub input: Option<BorrowedFd<'static>>,
+    /// The caller's terminal, whose size the container's follows.
     pub size_from: Option<BorrowedFd<'static>>,
+    /// Whether ctrl-p ctrl-q on the input detaches (`attach`).
+    pub detach_keys: bool,
+}
+
+/// How a relay ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The child exited with this code (128+N when killed by signal N).
+    Exited(i32),
+    /// The peer closed (the monitor saw the container end).
+    Closed,
+    /// The user typed the detach keys.
+    Detached,
 }
 
 const CHUNK: usize = 16 * 1024;
 
 impl Relay {
-    /// Relay until `pid` exits; returns its exit code (128+N when killed
-    /// by signal N).
-    pub fn run(self) -> Result<i32> {
+    /// Relay until the end (see [`Ended`]).
+    pub fn run(self) -> Result<Ended> {
         let Relay {
             pid,
+            child,
+            peer,
             master,
             mut input,
             size_from,
+            detach_keys,
         } = self;
-        fcntl(&master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
-            .context("make the terminal's master non-blocking")?;
+        fcntl(&peer, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
+            .context("make the terminal non-blocking")?;
         let signals = SignalFd::with_flags(
             &process::forwarded_set(),
             SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
@@ -66,24 +95,28 @@ impl Relay {
         .context("create a signalfd")?;
         let mut stdout = std::io::stdout();
         let mut pending: Vec<u8> = Vec::new();
-        let mut master_open = true;
+        let mut keys = DetachKeys::default();
+        let mut peer_open = true;
         let mut buf = vec![0u8; CHUNK];
         loop {
-            if let Some(code) = process::reap(pid)? {
-                drain(master.as_fd(), &mut stdout, &mut buf);
-                return Ok(code);
+            if child && let Some(code) = process::reap(pid)? {
+                drain(peer.as_fd(), &mut stdout, &mut buf);
+                return Ok(Ended::Exited(code));
+            }
+            if !child && !peer_open {
+                return Ok(Ended::Closed);
             }
             let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-            let master_at = master_open.then(|| {
+            let peer_at = peer_open.then(|| {
                 let mut events = PollFlags::POLLIN;
                 if !pending.is_empty() {
                     events |= PollFlags::POLLOUT;
                 }
-                fds.push(PollFd::new(master.as_fd(), events));
+                fds.push(PollFd::new(peer.as_fd(), events));
                 fds.len() - 1
             });
             let input_at = match input {
-                Some(fd) if pending.is_empty() && master_open => {
+                Some(fd) if pending.is_empty() && peer_open => {
                     fds.push(PollFd::new(fd, PollFlags::POLLIN));
                     Some(fds.len() - 1)
                 }
@@ -97,7 +130,7 @@ impl Relay {
                 at.and_then(|i| fds[i].revents())
                     .unwrap_or(PollFlags::empty())
             };
-            let (from_master, from_input) = (got(master_at), got(input_at));
+            let (from_peer, from_input) = (got(peer_at), got(input_at));
             drop(fds);
 
             while let Some(info) = signals.read_signal().context("read a signal")? {
@@ -113,22 +146,22 @@ impl Relay {
                     Err(_) => {}
                 }
             }
-            if from_master.contains(PollFlags::POLLOUT) {
-                match nix::unistd::write(&master, &pending) {
+            if from_peer.contains(PollFlags::POLLOUT) {
+                match nix::unistd::write(&peer, &pending) {
                     Ok(n) => drop(pending.drain(..n)),
                     Err(nix::Error::EAGAIN) => {}
-                    Err(_) => master_open = false,
+                    Err(_) => peer_open = false,
                 }
             }
-            if from_master.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
-                match nix::unistd::read(&master, &mut buf) {
-                    Ok(0) | Err(nix::Error::EIO) => master_open = false,
+            if from_peer.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+                match nix::unistd::read(&peer, &mut buf) {
+                    Ok(0) | Err(nix::Error::EIO | nix::Error::ECONNRESET) => peer_open = false,
                     Ok(n) => copy_out(&mut stdout, &buf[..n]),
                     Err(nix::Error::EAGAIN) => {}
                     Err(e) => return Err(e).context("read the container's terminal"),
                 }
             }
-            if !master_open {
+            if !peer_open {
                 pending.clear();
             }
             if let Some(fd) = input
@@ -136,12 +169,46 @@ impl Relay {
             {
                 match nix::unistd::read(fd, &mut buf) {
                     Ok(0) | Err(nix::Error::EIO) => input = None,
+                    Ok(n) if detach_keys => {
+                        if keys.feed(&buf[..n], &mut pending) {
+                            return Ok(Ended::Detached);
+                        }
+                    }
                     Ok(n) => pending.extend_from_slice(&buf[..n]),
                     Err(nix::Error::EAGAIN | nix::Error::EINTR) => {}
                     Err(e) => return Err(e).context("read standard input"),
                 }
             }
         }
+    }
+}
+
+/// Watches typed input for [`DETACH_KEYS`]. A ctrl-p is held back until
+/// the next byte shows whether it starts the sequence (as Docker does).
+#[derive(Debug, Default)]
+struct DetachKeys {
+    held: bool,
+}
+
+impl DetachKeys {
+    /// Pass `typed` on to `out`, less the detach keys; true when they were
+    /// typed (what follows them is dropped).
+    fn feed(&mut self, typed: &[u8], out: &mut Vec<u8>) -> bool {
+        for &b in typed {
+            if self.held {
+                self.held = false;
+                if b == DETACH_KEYS[1] {
+                    return true;
+                }
+                out.push(DETACH_KEYS[0]);
+            }
+            if b == DETACH_KEYS[0] {
+                self.held = true;
+            } else {
+                out.push(b);
+            }
+        }
+        false
     }
 }
 
@@ -155,5 +222,22 @@ fn copy_out(stdout: &mut std::io::Stdout, bytes: &[u8]) {
 fn drain(master: BorrowedFd, stdout: &mut std::io::Stdout, buf: &mut [u8]) {
     while let Ok(n @ 1..) = nix::unistd::read(master, buf) {
         copy_out(stdout, &buf[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctrl_p_ctrl_q_detaches_and_a_lone_ctrl_p_passes_on() {
+        let mut out = Vec::new();
+        let mut keys = DetachKeys::default();
+        assert!(!keys.feed(b"ab\x10", &mut out));
+        assert_eq!(out, b"ab");
+        assert!(!keys.feed(b"c\x10\x10", &mut out));
+        assert_eq!(out, b"ab\x10c\x10");
+        assert!(keys.feed(b"\x11rest", &mut out));
+        assert_eq!(out, b"ab\x10c\x10");
     }
 }

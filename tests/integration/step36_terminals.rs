@@ -313,3 +313,75 @@ fn run_it_without_a_terminal_is_refused(env: Env) {
         .stderr_has("the input device is not a TTY")
         .run();
 }
+
+/// The arguments of `mydocker --root ROOT ARGS...`.
+fn md_args(env: &Env, args: &[&str]) -> Vec<String> {
+    let mut v = vec!["--root".to_string(), env.root.display().to_string()];
+    v.extend(args.iter().map(|s| s.to_string()));
+    v
+}
+
+/// `run -d -t`: the monitor holds the terminal, logs what the program
+/// writes to it, and `attach` reaches it; `attach` ends with the
+/// container, with its exit code, and puts the caller's modes back.
+#[rstest]
+fn attach_reaches_the_terminal_of_a_detached_container(env: Env) {
+    let name = format!("tty-attach-{}", env.tag);
+    env.run_d(
+        &["-t", "--name", &name],
+        &["sh", "-c", "tty; echo ready; read x; echo got-$x; exit 7"],
+    );
+    let log = env.wait_log(&name, "ready");
+    assert!(log.contains("/dev/pts/0\r\n"), "{log:?}");
+    let mut t = Terminal::spawn(&md_args(&env, &["attach", &name]), 24, 80);
+    t.send(b"hello\r");
+    t.expect("got-hello");
+    assert_eq!(t.wait().code(), Some(7));
+    assert!(
+        t.modes_unchanged(),
+        "attach left the caller's terminal changed"
+    );
+    assert_eq!(env.wait_exited(&name).exit_code, Some(7));
+    env.md().args(["rm", &name]).assert().success();
+}
+
+/// ctrl-p ctrl-q detaches `attach` (exit 1, as Docker's) and leaves the
+/// container running; a new `attach` finds it again, at its own size.
+#[rstest]
+fn ctrl_p_ctrl_q_detaches_and_the_container_runs_on(env: Env) {
+    let name = format!("tty-detach-{}", env.tag);
+    env.run_d(&["-t", "--name", &name], &["sh"]);
+    let mut t = Terminal::spawn(&md_args(&env, &["attach", &name]), 24, 80);
+    t.send(b"echo $((6*7))\r");
+    t.expect("42");
+    t.send(b"\x10\x11");
+    assert_eq!(t.wait().code(), Some(1));
+    t.expect("read escape sequence");
+    assert!(
+        t.modes_unchanged(),
+        "attach left the caller's terminal changed"
+    );
+    assert!(
+        env.state(&name).is_alive(),
+        "detaching stopped the container"
+    );
+    drop(t);
+    let mut t = Terminal::spawn(&md_args(&env, &["attach", &name]), 31, 77);
+    t.send(b"stty size\r");
+    t.expect("31 77");
+    t.send(b"exit 4\r");
+    assert_eq!(t.wait().code(), Some(4));
+    env.wait_exited(&name);
+    env.md().args(["rm", &name]).assert().success();
+}
+
+/// A container started without `-t` has no terminal to attach to.
+#[rstest]
+fn attach_needs_a_container_started_with_t(env: Env) {
+    let name = format!("tty-none-{}", env.tag);
+    env.run_d(&["--name", &name], &["sleep", "100"]);
+    let mut t = Terminal::spawn(&md_args(&env, &["attach", &name]), 24, 80);
+    t.expect("has no terminal");
+    assert_eq!(t.wait().code(), Some(125));
+    env.md().args(["rm", "-f", &name]).assert().success();
+}
