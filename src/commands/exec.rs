@@ -20,6 +20,11 @@
 //! inside the container until it `execve`s, never leads back to the
 //! host's file (CVE-2019-5736, `security::sealed_exe`).
 //!
+//! From step 36 the command's stdio is `container::stdio`'s: with `-t` a
+//! terminal made in the container's devpts once its mount namespace is
+//! joined (the child takes the slave, this process relays the master),
+//! and without `-i` stdin is `/dev/null`.
+//!
 //! Every descriptor opened here is close-on-exec: the command sees only
 //! its stdin, stdout and stderr (the class of leak behind CVE-2024-21626).
 

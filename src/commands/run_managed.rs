@@ -1,7 +1,8 @@
 //! `run` from step 15: every container is recorded in the state store under
 //! its name. `-d` starts it under a monitor and returns its ID at once; a
 //! foreground container is waited for and then removed with everything it
-//! made (as `docker run --rm`).
+//! made (as `docker run --rm`). What the program's stdin, stdout and stderr
+//! are (from step 36, a terminal with `-t`) is `container::stdio`'s.
 
 use std::path::Path;
 

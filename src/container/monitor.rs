@@ -11,7 +11,9 @@
 //! monitor points its own stdio at /dev/null, so a caller reading `run -d`'s
 //! output sees end-of-file when `run` exits, starts the container with
 //! stdout and stderr going to `container.log`, and tells `run` over a pipe
-//! that the container runs (or why it could not start).
+//! that the container runs (or why it could not start). From step 36, with
+//! `-t`, the monitor holds the container's terminal instead: it logs what
+//! the program writes to it and serves `attach` (`terminal::server`).
 
 #![allow(unsafe_code)]
 
