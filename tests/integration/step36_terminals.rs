@@ -385,3 +385,46 @@ fn attach_needs_a_container_started_with_t(env: Env) {
     assert_eq!(t.wait().code(), Some(125));
     env.md().args(["rm", "-f", &name]).assert().success();
 }
+
+/// `logs -f` of a container with a terminal shows its last words: they
+/// pass through the monitor, which may read them only after the process is
+/// gone. Here the monitor is held stopped over that moment: `logs -f` must
+/// wait for it to record the exit (it logs everything first), not stop at
+/// the process's death.
+#[rstest]
+fn logs_f_waits_for_the_monitor_to_log_a_terminals_last_words(env: Env) {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let name = format!("tty-last-{}", env.tag);
+    env.run_d(
+        &["-t", "--name", &name],
+        &["sh", "-c", "read -t 1 x; echo last words"],
+    );
+    let pid = env.state(&name).pid.expect("a running container has a PID");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let monitor: i32 = after_name.split(' ').nth(1).unwrap().parse().unwrap();
+    kill(Pid::from_raw(monitor), Signal::SIGSTOP).unwrap();
+    // Whatever happens below, the monitor goes on in the end.
+    struct Resume(Pid);
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            let _ = kill(self.0, Signal::SIGCONT);
+        }
+    }
+    let resume = Resume(Pid::from_raw(monitor));
+    let mut logs = env.md();
+    logs.args(["logs", "-f", &name]).timeout(PATIENCE);
+    let follow = std::thread::spawn(move || logs.output());
+    // The container exits (a zombie: its stopped monitor cannot reap it),
+    // its last words still in the terminal.
+    crate::harness::wait_for("the container to exit", || {
+        (!env.state(&name).is_alive()).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    drop(resume);
+    let out = follow.join().unwrap().expect("logs -f");
+    assert_eq!(stdout_of(&out), "last words\r\n", "{out:?}");
+    env.wait_exited(&name);
+    env.md().args(["rm", &name]).assert().success();
+}
