@@ -252,6 +252,36 @@ fn full_screen_programs_and_the_console_see_the_terminal(env: Env) {
     );
 }
 
+/// A signal sent to `run -it` goes to the container (here its shell
+/// traps it and exits 9), and the caller's terminal modes are put back on
+/// that way out too.
+#[rstest]
+fn a_signal_to_run_it_is_passed_on_and_the_modes_come_back(env: Env) {
+    let script = "trap 'exit 9' TERM; echo trapping; while :; do sleep 0.1; done";
+    let mut t = Terminal::spawn(&env.run_args(&["-it"], &["sh", "-c", script]), 24, 80);
+    t.expect("trapping");
+    let pid = nix::unistd::Pid::from_raw(t.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert_eq!(t.wait().code(), Some(9));
+    assert!(
+        t.modes_unchanged(),
+        "run left the caller's terminal changed"
+    );
+}
+
+/// `-t` without `-i`: the program has its terminal, but what the caller
+/// types does not reach it (and the caller's terminal stays cooked).
+#[rstest]
+fn run_t_without_i_does_not_pass_typed_input_on(env: Env) {
+    let script = "tty; read -t 2 x; echo got-[$x]";
+    let mut t = Terminal::spawn(&env.run_args(&["-t"], &["sh", "-c", script]), 24, 80);
+    t.expect("/dev/pts/0");
+    t.send(b"typed\r");
+    t.expect("got-[]");
+    assert_eq!(t.wait().code(), Some(0));
+    assert!(t.modes_unchanged(), "run changed the caller's terminal");
+}
+
 /// `exec -it` makes its terminal in the container's devpts too.
 #[rstest]
 fn exec_it_gets_a_terminal_in_the_container(env: Env) {
