@@ -10,7 +10,7 @@
 //! while attached.
 
 use std::io::IsTerminal;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -23,19 +23,11 @@ use crate::container::process;
 use crate::container::state::{Status, Store};
 use crate::terminal::relay::{Ended, Relay};
 use crate::terminal::server::ATTACH_SOCKET;
-use crate::terminal::{console_socket, pty, raw_mode::RawMode};
+use crate::terminal::{console_socket, pty, raw_mode::RawMode, standard_fd};
 
 /// How long `attach` waits for the monitor to record the exit, once the
 /// terminal has closed.
 const EXIT_RECORD_PATIENCE: Duration = Duration::from_secs(10);
-
-/// Descriptor 0 or 1 of this process, for as long as it runs.
-#[allow(unsafe_code)]
-fn standard(fd: i32) -> BorrowedFd<'static> {
-    // SAFETY: the standard descriptors are open for the whole life of the
-    // process, and nothing in mydocker closes them.
-    unsafe { BorrowedFd::borrow_raw(fd) }
-}
 
 pub fn attach(root: &Path, args: &AttachArgs) -> Result<i32> {
     let store = Store::new(root);
@@ -60,7 +52,7 @@ pub fn attach(root: &Path, args: &AttachArgs) -> Result<i32> {
     let master = console_socket::receive(stream.as_fd())?
         .with_context(|| format!("container {}'s monitor sent no terminal", info.name))?;
     process::block_forwarded_signals()?;
-    let (stdin, stdout) = (standard(0), standard(1));
+    let (stdin, stdout) = (standard_fd(0), standard_fd(1));
     let size_from = if std::io::stdout().is_terminal() {
         stdout
     } else {

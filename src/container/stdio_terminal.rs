@@ -6,7 +6,8 @@
 //!   stdin; for `exec`, the helper makes it once it has joined the
 //!   container's mount namespace, and its child takes the slave. The
 //!   caller's side relays it ([`crate::terminal::relay`]), its own terminal
-//!   raw with `-i`;
+//!   raw with `-i`. For `run -d -t` the monitor holds the master instead
+//!   (`crate::terminal::server`), and `attach` relays it;
 //! - `-i` without `-t`: the caller's stdin, handed over as it is (Docker
 //!   copies it through a pipe; the program sees the same bytes and the same
 //!   end of file);
@@ -64,20 +65,12 @@ fn caller_terminal() -> Option<BorrowedFd<'static>> {
     }
 }
 
-/// Descriptor 0 or 1 of this process, for as long as it runs.
-#[allow(unsafe_code)]
-fn standard(fd: RawFd) -> BorrowedFd<'static> {
-    // SAFETY: the standard descriptors are open for the whole life of the
-    // process, and nothing in mydocker closes them.
-    unsafe { BorrowedFd::borrow_raw(fd) }
-}
-
 fn stdin_fd() -> BorrowedFd<'static> {
-    standard(0)
+    crate::terminal::standard_fd(0)
 }
 
 fn stdout_fd() -> BorrowedFd<'static> {
-    standard(1)
+    crate::terminal::standard_fd(1)
 }
 
 impl Stdio {

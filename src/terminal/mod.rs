@@ -36,7 +36,19 @@ pub mod raw_mode;
 pub mod relay;
 pub mod server;
 
+use std::os::fd::{BorrowedFd, RawFd};
+
 use serde::{Deserialize, Serialize};
+
+/// Descriptor 0, 1 or 2 of this process (the caller's stdin, stdout or
+/// stderr), borrowed for as long as the process runs.
+#[allow(unsafe_code)]
+pub fn standard_fd(fd: RawFd) -> BorrowedFd<'static> {
+    debug_assert!((0..3).contains(&fd));
+    // SAFETY: the standard descriptors are open for the whole life of the
+    // process, and nothing in mydocker closes them.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
 
 /// A terminal's window size, in character cells (`struct winsize` without
 /// the pixel fields, which nobody sets).
