@@ -458,3 +458,17 @@ fn logs_f_waits_for_the_monitor_to_log_a_terminals_last_words(env: Env) {
     env.wait_exited(&name);
     env.md().args(["rm", &name]).assert().success();
 }
+
+/// A program that cannot start says so on its terminal, and `run -t`
+/// exits 127 or 126 as without one.
+#[rstest]
+fn run_t_reports_a_program_that_cannot_start(env: Env) {
+    Expect::new(env.run(&["-t"], &["nonexistent"]))
+        .status(127)
+        .stdout_has("executable file not found")
+        .run();
+    Expect::new(env.run(&["-t"], &["/etc"]))
+        .status(126)
+        .stdout_has("is a directory")
+        .run();
+}
