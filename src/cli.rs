@@ -54,6 +54,10 @@ pub enum Command {
     #[cfg(feature = "exec")]
     Exec(ExecArgs),
 
+    /// Attach to the terminal of a container started with -d -t (detach: ctrl-p ctrl-q)
+    #[cfg(feature = "terminal")]
+    Attach(AttachArgs),
+
     /// Stop running containers: SIGTERM, then SIGKILL after a timeout
     #[cfg(feature = "stop")]
     Stop(StopArgs),
@@ -310,6 +314,13 @@ pub struct LogsArgs {
     #[arg(short = 'f', long)]
     pub follow: bool,
 
+    /// The container (name, ID or ID prefix)
+    pub container: String,
+}
+
+#[cfg(feature = "terminal")]
+#[derive(Debug, Args)]
+pub struct AttachArgs {
     /// The container (name, ID or ID prefix)
     pub container: String,
 }

@@ -31,6 +31,8 @@ pub mod network;
 pub mod security;
 #[cfg(feature = "run")]
 pub mod syscall;
+#[cfg(feature = "terminal")]
+pub mod terminal;
 
 use std::ffi::OsString;
 

@@ -21,6 +21,11 @@
 //! host's file (CVE-2019-5736, `security::sealed_exe`). From step 35 it
 //! runs as the container's user, or as `exec -u USER[:GROUP]`.
 //!
+//! From step 36 the command's stdio is `container::stdio`'s: with `-t` a
+//! terminal made in the container's devpts once its mount namespace is
+//! joined (the child takes the slave, this process relays the master),
+//! and without `-i` stdin is `/dev/null`.
+//!
 //! Every descriptor opened here is close-on-exec: the command sees only
 //! its stdin, stdout and stderr (the class of leak behind CVE-2024-21626).
 
@@ -36,6 +41,7 @@ use nix::unistd::{ForkResult, fork};
 
 use crate::cli::ExecArgs;
 use crate::container::state::{ContainerInfo, Store};
+use crate::container::stdio::Stdio;
 use crate::container::{init, process};
 use crate::syscall::{Linux, Syscall};
 
@@ -139,6 +145,8 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
         })
         .collect::<Result<_>>()?;
     let env = exec_env(&info, pid, args)?;
+    // `-it` without a terminal is refused before joining anything.
+    let mut stdio = Stdio::plan(args.tty, args.interactive)?;
     // The namespaces were opened by PID: make sure it was still ours.
     if !info.is_alive() {
         bail!("container {} is not running", info.name);
@@ -151,6 +159,8 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
     }
     drop(namespaces);
     nix::unistd::chdir("/").context("chdir to the container's root")?;
+    // With `-t`, the terminal is made in the container's devpts.
+    stdio.open_here()?;
 
     process::block_forwarded_signals()?;
     // SAFETY: single-threaded; the child only writes, then execs or exits.
@@ -163,6 +173,10 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
                     std::process::exit(crate::exit_code::EXIT_MYDOCKER);
                 }
             }
+            if let Err(e) = stdio.in_child() {
+                eprintln!("mydocker: {e:#}");
+                std::process::exit(crate::exit_code::EXIT_MYDOCKER);
+            }
             if let Err(e) = confine(&info, args) {
                 eprintln!("mydocker: {e:#}");
                 std::process::exit(crate::exit_code::EXIT_MYDOCKER);
@@ -171,7 +185,7 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
         }
         ForkResult::Parent { child } => {
             drop(cgroups);
-            process::wait_forwarding(child)
+            stdio.wait(child)
         }
     }
 }

@@ -1,6 +1,8 @@
 //! One file per verb. Each turns parsed arguments into library calls and
 //! returns the process exit code.
 
+#[cfg(feature = "terminal")]
+pub mod attach;
 #[cfg(feature = "check")]
 pub mod check;
 #[cfg(feature = "commit")]
@@ -41,6 +43,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Logs(args) => logs::logs(&cli.root, &args),
         #[cfg(feature = "exec")]
         Command::Exec(args) => exec::exec(&cli.root, &args),
+        #[cfg(feature = "terminal")]
+        Command::Attach(args) => attach::attach(&cli.root, &args),
         #[cfg(feature = "stop")]
         Command::Stop(args) => stop::stop(&cli.root, &args),
         #[cfg(feature = "rm")]

@@ -1,7 +1,8 @@
 //! `run` from step 15: every container is recorded in the state store under
 //! its name. `-d` starts it under a monitor and returns its ID at once; a
 //! foreground container is waited for and then removed with everything it
-//! made (as `docker run --rm`).
+//! made (as `docker run --rm`). What the program's stdin, stdout and stderr
+//! are (from step 36, a terminal with `-t`) is `container::stdio`'s.
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use crate::container::process::Launch;
 use crate::container::rootfs;
 use crate::container::spec::{Config, Spec};
 use crate::container::state::{ContainerInfo, Status, Store, now};
+use crate::container::stdio::Stdio;
 use crate::container::{monitor, process};
 use crate::fs::layers::ContainerLayers;
 use crate::syscall::Linux;
@@ -52,6 +54,10 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     };
     net.record(&mut info);
     confine(root, args, &mut info)?;
+    // `-it` without a terminal is refused here, before anything is made.
+    // A detached container's stdin is the monitor's /dev/null whatever `-i`
+    // says; with `-t` the monitor holds its terminal.
+    let mut stdio = Stdio::plan(config.tty, args.interactive && !config.detach)?;
     trace::mark("check");
 
     // Each thing made is held by a guard that undoes it on an early
@@ -92,8 +98,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         view: config.view.clone(),
         ..Spec::default()
     };
-    let spec = with_confinement(spec, &info);
-    let spec = with_devices(spec, args);
+    let spec = stdio.configure(with_devices(with_confinement(spec, &info), args));
 
     let attach = |pid: Pid| net.attach(&store, &info, pid);
     let how = Launch {
@@ -110,7 +115,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
             how: &how,
             creation: &creation,
         };
-        let forked = monitor::fork(&job)?;
+        let forked = monitor::fork(&job, stdio)?;
         // From here the monitor alone owns the container: it removes what
         // was made when the container cannot start, or once it has ended.
         rootfs.keep();
@@ -121,7 +126,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         return Ok(0);
     }
 
-    let pid = process::start_container(&spec, &**cgroup, &how, &[])?;
+    let pid = process::start_container(&spec, &**cgroup, &how, &stdio.for_init()?)?;
     trace::mark("start");
     let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     let _ = store.update(&name, |i| {
@@ -131,7 +136,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     });
     creation.done();
     trace::mark("record");
-    let code = process::wait_forwarding(pid);
+    let code = stdio.wait(pid);
     trace::mark("wait");
     // A foreground container is removed with everything it made.
     drop((rootfs, recorded, cgroup));

@@ -13,14 +13,17 @@
 //!    (`rootfs_host.rs` before step 10, `rootfs_pivot.rs` from then on);
 //! 3. sets the hostname in its UTS namespace;
 //! 4. restores the signal mask and dispositions it inherited from `run`;
-//! 5. from step 33, confines itself to the container's capabilities and
+//! 5. from step 36, with `-t`, makes the program's terminal in the
+//!    container's `/dev/pts` and hands its master to `run`
+//!    (`container::stdio`, `crate::terminal`);
+//! 6. from step 33, confines itself to the container's capabilities and
 //!    no_new_privs (`security::capabilities`); from step 35 it also becomes
-//!    the container's user (`-u`, `security::user`).
+//!    the container's user (`-u`, `security::user`);
+//! 7. `execve`s the program: the program takes over PID 1.
 //!
 //! From step 35, step 2 ends with the container's view of the kernel:
 //! masked and read-only paths in `/proc` and `/sys`, `--tmpfs` and
 //! `--read-only` (`fs::kernel_view`).
-//! 6. `execve`s the program: the program takes over PID 1.
 //!
 //! Every system call of steps 1 to 3 goes through the [`Syscall`] seam
 //! (`crate::syscall`), so their order is unit-tested without root.
@@ -52,8 +55,48 @@ pub fn main(inbox: &channel::Inbox) -> Result<i32> {
     crate::trace::start();
     prepare(&Linux, &spec, Path::new("/"))?;
     crate::trace::mark("init mounts");
+    take_terminal(&Linux, &spec)?;
     confine(&spec)?;
     Ok(exec(&spec.argv, spec.env.as_deref()))
+}
+
+/// Before step 36 the program keeps the stdio `run` gave init.
+#[cfg(not(feature = "terminal"))]
+fn take_terminal(_sys: &dyn Syscall, _spec: &Spec) -> Result<()> {
+    Ok(())
+}
+
+/// From step 36, with `-t`: make a pseudo-terminal in the container's own
+/// devpts, at the caller's size; send its master to `run` over the console
+/// socket init has as its stdin; take the slave as controlling terminal and
+/// stdio (in a new session); and bind it over `/dev/console`, as runc does.
+/// Done before the capabilities are dropped (the bind mount needs
+/// CAP_SYS_ADMIN).
+#[cfg(feature = "terminal")]
+fn take_terminal(sys: &dyn Syscall, spec: &Spec) -> Result<()> {
+    use std::os::fd::AsFd;
+
+    use crate::terminal::{console_socket, pty};
+    let Some(size) = spec.terminal else {
+        return Ok(());
+    };
+    let pty = pty::open(Path::new("/dev/pts")).context("make the container's terminal")?;
+    pty::set_size(pty.master.as_fd(), size)?;
+    console_socket::send(std::io::stdin().as_fd(), pty.master.as_fd())?;
+    pty::take_as_controlling(&pty.slave)?;
+    let console = Path::new("/dev/console");
+    if std::fs::symlink_metadata(console).is_err() {
+        std::fs::File::create(console).context("create /dev/console")?;
+    }
+    sys.mount(
+        Some(&pty.slave_path),
+        console,
+        None,
+        nix::mount::MsFlags::MS_BIND,
+        None,
+    )
+    .with_context(|| format!("bind {} over /dev/console", pty.slave_path.display()))?;
+    Ok(())
 }
 
 /// Before step 33 the program keeps every capability of root.

@@ -12,6 +12,10 @@
 //! `/etc/hosts` and `/etc/resolv.conf`) is [`identity`]'s, one seam:
 //! `identity_id.rs` before step 24, `identity_files.rs` from then on.
 //!
+//! What the program's stdin, stdout and stderr are is [`stdio`]'s: before
+//! step 36 those of `run` (or `exec`), from step 36 a pseudo-terminal of
+//! its own with `-t`, and `/dev/null` as stdin without `-i`.
+//!
 //! How the command reaches `init` is chapter 08's subject, so it sits
 //! behind one seam, [`channel`]: before step 08 on init's command line,
 //! from step 08 over a pipe.
@@ -42,6 +46,12 @@ pub mod rootfs;
 pub mod spec;
 #[cfg(feature = "detach")]
 pub mod state;
+#[cfg(not(feature = "terminal"))]
+#[path = "stdio_inherited.rs"]
+pub mod stdio;
+#[cfg(feature = "terminal")]
+#[path = "stdio_terminal.rs"]
+pub mod stdio;
 #[cfg(feature = "detach")]
 pub mod stop;
 

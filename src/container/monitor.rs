@@ -11,7 +11,9 @@
 //! monitor points its own stdio at /dev/null, so a caller reading `run -d`'s
 //! output sees end-of-file when `run` exits, starts the container with
 //! stdout and stderr going to `container.log`, and tells `run` over a pipe
-//! that the container runs (or why it could not start).
+//! that the container runs (or why it could not start). From step 36, with
+//! `-t`, the monitor holds the container's terminal instead: it logs what
+//! the program writes to it and serves `attach` (`terminal::server`).
 
 #![allow(unsafe_code)]
 
@@ -27,6 +29,7 @@ use super::process::Launch;
 use super::rootfs::Rootfs;
 use super::spec::Spec;
 use super::state::{ContainerInfo, Creation, Status, Store, now};
+use super::stdio::Stdio;
 use crate::cgroups::Cgroup;
 
 /// What the monitor needs: the container as `run` prepared it.
@@ -68,7 +71,7 @@ impl Forked {
 
 /// Fork the monitor, which starts the container. An error means no
 /// monitor exists: what was made is still the caller's to remove.
-pub fn fork(job: &Job) -> Result<Forked> {
+pub fn fork(job: &Job, stdio: Stdio) -> Result<Forked> {
     let (read, write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("create the monitor's pipe")?;
     // SAFETY: mydocker is single-threaded, so the child may go on running
@@ -87,7 +90,7 @@ pub fn fork(job: &Job) -> Result<Forked> {
             // SAFETY: as above, single-threaded.
             match unsafe { nix::unistd::fork() } {
                 Ok(ForkResult::Child) => {
-                    let code = monitor(job, File::from(write));
+                    let code = monitor(job, File::from(write), stdio);
                     std::process::exit(code)
                 }
                 _ => std::process::exit(0),
@@ -97,7 +100,7 @@ pub fn fork(job: &Job) -> Result<Forked> {
 }
 
 /// The monitor's life; returns its exit code.
-fn monitor(job: &Job, mut report: File) -> i32 {
+fn monitor(job: &Job, mut report: File, mut stdio: Stdio) -> i32 {
     let Job {
         store,
         info,
@@ -106,7 +109,7 @@ fn monitor(job: &Job, mut report: File) -> i32 {
         creation,
         ..
     } = *job;
-    let started = start(job);
+    let started = start(job, &mut stdio);
     let pid = match started {
         Ok(pid) => {
             creation.done();
@@ -124,7 +127,7 @@ fn monitor(job: &Job, mut report: File) -> i32 {
             return 1;
         }
     };
-    let code = crate::namespaces::wait_exit_code(pid).unwrap_or(-1);
+    let code = stdio.supervise(pid, &store.log_path(&info.name));
     let _ = cgroup.destroy();
     let released = release_at_exit(rootfs);
     // What it held on the network (an address, a veth, published ports) is
@@ -167,7 +170,7 @@ fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
 
 /// Point stdio at /dev/null, start the container logging to its log file,
 /// and record it as running.
-fn start(job: &Job) -> Result<nix::unistd::Pid> {
+fn start(job: &Job, stdio: &mut Stdio) -> Result<nix::unistd::Pid> {
     let Job {
         store,
         info,
@@ -193,8 +196,10 @@ fn start(job: &Job) -> Result<nix::unistd::Pid> {
         .with_context(|| format!("open {}", log_path.display()))?;
     // Standard output and error are moved first: the channel's descriptor
     // moves come after, so none of them can overwrite the log's descriptor.
-    let stdio = [(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
-    let pid = process::start_container(spec, cgroup, how, &stdio)?;
+    // From step 36 with `-t`, init also gets the console socket as stdin.
+    let mut moves = vec![(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
+    moves.extend(stdio.for_monitor(&store.container_dir(&info.name))?);
+    let pid = process::start_container(spec, cgroup, how, &moves)?;
     drop(log);
     let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     store.update(&info.name, |i| {

@@ -38,7 +38,8 @@ const FORWARDED: [Signal; 7] = [
     Signal::SIGWINCH,
 ];
 
-fn forwarded_set() -> SigSet {
+/// The signals `run` blocks and waits for: [`FORWARDED`] and SIGCHLD.
+pub fn forwarded_set() -> SigSet {
     let mut set = SigSet::empty();
     for s in FORWARDED {
         set.add(s);
@@ -201,8 +202,9 @@ pub fn wait_forwarding(pid: Pid) -> Result<i32> {
     }
 }
 
-/// Collect `pid` if it has exited, without blocking.
-fn reap(pid: Pid) -> Result<Option<i32>> {
+/// Collect `pid` if it has exited, without blocking: its exit code, or
+/// `None` while it runs.
+pub fn reap(pid: Pid) -> Result<Option<i32>> {
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, code)) => return Ok(Some(code)),

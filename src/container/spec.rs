@@ -106,4 +106,10 @@ pub struct Spec {
     #[cfg(feature = "hardening")]
     #[serde(default)]
     pub devices: Vec<crate::devices::Device>,
+    /// With `-t`, the size of the pseudo-terminal init makes inside and
+    /// gives the program (from step 36; before that it keeps the caller's
+    /// stdio).
+    #[cfg(feature = "terminal")]
+    #[serde(default)]
+    pub terminal: Option<crate::terminal::Size>,
 }

@@ -118,6 +118,9 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-35") {
         s = 35;
     }
+    if cfg!(feature = "step-36") {
+        s = 36;
+    }
     s
 };
 

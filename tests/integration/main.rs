@@ -78,3 +78,5 @@ mod step34_seccomp;
 mod step35_devices;
 #[cfg(feature = "hardening")]
 mod step35_kernel_view;
+#[cfg(feature = "terminal")]
+mod step36_terminals;

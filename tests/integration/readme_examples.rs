@@ -524,6 +524,11 @@ fn step34_readme_examples() {
 fn step35_readme_examples() {
     check_readme("steps/35-kernel-view/README.md", 35);
 }
+#[cfg(feature = "step-36")]
+#[test]
+fn step36_readme_examples() {
+    check_readme("steps/36-terminals/README.md", 36);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {

@@ -11,7 +11,9 @@ use crate::harness::{Env, bin, env, host_mounts, stdout_of};
 
 #[rstest]
 fn the_command_is_pid_1(env: Env) {
-    env.run(&["-it"], &["sh", "-c", "echo $$"])
+    // `-i`, not the tutorial's `-it`: from step 36, `-it` needs a terminal
+    // as stdin (as Docker's), and a test's stdin is /dev/null.
+    env.run(&["-i"], &["sh", "-c", "echo $$"])
         .assert()
         .success()
         .stdout("1\n");
@@ -112,7 +114,7 @@ fn signal_when_ready(expr: duct::Expression, sig: Signal) -> Option<i32> {
 fn signals_to_run_reach_the_container(env: Env, #[case] sig: Signal, #[case] code: i32) {
     let script =
         "trap 'exit 42' TERM; trap 'exit 43' INT; echo ready; while :; do sleep 0.05; done";
-    let got = signal_when_ready(env.run_bg(&["-it"], &["sh", "-c", script]), sig);
+    let got = signal_when_ready(env.run_bg(&["-i"], &["sh", "-c", script]), sig);
     assert_eq!(got, Some(code), "the container did not get {sig}");
 }
 
@@ -153,7 +155,7 @@ fn the_program_starts_with_no_signal_ignored(env: Env) {
 fn run_with_sigint_ignored_still_passes_it_on(env: Env) {
     let script =
         "trap 'exit 42' TERM; trap 'exit 43' INT; echo ready; while :; do sleep 0.05; done";
-    let run = run_with_signals_ignored(&env, &["-it"], &["sh", "-c", script]);
+    let run = run_with_signals_ignored(&env, &["-i"], &["sh", "-c", script]);
     let got = signal_when_ready(run, Signal::SIGINT);
     assert_eq!(got, Some(43), "the container did not get SIGINT");
 }

@@ -44,7 +44,7 @@ fn the_containers_process_is_pinned(env: Env, #[case] flag: &str) {
 #[case::tutorial("-cpuset")]
 fn cpuset_limits_the_cpus_inside(env: Env, #[case] flag: &str) {
     env.run(
-        &["-ti", flag, "0"],
+        &["-i", flag, "0"],
         &["sh", "-c", "grep Cpus_allowed_list /proc/self/status"],
     )
     .assert()
@@ -68,7 +68,7 @@ fn cpu_shares_are_written(env: Env, #[case] flag: &str) {
 fn the_issue_example_prints_cpu_0_and_pid_1(env: Env) {
     let script = "grep Cpus_allowed_list /proc/self/status; echo $$";
     env.run(
-        &["-ti", "-m", "100m", "-cpuset", "0"],
+        &["-i", "-m", "100m", "-cpuset", "0"],
         &["/bin/sh", "-c", script],
     )
     .assert()

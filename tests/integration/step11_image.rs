@@ -10,7 +10,7 @@ use crate::harness::{Env, env, stdout_of};
 #[rstest]
 fn ls_shows_the_busybox_tree(env: Env) {
     let out = env
-        .run(&["-ti"], &["ls", "/bin/sh", "/bin/busybox", "/etc/passwd"])
+        .run(&["-i"], &["ls", "/bin/sh", "/bin/busybox", "/etc/passwd"])
         .output()
         .unwrap();
     assert!(

@@ -10,7 +10,7 @@ use crate::harness::{Env, env, host_mounts};
 fn writes_never_reach_the_image_layer(env: Env) {
     let before = host_mounts();
     env.run(
-        &["-ti"],
+        &["-i"],
         &["sh", "-c", "echo x > /f && rm /bin/ls && cat /f"],
     )
     .assert()

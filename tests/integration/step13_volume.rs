@@ -13,7 +13,7 @@ use crate::harness::{Env, env, stdout_of};
 fn data_written_inside_is_on_the_host_after_exit(env: Env) {
     let vol = env.scratch("vol");
     let spec = format!("{}:/data", vol.display());
-    env.run(&["-ti", "-v", &spec], &["sh", "-c", "echo hi > /data/a"])
+    env.run(&["-i", "-v", &spec], &["sh", "-c", "echo hi > /data/a"])
         .assert()
         .success();
     assert_eq!(std::fs::read_to_string(vol.join("a")).unwrap(), "hi\n");

@@ -100,7 +100,7 @@ fn seed_section_3_image_from_a_container(env: Env) {
     let vol5 = format!("{}:/to1", from5.display());
     let mut run05 = env.run_image(
         "image1",
-        &["-it", "-name", "container05", "-v", &vol5],
+        &["-i", "-name", "container05", "-v", &vol5],
         &["/bin/sh", "-c", "ls; cat to1/test1.txt"],
     );
     let out = run05.output().unwrap();
