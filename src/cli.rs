@@ -78,6 +78,18 @@ pub enum Command {
     #[cfg(feature = "commit")]
     Images(ImagesArgs),
 
+    /// Send a signal to running containers (SIGKILL unless -s)
+    #[cfg(feature = "lifecycle")]
+    Kill(KillArgs),
+
+    /// Block until containers stop, then print their exit codes
+    #[cfg(feature = "lifecycle")]
+    Wait(WaitArgs),
+
+    /// Print containers' state and configuration as JSON
+    #[cfg(feature = "lifecycle")]
+    Inspect(InspectArgs),
+
     /// The first process inside a container (started by `run`)
     #[cfg(feature = "cli")]
     #[command(hide = true)]
@@ -270,6 +282,106 @@ pub struct PsArgs {
     /// Show each command whole (the table cuts it to 20 characters, as Docker)
     #[arg(long)]
     pub no_trunc: bool,
+
+    /// Print only the IDs
+    #[cfg(feature = "lifecycle")]
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Show only containers that match: status=created|running|exited,
+    /// name=TEXT (part of the name), id=PREFIX, exited=CODE (with -a); repeatable: every key must match, one value of a key suffices
+    #[cfg(feature = "lifecycle")]
+    #[arg(short = 'f', long = "filter", value_name = "KEY=VALUE", value_parser = parse_ps_filter)]
+    pub filter: Vec<PsFilter>,
+}
+
+/// One `ps --filter` condition (Docker's keys).
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PsFilter {
+    /// `status=created|running|exited`
+    Status(String),
+    /// `name=TEXT`: the name contains TEXT.
+    Name(String),
+    /// `id=PREFIX`: the ID starts with PREFIX.
+    Id(String),
+    /// `exited=CODE`: exited with this code.
+    Exited(i32),
+}
+
+#[cfg(feature = "lifecycle")]
+fn parse_ps_filter(s: &str) -> Result<PsFilter, String> {
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("invalid filter {s:?}: expected KEY=VALUE"))?;
+    match key {
+        "status" => match value {
+            "created" | "running" | "exited" => Ok(PsFilter::Status(value.to_string())),
+            _ => Err(format!(
+                "invalid filter status={value:?}: expected created, running or exited"
+            )),
+        },
+        "name" => Ok(PsFilter::Name(value.to_string())),
+        "id" => Ok(PsFilter::Id(value.to_string())),
+        "exited" => value
+            .parse()
+            .map(PsFilter::Exited)
+            .map_err(|_| format!("invalid filter exited={value:?}: expected an exit code")),
+        _ => Err(format!(
+            "invalid filter {key:?}: expected status, name, id or exited"
+        )),
+    }
+}
+
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The signal: a name (KILL, SIGTERM, hup) or a number
+    #[arg(short = 's', long = "signal", default_value = "KILL", value_parser = parse_signal)]
+    pub signal: nix::sys::signal::Signal,
+
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// Parse a signal as Docker does: a number, or a name with or without
+/// `SIG`, in any case.
+#[cfg(feature = "lifecycle")]
+pub fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal, String> {
+    use nix::sys::signal::Signal;
+    let bad = || format!("invalid signal {s:?}: expected a name such as TERM or KILL, or a number");
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| bad());
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<Signal>().map_err(|_| bad())
+}
+
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Print one field per container instead of JSON: `{{.State.Pid}}`
+    /// (a path of field names) or `{{json .State}}`
+    #[arg(short = 'f', long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
+
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
 }
 
 #[cfg(feature = "logs")]

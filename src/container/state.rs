@@ -40,6 +40,18 @@ pub enum Status {
     Exited,
 }
 
+impl Status {
+    /// Its name as `ps --format json`, `inspect` and Docker's filters
+    /// spell it: `created`, `running`, `exited`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+}
+
 /// Everything recorded about one container.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerInfo {

@@ -72,3 +72,5 @@ mod step31_network;
 mod step32_network_e2e;
 #[cfg(feature = "capabilities")]
 mod step33_capabilities;
+#[cfg(feature = "lifecycle")]
+mod step37_lifecycle;
