@@ -333,6 +333,59 @@ fn parse_ps_filter(s: &str) -> Result<PsFilter, String> {
     }
 }
 
+/// How much of a log `logs` prints (`--tail`).
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tail {
+    /// Every line (`all`, the default).
+    All,
+    /// The last N lines.
+    Last(usize),
+}
+
+/// `--tail N` or `all`.
+#[cfg(feature = "lifecycle")]
+fn parse_tail(s: &str) -> Result<Tail, String> {
+    match s {
+        "all" => Ok(Tail::All),
+        n => n
+            .parse()
+            .map(Tail::Last)
+            .map_err(|_| format!("invalid --tail {s:?}: expected a number of lines or all")),
+    }
+}
+
+/// `--since`: a time as Docker takes it: RFC 3339 (a date alone, or no
+/// zone, is UTC), Unix seconds (with an optional fraction), or a duration
+/// before now (`10m`, `1h30m`, `2s`).
+#[cfg(feature = "lifecycle")]
+pub fn parse_since(s: &str) -> Result<std::time::SystemTime, String> {
+    let bad = || {
+        format!(
+            "invalid --since {s:?}: expected a time (2026-11-29T10:00:00Z), Unix seconds or a duration such as 10m"
+        )
+    };
+    if let Ok(secs) = s.parse::<f64>() {
+        if !(secs.is_finite() && secs >= 0.0) {
+            return Err(bad());
+        }
+        return std::time::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_secs_f64(secs))
+            .ok_or_else(bad);
+    }
+    if let Ok(ago) = humantime::parse_duration(s) {
+        return Ok(std::time::SystemTime::now()
+            .checked_sub(ago)
+            .unwrap_or(std::time::UNIX_EPOCH));
+    }
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_string()
+    };
+    humantime::parse_rfc3339_weak(&full).map_err(|_| bad())
+}
+
 #[cfg(feature = "lifecycle")]
 #[derive(Debug, Args)]
 pub struct KillArgs {
@@ -390,6 +443,21 @@ pub struct LogsArgs {
     /// Keep printing new output until the container exits
     #[arg(short = 'f', long)]
     pub follow: bool,
+
+    /// Only the last N lines (`all`: every line)
+    #[cfg(feature = "lifecycle")]
+    #[arg(short = 'n', long, default_value = "all", value_name = "N", value_parser = parse_tail)]
+    pub tail: Tail,
+
+    /// Begin each line with the time it was written (RFC 3339, UTC)
+    #[cfg(feature = "lifecycle")]
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+
+    /// Only lines written since TIME: RFC 3339 (2026-11-29T10:00:00Z), Unix seconds, or a duration ago (10m, 1h30m)
+    #[cfg(feature = "lifecycle")]
+    #[arg(long, value_name = "TIME", value_parser = parse_since)]
+    pub since: Option<std::time::SystemTime>,
 
     /// The container (name, ID or ID prefix)
     pub container: String,

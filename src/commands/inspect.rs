@@ -45,12 +45,11 @@ pub fn inspect(root: &Path, args: &InspectArgs) -> Result<i32> {
 }
 
 /// Seconds since the epoch as RFC 3339 in UTC, as Docker prints times;
-/// Docker's zero time when there is none.
+/// Docker's zero time when there is none (or it is past what a time holds).
 fn rfc3339(secs: Option<u64>) -> String {
-    match secs {
-        Some(s) => crate::format::format_epoch_secs(s).replacen(' ', "T", 1) + "Z",
-        None => "0001-01-01T00:00:00Z".into(),
-    }
+    secs.and_then(|s| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s)))
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
 }
 
 /// The JSON document of one container.

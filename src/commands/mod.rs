@@ -15,7 +15,10 @@ pub mod images;
 pub mod inspect;
 #[cfg(feature = "lifecycle")]
 pub mod kill;
-#[cfg(feature = "logs")]
+#[cfg(all(feature = "logs", not(feature = "lifecycle")))]
+pub mod logs;
+#[cfg(feature = "lifecycle")]
+#[path = "logs_json.rs"]
 pub mod logs;
 #[cfg(feature = "network")]
 pub mod network;

@@ -22,6 +22,7 @@ use std::os::fd::AsRawFd;
 use anyhow::{Context, Result, bail};
 use nix::unistd::{ForkResult, setsid};
 
+use super::output::Output;
 use super::process;
 use super::process::Launch;
 use super::rootfs::Rootfs;
@@ -107,12 +108,12 @@ fn monitor(job: &Job, mut report: File) -> i32 {
         ..
     } = *job;
     let started = start(job);
-    let pid = match started {
-        Ok(pid) => {
+    let (pid, output) = match started {
+        Ok(started) => {
             creation.done();
             let _ = report.write_all(b"ok\n");
             drop(report);
-            pid
+            started
         }
         Err(e) => {
             // Cleaned up before `run` hears of it: when `run` exits 125,
@@ -124,6 +125,7 @@ fn monitor(job: &Job, mut report: File) -> i32 {
             return 1;
         }
     };
+    output.copy_until_closed();
     let code = crate::namespaces::wait_exit_code(pid).unwrap_or(-1);
     let _ = cgroup.destroy();
     let released = release_at_exit(rootfs);
@@ -165,9 +167,9 @@ fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
     false
 }
 
-/// Point stdio at /dev/null, start the container logging to its log file,
-/// and record it as running.
-fn start(job: &Job) -> Result<nix::unistd::Pid> {
+/// Point stdio at /dev/null, start the container with its output going
+/// to its log ([`super::output`]), and record it as running.
+fn start(job: &Job) -> Result<(nix::unistd::Pid, Output)> {
     let Job {
         store,
         info,
@@ -185,22 +187,15 @@ fn start(job: &Job) -> Result<nix::unistd::Pid> {
         // SAFETY: dup2 onto the standard descriptors of this process.
         unsafe { libc::dup2(null.as_raw_fd(), fd) };
     }
-    let log_path = store.log_path(&info.name);
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("open {}", log_path.display()))?;
+    let output = Output::open(store, &info.name)?;
     // Standard output and error are moved first: the channel's descriptor
-    // moves come after, so none of them can overwrite the log's descriptor.
-    let stdio = [(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
-    let pid = process::start_container(spec, cgroup, how, &stdio)?;
-    drop(log);
+    // moves come after, so none of them can overwrite the output's.
+    let pid = process::start_container(spec, cgroup, how, &output.stdio())?;
     let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     store.update(&info.name, |i| {
         i.status = Status::Running;
         i.pid = Some(pid.as_raw());
         i.pid_start = start_time;
     })?;
-    Ok(pid)
+    Ok((pid, output))
 }

@@ -175,3 +175,66 @@ fn ps_quiet_and_filters(env: Env) {
         .stderr_has("invalid filter \"colour\"")
         .run();
 }
+
+#[rstest]
+fn logs_keeps_stdout_and_stderr_apart(env: Env) {
+    env.run_d(
+        &["--name", "w"],
+        // (The pauses order the lines across the two streams, which the
+        // log, like Docker's, records in the order it reads them.)
+        &[
+            "sh",
+            "-c",
+            "echo a; sleep 0.2; echo b >&2; sleep 0.2; echo c; printf partial; exit 4",
+        ],
+    );
+    Expect::new(md(&env, &["wait", "w"])).stdout("4\n").run();
+    Expect::new(md(&env, &["logs", "w"]))
+        .stdout("a\nc\npartial")
+        .stderr("b\n")
+        .run();
+    // The last N lines, of both streams together.
+    Expect::new(md(&env, &["logs", "--tail", "2", "w"]))
+        .stdout("c\npartial")
+        .run();
+    Expect::new(md(&env, &["logs", "-n", "0", "w"])).run();
+    // Each line with the time it was written.
+    let out = md(&env, &["logs", "-t", "w"]).output().unwrap();
+    let shown = stdout_of(&out);
+    let first = shown.lines().next().unwrap();
+    let (time, text) = first.split_once(' ').unwrap();
+    assert_eq!(text, "a");
+    assert!(time.starts_with("20") && time.ends_with('Z'), "{first}");
+    // Since: a time before, and one after, every line.
+    Expect::new(md(&env, &["logs", "--since", "10m", "w"]))
+        .stdout("a\nc\npartial")
+        .stderr("b\n")
+        .run();
+    Expect::new(md(&env, &["logs", "--since", "2100-01-01", "w"])).run();
+    Expect::new(md(&env, &["logs", "--since", "yesterday", "w"]))
+        .status(125)
+        .stderr_has("invalid --since \"yesterday\"")
+        .run();
+}
+
+#[rstest]
+fn logs_follow_prints_records_as_they_come(env: Env) {
+    use std::io::{BufRead, BufReader, Read};
+    let vol = env.scratch("gate");
+    let spec = format!("{}:/gate", vol.display());
+    let script = "echo one; while [ ! -f /gate/go ]; do sleep 0.05; done; echo two >&2; sleep 0.2; echo three";
+    env.run_d(&["--name", "slow", "-v", &spec], &["sh", "-c", script]);
+    let args = ["--root", env.root.to_str().unwrap(), "logs", "-f", "slow"];
+    let handle = duct::cmd(crate::harness::bin(), args)
+        .stderr_to_stdout()
+        .reader()
+        .unwrap();
+    let mut reader = BufReader::new(&handle);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "one\n");
+    std::fs::write(vol.join("go"), "").unwrap();
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "two\nthree\n");
+}
