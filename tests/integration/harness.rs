@@ -112,6 +112,9 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-33") {
         s = 33;
     }
+    if cfg!(feature = "step-37") {
+        s = 37;
+    }
     s
 };
 

@@ -514,6 +514,11 @@ fn step32_readme_examples() {
 fn step33_readme_examples() {
     check_readme("steps/33-capabilities/README.md", 33);
 }
+#[cfg(feature = "step-37")]
+#[test]
+fn step37_readme_examples() {
+    check_readme("steps/37-lifecycle/README.md", 37);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {
