@@ -82,6 +82,18 @@ pub enum Command {
     #[cfg(feature = "commit")]
     Images(ImagesArgs),
 
+    /// Send a signal to running containers (SIGKILL unless -s)
+    #[cfg(feature = "lifecycle")]
+    Kill(KillArgs),
+
+    /// Block until containers stop, then print their exit codes
+    #[cfg(feature = "lifecycle")]
+    Wait(WaitArgs),
+
+    /// Print containers' state and configuration as JSON
+    #[cfg(feature = "lifecycle")]
+    Inspect(InspectArgs),
+
     /// The first process inside a container (started by `run`)
     #[cfg(feature = "cli")]
     #[command(hide = true)]
@@ -305,6 +317,159 @@ pub struct PsArgs {
     /// Show each command whole (the table cuts it to 20 characters, as Docker)
     #[arg(long)]
     pub no_trunc: bool,
+
+    /// Print only the IDs
+    #[cfg(feature = "lifecycle")]
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Show only containers that match: status=created|running|exited,
+    /// name=TEXT (part of the name), id=PREFIX, exited=CODE (with -a); repeatable: every key must match, one value of a key suffices
+    #[cfg(feature = "lifecycle")]
+    #[arg(short = 'f', long = "filter", value_name = "KEY=VALUE", value_parser = parse_ps_filter)]
+    pub filter: Vec<PsFilter>,
+}
+
+/// One `ps --filter` condition (Docker's keys).
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PsFilter {
+    /// `status=created|running|exited`
+    Status(String),
+    /// `name=TEXT`: the name contains TEXT.
+    Name(String),
+    /// `id=PREFIX`: the ID starts with PREFIX.
+    Id(String),
+    /// `exited=CODE`: exited with this code.
+    Exited(i32),
+}
+
+#[cfg(feature = "lifecycle")]
+fn parse_ps_filter(s: &str) -> Result<PsFilter, String> {
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("invalid filter {s:?}: expected KEY=VALUE"))?;
+    match key {
+        "status" => match value {
+            "created" | "running" | "exited" => Ok(PsFilter::Status(value.to_string())),
+            _ => Err(format!(
+                "invalid filter status={value:?}: expected created, running or exited"
+            )),
+        },
+        "name" => Ok(PsFilter::Name(value.to_string())),
+        "id" => Ok(PsFilter::Id(value.to_string())),
+        "exited" => value
+            .parse()
+            .map(PsFilter::Exited)
+            .map_err(|_| format!("invalid filter exited={value:?}: expected an exit code")),
+        _ => Err(format!(
+            "invalid filter {key:?}: expected status, name, id or exited"
+        )),
+    }
+}
+
+/// How much of a log `logs` prints (`--tail`).
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tail {
+    /// Every line (`all`, the default).
+    All,
+    /// The last N lines.
+    Last(usize),
+}
+
+/// `--tail N` or `all`.
+#[cfg(feature = "lifecycle")]
+fn parse_tail(s: &str) -> Result<Tail, String> {
+    match s {
+        "all" => Ok(Tail::All),
+        n => n
+            .parse()
+            .map(Tail::Last)
+            .map_err(|_| format!("invalid --tail {s:?}: expected a number of lines or all")),
+    }
+}
+
+/// `--since`: a time as Docker takes it: RFC 3339 (a date alone, or no
+/// zone, is UTC), Unix seconds (with an optional fraction), or a duration
+/// before now (`10m`, `1h30m`, `2s`).
+#[cfg(feature = "lifecycle")]
+pub fn parse_since(s: &str) -> Result<std::time::SystemTime, String> {
+    let bad = || {
+        format!(
+            "invalid --since {s:?}: expected a time (2026-11-29T10:00:00Z), Unix seconds or a duration such as 10m"
+        )
+    };
+    if let Ok(secs) = s.parse::<f64>() {
+        if !(secs.is_finite() && secs >= 0.0) {
+            return Err(bad());
+        }
+        return std::time::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_secs_f64(secs))
+            .ok_or_else(bad);
+    }
+    if let Ok(ago) = humantime::parse_duration(s) {
+        return Ok(std::time::SystemTime::now()
+            .checked_sub(ago)
+            .unwrap_or(std::time::UNIX_EPOCH));
+    }
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_string()
+    };
+    humantime::parse_rfc3339_weak(&full).map_err(|_| bad())
+}
+
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The signal: a name (KILL, SIGTERM, hup) or a number
+    #[arg(short = 's', long = "signal", default_value = "KILL", value_parser = parse_signal)]
+    pub signal: nix::sys::signal::Signal,
+
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// Parse a signal as Docker does: a number, or a name with or without
+/// `SIG`, in any case.
+#[cfg(feature = "lifecycle")]
+pub fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal, String> {
+    use nix::sys::signal::Signal;
+    let bad = || format!("invalid signal {s:?}: expected a name such as TERM or KILL, or a number");
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| bad());
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<Signal>().map_err(|_| bad())
+}
+
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Print one field per container instead of JSON: `{{.State.Pid}}`
+    /// (a path of field names) or `{{json .State}}`
+    #[arg(short = 'f', long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
+
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
 }
 
 #[cfg(feature = "logs")]
@@ -313,6 +478,21 @@ pub struct LogsArgs {
     /// Keep printing new output until the container exits
     #[arg(short = 'f', long)]
     pub follow: bool,
+
+    /// Only the last N lines (`all`: every line)
+    #[cfg(feature = "lifecycle")]
+    #[arg(short = 'n', long, default_value = "all", value_name = "N", value_parser = parse_tail)]
+    pub tail: Tail,
+
+    /// Begin each line with the time it was written (RFC 3339, UTC)
+    #[cfg(feature = "lifecycle")]
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+
+    /// Only lines written since TIME: RFC 3339 (2026-11-29T10:00:00Z), Unix seconds, or a duration ago (10m, 1h30m)
+    #[cfg(feature = "lifecycle")]
+    #[arg(long, value_name = "TIME", value_parser = parse_since)]
+    pub since: Option<std::time::SystemTime>,
 
     /// The container (name, ID or ID prefix)
     pub container: String,

@@ -10,10 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::cli::LogsArgs;
-use crate::container::state::{Status, Store};
-
-/// How long `logs -f` waits for the monitor to record an exit it has seen.
-const EXIT_RECORD_PATIENCE: Duration = Duration::from_secs(5);
+use crate::container::state::Store;
 
 pub fn logs(root: &Path, args: &LogsArgs) -> Result<i32> {
     let store = Store::new(root);
@@ -52,25 +49,11 @@ pub fn logs(root: &Path, args: &LogsArgs) -> Result<i32> {
             // monitor records the exit only once it has logged all of it
             // (from step 36 a terminal's output passes through the
             // monitor, after the process may be gone): wait for that.
-            wait_exit_recorded(&store, &info.name);
+            store.wait_exit_recorded(&info.name);
             std::io::copy(&mut file, &mut out)?;
             out.flush()?;
             return Ok(0);
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Wait (briefly) until the state of container `name` no longer says it
-/// runs: its monitor has recorded the exit.
-fn wait_exit_recorded(store: &Store, name: &str) {
-    let deadline = std::time::Instant::now() + EXIT_RECORD_PATIENCE;
-    while std::time::Instant::now() < deadline {
-        match store.load(name) {
-            Ok(info) if info.status == Status::Running => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            _ => return,
-        }
     }
 }

@@ -13,7 +13,14 @@ pub mod cp;
 pub mod exec;
 #[cfg(feature = "commit")]
 pub mod images;
-#[cfg(feature = "logs")]
+#[cfg(feature = "lifecycle")]
+pub mod inspect;
+#[cfg(feature = "lifecycle")]
+pub mod kill;
+#[cfg(all(feature = "logs", not(feature = "lifecycle")))]
+pub mod logs;
+#[cfg(feature = "lifecycle")]
+#[path = "logs_json.rs"]
 pub mod logs;
 #[cfg(feature = "network")]
 pub mod network;
@@ -25,6 +32,8 @@ pub mod rm;
 pub mod run;
 #[cfg(feature = "stop")]
 pub mod stop;
+#[cfg(feature = "lifecycle")]
+pub mod wait;
 
 use anyhow::Result;
 
@@ -57,6 +66,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Commit(args) => commit::commit(&cli.root, &args),
         #[cfg(feature = "commit")]
         Command::Images(args) => images::images(&cli.root, &args),
+        #[cfg(feature = "lifecycle")]
+        Command::Kill(args) => kill::kill(&cli.root, &args),
+        #[cfg(feature = "lifecycle")]
+        Command::Wait(args) => wait::wait(&cli.root, &args),
+        #[cfg(feature = "lifecycle")]
+        Command::Inspect(args) => inspect::inspect(&cli.root, &args),
         #[cfg(feature = "run")]
         Command::Init(args) => crate::container::init::main(&args.inbox()),
         #[cfg(all(feature = "cli", not(feature = "run")))]

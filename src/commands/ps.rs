@@ -111,7 +111,7 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
             }
         };
         let status = info.current_status();
-        if !args.all && status != Status::Running {
+        if !shown(args, &info, status) {
             continue;
         }
         let created = format_epoch_secs(info.created);
@@ -120,7 +120,7 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
             "id": info.id,
             "name": info.name,
             "pid": pid,
-            "status": match status { Status::Created => "created", Status::Running => "running", Status::Exited => "exited" },
+            "status": status.as_str(),
             "exit_code": if status == Status::Exited { info.exit_code } else { None },
             "command": info.command,
             "created": created,
@@ -131,12 +131,68 @@ pub fn ps(root: &Path, args: &PsArgs) -> Result<i32> {
         add_network(json.last_mut().expect("just pushed"), &info);
         rows.push(row(&info, args.no_trunc));
     }
-    if args.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&json)?);
-    } else {
-        print!("{}", table(&rows));
-    }
+    print(args, &rows, &json)?;
     Ok(0)
+}
+
+/// Before step 37 `ps` shows the running containers, all with `-a`.
+#[cfg(not(feature = "lifecycle"))]
+fn shown(args: &PsArgs, _info: &ContainerInfo, status: Status) -> bool {
+    args.all || status == Status::Running
+}
+
+/// From step 37 `--filter` narrows the list as Docker's does: conditions
+/// on different keys must all hold, on the same key any one; a `status`
+/// filter looks at stopped containers without `-a`.
+#[cfg(feature = "lifecycle")]
+fn shown(args: &PsArgs, info: &ContainerInfo, status: Status) -> bool {
+    use crate::cli::PsFilter;
+    use std::mem::discriminant;
+    let by_status = args.filter.iter().any(|f| matches!(f, PsFilter::Status(_)));
+    if !(args.all || by_status || status == Status::Running) {
+        return false;
+    }
+    let holds = |f: &PsFilter| match f {
+        PsFilter::Status(s) => status.as_str() == s,
+        PsFilter::Name(n) => info.name.contains(n.as_str()),
+        PsFilter::Id(p) => info.id.starts_with(p.as_str()),
+        PsFilter::Exited(code) => status == Status::Exited && info.exit_code == Some(*code),
+    };
+    args.filter.iter().all(|f| {
+        args.filter
+            .iter()
+            .filter(|g| discriminant(*g) == discriminant(f))
+            .any(holds)
+    })
+}
+
+/// The list as a table or as JSON.
+fn print_list(args: &PsArgs, rows: &[[String; 6]], json: &[serde_json::Value]) -> Result<()> {
+    if args.format == "json" {
+        println!("{}", serde_json::to_string_pretty(json)?);
+    } else {
+        print!("{}", table(rows));
+    }
+    Ok(())
+}
+
+/// Before step 37 there is only the list.
+#[cfg(not(feature = "lifecycle"))]
+fn print(args: &PsArgs, rows: &[[String; 6]], json: &[serde_json::Value]) -> Result<()> {
+    print_list(args, rows, json)
+}
+
+/// From step 37 `-q` prints only the IDs (of readable containers), one a
+/// line, for scripts: `mydocker rm -f $(mydocker ps -aq)`.
+#[cfg(feature = "lifecycle")]
+fn print(args: &PsArgs, rows: &[[String; 6]], json: &[serde_json::Value]) -> Result<()> {
+    if !args.quiet {
+        return print_list(args, rows, json);
+    }
+    for row in rows.iter().skip(1).filter(|r| r[0] != "-") {
+        println!("{}", row[0]);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

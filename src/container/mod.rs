@@ -62,6 +62,13 @@ pub mod rootfs_inside;
 #[path = "rootfs_pivot.rs"]
 pub mod rootfs_inside;
 
+#[cfg(all(feature = "detach", not(feature = "lifecycle")))]
+#[path = "output_file.rs"]
+pub mod output;
+#[cfg(feature = "lifecycle")]
+#[path = "output_json.rs"]
+pub mod output;
+
 #[cfg(not(feature = "pipe"))]
 #[path = "channel_argv.rs"]
 pub mod channel;

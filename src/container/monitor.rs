@@ -24,6 +24,7 @@ use std::os::fd::AsRawFd;
 use anyhow::{Context, Result, bail};
 use nix::unistd::{ForkResult, setsid};
 
+use super::output::Output;
 use super::process;
 use super::process::Launch;
 use super::rootfs::Rootfs;
@@ -110,12 +111,12 @@ fn monitor(job: &Job, mut report: File, mut stdio: Stdio) -> i32 {
         ..
     } = *job;
     let started = start(job, &mut stdio);
-    let pid = match started {
-        Ok(pid) => {
+    let (pid, output) = match started {
+        Ok(started) => {
             creation.done();
             let _ = report.write_all(b"ok\n");
             drop(report);
-            pid
+            started
         }
         Err(e) => {
             // Cleaned up before `run` hears of it: when `run` exits 125,
@@ -127,7 +128,10 @@ fn monitor(job: &Job, mut report: File, mut stdio: Stdio) -> i32 {
             return 1;
         }
     };
-    let code = stdio.supervise(pid, &store.log_path(&info.name));
+    // The program's output is copied to the log until its pipes close;
+    // a terminal's (step 36) reaches the log through `supervise`.
+    let log = output.copy_until_closed();
+    let code = stdio.supervise(pid, log);
     let _ = cgroup.destroy();
     let released = release_at_exit(rootfs);
     // What it held on the network (an address, a veth, published ports) is
@@ -168,9 +172,9 @@ fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
     false
 }
 
-/// Point stdio at /dev/null, start the container logging to its log file,
-/// and record it as running.
-fn start(job: &Job, stdio: &mut Stdio) -> Result<nix::unistd::Pid> {
+/// Point stdio at /dev/null, start the container with its output going
+/// to its log ([`super::output`]), and record it as running.
+fn start(job: &Job, stdio: &mut Stdio) -> Result<(nix::unistd::Pid, Output)> {
     let Job {
         store,
         info,
@@ -188,24 +192,18 @@ fn start(job: &Job, stdio: &mut Stdio) -> Result<nix::unistd::Pid> {
         // SAFETY: dup2 onto the standard descriptors of this process.
         unsafe { libc::dup2(null.as_raw_fd(), fd) };
     }
-    let log_path = store.log_path(&info.name);
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("open {}", log_path.display()))?;
+    let output = Output::open(store, &info.name)?;
     // Standard output and error are moved first: the channel's descriptor
-    // moves come after, so none of them can overwrite the log's descriptor.
+    // moves come after, so none of them can overwrite the output's.
     // From step 36 with `-t`, init also gets the console socket as stdin.
-    let mut moves = vec![(log.as_raw_fd(), 1), (log.as_raw_fd(), 2)];
+    let mut moves = output.stdio().to_vec();
     moves.extend(stdio.for_monitor(&store.container_dir(&info.name))?);
     let pid = process::start_container(spec, cgroup, how, &moves)?;
-    drop(log);
     let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     store.update(&info.name, |i| {
         i.status = Status::Running;
         i.pid = Some(pid.as_raw());
         i.pid_start = start_time;
     })?;
-    Ok(pid)
+    Ok((pid, output))
 }

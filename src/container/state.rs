@@ -40,6 +40,18 @@ pub enum Status {
     Exited,
 }
 
+impl Status {
+    /// Its name as `ps --format json`, `inspect` and Docker's filters
+    /// spell it: `created`, `running`, `exited`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+}
+
 /// Everything recorded about one container.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerInfo {
@@ -314,6 +326,22 @@ impl Store {
                     return Err(Error::StillCreating(name.to_string()));
                 }
                 Err(fs::TryLockError::Error(e)) => return Err(io_err("lock", &path)(e)),
+            }
+        }
+    }
+
+    /// Wait, for at most 5 s, until the state of container `name` no
+    /// longer says it runs: once its process has gone, its monitor records
+    /// the exit (after logging the last of its output). A foreground or
+    /// removed container has nothing to wait for.
+    pub fn wait_exit_recorded(&self, name: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            match self.load(name) {
+                Ok(info) if info.status == Status::Running && info.detached => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                _ => return,
             }
         }
     }

@@ -40,8 +40,9 @@ impl Stdio {
     }
 
     /// For the monitor: wait for the container's first process `pid`
-    /// (its output goes to the log at `_log` by itself); its exit code.
-    pub fn supervise(self, pid: Pid, _log: &Path) -> i32 {
+    /// (its output has reached the log by itself, `_log` is unused); its
+    /// exit code.
+    pub fn supervise(self, pid: Pid, _log: Box<dyn std::io::Write>) -> i32 {
         crate::namespaces::wait_exit_code(pid).unwrap_or(-1)
     }
 

@@ -142,16 +142,13 @@ impl Stdio {
     /// For the monitor: with `-t`, hold the terminal (log its output, serve
     /// `attach`) until the first process `pid` exits; else wait for it.
     /// Its exit code.
-    pub fn supervise(self, pid: Pid, log: &Path) -> i32 {
+    pub fn supervise(self, pid: Pid, log: Box<dyn std::io::Write>) -> i32 {
         let wait = || crate::namespaces::wait_exit_code(pid).unwrap_or(-1);
         let (Some((outside, inside)), Some(listener)) = (self.socket, self.listener) else {
             return wait();
         };
         drop(inside);
         let Ok(Some(master)) = console_socket::receive(outside.as_fd()) else {
-            return wait();
-        };
-        let Ok(log) = OpenOptions::new().append(true).create(true).open(log) else {
             return wait();
         };
         server::serve(pid, master, listener, log).unwrap_or_else(|_| wait())

@@ -12,7 +12,7 @@ use anyhow::Result;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use super::state::{ContainerInfo, Status, Store};
+use super::state::{ContainerInfo, Store};
 
 /// Send `sig` to the container's first process, if it still runs.
 /// Returns whether it was sent.
@@ -38,15 +38,6 @@ fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> bool {
     }
 }
 
-/// After the container's process has gone, its monitor records the exit;
-/// wait (briefly) for that, so the state read next is final.
-fn wait_recorded(store: &Store, name: &str) {
-    wait_until(Duration::from_secs(5), || match store.load(name) {
-        Ok(i) => i.status != Status::Running || !i.detached,
-        Err(_) => true,
-    });
-}
-
 /// Stop a container: SIGTERM, wait up to `timeout`, then SIGKILL. A
 /// container that is not running is left as it is.
 pub fn stop(store: &Store, info: &ContainerInfo, timeout: Duration) -> Result<()> {
@@ -60,7 +51,7 @@ pub fn stop(store: &Store, info: &ContainerInfo, timeout: Duration) -> Result<()
             anyhow::bail!("container {} did not die after SIGKILL", info.name);
         }
     }
-    wait_recorded(store, &info.name);
+    store.wait_exit_recorded(&info.name);
     Ok(())
 }
 

@@ -17,7 +17,6 @@
 //! goes to the log and the clients, their connections are closed (so each
 //! `attach` ends), and the exit code is returned to the monitor.
 
-use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -36,7 +35,12 @@ pub const ATTACH_SOCKET: &str = "attach.sock";
 
 /// Serve the terminal whose `master` belongs to the container's first
 /// process `pid` (this process's child) until it exits; its exit code.
-pub fn serve(pid: Pid, master: OwnedFd, listener: UnixListener, mut log: File) -> Result<i32> {
+pub fn serve(
+    pid: Pid,
+    master: OwnedFd,
+    listener: UnixListener,
+    mut log: Box<dyn Write>,
+) -> Result<i32> {
     fcntl(&master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
         .context("make the terminal's master non-blocking")?;
     listener
@@ -141,7 +145,7 @@ pub fn serve(pid: Pid, master: OwnedFd, listener: UnixListener, mut log: File) -
 
 /// Append `bytes` to the log and send them to every client that keeps up;
 /// a client whose socket fails is dropped.
-fn show(log: &mut File, clients: &mut Vec<UnixStream>, bytes: &[u8]) {
+fn show(log: &mut dyn Write, clients: &mut Vec<UnixStream>, bytes: &[u8]) {
     let _ = log.write_all(bytes);
     clients.retain_mut(|c| match c.write(bytes) {
         Ok(_) => true,

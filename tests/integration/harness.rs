@@ -121,6 +121,9 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-36") {
         s = 36;
     }
+    if cfg!(feature = "step-37") {
+        s = 37;
+    }
     s
 };
 
@@ -844,10 +847,21 @@ impl Env {
     }
 
     /// Wait until container `name`'s log holds `text`.
+    /// The log's text, both streams: the file as it is before step 37, the
+    /// `log` of each record from step 37 (Docker's json-file lines).
     pub fn wait_log(&self, name: &str, text: &str) -> String {
         let path = mydocker::container::state::Store::new(&self.root).log_path(name);
         wait_for(&format!("{text:?} in the log of {name}"), || {
-            let log = std::fs::read_to_string(&path).ok()?;
+            let raw = std::fs::read_to_string(&path).ok()?;
+            let log: String = raw
+                .split_inclusive('\n')
+                .map(|line| {
+                    serde_json::from_str::<serde_json::Value>(line)
+                        .ok()
+                        .and_then(|r| r["log"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| line.to_string())
+                })
+                .collect();
             log.contains(text).then_some(log)
         })
     }

@@ -80,3 +80,5 @@ mod step35_devices;
 mod step35_kernel_view;
 #[cfg(feature = "terminal")]
 mod step36_terminals;
+#[cfg(feature = "lifecycle")]
+mod step37_lifecycle;

@@ -529,6 +529,11 @@ fn step35_readme_examples() {
 fn step36_readme_examples() {
     check_readme("steps/36-terminals/README.md", 36);
 }
+#[cfg(feature = "step-37")]
+#[test]
+fn step37_readme_examples() {
+    check_readme("steps/37-lifecycle/README.md", 37);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {

@@ -1,0 +1,244 @@
+//! `mydocker inspect [-f TEMPLATE] CONTAINER...` (step 37): each
+//! container's state and configuration as one JSON array, with Docker's
+//! field names where Docker has the field (`Id`, `State.Pid`,
+//! `State.ExitCode`, `Config.Env`, `NetworkSettings.IPAddress`, ...), so
+//! scripts written against `docker inspect` read the same paths. What
+//! only mydocker records (its cgroup directories, its layers, its
+//! capability profile) is under `Mydocker`.
+//!
+//! `-f` prints one line per container: `{{.State.Pid}}` follows a path of
+//! field names, `{{json .NetworkSettings}}` prints a part as JSON. That is
+//! the part of Docker's Go templates scripts use most; anything else is
+//! refused rather than half understood.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+
+use crate::cli::InspectArgs;
+use crate::container::state::{ContainerInfo, Status, Store};
+
+pub fn inspect(root: &Path, args: &InspectArgs) -> Result<i32> {
+    let template = args.format.as_deref().map(Template::parse).transpose()?;
+    let store = Store::new(root);
+    let mut found = Vec::new();
+    let mut code = 0;
+    for key in &args.containers {
+        match store.find(key) {
+            Ok(info) => found.push(document(&info)),
+            Err(e) => {
+                eprintln!("mydocker: {e}");
+                code = crate::exit_code::EXIT_MYDOCKER;
+            }
+        }
+    }
+    match template {
+        Some(t) => {
+            for doc in &found {
+                println!("{}", t.render(doc)?);
+            }
+        }
+        None => println!("{}", serde_json::to_string_pretty(&found)?),
+    }
+    Ok(code)
+}
+
+/// Seconds since the epoch as RFC 3339 in UTC, as Docker prints times;
+/// Docker's zero time when there is none (or it is past what a time holds).
+fn rfc3339(secs: Option<u64>) -> String {
+    secs.and_then(|s| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s)))
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
+}
+
+/// The JSON document of one container.
+pub fn document(info: &ContainerInfo) -> Value {
+    let status = info.current_status();
+    let running = status == Status::Running;
+    let (path, args) = match info.command.split_first() {
+        Some((p, rest)) => (p.clone(), rest.to_vec()),
+        None => (String::new(), Vec::new()),
+    };
+    let mut ports = serde_json::Map::new();
+    for (host, ctr) in &info.ports {
+        ports.insert(
+            format!("{ctr}/tcp"),
+            json!([{ "HostIp": "0.0.0.0", "HostPort": host.to_string() }]),
+        );
+    }
+    let networks = match (&info.network, info.ip) {
+        (Some(net), ip) => {
+            json!({ net.clone(): { "IPAddress": ip.map(|i| i.to_string()).unwrap_or_default() } })
+        }
+        (None, _) => json!({}),
+    };
+    json!({
+        "Id": info.id,
+        "Created": rfc3339(Some(info.created)),
+        "Path": path,
+        "Args": args,
+        "State": {
+            "Status": status.as_str(),
+            "Running": running,
+            "Paused": false,
+            "Restarting": false,
+            "OOMKilled": false,
+            "Dead": false,
+            "Pid": if running { info.pid.unwrap_or(0) } else { 0 },
+            "ExitCode": info.exit_code.unwrap_or(0),
+            "Error": "",
+            "FinishedAt": rfc3339(info.finished),
+        },
+        "Image": info.image,
+        "Name": format!("/{}", info.name),
+        "Config": {
+            "Hostname": info.hostname,
+            "Env": info.env,
+            "Cmd": info.command,
+            "Image": info.image,
+        },
+        "HostConfig": {
+            "Binds": info.volumes,
+            "NetworkMode": info.net.clone().unwrap_or_else(|| "none".into()),
+            "AutoRemove": !info.detached,
+        },
+        "NetworkSettings": {
+            "IPAddress": info.ip.map(|i| i.to_string()).unwrap_or_default(),
+            "Ports": ports,
+            "Networks": networks,
+        },
+        "Mydocker": {
+            "Detached": info.detached,
+            "Cgroups": info.cgroups,
+            "Layers": info.layers,
+            "Security": info.security,
+        },
+    })
+}
+
+/// A `-f` template: text with actions `{{.A.B}}` or `{{json .A.B}}`
+/// (spaces inside the braces allowed).
+#[derive(Debug, PartialEq, Eq)]
+struct Template(Vec<Part>);
+
+#[derive(Debug, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Field { json: bool, path: Vec<String> },
+}
+
+impl Template {
+    fn parse(s: &str) -> Result<Template> {
+        let unsupported = || {
+            anyhow::anyhow!(
+                "unsupported --format {s:?}: mydocker understands {{{{.Field.Path}}}} and {{{{json .Field.Path}}}}"
+            )
+        };
+        let mut parts = Vec::new();
+        let mut rest = s;
+        while let Some((text, after)) = rest.split_once("{{") {
+            let (inner, after) = after.split_once("}}").ok_or_else(unsupported)?;
+            if !text.is_empty() {
+                parts.push(Part::Text(text.to_string()));
+            }
+            let inner = inner.trim();
+            let (json, path) = match inner.strip_prefix("json ") {
+                Some(p) => (true, p.trim()),
+                None => (false, inner),
+            };
+            let path = path.strip_prefix('.').ok_or_else(unsupported)?;
+            let path: Vec<String> = if path.is_empty() {
+                Vec::new()
+            } else {
+                path.split('.').map(str::to_string).collect()
+            };
+            let name_ok =
+                |p: &String| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if !path.iter().all(name_ok) {
+                return Err(unsupported());
+            }
+            parts.push(Part::Field { json, path });
+            rest = after;
+        }
+        if rest.contains("}}") {
+            return Err(unsupported());
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_string()));
+        }
+        if !parts.iter().any(|p| matches!(p, Part::Field { .. })) {
+            return Err(unsupported());
+        }
+        Ok(Template(parts))
+    }
+
+    fn render(&self, doc: &Value) -> Result<String> {
+        let mut out = String::new();
+        for part in &self.0 {
+            let (json, path) = match part {
+                Part::Text(t) => {
+                    out.push_str(t);
+                    continue;
+                }
+                Part::Field { json, path } => (*json, path),
+            };
+            let mut v = doc;
+            for (i, key) in path.iter().enumerate() {
+                v = match v.get(key) {
+                    Some(v) => v,
+                    None => bail!("template: no field {key:?} in .{}", path[..i].join(".")),
+                };
+            }
+            match (json, v) {
+                (true, v) => out.push_str(&serde_json::to_string(v)?),
+                (false, Value::String(s)) => out.push_str(s),
+                (false, Value::Null) => out.push_str("<no value>"),
+                (false, v) => out.push_str(&v.to_string()),
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_follow_paths_and_print_json() {
+        let doc = json!({"State": {"Pid": 42, "Status": "running"}, "Env": ["A=1"]});
+        let t = Template::parse("{{.State.Pid}}").unwrap();
+        assert_eq!(t.render(&doc).unwrap(), "42");
+        let t = Template::parse("pid={{ .State.Status }}!").unwrap();
+        assert_eq!(t.render(&doc).unwrap(), "pid=running!");
+        let t = Template::parse("{{json .Env}}").unwrap();
+        assert_eq!(t.render(&doc).unwrap(), r#"["A=1"]"#);
+        let t = Template::parse("{{.State.Nope}}").unwrap();
+        assert!(t.render(&doc).unwrap_err().to_string().contains("Nope"));
+    }
+
+    #[test]
+    fn other_templates_are_refused() {
+        let t = Template::parse("{{.State.Pid}} {{.State.Status}}").unwrap();
+        let doc = json!({"State": {"Pid": 42, "Status": "running"}});
+        assert_eq!(t.render(&doc).unwrap(), "42 running");
+        for bad in [
+            "",
+            "text",
+            "{{range .X}}",
+            "{{.A.}}",
+            "{{A}}",
+            "{{.A",
+            "{{.A}} }}",
+        ] {
+            assert!(Template::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(rfc3339(Some(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(None), "0001-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,39 @@
+//! `mydocker kill [-s SIGNAL] CONTAINER...` (step 37): send one signal to
+//! each container's first process, SIGKILL unless told otherwise, as
+//! `docker kill` does. Unlike `stop` it does not wait: a program that
+//! handles the signal goes on running.
+//!
+//! The signal goes through `container::stop::signal`, which checks that
+//! the recorded PID is still the container's (same start time), so a PID
+//! the kernel has reused is never signalled.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::cli::KillArgs;
+use crate::container::state::Store;
+use crate::container::stop;
+
+pub fn kill(root: &Path, args: &KillArgs) -> Result<i32> {
+    let store = Store::new(root);
+    let mut code = 0;
+    for key in &args.containers {
+        match kill_one(&store, key, args.signal) {
+            Ok(()) => println!("{key}"),
+            Err(e) => {
+                eprintln!("mydocker: {e:#}");
+                code = crate::exit_code::EXIT_MYDOCKER;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn kill_one(store: &Store, key: &str, signal: nix::sys::signal::Signal) -> Result<()> {
+    let info = store.find(key)?;
+    if !stop::signal(&info, signal) {
+        bail!("cannot kill container {}: it is not running", info.name);
+    }
+    Ok(())
+}
