@@ -263,6 +263,23 @@ fn awkward_characters_in_the_root_and_a_volume_leave_nothing_behind() {
     assert_eq!(std::fs::read_to_string(vol.join("new")).unwrap(), "new\n");
 }
 
+/// Start `run -d --name NAME busybox sleep 1000` and return as soon as a
+/// cgroup of the root exists (spinning, to catch the moment): the state is
+/// recorded, the container's process not yet started.
+fn run_d_until_its_cgroup_exists(env: &Env, name: &str) -> std::process::Child {
+    let child = std::process::Command::new(crate::harness::bin())
+        .args(env.run_args(&["-d", "--name", name], &["sleep", "1000"]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while env.cgroup_dirs().is_empty() && std::time::Instant::now() < deadline {
+        std::hint::spin_loop();
+    }
+    child
+}
+
 /// A run killed after its cgroup is made but before its state would be
 /// complete leaves nothing that `rm -f` cannot find: the state is written
 /// first, naming every directory the cgroup may get. Killed here the
@@ -272,20 +289,8 @@ fn a_run_killed_once_its_cgroup_exists_leaves_no_cgroup_after_rm(env: Env) {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
     for n in 0..5 {
-        let name = format!("cg{n}");
-        let child = std::process::Command::new(crate::harness::bin())
-            .args(env.run_args(&["-d", "--name", &name], &["sleep", "1000"]))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = Pid::from_raw(child.id() as i32);
-        // Catch it as early as possible once a cgroup of this root exists.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while env.cgroup_dirs().is_empty() && std::time::Instant::now() < deadline {
-            std::hint::spin_loop();
-        }
-        let _ = kill(pid, Signal::SIGKILL);
+        let child = run_d_until_its_cgroup_exists(&env, &format!("cg{n}"));
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
         let mut child = child;
         let _ = child.wait();
         for dir in container_dirs(&env) {
@@ -305,16 +310,7 @@ fn a_run_killed_once_its_cgroup_exists_leaves_no_cgroup_after_rm(env: Env) {
 fn rm_f_while_run_is_making_the_container_removes_what_it_makes(env: Env) {
     for n in 0..5 {
         let name = format!("mk{n}");
-        let child = std::process::Command::new(crate::harness::bin())
-            .args(env.run_args(&["-d", "--name", &name], &["sleep", "1000"]))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while env.cgroup_dirs().is_empty() && std::time::Instant::now() < deadline {
-            std::hint::spin_loop();
-        }
+        let child = run_d_until_its_cgroup_exists(&env, &name);
         env.md().args(["rm", "-f", &name]).assert().success();
         let mut child = child;
         let _ = child.wait();

@@ -225,7 +225,10 @@ fn full_pipe() -> (std::fs::File, std::fs::File) {
 #[case::default(&[])]
 #[case::privileged(&["--privileged"])]
 fn the_host_binary_cannot_be_rewritten_from_inside(env: Env, #[case] opts: &[&str]) {
+    // Its output goes to a file on a volume: once the monitor is killed,
+    // nothing would copy it into the container's log (step 37's pipes).
     const ATTACK: &str = r#"
+exec >>/out/log 2>&1
 printf '#!/proc/self/exe\n' > /evil && chmod +x /evil
 echo ready
 while :; do
@@ -250,7 +253,15 @@ done
 "#;
     let md = own_mydocker(&env);
     let before = fingerprint(&md);
-    let mut all = vec!["--name", "c"];
+    let out = env.scratch("attack");
+    let volume = format!("{}:/out", out.display());
+    let log_holding = |text: &str| {
+        wait_for(&format!("{text:?} in the attack's output"), || {
+            let log = std::fs::read_to_string(out.join("log")).ok()?;
+            log.contains(text).then_some(log)
+        })
+    };
+    let mut all = vec!["--name", "c", "-v", &volume];
     all.extend(opts);
     let mut run = std::process::Command::new(&md);
     run.arg("--root").arg(&env.root).arg("run").arg("-d");
@@ -261,7 +272,7 @@ done
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    env.wait_log("c", "ready");
+    log_holding("ready");
 
     let (read, write) = full_pipe();
     let mut exec = std::process::Command::new(&md)
@@ -273,7 +284,7 @@ done
         .stderr(write)
         .spawn()
         .unwrap();
-    env.wait_log("c", "held");
+    log_holding("held");
 
     // Nothing may run the host's binary any more: kill the monitor (the
     // container's parent), let the blocked process and `exec` end.
@@ -295,7 +306,7 @@ done
     exec.wait().unwrap();
 
     let log = wait_for("the attack to finish", || {
-        let log = env.wait_log("c", "held");
+        let log = log_holding("held");
         log.contains("attack-done").then_some(log)
     });
     assert!(!log.contains("wrote-"), "a write went through:\n{log}");
