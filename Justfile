@@ -20,7 +20,7 @@ image:
 # Run a container from the busybox image: its own root, PID 1, 100 MiB, CPU 0
 demo: build image
     {{bin}} check >/dev/null || {{bin}} check
-    {{bin}} --root {{root}} run -ti -m 100m --cpuset-cpus 0 busybox sh -c 'echo "PID $$ on $(hostname)"; grep Cpus_allowed_list /proc/self/status; ls /; ps'
+    {{bin}} --root {{root}} run -m 100m --cpuset-cpus 0 busybox sh -c 'echo "PID $$ on $(hostname)"; grep Cpus_allowed_list /proc/self/status; ls /; ps'
 
 # Every test (needs root)
 test:
