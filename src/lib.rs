@@ -30,6 +30,8 @@ pub mod network;
 #[cfg(feature = "capabilities")]
 pub mod security;
 #[cfg(feature = "run")]
+pub mod signals;
+#[cfg(feature = "run")]
 pub mod syscall;
 #[cfg(feature = "terminal")]
 pub mod terminal;

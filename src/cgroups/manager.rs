@@ -51,6 +51,18 @@ pub enum Error {
     NoHierarchy(String),
 }
 
+/// The device allowlist could not be written (step 35).
+#[cfg(feature = "hardening")]
+impl From<crate::devices::Error> for Error {
+    fn from(e: crate::devices::Error) -> Error {
+        Error::Io {
+            op: e.op,
+            path: e.path,
+            err: e.err,
+        }
+    }
+}
+
 /// Build an [`Error::Io`] for `op` on `path`.
 pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
     move |err| Error::Io {

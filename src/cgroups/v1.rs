@@ -127,7 +127,7 @@ impl Cgroup for V1Cgroup {
     #[cfg(feature = "hardening")]
     fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), Error> {
         match self.dir("devices") {
-            Some(dir) => crate::devices::v1::apply(dir, policy),
+            Some(dir) => Ok(crate::devices::v1::apply(dir, policy)?),
             None => Ok(()),
         }
     }

@@ -124,7 +124,7 @@ impl Cgroup for V2Cgroup {
     /// A device filter program attached to the container's directory.
     #[cfg(feature = "hardening")]
     fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), Error> {
-        crate::devices::load::apply(&self.dir, policy)
+        Ok(crate::devices::load::apply(&self.dir, policy)?)
     }
 }
 

@@ -18,35 +18,13 @@ use anyhow::{Context, Result};
 use nix::sys::signal::{
     SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, kill, sigaction, sigprocmask,
 };
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::spec::Spec;
 use super::{Prepared, channel};
 use crate::cgroups::Cgroup;
-use crate::exit_code::signal_exit_code;
 use crate::namespaces;
-
-/// Signals `run` passes on to the container instead of dying of them.
-const FORWARDED: [Signal; 7] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-];
-
-/// The signals `run` blocks and waits for: [`FORWARDED`] and SIGCHLD.
-pub fn forwarded_set() -> SigSet {
-    let mut set = SigSet::empty();
-    for s in FORWARDED {
-        set.add(s);
-    }
-    set.add(Signal::SIGCHLD);
-    set
-}
+use crate::signals::{FORWARDED, forwarded_set, reap};
 
 /// Block the signals that [`wait_forwarding`] passes on, before the child
 /// that will receive them exists.
@@ -198,20 +176,6 @@ pub fn wait_forwarding(pid: Pid) -> Result<i32> {
         if sig != Signal::SIGCHLD {
             // The container may already be gone; that is fine.
             let _ = kill(pid, sig);
-        }
-    }
-}
-
-/// Collect `pid` if it has exited, without blocking: its exit code, or
-/// `None` while it runs.
-pub fn reap(pid: Pid) -> Result<Option<i32>> {
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(_, code)) => return Ok(Some(code)),
-            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Some(signal_exit_code(sig as i32))),
-            Ok(_) => return Ok(None),
-            Err(nix::Error::EINTR) => continue,
-            Err(e) => return Err(e).context("wait for the container"),
         }
     }
 }

@@ -28,9 +28,9 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
+use super::Error;
 use super::Policy;
 use super::bpf::{Insn, bytecode, program};
-use crate::cgroups::Error;
 
 /// `enum bpf_cmd`.
 const BPF_PROG_LOAD: libc::c_long = 5;
@@ -156,12 +156,12 @@ pub fn attach(dir: &Path, prog: &OwnedFd) -> io::Result<()> {
 /// directory `dir`. From then on every process in `dir` (and below)
 /// opens and makes only the devices `policy` allows.
 pub fn apply(dir: &Path, policy: &Policy) -> Result<(), Error> {
-    let prog = load(&program(policy)).map_err(|err| Error::Io {
+    let prog = load(&program(policy)).map_err(|err| Error {
         op: "load the device filter (BPF_PROG_LOAD) for",
         path: dir.to_path_buf(),
         err,
     })?;
-    attach(dir, &prog).map_err(|err| Error::Io {
+    attach(dir, &prog).map_err(|err| Error {
         op: "attach the device filter (BPF_PROG_ATTACH) to",
         path: dir.to_path_buf(),
         err,

@@ -39,6 +39,16 @@ pub mod v1;
 
 pub use flag::Device;
 
+/// Writing the allowlist into a cgroup failed: what was done, where, why.
+/// (The cgroup backends report it as one of their own errors.)
+#[derive(Debug, thiserror::Error)]
+#[error("{op} {path}: {err}")]
+pub struct Error {
+    pub op: &'static str,
+    pub path: std::path::PathBuf,
+    pub err: std::io::Error,
+}
+
 use serde::{Deserialize, Serialize};
 
 /// The type of a device, as the devices controller names it.

@@ -12,8 +12,8 @@
 
 use std::path::Path;
 
+use super::Error;
 use super::{Kind, Policy, Rule};
-use crate::cgroups::Error;
 
 /// One rule as the devices controller reads it: `c 1:3 rwm`, `b *:* m`,
 /// `a` (every device, every access).
@@ -52,7 +52,7 @@ pub fn writes(policy: &Policy) -> Vec<(&'static str, String)> {
 pub fn apply(dir: &Path, policy: &Policy) -> Result<(), Error> {
     for (file, line) in writes(policy) {
         let path = dir.join(file);
-        std::fs::write(&path, &line).map_err(|err| Error::Io {
+        std::fs::write(&path, &line).map_err(|err| Error {
             op: "write",
             path,
             err,

@@ -10,7 +10,7 @@
 //!   closed, reading a master fails with `EIO` (and `poll` reports a
 //!   hang-up): it is then left alone;
 //! - a `signalfd` (`man 2 signalfd`) for the signals `run` blocks
-//!   ([`crate::container::process`]): they arrive as data rather than
+//!   ([`crate::signals`]): they arrive as data rather than
 //!   interrupting the loop. SIGCHLD means the container may have ended;
 //!   SIGWINCH means the caller's window changed, and the new size is set on
 //!   the master (the kernel then sends SIGWINCH to the program's
@@ -37,7 +37,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 
 use super::pty;
-use crate::container::process;
+use crate::signals;
 
 /// ctrl-p ctrl-q, Docker's detach keys.
 pub const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
@@ -89,7 +89,7 @@ impl Relay {
         fcntl(&peer, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
             .context("make the terminal non-blocking")?;
         let signals = SignalFd::with_flags(
-            &process::forwarded_set(),
+            &signals::forwarded_set(),
             SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
         )
         .context("create a signalfd")?;
@@ -99,7 +99,7 @@ impl Relay {
         let mut peer_open = true;
         let mut buf = vec![0u8; CHUNK];
         loop {
-            if child && let Some(code) = process::reap(pid)? {
+            if child && let Some(code) = signals::reap(pid)? {
                 drain(peer.as_fd(), &mut stdout, &mut buf);
                 return Ok(Ended::Exited(code));
             }

@@ -28,7 +28,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 
 use super::console_socket;
-use crate::container::process;
+use crate::signals;
 
 /// The socket's name in the container's state directory.
 pub const ATTACH_SOCKET: &str = "attach.sock";
@@ -47,7 +47,7 @@ pub fn serve(
         .set_nonblocking(true)
         .context("make the attach socket non-blocking")?;
     let signals = SignalFd::with_flags(
-        &process::forwarded_set(),
+        &signals::forwarded_set(),
         SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
     )
     .context("create a signalfd")?;
@@ -56,7 +56,7 @@ pub fn serve(
     let mut master_open = true;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        if let Some(code) = process::reap(pid)? {
+        if let Some(code) = signals::reap(pid)? {
             while let Ok(n @ 1..) = nix::unistd::read(&master, &mut buf) {
                 show(&mut log, &mut clients, &buf[..n]);
             }
