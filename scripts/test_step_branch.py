@@ -43,6 +43,11 @@ class GatedStatements(unittest.TestCase):
         src = '#[cfg(feature = "x")]\npub use m::{\n    A,\n};\nfn f() {}\n'
         self.assertEqual(strip(src, {"x"}), "pub use m::{\n    A,\n};\nfn f() {}\n")
 
+    def test_gates_that_are_not_chapters_stay(self):
+        src = ('#[test]\n#[cfg(target_endian = "little")]\nfn t() {}\n'
+               '#[cfg(test)]\nmod tests {}\n')
+        self.assertEqual(strip(src), src)
+
     def test_block_items_still_end_at_their_brace(self):
         src = ('#[cfg(feature = "x")]\nfn g() {\n    let a = [0u8; 2];\n}\n'
                '#[cfg(feature = "x")]\nstruct S {\n    a: u8,\n}\nfn f() {}\n')
