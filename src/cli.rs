@@ -86,7 +86,7 @@ pub enum Command {
     #[cfg(feature = "lifecycle")]
     Kill(KillArgs),
 
-    /// Block until containers stop, then print their exit codes
+    /// Wait for containers to end and print each one's exit code
     #[cfg(feature = "lifecycle")]
     Wait(WaitArgs),
 
@@ -175,7 +175,7 @@ pub struct RunArgs {
     #[arg(long = "cap-drop", value_name = "CAP", value_parser = crate::security::capabilities::parse_name)]
     pub cap_drop: Vec<crate::security::capabilities::CapName>,
 
-    /// Give the container every privilege: every capability, no seccomp filter, no masked paths, every device
+    /// Give the container every privilege: every capability, no seccomp filter, no masked or read-only paths, every device
     #[cfg(feature = "capabilities")]
     #[arg(long)]
     pub privileged: bool,
@@ -196,7 +196,7 @@ pub struct RunArgs {
     #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,
 
-    /// Mount the container's root filesystem read-only
+    /// Make the root filesystem unwritable (volumes and --tmpfs keep their own mode)
     #[cfg(feature = "hardening")]
     #[arg(long)]
     pub read_only: bool,

@@ -771,8 +771,12 @@ impl Env {
     pub fn while_running<T>(&self, opts: &[&str], f: impl FnOnce() -> T) -> T {
         use std::io::{BufRead, BufReader, Read, Write};
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        // `-i`: the container reads this pipe (from step 36 its stdin is
+        // /dev/null without it, and `read` would end it at once).
+        let mut with_stdin = vec!["-i"];
+        with_stdin.extend(opts);
         let handle = self
-            .run_bg(opts, &["sh", "-c", "echo ready; read x"])
+            .run_bg(&with_stdin, &["sh", "-c", "echo ready; read x"])
             .stdin_file(std::fs::File::from(r))
             .reader()
             .expect("start the container");
