@@ -12,7 +12,8 @@
 //! normal end, on an error, on a panic (mydocker's panic hook exits at
 //! once, so a hook in front of it restores them first), and after a signal
 //! `run` forwards (it never dies of one: they are read from a signalfd).
-//! Only SIGKILL leaves them raw (`stty sane` or `reset` repairs that).
+//! Only a signal `run` cannot catch or does not expect (SIGKILL, SIGALRM,
+//! ...) leaves them raw (`stty sane` or `reset` repairs that).
 
 use std::os::fd::BorrowedFd;
 use std::sync::{Mutex, Once};
