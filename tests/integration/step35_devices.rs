@@ -15,23 +15,65 @@ use crate::harness::{Env, env, stdout_of};
 /// loop device when there is one (it opens with no medium read), else the
 /// first disk of `/proc/partitions`. (Some sandboxes refuse the disk even
 /// to root, which would make every test below pass for the wrong reason.)
+/// A machine with neither (the v2 VM: its root is the host's filesystem,
+/// it has no disk and no loop device yet) gets a loop device over a small
+/// file, made once for this test run and detached when it ends.
 fn host_block() -> (PathBuf, u32, u32) {
     use std::os::unix::fs::MetadataExt;
-    let text = std::fs::read_to_string("/proc/partitions").expect("read /proc/partitions");
-    let disks = text
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split_whitespace().nth(3))
-        .map(|name| PathBuf::from("/dev").join(name));
-    std::iter::once(PathBuf::from("/dev/loop0"))
-        .chain(disks)
-        .find(|p| std::fs::File::open(p).is_ok())
-        .map(|p| {
-            let rdev = std::fs::metadata(&p).unwrap().rdev();
-            let (major, minor) = (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
-            (p, major as u32, minor as u32)
-        })
-        .expect("no block device that the host can open (/dev/loop0 or a disk)")
+    static DEVICE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let p = DEVICE.get_or_init(|| {
+        let text = std::fs::read_to_string("/proc/partitions").expect("read /proc/partitions");
+        let disks: Vec<PathBuf> = text
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split_whitespace().nth(3))
+            .map(|name| PathBuf::from("/dev").join(name))
+            .collect();
+        std::iter::once(PathBuf::from("/dev/loop0"))
+            .chain(disks)
+            .find(|p| std::fs::File::open(p).is_ok())
+            .unwrap_or_else(made_loop_device)
+    });
+    let rdev = std::fs::metadata(p).unwrap().rdev();
+    let (major, minor) = (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
+    (p.clone(), major as u32, minor as u32)
+}
+
+/// A loop device over a 1 MiB file of this test run, detached when the
+/// test binary exits.
+fn made_loop_device() -> PathBuf {
+    static MADE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    extern "C" fn detach() {
+        if let Some(dev) = MADE.get() {
+            let _ = std::process::Command::new("losetup")
+                .arg("-d")
+                .arg(dev)
+                .status();
+        }
+    }
+    let _ = std::process::Command::new("modprobe").arg("loop").status();
+    let file = std::env::temp_dir().join(format!("mydocker-loop-{}", std::process::id()));
+    std::fs::write(&file, vec![0u8; 1 << 20]).expect("write the loop device's file");
+    let out = std::process::Command::new("losetup")
+        .args(["--find", "--show"])
+        .arg(&file)
+        .output()
+        .expect("run losetup");
+    // The device keeps the file open: its name can go now.
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "no block device that the host can open, and losetup could not make one: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dev = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    MADE.set(dev.clone()).expect("one loop device");
+    // SAFETY: registers a plain function with no captured state.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::atexit(detach)
+    };
+    dev
 }
 
 /// A script that makes a node for that device in `/tmp`, says `made`, and
