@@ -236,6 +236,18 @@ mod tests {
     }
 
     #[test]
+    fn the_id_that_means_unchanged_is_refused_wherever_it_comes_from() {
+        // setresuid(2) and friends read (uid_t)-1 as "leave it as it is":
+        // such a user would stay root with every capability.
+        for value in ["4294967295", "0:4294967295", "ghost", "alice:ghostgroup"] {
+            let passwd = format!("{PASSWD}ghost:x:4294967295:0::/:/bin/sh\n");
+            let group = format!("{GROUP}ghostgroup:x:4294967295:\n");
+            let err = resolve_in(value, &passwd, &group).unwrap_err().to_string();
+            assert!(err.contains("4294967295"), "{value}: {err}");
+        }
+    }
+
+    #[test]
     fn numbers_need_no_entry() {
         let u = resolve_in("1000:1000", "", "").unwrap();
         assert_eq!((u.uid, u.gid, u.home.as_str()), (1000, 1000, "/"));
