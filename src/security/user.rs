@@ -162,6 +162,15 @@ pub fn resolve_in(value: &str, passwd: &str, group: &str) -> Result<User, Error>
             }
         }
     }
+    // (uid_t)-1 is no id: setresuid/setresgid read it as "leave it as it
+    // is", so the program would stay root. Refused whether it was typed or
+    // came from the image's files.
+    let unchanged = u32::MAX;
+    if user.uid == unchanged || user.gid == unchanged || user.groups.contains(&unchanged) {
+        return Err(invalid(format!(
+            "id {unchanged} is reserved (it means \"unchanged\" to the kernel)"
+        )));
+    }
     Ok(user)
 }
 
