@@ -75,3 +75,39 @@ fn a_slash_16_network_works_and_rm_releases_the_lease(env: Env) {
     env.md().args(["rm", "-f", "wide"]).assert().success();
     assert_eq!(Ipam::new(&env.root).used(&big).unwrap(), 0);
 }
+
+/// `run -d --net NET` killed with SIGKILL at any instant, then `rm -f` of
+/// whatever it left: every address comes back. A lease taken but not yet
+/// recorded in the container's state must not be lost with the process
+/// that took it.
+#[rstest]
+fn a_run_killed_at_any_instant_gives_its_address_back_on_rm(env: Env) {
+    use std::time::Duration;
+    let (name, subnet) = env.unique_network();
+    let subnet: Subnet = subnet.parse().unwrap();
+    store::create(&env.root, &name, subnet).unwrap();
+    let ipam = Ipam::new(&env.root);
+    for n in 0..30u64 {
+        let cname = format!("k{n}");
+        let mut child = std::process::Command::new(crate::harness::bin())
+            .args(env.run_args(
+                &["-d", "--name", &cname, "--net", &name],
+                &["sleep", "1000"],
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // From at once to well past the attach, in steps of 0.5 ms.
+        std::thread::sleep(Duration::from_micros(n * 500));
+        let _ = child.kill();
+        let _ = child.wait();
+        let out = env.md().args(["rm", "-f", &cname]).output().unwrap();
+        let _ = out; // nothing may be left to remove
+        assert_eq!(
+            ipam.used(&subnet).unwrap(),
+            0,
+            "try {n}: an address is still taken after rm -f of {cname}"
+        );
+    }
+}

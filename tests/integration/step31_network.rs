@@ -380,3 +380,56 @@ fn container_count(env: &Env) -> usize {
         .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).count())
         .unwrap_or(0)
 }
+
+/// `network create` killed with SIGKILL at any instant leaves either
+/// nothing or a network that `network ls` lists and `network rm` removes:
+/// never a bridge, rule or record that mydocker can neither see nor remove
+/// (a bridge left without its record would also make every later `network
+/// create` of that name fail).
+#[rstest]
+fn a_network_create_killed_at_any_instant_is_listed_and_removable(env: Env) {
+    use std::time::Duration;
+    let mut listed_after_kill = 0;
+    for n in 0..24u64 {
+        let (name, subnet) = env.unique_network();
+        let mut child = std::process::Command::new(crate::harness::bin())
+            .arg("--root")
+            .arg(&env.root)
+            .args(["network", "create", "--subnet", &subnet, &name])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // From at once to past the end of a create, in steps of 0.5 ms.
+        std::thread::sleep(Duration::from_micros(n * 500));
+        let _ = child.kill();
+        let _ = child.wait();
+        let list = stdout_of(&md(&env, &["network", "ls"]));
+        let listed = list
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(&name));
+        if listed {
+            listed_after_kill += 1;
+            let out = md(&env, &["network", "rm", &name]);
+            assert!(
+                out.status.success(),
+                "try {n}: network rm of what a killed create left failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            !std::path::Path::new("/sys/class/net").join(&name).exists(),
+            "try {n}: bridge {name} left behind (listed: {listed})"
+        );
+        env.assert_no_leaks();
+        // The name can be used again.
+        let out = md(&env, &["network", "create", "--subnet", &subnet, &name]);
+        assert!(
+            out.status.success(),
+            "try {n}: a second create of {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(md(&env, &["network", "rm", &name]).status.success());
+    }
+    eprintln!("{listed_after_kill} of 24 killed creates left a listed network");
+}
