@@ -90,8 +90,13 @@ pub fn list(root: &Path) -> Result<Vec<Network>> {
 }
 
 /// Create a bridge network: refuse a taken name, an overlapping subnet or
-/// an existing interface; make the bridge with the gateway address, the
-/// MASQUERADE rule, then record it. A failure part way undoes it all.
+/// an existing interface; record it, then make the bridge with the gateway
+/// address and its rules. A failure part way undoes it all.
+///
+/// The record comes first so that a create killed at any instant leaves
+/// either nothing or a network that `network ls` lists and `network rm`
+/// removes (it tolerates a missing bridge or rule): a bridge made before its
+/// record could be neither seen nor removed, and its name never used again.
 pub fn create(root: &Path, name: &str, subnet: Subnet) -> Result<Network> {
     validate_name(name)?;
     std::fs::create_dir_all(dir(root))?;
@@ -119,7 +124,15 @@ pub fn create(root: &Path, name: &str, subnet: Subnet) -> Result<Network> {
         gateway: subnet.gateway(),
         bridge: name.to_string(),
     };
-    let index = nl.add_bridge(name)?;
+    let json = serde_json::to_vec_pretty(&net)?;
+    crate::atomic_file::write_atomic(&path(root, name), &json)?;
+    let index = match nl.add_bridge(name) {
+        Ok(index) => index,
+        Err(e) => {
+            let _ = std::fs::remove_file(path(root, name));
+            return Err(e.into());
+        }
+    };
     let configured = (|| -> Result<()> {
         nl.add_address(index, net.gateway, subnet.prefix_len())?;
         sysctl::configure_bridge(name)?;
@@ -128,13 +141,12 @@ pub fn create(root: &Path, name: &str, subnet: Subnet) -> Result<Network> {
             rule.add(&comment(root, name))?;
         }
         isolation::add(&subnet.to_string(), name, &comment(root, name))?;
-        let json = serde_json::to_vec_pretty(&net)?;
-        crate::atomic_file::write_atomic(&path(root, name), &json)?;
         Ok(())
     })();
     if let Err(e) = configured {
         delete_rules(root, &net);
         let _ = nl.delete(index);
+        let _ = std::fs::remove_file(path(root, name));
         return Err(e);
     }
     Ok(net)
