@@ -137,3 +137,51 @@ fn bad_commits_exit_125(env: Env, #[case] args: &[&str], #[case] message: &str) 
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(message), "{err}");
 }
+
+/// `commit` of a stopped container killed with SIGKILL at any instant
+/// leaves the image whole or absent, and nothing else: no temporary
+/// archive or half-extracted layer in the images directory once the next
+/// commit has run, and no mount once the container is removed.
+#[rstest]
+fn a_commit_killed_at_any_instant_leaves_the_image_whole_or_absent(env: Env) {
+    use std::time::Duration;
+    env.run_d(&["--name", "src"], &["sh", "-c", "echo saved > /saved"]);
+    env.wait_exited("src");
+    let images = env.root.join("images");
+    let mut whole = 0;
+    for n in 0..16u64 {
+        let image = format!("snap{n}");
+        let mut child = std::process::Command::new(crate::harness::bin())
+            .arg("--root")
+            .arg(&env.root)
+            .args(["commit", "src", &image])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // From at once to past the end of a commit, in steps of 2 ms.
+        std::thread::sleep(Duration::from_millis(n * 2));
+        let _ = child.kill();
+        let _ = child.wait();
+        if images.join(format!("{image}.tar")).is_file() {
+            whole += 1;
+            env.run_image(&image, &[], &["cat", "/saved"])
+                .assert()
+                .success()
+                .stdout("saved\n");
+        }
+    }
+    // A commit that is not killed sweeps what the killed ones left.
+    env.md().args(["commit", "src", "last"]).assert().success();
+    let mut left: Vec<String> = std::fs::read_dir(&images)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with('.'))
+        .collect();
+    left.sort();
+    assert!(left.is_empty(), "left in {}: {left:?}", images.display());
+    env.md().args(["rm", "-f", "src"]).assert().success();
+    env.assert_no_leaks();
+    eprintln!("{whole} of 16 killed commits left a whole image");
+}
