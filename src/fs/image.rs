@@ -15,7 +15,14 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
+use super::temporaries::{self, Temporary};
 use crate::names;
+
+/// What the images directory's temporaries are named like: image names
+/// start with a letter or digit, so a leading dot is always a temporary
+/// (`.NAME.tar.XXXXXX` being saved, `.extract-NAME-XXXXXX` being
+/// extracted).
+const TEMPORARIES: &[&str] = &["."];
 
 /// A failed image operation.
 #[derive(Debug, thiserror::Error)]
@@ -98,10 +105,18 @@ pub fn layer(root: &Path, name: &str) -> Result<PathBuf, Error> {
     if !tar.is_file() {
         return Err(Error::NotFound(name.to_string()));
     }
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".extract-{name}-"))
-        .tempdir_in(images_dir(root))
-        .map_err(io(name, "create a temporary directory"))?;
+    let dir = images_dir(root);
+    temporaries::sweep(&dir, TEMPORARIES);
+    let (tmp, _claim) = Temporary::claim(
+        &dir,
+        || {
+            tempfile::Builder::new()
+                .prefix(&format!(".extract-{name}-"))
+                .tempdir_in(&dir)
+        },
+        |t| t.path(),
+    )
+    .map_err(io(name, "create a temporary directory"))?;
     extract(name, &tar, tmp.path())?;
     let tmp = tmp.keep();
     match std::fs::rename(&tmp, &layer) {
@@ -238,10 +253,17 @@ pub fn save(root: &Path, name: &str, src: &Path) -> Result<PathBuf, Error> {
     let dest = tar_path(root, name)?;
     let dir = images_dir(root);
     std::fs::create_dir_all(&dir).map_err(io(name, format!("create {}", dir.display())))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tar."))
-        .tempfile_in(&dir)
-        .map_err(io(name, "create a temporary file"))?;
+    temporaries::sweep(&dir, TEMPORARIES);
+    let (tmp, _claim) = Temporary::claim(
+        &dir,
+        || {
+            tempfile::Builder::new()
+                .prefix(&format!(".{name}.tar."))
+                .tempfile_in(&dir)
+        },
+        |t| t.path(),
+    )
+    .map_err(io(name, "create a temporary file"))?;
     {
         let mut builder =
             tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file()));

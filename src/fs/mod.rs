@@ -22,6 +22,8 @@ pub mod overlay;
 pub mod pivot;
 #[cfg(feature = "volume")]
 pub mod scoped;
+#[cfg(feature = "image")]
+pub mod temporaries;
 #[cfg(feature = "hardening")]
 pub mod tmpfs;
 #[cfg(feature = "volume")]

@@ -1,0 +1,138 @@
+//! Temporary files a killed process leaves behind (step 11, for images).
+//!
+//! An image is written whole or not at all: into a temporary file or
+//! directory beside its final name, then renamed into place. A process
+//! killed before the rename leaves the temporary behind, and nothing in
+//! its name says whether its writer is dead or still at work.
+//!
+//! `flock(2)` answers that question. A lock belongs to an open file
+//! description, and the kernel drops it when the last descriptor of that
+//! description closes, which includes the death of the process, however
+//! it dies. So each writer holds an exclusive lock on its temporary for as
+//! long as it works on it ([`Temporary::claim`]), and a sweeper
+//! ([`sweep`]) deletes only the temporaries whose lock it can take: their
+//! writer is gone. One gap remains, between creating a temporary and
+//! locking it; writers close it by holding a shared lock on the
+//! directory's `.temporaries.lock` across the two steps, which the sweeper
+//! takes exclusively.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use nix::fcntl::{Flock, FlockArg};
+
+/// The lock file that orders writers' claims before a sweep.
+const DIR_LOCK: &str = ".temporaries.lock";
+
+/// A writer's hold on its temporary file or directory: while this lives,
+/// [`sweep`] leaves the temporary alone.
+pub struct Temporary {
+    _lock: Flock<File>,
+}
+
+impl Temporary {
+    /// Make a temporary in `dir` with `make` (which returns it with its
+    /// path) and lock it, under the directory's shared lock so that no
+    /// sweep sees it unlocked. Errors: the lock files cannot be opened or
+    /// locked, or `make` fails.
+    pub fn claim<T>(
+        dir: &Path,
+        make: impl FnOnce() -> io::Result<T>,
+        path: impl Fn(&T) -> &Path,
+    ) -> io::Result<(T, Temporary)> {
+        let _shared = lock(&dir.join(DIR_LOCK), FlockArg::LockShared, true)?;
+        let made = make()?;
+        let own = lock(path(&made), FlockArg::LockExclusive, false)?;
+        Ok((made, Temporary { _lock: own }))
+    }
+}
+
+/// Open `path` (a file, or a directory; `create` makes a missing file)
+/// and lock it with `how`.
+fn lock(path: &Path, how: FlockArg, create: bool) -> io::Result<Flock<File>> {
+    let file = if create {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?
+    } else {
+        File::open(path)?
+    };
+    Flock::lock(file, how).map_err(|(_, e)| io::Error::from(e))
+}
+
+/// Delete every temporary in `dir` whose name starts with one of
+/// `prefixes` and whose writer is gone (its lock can be taken). Best
+/// effort: what cannot be deleted now is left for the next sweep.
+pub fn sweep(dir: &Path, prefixes: &[&str]) {
+    let Ok(_exclusive) = lock(&dir.join(DIR_LOCK), FlockArg::LockExclusive, true) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == DIR_LOCK || !prefixes.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let path = entry.path();
+        // Taken at once, or the writer still works on it.
+        if lock(&path, FlockArg::LockExclusiveNonblock, false).is_err() {
+            continue;
+        }
+        let _ = match entry.file_type() {
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            _ => std::fs::remove_file(&path),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_deletes_what_no_writer_holds_and_keeps_what_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let held_file = || {
+            Temporary::claim(
+                dir.path(),
+                || {
+                    tempfile::Builder::new()
+                        .prefix(".a.tar.")
+                        .tempfile_in(dir.path())
+                },
+                |t| t.path(),
+            )
+        };
+        let (kept, hold) = held_file().unwrap();
+        let (abandoned, gone) = held_file().unwrap();
+        let abandoned = abandoned.keep().unwrap().1;
+        drop(gone);
+        let (kept_dir, dir_hold) = Temporary::claim(
+            dir.path(),
+            || {
+                tempfile::Builder::new()
+                    .prefix(".extract-a-")
+                    .tempdir_in(dir.path())
+            },
+            |t| t.path(),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("a.tar"), b"an image").unwrap();
+        sweep(dir.path(), &[".a.tar.", ".extract-"]);
+        assert!(kept.path().exists());
+        assert!(kept_dir.path().exists());
+        assert!(!abandoned.exists());
+        assert!(dir.path().join("a.tar").exists(), "not a temporary");
+        drop((hold, dir_hold));
+        let kept_dir = kept_dir.keep();
+        sweep(dir.path(), &[".a.tar.", ".extract-"]);
+        assert!(!kept.path().exists());
+        assert!(!kept_dir.exists());
+    }
+}
