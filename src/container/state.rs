@@ -557,6 +557,33 @@ mod tests {
         assert!(list[1].1.is_ok());
     }
 
+    /// What an `rm` killed mid-deletion leaves (its directory renamed to
+    /// `.removing-NAME-PID`, partly deleted) is deleted by the next removal,
+    /// unless a living removal still holds it.
+    #[test]
+    fn a_removal_cut_short_is_finished_by_the_next_one() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::new(t.path());
+        s.create(&info("a", "111111111111")).unwrap();
+        s.create(&info("b", "222222222222")).unwrap();
+        let left = t.path().join("containers/.removing-x-999999");
+        fs::create_dir_all(left.join("sub")).unwrap();
+        fs::write(left.join("sub/log"), "old log").unwrap();
+        let busy = t.path().join("containers/.removing-y-999998");
+        fs::create_dir_all(&busy).unwrap();
+        let held = nix::fcntl::Flock::lock(
+            File::open(&busy).unwrap(),
+            nix::fcntl::FlockArg::LockExclusive,
+        )
+        .unwrap();
+        s.remove("a").unwrap();
+        assert!(!left.exists(), "the abandoned removal is finished");
+        assert!(busy.exists(), "a removal still at work is left alone");
+        drop(held);
+        s.remove("b").unwrap();
+        assert!(!busy.exists());
+    }
+
     /// Whatever bytes `config.json` holds, loading gives a value or an
     /// error, never a panic.
     #[test]
