@@ -27,7 +27,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
+use crate::fs::temporaries::{self, Temporary};
 use crate::names;
+
+/// The prefix of a container directory being deleted (no container name
+/// starts with a dot, so listings skip it).
+const REMOVING: &str = ".removing-";
 
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -479,12 +484,22 @@ impl Store {
     /// name no container can have, which listings skip), then deleted: a
     /// reader sees the container whole or not at all, never a directory
     /// half deleted (which would read as a broken container).
+    ///
+    /// An `rm` killed between the rename and the end of the deletion leaves
+    /// the renamed directory; the deleting process holds an flock on it,
+    /// and every removal first sweeps the ones nobody holds.
     pub fn remove(&self, name: &str) -> Result<(), Error> {
         names::validate("container", name)?;
+        temporaries::sweep(&self.dir, &[REMOVING]);
         let dir = self.container_dir(name);
+        let _held = match Temporary::hold(&dir) {
+            Ok(held) => held,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err("remove", &dir)(e)),
+        };
         let trash = self
             .dir
-            .join(format!(".removing-{name}-{}", std::process::id()));
+            .join(format!("{REMOVING}{name}-{}", std::process::id()));
         match fs::rename(&dir, &trash) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -48,6 +48,17 @@ impl Temporary {
     }
 }
 
+impl Temporary {
+    /// Lock the existing file or directory `path` before it is renamed to a
+    /// temporary's name (a directory being deleted, say), so that no sweep
+    /// sees it there unlocked. Errors: `path` cannot be opened or locked.
+    pub fn hold(path: &Path) -> io::Result<Temporary> {
+        Ok(Temporary {
+            _lock: lock(path, FlockArg::LockExclusive, false)?,
+        })
+    }
+}
+
 /// Open `path` (a file, or a directory; `create` makes a missing file)
 /// and lock it with `how`.
 fn lock(path: &Path, how: FlockArg, create: bool) -> io::Result<Flock<File>> {

@@ -322,3 +322,73 @@ fn rm_f_while_run_is_making_the_container_removes_what_it_makes(env: Env) {
         env.assert_no_leaks();
     }
 }
+
+/// `rm -f` killed with SIGKILL at any instant leaves the container either
+/// gone or listed by `ps -a` and removed by a second `rm -f`, with nothing
+/// behind: no mount, cgroup, rule, state directory or process of the root.
+#[rstest]
+fn an_rm_killed_at_any_instant_leaves_what_a_second_rm_removes(env: Env) {
+    use std::time::Duration;
+    let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
+    for n in 0..20u64 {
+        let name = format!("r{n}");
+        env.run_d(&["--name", &name], &["sleep", "1000"]);
+        let mut child = std::process::Command::new(crate::harness::bin())
+            .arg("--root")
+            .arg(&env.root)
+            .args(["rm", "-f", &name])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // From at once to past the end of an rm (0, 0.25, 1, ... 90 ms).
+        std::thread::sleep(Duration::from_micros(n * n * 250));
+        let _ = child.kill();
+        let _ = child.wait();
+        let out = env
+            .md()
+            .args(["ps", "-a", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "try {n}: ps -a failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        // A directory renamed to `.removing-...` is no container: the next
+        // removal finishes deleting it (checked below).
+        for dir in container_dirs(&env).iter().filter(|d| !d.starts_with('.')) {
+            assert!(
+                listed.iter().any(|c| c["name"] == dir.as_str()),
+                "try {n}: {dir} is on disk but ps -a does not list it: {listed:?}"
+            );
+        }
+        let status = listed
+            .first()
+            .and_then(|c| c["status"].as_str())
+            .unwrap_or("gone")
+            .to_string();
+        *outcomes.entry(status.clone()).or_default() += 1;
+        if !listed.is_empty() {
+            let out = env.md().args(["rm", "-f", &name]).output().unwrap();
+            assert!(
+                out.status.success(),
+                "try {n}: a second rm -f of a {status} container failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let left = container_dirs(&env);
+        assert!(
+            left.iter().all(|d| d.starts_with(".removing-")),
+            "try {n}: {left:?}"
+        );
+        env.assert_no_leaks();
+    }
+    // One more removal finishes what the killed ones left half deleted.
+    env.run_d(&["--name", "last"], &["true"]);
+    env.md().args(["rm", "-f", "last"]).assert().success();
+    let left = container_dirs(&env);
+    assert!(left.is_empty(), "left after a last rm: {left:?}");
+    eprintln!("what the killed rm -f left: {outcomes:?}");
+}
