@@ -111,3 +111,63 @@ fn a_run_killed_at_any_instant_gives_its_address_back_on_rm(env: Env) {
         );
     }
 }
+
+/// Every process of this root whose command line names `needle` (the
+/// `run` and the monitor it forks; a container's own programs do not carry
+/// the root's path), by PID.
+fn processes_naming(env: &Env, needle: &str) -> Vec<i32> {
+    let root = env.root.to_string_lossy().into_owned();
+    let me = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            args.iter().any(|a| *a == root.as_bytes())
+                && args.iter().any(|a| *a == needle.as_bytes())
+        })
+        .collect()
+}
+
+/// `run -d --net NET` whose CLI and monitor are both killed with SIGKILL at
+/// any instant (a crash of mydocker itself), then `rm -f`: every address
+/// comes back, even one taken before the monitor could record it.
+#[rstest]
+fn a_run_and_its_monitor_killed_at_any_instant_give_the_address_back_on_rm(env: Env) {
+    use std::time::Duration;
+    let (name, subnet) = env.unique_network();
+    let subnet: Subnet = subnet.parse().unwrap();
+    store::create(&env.root, &name, subnet).unwrap();
+    let ipam = Ipam::new(&env.root);
+    for n in 0..30u64 {
+        let cname = format!("m{n}");
+        let mut child = std::process::Command::new(crate::harness::bin())
+            .args(env.run_args(
+                &["-d", "--name", &cname, "--net", &name],
+                &["sleep", "1000"],
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // From at once to past the attach (0, 0.1, 0.4, ... 84 ms).
+        std::thread::sleep(Duration::from_micros(n * n * 100));
+        let pids = processes_naming(&env, &cname);
+        for pid in pids {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = child.wait();
+        let _ = env.md().args(["rm", "-f", &cname]).output().unwrap();
+        assert_eq!(
+            ipam.used(&subnet).unwrap(),
+            0,
+            "try {n}: an address is still taken after rm -f of {cname}"
+        );
+    }
+}
