@@ -460,13 +460,13 @@ fn main() {
     let ipam = mydocker::network::ipam::Ipam::new(&ipam_root);
     let subnet: mydocker::network::ip::Subnet = "10.99.0.0/16".parse().unwrap();
     for _ in 0..1000 {
-        ipam.allocate(&subnet).unwrap();
+        ipam.allocate(&subnet, "bench").unwrap();
     }
     let mut alloc = Vec::new();
     let mut release = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();
-        let ip = ipam.allocate(&subnet).unwrap();
+        let ip = ipam.allocate(&subnet, "bench").unwrap();
         alloc.push(t.elapsed());
         let t = Instant::now();
         ipam.release(&subnet, ip).unwrap();

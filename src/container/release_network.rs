@@ -67,13 +67,14 @@ pub fn forget_network(info: &mut ContainerInfo) {
 
 /// Give back what a container got from a bridge network (the kernel's
 /// interfaces, through rtnetlink): its port rules (step 31), its veth, its
-/// address.
+/// address; and from step 29 any address the IPAM still holds for it.
 #[cfg(feature = "net-bridge")]
 pub fn release_network(root: &Path, info: &ContainerInfo) {
     use crate::network::{endpoint, links::Kernel};
     if let Some(ep) = endpoint_of(info) {
         endpoint::release(&Kernel, root, &ep, &info.id);
     }
+    endpoint::release_leases_of(root, &info.id);
 }
 
 /// What the state says the container got from a bridge network.

@@ -1,4 +1,5 @@
-//! Temporary files a killed process leaves behind (step 11, for images).
+//! Temporary files a killed process leaves behind (step 11, for images;
+//! from step 20 also the directories of containers being removed).
 //!
 //! An image is written whole or not at all: into a temporary file or
 //! directory beside its final name, then renamed into place. A process

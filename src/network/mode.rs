@@ -162,7 +162,7 @@ impl Plan {
         container_id: &str,
         pid: i32,
     ) -> Result<Endpoint> {
-        let ip = self.lease(root, net)?;
+        let ip = self.lease(root, net, container_id)?;
         crate::network::endpoint::connect(nl, root, net, ip, container_id, pid)
     }
 
@@ -178,7 +178,7 @@ impl Plan {
         pid: i32,
     ) -> Result<Endpoint> {
         use crate::network::endpoint::{connect, publish, release};
-        let ip = self.lease(root, net)?;
+        let ip = self.lease(root, net, container_id)?;
         let mut ep = connect(nl, root, net, ip, container_id, pid)?;
         ep.ports = self.ports.clone();
         if let Err(e) = publish(root, ep.ip, &ep.ports, container_id) {
@@ -200,16 +200,18 @@ impl Plan {
         self
     }
 
-    fn lease(&self, _root: &Path, net: &Network) -> Result<std::net::Ipv4Addr> {
+    fn lease(&self, _root: &Path, net: &Network, _owner: &str) -> Result<std::net::Ipv4Addr> {
         crate::network::endpoint::lowest_free(net, &self.taken)
     }
 }
 
-/// From step 29 the IPAM in `root` leases the address.
+/// From step 29 the IPAM in `root` leases the address, to the container
+/// `owner` (so that its removal gives it back even if it was never
+/// recorded in the container's state).
 #[cfg(feature = "ipam")]
 impl Plan {
-    fn lease(&self, root: &Path, net: &Network) -> Result<std::net::Ipv4Addr> {
-        Ok(crate::network::ipam::Ipam::new(root).allocate(&net.subnet)?)
+    fn lease(&self, root: &Path, net: &Network, owner: &str) -> Result<std::net::Ipv4Addr> {
+        Ok(crate::network::ipam::Ipam::new(root).allocate(&net.subnet, owner)?)
     }
 }
 

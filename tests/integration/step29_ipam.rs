@@ -126,8 +126,7 @@ fn processes_naming(env: &Env, needle: &str) -> Vec<i32> {
         .filter(|pid| {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-            args.iter().any(|a| *a == root.as_bytes())
-                && args.iter().any(|a| *a == needle.as_bytes())
+            args.contains(&root.as_bytes()) && args.contains(&needle.as_bytes())
         })
         .collect()
 }
@@ -163,11 +162,13 @@ fn a_run_and_its_monitor_killed_at_any_instant_give_the_address_back_on_rm(env: 
             );
         }
         let _ = child.wait();
-        let _ = env.md().args(["rm", "-f", &cname]).output().unwrap();
+        let rm = env.md().args(["rm", "-f", &cname]).output().unwrap();
         assert_eq!(
             ipam.used(&subnet).unwrap(),
             0,
-            "try {n}: an address is still taken after rm -f of {cname}"
+            "try {n}: an address is still taken after rm -f of {cname} ({}): {}",
+            rm.status,
+            String::from_utf8_lossy(&rm.stderr)
         );
     }
 }
