@@ -225,3 +225,34 @@ fn pids_limit_stops_forks_and_is_in_pids_max(env: Env) {
     let max = env.wait_cgroup_file("pids.max");
     assert_eq!(std::fs::read_to_string(max).unwrap().trim(), "10");
 }
+
+/// A `--tmpfs` that cannot work is refused before anything is made, naming
+/// the flag and what is wrong, never by the kernel's bare EINVAL at mount
+/// time: a bad option value, the runtime's own /proc, /sys or /dev, the
+/// same mount point twice (as Docker's "duplicate mount point").
+#[rstest]
+#[case::size(&["--tmpfs", "/x:size=abc"], "size")]
+#[case::mode(&["--tmpfs", "/x:mode=999"], "mode")]
+#[case::uid(&["--tmpfs", "/x:uid=abc"], "numeric ID")]
+#[case::proc(&["--tmpfs", "/proc"], "runtime")]
+#[case::dev(&["--tmpfs", "/dev/x"], "runtime")]
+#[case::twice(&["--tmpfs", "/x", "--tmpfs", "/x"], "duplicate mount point")]
+#[case::volume(&["--tmpfs", "/data", "-v", "/tmp:/data"], "duplicate mount point")]
+fn a_tmpfs_that_cannot_work_exits_125_and_makes_nothing(
+    env: Env,
+    #[case] opts: &[&str],
+    #[case] message: &str,
+) {
+    let out = env.run(opts, &["true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(message), "{err}");
+    assert!(!err.contains("EINVAL"), "{err}");
+    assert!(
+        mydocker::container::state::Store::new(&env.root)
+            .list()
+            .is_empty(),
+        "a refused run left a container"
+    );
+    env.assert_no_leaks();
+}
