@@ -51,7 +51,7 @@ fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
         #[cfg(feature = "hardening")]
         user: user(root, args)?,
         #[cfg(feature = "hardening")]
-        view: view(args),
+        view: view(args)?,
         #[cfg(feature = "image")]
         image: args.image.clone(),
         #[cfg(feature = "volume")]
@@ -113,9 +113,13 @@ fn user(root: &Path, args: &RunArgs) -> Result<Option<crate::security::user::Use
 
 /// From step 35: the masks (off with `--privileged`), `--read-only` and
 /// `--tmpfs`.
+/// Two mounts at one place (two `--tmpfs`, or a `--tmpfs` and a volume)
+/// are refused.
 #[cfg(feature = "hardening")]
-fn view(args: &RunArgs) -> crate::fs::kernel_view::View {
-    crate::fs::kernel_view::View {
+fn view(args: &RunArgs) -> Result<crate::fs::kernel_view::View> {
+    let volumes: Vec<&Path> = args.volumes.iter().map(|v| v.target.as_path()).collect();
+    crate::fs::tmpfs::check_targets(&args.tmpfs, &volumes).map_err(anyhow::Error::msg)?;
+    Ok(crate::fs::kernel_view::View {
         mask: !args.privileged,
         read_only: args.read_only,
         tmpfs: args.tmpfs.clone(),
@@ -124,7 +128,7 @@ fn view(args: &RunArgs) -> crate::fs::kernel_view::View {
             .map(|f| Path::new("/etc").join(f))
             .filter(|f| !args.volumes.iter().any(|v| &v.target == f))
             .collect(),
-    }
+    })
 }
 
 /// The limits asked for on the command line: none before step 06.

@@ -49,6 +49,11 @@ pub fn parse(s: &str) -> Result<Tmpfs, String> {
     {
         return Err(format!("{s:?}: the path may not contain .."));
     }
+    if let Some(reserved) = crate::fs::volume::reserved_by_runtime(&path) {
+        return Err(format!(
+            "{s:?}: {reserved} is mounted by the runtime itself; a tmpfs at or below it would hide or be hidden by it"
+        ));
+    }
     let mut flags = MsFlags::MS_NOEXEC | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     let mut data = Vec::new();
     for opt in options.split(',').filter(|o| !o.is_empty()) {
@@ -65,6 +70,8 @@ pub fn parse(s: &str) -> Result<Tmpfs, String> {
                 let key = opt.split_once('=').map(|(k, _)| k);
                 match key {
                     Some(k) if DATA_OPTIONS.contains(&k) => {
+                        let value = &opt[k.len() + 1..];
+                        check_value(k, value).map_err(|why| format!("{s:?}: {opt:?}: {why}"))?;
                         data.retain(|d: &String| !d.starts_with(&format!("{k}=")));
                         data.push(opt.to_string());
                         continue;
@@ -86,6 +93,64 @@ pub fn parse(s: &str) -> Result<Tmpfs, String> {
         flags: flags.bits(),
         data: data.join(","),
     })
+}
+
+/// Check the value of a tmpfs option as `man 5 tmpfs` reads it, so that a
+/// bad one is refused with the flag's name before anything is made rather
+/// than by the kernel's EINVAL at mount time: `size` a number of bytes
+/// with an optional k, m or g suffix, or a percentage of RAM; `nr_blocks`
+/// and `nr_inodes` a number with an optional suffix; `mode` octal
+/// permission bits (at most 7777); `uid` and `gid` numeric IDs.
+fn check_value(key: &str, value: &str) -> Result<(), String> {
+    let number = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    let with_suffix = |v: &str| {
+        let digits = v.strip_suffix(['k', 'K', 'm', 'M', 'g', 'G']).unwrap_or(v);
+        number(digits)
+    };
+    let ok = match key {
+        "size" => with_suffix(value) || value.strip_suffix('%').is_some_and(number),
+        "nr_blocks" | "nr_inodes" => with_suffix(value),
+        "mode" => {
+            !value.is_empty()
+                && value.len() <= 5
+                && u32::from_str_radix(value, 8).is_ok_and(|m| m <= 0o7777)
+        }
+        "uid" | "gid" => value.parse::<u32>().is_ok(),
+        _ => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match key {
+        "size" => "a size is bytes with an optional k, m or g, or a percentage (64m, 10%)",
+        "nr_blocks" | "nr_inodes" => "a count with an optional k, m or g",
+        "mode" => "a mode is octal permission bits, at most 7777 (1777)",
+        _ => "a numeric ID",
+    }
+    .to_string())
+}
+
+/// Refuse two mounts at one place: two `--tmpfs` of the same path, or a
+/// `--tmpfs` where a volume (`volumes`, container paths) is mounted, as
+/// Docker refuses a duplicate mount point.
+pub fn check_targets(mounts: &[Tmpfs], volumes: &[&Path]) -> Result<(), String> {
+    use crate::fs::volume::normal;
+    for (i, m) in mounts.iter().enumerate() {
+        let at = normal(&m.path);
+        if mounts[..i].iter().any(|o| normal(&o.path) == at) {
+            return Err(format!(
+                "duplicate mount point: --tmpfs {} is given twice",
+                at.display()
+            ));
+        }
+        if volumes.iter().any(|v| normal(v) == at) {
+            return Err(format!(
+                "duplicate mount point: {} is both a --tmpfs and a volume",
+                at.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Tmpfs {
@@ -138,10 +203,58 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        for bad in ["tmp", "/", "/a/../b", "/x:bogus", "/x:color=red"] {
+        for bad in [
+            "tmp",
+            "/",
+            "/a/../b",
+            "/x:bogus",
+            "/x:color=red",
+            "/x:size=abc",
+            "/x:size=",
+            "/x:size=10x",
+            "/x:nr_inodes=-1",
+            "/x:mode=999",
+            "/x:mode=17777",
+            "/x:uid=abc",
+            "/x:gid=-1",
+            "/proc",
+            "/sys/fs",
+            "/dev/x",
+        ] {
             let err = parse(bad).unwrap_err();
             assert!(err.contains(&format!("{bad:?}")), "{err}");
         }
+    }
+
+    #[test]
+    fn good_values_pass() {
+        for good in [
+            "/x:size=65536",
+            "/x:size=64m",
+            "/x:size=1G",
+            "/x:size=50%",
+            "/x:nr_inodes=1k",
+            "/x:mode=1777",
+            "/x:mode=0755",
+            "/x:uid=1000,gid=0",
+            "/procs",
+            "/data/dev",
+        ] {
+            assert!(parse(good).is_ok(), "{good}: {:?}", parse(good));
+        }
+    }
+
+    #[test]
+    fn a_mount_point_is_given_once() {
+        let t = |s: &str| parse(s).unwrap();
+        assert!(check_targets(&[t("/a"), t("/b")], &[Path::new("/c")]).is_ok());
+        let twice = check_targets(&[t("/a"), t("/a/")], &[]).unwrap_err();
+        assert!(twice.contains("--tmpfs /a is given twice"), "{twice}");
+        let both = check_targets(&[t("/data")], &[Path::new("/data")]).unwrap_err();
+        assert!(
+            both.contains("/data is both a --tmpfs and a volume"),
+            "{both}"
+        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub enum Error {
 
 /// The runtime's own mount point (of [`RUNTIME_MOUNTS`]) at or above
 /// `target`, a path inside the container (`.` and repeated `/` ignored).
-fn reserved_by_runtime(target: &Path) -> Option<&'static str> {
+pub fn reserved_by_runtime(target: &Path) -> Option<&'static str> {
     let first = target.components().find_map(|c| match c {
         Component::Normal(n) => Some(n),
         _ => None,
@@ -88,7 +88,7 @@ fn reserved_by_runtime(target: &Path) -> Option<&'static str> {
 }
 
 /// The container path without `.`, repeated or trailing `/`.
-fn normal(target: &Path) -> PathBuf {
+pub fn normal(target: &Path) -> PathBuf {
     target.components().collect()
 }
 
