@@ -38,6 +38,8 @@ pub mod monitor;
 #[cfg(feature = "isolation")]
 pub mod mounted_root;
 pub mod process;
+#[cfg(feature = "lifecycle")]
+pub mod restart;
 #[cfg(feature = "detach")]
 pub mod release_network;
 #[cfg(feature = "detach")]
