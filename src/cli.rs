@@ -666,7 +666,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
 #[cfg(feature = "lifecycle")]
 pub fn run_args(args: &[OsString]) -> Vec<String> {
     let args = normalize(args.to_vec());
-    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy().into_owned());
+    let mut words = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned());
     while let Some(word) = words.next() {
         match word.as_str() {
             "--root" => {
@@ -890,6 +893,46 @@ mod tests {
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
+    }
+
+    #[cfg(feature = "lifecycle")]
+    #[test]
+    fn run_args_are_kept_without_the_root_and_parse_again() {
+        let line = os(&[
+            "mydocker",
+            "--root",
+            "/r",
+            "run",
+            "-d",
+            "-name",
+            "w",
+            "-e",
+            "A=1",
+            "busybox",
+            "sh",
+            "-c",
+            "echo -name",
+        ]);
+        let kept = run_args(&line);
+        assert_eq!(
+            kept,
+            [
+                "-d",
+                "--name",
+                "w",
+                "-e",
+                "A=1",
+                "busybox",
+                "sh",
+                "-c",
+                "echo -name"
+            ]
+        );
+        let args = run_args_again(&kept).unwrap();
+        assert_eq!(args.name.as_deref(), Some("w"));
+        assert_eq!(args.command, ["sh", "-c", "echo -name"]);
+        assert!(run_args(&os(&["mydocker", "--root=/r", "ps"])).is_empty());
+        assert!(run_args_again(&["--nope".into()]).is_err());
     }
 
     #[test]

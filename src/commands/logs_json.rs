@@ -57,7 +57,14 @@ pub fn logs(root: &Path, args: &LogsArgs) -> Result<i32> {
     if !args.follow {
         return Ok(0);
     }
-    follow(&store, &info.name, &mut reader, &mut partial, &path, &printer)?;
+    follow(
+        &store,
+        &info.name,
+        &mut reader,
+        &mut partial,
+        &path,
+        &printer,
+    )?;
     Ok(0)
 }
 

@@ -8,6 +8,9 @@
 //! share is here. From step 37 `run_again.rs` starts a stopped container
 //! again with the same steps.
 
+#[cfg(feature = "lifecycle")]
+#[path = "run_again.rs"]
+pub mod again;
 #[cfg(not(feature = "detach"))]
 #[path = "run_simple.rs"]
 mod flow;
@@ -17,9 +20,6 @@ mod flow;
 #[cfg(feature = "net-modes")]
 #[path = "run_network.rs"]
 mod run_network;
-#[cfg(feature = "lifecycle")]
-#[path = "run_again.rs"]
-pub mod again;
 
 #[cfg(feature = "env")]
 pub use flow::merge_env;

@@ -21,9 +21,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use nix::unistd::Pid;
 
-use super::flow::{
-    confine, container_env, network_plan, report, restrict_devices, spec,
-};
+use super::flow::{confine, container_env, network_plan, report, restrict_devices, spec};
 use super::{cgroup_name, config};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::container::guard::Guard;

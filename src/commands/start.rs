@@ -66,9 +66,6 @@ fn attached(store: &Store, started: &Started) -> Result<i32> {
     let info = store.load(&started.name)?;
     match (info.status, info.exit_code) {
         (Status::Exited, Some(code)) => Ok(code),
-        _ => bail!(
-            "container {}: its exit code was not recorded",
-            started.name
-        ),
+        _ => bail!("container {}: its exit code was not recorded", started.name),
     }
 }

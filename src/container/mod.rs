@@ -38,12 +38,12 @@ pub mod monitor;
 #[cfg(feature = "isolation")]
 pub mod mounted_root;
 pub mod process;
-#[cfg(feature = "lifecycle")]
-pub mod restart;
 #[cfg(feature = "detach")]
 pub mod release_network;
 #[cfg(feature = "detach")]
 pub mod remove;
+#[cfg(feature = "lifecycle")]
+pub mod restart;
 pub mod rootfs;
 pub mod spec;
 #[cfg(feature = "detach")]

@@ -174,7 +174,13 @@ mod tests {
 
     #[test]
     fn docker_spellings_parse_and_print_back() {
-        for s in ["no", "always", "unless-stopped", "on-failure", "on-failure:2"] {
+        for s in [
+            "no",
+            "always",
+            "unless-stopped",
+            "on-failure",
+            "on-failure:2",
+        ] {
             assert_eq!(s.parse::<Policy>().unwrap().to_string(), s);
         }
         assert_eq!("on-failure:3".parse(), Ok(Policy::OnFailure(Some(3))));
@@ -215,8 +221,14 @@ mod tests {
     #[test]
     fn the_policy_is_recorded_as_json() {
         let json = serde_json::to_string(&Policy::OnFailure(Some(2))).unwrap();
-        assert_eq!(serde_json::from_str::<Policy>(&json).unwrap(), Policy::OnFailure(Some(2)));
+        assert_eq!(
+            serde_json::from_str::<Policy>(&json).unwrap(),
+            Policy::OnFailure(Some(2))
+        );
         let json = serde_json::to_string(&Policy::Always).unwrap();
-        assert_eq!(serde_json::from_str::<Policy>(&json).unwrap(), Policy::Always);
+        assert_eq!(
+            serde_json::from_str::<Policy>(&json).unwrap(),
+            Policy::Always
+        );
     }
 }

@@ -57,11 +57,7 @@ impl Rootfs {
 /// unmounts what was mounted and never removes a layer: the container's
 /// files are kept, whatever happens to its start.
 #[cfg(feature = "lifecycle")]
-pub fn prepare_again(
-    sys: &dyn Syscall,
-    root: &std::path::Path,
-    config: &Config,
-) -> Result<Rootfs> {
+pub fn prepare_again(sys: &dyn Syscall, root: &std::path::Path, config: &Config) -> Result<Rootfs> {
     use crate::fs::layers::ContainerLayers;
     use anyhow::Context;
 

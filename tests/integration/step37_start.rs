@@ -16,7 +16,9 @@ fn md(env: &Env, args: &[&str]) -> assert_cmd::Command {
 }
 
 fn inspect(env: &Env, name: &str, template: &str) -> String {
-    let out = md(env, &["inspect", "-f", template, name]).output().unwrap();
+    let out = md(env, &["inspect", "-f", template, name])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
     stdout_of(&out).trim().to_string()
 }
@@ -47,7 +49,11 @@ fn start_a_runs_it_again_with_its_write_layer_and_code(env: Env) {
         .run();
     assert_eq!(inspect(&env, "w", "{{.Id}}"), first_id);
     assert_eq!(
-        inspect(&env, "w", "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}"),
+        inspect(
+            &env,
+            "w",
+            "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}"
+        ),
         "exited 4 0"
     );
     assert_ne!(
@@ -140,9 +146,13 @@ fn start_attaches_it_to_its_network_and_publishes_its_ports_again(env: Env) {
         ],
     );
     assert!(fetch(port).unwrap().contains("page"));
-    Expect::new(md(&env, &["stop", "-t", "1", "web"])).stdout("web\n").run();
+    Expect::new(md(&env, &["stop", "-t", "1", "web"]))
+        .stdout("web\n")
+        .run();
     assert!(fetch(port).is_err(), "the port still answers after stop");
-    Expect::new(md(&env, &["start", "web"])).stdout("web\n").run();
+    Expect::new(md(&env, &["start", "web"]))
+        .stdout("web\n")
+        .run();
     // The same write layer: the page was appended to, not made anew.
     let reply = fetch(port).unwrap();
     assert!(reply.contains("page\npage"), "{reply}");
@@ -165,7 +175,9 @@ fn a_failing_start_leaves_the_container_exited_and_intact(env: Env) {
         &["--name", "first", "--net", &net, "-p", &publish],
         &["sh", "-c", "echo kept > /file; exit 3"],
     );
-    Expect::new(md(&env, &["wait", "first"])).stdout("3\n").run();
+    Expect::new(md(&env, &["wait", "first"]))
+        .stdout("3\n")
+        .run();
     env.run_d(
         &["--name", "second", "--net", &net, "-p", &publish],
         &["sleep", "1000"],
@@ -176,15 +188,24 @@ fn a_failing_start_leaves_the_container_exited_and_intact(env: Env) {
         .run();
     let info = env.state("first");
     assert_eq!(
-        (info.status.as_str(), info.exit_code, info.ip, info.ports.len()),
+        (
+            info.status.as_str(),
+            info.exit_code,
+            info.ip,
+            info.ports.len()
+        ),
         ("exited", Some(3), None, 0)
     );
     let upper = info.layers.unwrap().join("upper/file");
     assert_eq!(std::fs::read_to_string(upper).unwrap(), "kept\n");
 
     // With the port free again, it starts.
-    Expect::new(md(&env, &["rm", "-f", "second"])).stdout("second\n").run();
-    Expect::new(md(&env, &["start", "-a", "first"])).status(3).run();
+    Expect::new(md(&env, &["rm", "-f", "second"]))
+        .stdout("second\n")
+        .run();
+    Expect::new(md(&env, &["start", "-a", "first"]))
+        .status(3)
+        .run();
 }
 
 /// A volume whose host directory became a file cannot be mounted over the
@@ -214,10 +235,7 @@ fn a_start_failing_part_way_undoes_only_what_it_made(env: Env) {
 
 #[rstest]
 fn restart_stops_then_starts(env: Env) {
-    env.run_d(
-        &["--name", "rs"],
-        &["sh", "-c", "echo up; exec sleep 1000"],
-    );
+    env.run_d(&["--name", "rs"], &["sh", "-c", "echo up; exec sleep 1000"]);
     env.wait_log("rs", "up");
     let pid = inspect(&env, "rs", "{{.State.Pid}}");
     Expect::new(md(&env, &["restart", "-t", "1", "rs"]))
@@ -227,8 +245,12 @@ fn restart_stops_then_starts(env: Env) {
     assert_ne!(inspect(&env, "rs", "{{.State.Pid}}"), pid);
     env.wait_log("rs", "up\nup\n");
     // A stopped container is just started.
-    Expect::new(md(&env, &["stop", "-t", "0", "rs"])).stdout("rs\n").run();
-    Expect::new(md(&env, &["restart", "rs"])).stdout("rs\n").run();
+    Expect::new(md(&env, &["stop", "-t", "0", "rs"]))
+        .stdout("rs\n")
+        .run();
+    Expect::new(md(&env, &["restart", "rs"]))
+        .stdout("rs\n")
+        .run();
     env.wait_log("rs", "up\nup\nup\n");
 }
 
@@ -291,7 +313,10 @@ fn restart_always_stopped_by_stop_stays_stopped(env: Env) {
     Expect::new(md(&env, &["kill", "ak"])).stdout("ak\n").run();
     Expect::new(md(&env, &["wait", "ak"])).stdout("137\n").run();
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(inspect(&env, "ak", "{{.State.Status}} {{.RestartCount}}"), "exited 0");
+    assert_eq!(
+        inspect(&env, "ak", "{{.State.Status}} {{.RestartCount}}"),
+        "exited 0"
+    );
 }
 
 #[rstest]
@@ -320,6 +345,8 @@ fn rm_removes_several_and_goes_on_past_a_failure(env: Env) {
         .stdout("a\nb\n")
         .stderr_has("no such container: ghost")
         .run();
-    Expect::new(md(&env, &["rm", "-v", "c"])).stdout("c\n").run();
+    Expect::new(md(&env, &["rm", "-v", "c"]))
+        .stdout("c\n")
+        .run();
     Expect::new(md(&env, &["ps", "-a", "-q"])).stdout("").run();
 }
