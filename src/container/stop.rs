@@ -72,6 +72,9 @@ pub fn stopped_by_user(store: &Store, name: &str) {
     while Instant::now() < deadline && store.load(name).is_ok_and(|i| i.restarting) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Past the longest wait, no monitor is left to clear it (one was
+    // killed while it waited).
+    let _ = store.update(name, |i| i.restarting = false);
 }
 
 #[cfg(test)]
