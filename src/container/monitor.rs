@@ -14,6 +14,13 @@
 //! that the container runs (or why it could not start). From step 36, with
 //! `-t`, the monitor holds the container's terminal instead: it logs what
 //! the program writes to it and serves `attach` (`terminal::server`).
+//!
+//! From step 37 the monitor also applies the container's restart policy
+//! (`container::restart`): after recording the exit it may wait, then
+//! become `mydocker start` of the same container. What it undoes when the
+//! container cannot start is its caller's choice ([`Job::undo`]): a new
+//! container is discarded whole, a stopped one started again keeps its
+//! layer and record.
 
 #![allow(unsafe_code)]
 

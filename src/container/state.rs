@@ -12,7 +12,9 @@
 //! its directory, held from the moment its state is recorded until its
 //! process is recorded (or what was made is removed): `rm` waits for it,
 //! so it never removes a container under the process still making it
-//! (Docker's daemon holds a lock per container for the same reason).
+//! (Docker's daemon holds a lock per container for the same reason). From
+//! step 37 `start` takes the same mark while it makes a stopped container
+//! again ([`Store::begin_start`]).
 //!
 //! A container's process is named by its PID **and** that process's start
 //! time (`/proc/PID/stat` field 22). A PID the kernel has since given to

@@ -291,8 +291,9 @@ fn restart_always_stopped_by_stop_stays_stopped(env: Env) {
         &["--name", "al", "--restart", "always"],
         &["sh", "-c", "echo run; exit 1"],
     );
+    // Listed without -a while it waits, as Docker lists it.
     wait_for("ps to show the container restarting", || {
-        let out = md(&env, &["ps", "-a"]).output().unwrap();
+        let out = md(&env, &["ps"]).output().unwrap();
         stdout_of(&out).contains("restarting (1)").then_some(())
     });
     Expect::new(md(&env, &["stop", "al"])).stdout("al\n").run();
