@@ -88,6 +88,23 @@ fn start_keeps_its_volumes_and_environment(env: Env) {
     );
 }
 
+/// Its limits are the recorded ones, in a new cgroup: the first run's went
+/// with it.
+#[rstest]
+fn start_gives_it_a_cgroup_with_its_limits_again(env: Env) {
+    env.run_d(&["--name", "lim", "-m", "64m"], &["sleep", "1000"]);
+    let limit = ["memory.max", "memory.limit_in_bytes"];
+    assert_eq!(env.cgroup_value(&limit), "67108864");
+    Expect::new(md(&env, &["stop", "-t", "0", "lim"]))
+        .stdout("lim\n")
+        .run();
+    assert!(env.cgroup_dirs().is_empty(), "{:?}", env.cgroup_dirs());
+    Expect::new(md(&env, &["start", "lim"]))
+        .stdout("lim\n")
+        .run();
+    assert_eq!(env.cgroup_value(&limit), "67108864");
+}
+
 /// Docker prints the name of a running container and leaves it alone.
 #[rstest]
 fn start_of_a_running_container_leaves_it_as_it_is(env: Env) {
