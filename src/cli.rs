@@ -94,6 +94,14 @@ pub enum Command {
     #[cfg(feature = "lifecycle")]
     Inspect(InspectArgs),
 
+    /// Start stopped containers again (same layer, volumes, network, limits)
+    #[cfg(feature = "lifecycle")]
+    Start(StartArgs),
+
+    /// Stop containers, then start them again
+    #[cfg(feature = "lifecycle")]
+    Restart(RestartArgs),
+
     /// The first process inside a container (started by `run`)
     #[cfg(feature = "cli")]
     #[command(hide = true)]
@@ -230,6 +238,11 @@ pub struct RunArgs {
     #[cfg(feature = "network")]
     #[arg(short = 'p', long = "publish", value_name = "HOST:CONTAINER", value_parser = crate::network::endpoint::parse_port)]
     pub publish: Vec<(u16, u16)>,
+
+    /// Start it again when it exits (with -d): no, on-failure[:N], always, unless-stopped
+    #[cfg(feature = "lifecycle")]
+    #[arg(long, value_name = "POLICY", default_value = "no")]
+    pub restart: crate::container::restart::Policy,
 
     /// The directory to use as the container's root filesystem
     #[cfg(all(feature = "pivot", not(feature = "image")))]
@@ -453,6 +466,34 @@ pub fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal, String> {
 
 #[cfg(feature = "lifecycle")]
 #[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Print the container's stdout and stderr and exit with its code
+    #[arg(short = 'a', long)]
+    pub attach: bool,
+
+    /// Started by its monitor under its restart policy (not for users)
+    #[arg(long = "by-policy", hide = true)]
+    pub by_policy: bool,
+
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Seconds to wait after SIGTERM before SIGKILL
+    #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECS")]
+    pub time: u64,
+
+    /// The containers (names, IDs or ID prefixes)
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Args)]
 pub struct WaitArgs {
     /// The containers (names, IDs or ID prefixes)
     #[arg(required = true)]
@@ -553,6 +594,11 @@ pub struct RmArgs {
     #[arg(short = 'f', long)]
     pub force: bool,
 
+    /// Accepted for Docker's scripts: mydocker makes no anonymous volumes, so there are none to remove
+    #[cfg(feature = "lifecycle")]
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+
     /// The containers (names, IDs or ID prefixes)
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -610,6 +656,45 @@ impl InitArgs {
 /// tutorial's single-dash long options.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(normalize(args))
+}
+
+/// The arguments `run` was given after its verb (`args` is the whole
+/// command line, program name first), kept in the container's state so
+/// that `start` (step 37) can read them again with [`run_args_again`]. The
+/// global `--root` before the verb is left out: `start` has its own.
+/// Arguments that are not UTF-8 are kept with their bad bytes replaced.
+#[cfg(feature = "lifecycle")]
+pub fn run_args(args: &[OsString]) -> Vec<String> {
+    let args = normalize(args.to_vec());
+    let mut words = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned());
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--root" => {
+                words.next();
+            }
+            w if w.starts_with("--root=") => {}
+            "run" => return words.collect(),
+            _ => break,
+        }
+    }
+    Vec::new()
+}
+
+/// Parse the arguments [`run_args`] kept, as `run` parsed them.
+#[cfg(feature = "lifecycle")]
+pub fn run_args_again(kept: &[String]) -> Result<RunArgs, String> {
+    let line = ["mydocker", "run"]
+        .into_iter()
+        .map(OsString::from)
+        .chain(kept.iter().map(OsString::from))
+        .collect();
+    match parse(line).map_err(|e| e.to_string())?.command {
+        Command::Run(args) => Ok(*args),
+        _ => Err("not the arguments of run".into()),
+    }
 }
 
 /// The tutorial's single-dash spellings and Docker's names for them.
@@ -808,6 +893,46 @@ mod tests {
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
+    }
+
+    #[cfg(feature = "lifecycle")]
+    #[test]
+    fn run_args_are_kept_without_the_root_and_parse_again() {
+        let line = os(&[
+            "mydocker",
+            "--root",
+            "/r",
+            "run",
+            "-d",
+            "-name",
+            "w",
+            "-e",
+            "A=1",
+            "busybox",
+            "sh",
+            "-c",
+            "echo -name",
+        ]);
+        let kept = run_args(&line);
+        assert_eq!(
+            kept,
+            [
+                "-d",
+                "--name",
+                "w",
+                "-e",
+                "A=1",
+                "busybox",
+                "sh",
+                "-c",
+                "echo -name"
+            ]
+        );
+        let args = run_args_again(&kept).unwrap();
+        assert_eq!(args.name.as_deref(), Some("w"));
+        assert_eq!(args.command, ["sh", "-c", "echo -name"]);
+        assert!(run_args(&os(&["mydocker", "--root=/r", "ps"])).is_empty());
+        assert!(run_args_again(&["--nope".into()]).is_err());
     }
 
     #[test]

@@ -82,14 +82,16 @@ pub fn document(info: &ContainerInfo) -> Value {
             "Status": status.as_str(),
             "Running": running,
             "Paused": false,
-            "Restarting": false,
+            "Restarting": info.restarting && status == Status::Exited,
             "OOMKilled": false,
             "Dead": false,
             "Pid": if running { info.pid.unwrap_or(0) } else { 0 },
             "ExitCode": info.exit_code.unwrap_or(0),
             "Error": "",
+            "StartedAt": rfc3339(info.started),
             "FinishedAt": rfc3339(info.finished),
         },
+        "RestartCount": info.restart_count,
         "Image": info.image,
         "Name": format!("/{}", info.name),
         "Config": {
@@ -102,6 +104,10 @@ pub fn document(info: &ContainerInfo) -> Value {
             "Binds": info.volumes,
             "NetworkMode": info.net.clone().unwrap_or_else(|| "none".into()),
             "AutoRemove": !info.detached,
+            "RestartPolicy": {
+                "Name": info.restart.name_and_max().0,
+                "MaximumRetryCount": info.restart.name_and_max().1,
+            },
         },
         "NetworkSettings": {
             "IPAddress": info.ip.map(|i| i.to_string()).unwrap_or_default(),

@@ -5,7 +5,9 @@
 //!
 //! The signal goes through `container::stop::signal`, which checks that
 //! the recorded PID is still the container's (same start time), so a PID
-//! the kernel has reused is never signalled.
+//! the kernel has reused is never signalled. A container killed by the user
+//! is not started again by its restart policy (Docker's rule for a
+//! container stopped by hand).
 
 use std::path::Path;
 
@@ -32,6 +34,10 @@ pub fn kill(root: &Path, args: &KillArgs) -> Result<i32> {
 
 fn kill_one(store: &Store, key: &str, signal: nix::sys::signal::Signal) -> Result<()> {
     let info = store.find(key)?;
+    // The user ended it: its restart policy does not start it again.
+    if info.is_alive() {
+        stop::stopped_by_user(store, &info.name);
+    }
     if !stop::signal(&info, signal) {
         bail!("cannot kill container {}: it is not running", info.name);
     }

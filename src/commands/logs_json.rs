@@ -57,24 +57,59 @@ pub fn logs(root: &Path, args: &LogsArgs) -> Result<i32> {
     if !args.follow {
         return Ok(0);
     }
+    follow(
+        &store,
+        &info.name,
+        &mut reader,
+        &mut partial,
+        &path,
+        &printer,
+    )?;
+    Ok(0)
+}
+
+/// Print what container `name` writes from `offset` of its log on (the
+/// log's length before it was started), on the streams it came from,
+/// until it has exited: `start -a` (step 37).
+pub fn print_from(store: &Store, name: &str, offset: u64) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let path = store.log_path(name);
+    let mut file = File::open(&path).with_context(|| format!("open {}", path.display()))?;
+    file.seek(SeekFrom::Start(offset))
+        .with_context(|| format!("read {}", path.display()))?;
+    let printer = Printer {
+        timestamps: false,
+        since: None,
+    };
+    let mut reader = BufReader::new(file);
+    follow(store, name, &mut reader, &mut Vec::new(), &path, &printer)
+}
+
+/// Print new lines of the log as they arrive until the container has
+/// exited and its exit is recorded.
+fn follow(
+    store: &Store,
+    name: &str,
+    reader: &mut BufReader<File>,
+    partial: &mut Vec<u8>,
+    path: &Path,
+    printer: &Printer,
+) -> Result<()> {
     loop {
-        let running = store
-            .load(&info.name)
-            .map(|i| i.is_alive())
-            .unwrap_or(false);
+        let running = store.load(name).map(|i| i.is_alive()).unwrap_or(false);
         if !running {
             // The monitor records the exit once it has logged the last of
             // the output (which, through a terminal, it may read after the
             // process is gone): wait for that before the last read.
-            store.wait_exit_recorded(&info.name);
+            store.wait_exit_recorded(name);
         }
-        for line in read_lines(&mut reader, &mut partial, &path)? {
+        for line in read_lines(reader, partial, path)? {
             if printer.wanted(&line) {
                 printer.print(&line)?;
             }
         }
         if !running {
-            return Ok(0);
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
     }

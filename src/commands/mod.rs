@@ -26,10 +26,14 @@ pub mod logs;
 pub mod network;
 #[cfg(feature = "ps")]
 pub mod ps;
+#[cfg(feature = "lifecycle")]
+pub mod restart;
 #[cfg(feature = "rm")]
 pub mod rm;
 #[cfg(feature = "run")]
 pub mod run;
+#[cfg(feature = "lifecycle")]
+pub mod start;
 #[cfg(feature = "stop")]
 pub mod stop;
 #[cfg(feature = "lifecycle")]
@@ -72,6 +76,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Wait(args) => wait::wait(&cli.root, &args),
         #[cfg(feature = "lifecycle")]
         Command::Inspect(args) => inspect::inspect(&cli.root, &args),
+        #[cfg(feature = "lifecycle")]
+        Command::Start(args) => start::start(&cli.root, &args),
+        #[cfg(feature = "lifecycle")]
+        Command::Restart(args) => restart::restart(&cli.root, &args),
         #[cfg(feature = "run")]
         Command::Init(args) => crate::container::init::main(&args.inbox()),
         #[cfg(all(feature = "cli", not(feature = "run")))]

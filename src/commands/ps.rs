@@ -143,13 +143,15 @@ fn shown(args: &PsArgs, _info: &ContainerInfo, status: Status) -> bool {
 
 /// From step 37 `--filter` narrows the list as Docker's does: conditions
 /// on different keys must all hold, on the same key any one; a `status`
-/// filter looks at stopped containers without `-a`.
+/// filter looks at stopped containers without `-a`. A container waiting
+/// to be restarted by its policy is listed without `-a`, as Docker lists
+/// it (`restarting (CODE)`).
 #[cfg(feature = "lifecycle")]
 fn shown(args: &PsArgs, info: &ContainerInfo, status: Status) -> bool {
     use crate::cli::PsFilter;
     use std::mem::discriminant;
     let by_status = args.filter.iter().any(|f| matches!(f, PsFilter::Status(_)));
-    if !(args.all || by_status || status == Status::Running) {
+    if !(args.all || by_status || status == Status::Running || info.restarting) {
         return false;
     }
     let holds = |f: &PsFilter| match f {

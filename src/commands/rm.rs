@@ -1,6 +1,9 @@
 //! `mydocker rm [-f] CONTAINER...` (step 20): remove stopped containers and
 //! everything they made; `-f` kills running ones first. A container whose
-//! state file is broken can still be removed with `-f`.
+//! state file is broken can still be removed with `-f`. Each name is tried
+//! in turn, past one that fails, as Docker's `rm` does; the exit status is
+//! then 125. From step 37 `-v` is accepted for Docker's scripts and does
+//! nothing: mydocker makes no anonymous volumes.
 
 use std::path::Path;
 use std::time::Duration;

@@ -5,8 +5,12 @@
 //! Step 15 replaces the flow: containers get a recorded state, a name, and
 //! may run detached under a monitor. The seam is the `mod flow` line:
 //! `run_simple.rs` before step 15, `run_managed.rs` from then on. What both
-//! share is here.
+//! share is here. From step 37 `run_again.rs` starts a stopped container
+//! again with the same steps.
 
+#[cfg(feature = "lifecycle")]
+#[path = "run_again.rs"]
+pub mod again;
 #[cfg(not(feature = "detach"))]
 #[path = "run_simple.rs"]
 mod flow;

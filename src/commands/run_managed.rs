@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use super::{cgroup_name, config};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::cli::RunArgs;
+use crate::container::discard::discard;
 use crate::container::guard::Guard;
 use crate::container::identity::Identity;
 use crate::container::process::Launch;
@@ -54,6 +55,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     };
     net.record(&mut info);
     confine(root, args, &mut info)?;
+    remember(args, &mut info)?;
     // `-it` without a terminal is refused here, before anything is made.
     // A detached container's stdin is the monitor's /dev/null whatever `-i`
     // says; with `-t` the monitor holds its terminal.
@@ -86,19 +88,15 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         identity.install(&Linux, &store.container_dir(&name), &r.path, &config)?;
     }
     trace::mark("rootfs");
-    #[allow(clippy::needless_update)]
-    let spec = Spec {
-        argv: config.command.clone(),
-        hostname: identity.hostname.clone(),
-        rootfs: rootfs.as_ref().map(|r| r.path.clone()),
+    let spec = spec(
+        &config,
+        &identity.hostname,
+        rootfs.as_ref().map(|r| r.path.clone()),
         env,
-        #[cfg(feature = "hardening")]
-        user: config.user.clone(),
-        #[cfg(feature = "hardening")]
-        view: config.view.clone(),
-        ..Spec::default()
-    };
-    let spec = stdio.configure(with_devices(with_confinement(spec, &info), args));
+        &info,
+        args,
+        &stdio,
+    );
 
     let attach = |pid: Pid| net.attach(&store, &info, pid);
     let how = Launch {
@@ -114,6 +112,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
             rootfs: rootfs.as_ref(),
             how: &how,
             creation: &creation,
+            undo: &|| discard(&store, &name, &**cgroup, rootfs.as_ref()),
         };
         let forked = monitor::fork(&job, stdio)?;
         // From here the monitor alone owns the container: it removes what
@@ -145,8 +144,35 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     code
 }
 
+/// What the container's first process is given: its command, hostname,
+/// root, environment and each chapter's options, with the standard
+/// descriptors `stdio` planned.
+pub(super) fn spec(
+    config: &Config,
+    hostname: &str,
+    rootfs: Option<std::path::PathBuf>,
+    env: Option<Vec<String>>,
+    info: &ContainerInfo,
+    args: &RunArgs,
+    stdio: &Stdio,
+) -> Spec {
+    #[allow(clippy::needless_update)]
+    let spec = Spec {
+        argv: config.command.clone(),
+        hostname: hostname.to_string(),
+        rootfs,
+        env,
+        #[cfg(feature = "hardening")]
+        user: config.user.clone(),
+        #[cfg(feature = "hardening")]
+        view: config.view.clone(),
+        ..Spec::default()
+    };
+    stdio.configure(with_devices(with_confinement(spec, info), args))
+}
+
 /// Report what could not be undone, and go on undoing the rest.
-fn report<E: std::fmt::Display>(name: &str, result: Result<(), E>) {
+pub(super) fn report<E: std::fmt::Display>(name: &str, result: Result<(), E>) {
     if let Err(e) = result {
         eprintln!("mydocker: container {name}: {e:#}");
     }
@@ -163,7 +189,7 @@ fn forget(store: &Store, name: &str) {
 
 /// Before step 24 the container inherits the caller's environment.
 #[cfg(not(feature = "env"))]
-fn container_env(_config: &Config, _hostname: &str) -> Option<Vec<String>> {
+pub(super) fn container_env(_config: &Config, _hostname: &str) -> Option<Vec<String>> {
     None
 }
 
@@ -171,7 +197,7 @@ fn container_env(_config: &Config, _hostname: &str) -> Option<Vec<String>> {
 /// `HOME` from the image's `/etc/passwd`, `TERM` with `-t`) and its `-e`
 /// options, and nothing of the caller's.
 #[cfg(feature = "env")]
-fn container_env(config: &Config, hostname: &str) -> Option<Vec<String>> {
+pub(super) fn container_env(config: &Config, hostname: &str) -> Option<Vec<String>> {
     let mut env = vec![
         format!("PATH={}", crate::container::init::DEFAULT_PATH),
         format!("HOSTNAME={hostname}"),
@@ -213,12 +239,12 @@ pub fn merge_env(mut base: Vec<String>, overrides: &[String]) -> Vec<String> {
 
 /// Before step 33 the container keeps every capability of root.
 #[cfg(not(feature = "capabilities"))]
-fn confine(_root: &Path, _args: &RunArgs, _info: &mut ContainerInfo) -> Result<()> {
+pub(super) fn confine(_root: &Path, _args: &RunArgs, _info: &mut ContainerInfo) -> Result<()> {
     Ok(())
 }
 
 #[cfg(not(feature = "capabilities"))]
-fn with_confinement(spec: Spec, _info: &ContainerInfo) -> Spec {
+pub(super) fn with_confinement(spec: Spec, _info: &ContainerInfo) -> Spec {
     spec
 }
 
@@ -227,7 +253,7 @@ fn with_confinement(spec: Spec, _info: &ContainerInfo) -> Spec {
 /// state (for `exec`) before anything is made; from step 34 with the
 /// system call filter compiled.
 #[cfg(feature = "capabilities")]
-fn confine(root: &Path, args: &RunArgs, info: &mut ContainerInfo) -> Result<()> {
+pub(super) fn confine(root: &Path, args: &RunArgs, info: &mut ContainerInfo) -> Result<()> {
     info.security = crate::security::Profile::for_run(
         &args.cap_add,
         &args.cap_drop,
@@ -240,7 +266,7 @@ fn confine(root: &Path, args: &RunArgs, info: &mut ContainerInfo) -> Result<()> 
 
 /// The recorded profile travels to `init` in the spec.
 #[cfg(feature = "capabilities")]
-fn with_confinement(spec: Spec, info: &ContainerInfo) -> Spec {
+pub(super) fn with_confinement(spec: Spec, info: &ContainerInfo) -> Spec {
     Spec {
         security: info.security.clone(),
         ..spec
@@ -249,12 +275,12 @@ fn with_confinement(spec: Spec, info: &ContainerInfo) -> Spec {
 
 /// Before step 35 the container may open every device.
 #[cfg(not(feature = "hardening"))]
-fn restrict_devices(_cgroup: &dyn cgroups::Cgroup, _args: &RunArgs) -> Result<()> {
+pub(super) fn restrict_devices(_cgroup: &dyn cgroups::Cgroup, _args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
 #[cfg(not(feature = "hardening"))]
-fn with_devices(spec: Spec, _args: &RunArgs) -> Spec {
+pub(super) fn with_devices(spec: Spec, _args: &RunArgs) -> Spec {
     spec
 }
 
@@ -262,7 +288,7 @@ fn with_devices(spec: Spec, _args: &RunArgs) -> Spec {
 /// `--privileged` allows every device. Set in the cgroup before any
 /// process is in it.
 #[cfg(feature = "hardening")]
-fn restrict_devices(cgroup: &dyn cgroups::Cgroup, args: &RunArgs) -> Result<()> {
+pub(super) fn restrict_devices(cgroup: &dyn cgroups::Cgroup, args: &RunArgs) -> Result<()> {
     let policy = crate::devices::policy(args.privileged, &args.device);
     cgroup
         .restrict_devices(&policy)
@@ -271,11 +297,37 @@ fn restrict_devices(cgroup: &dyn cgroups::Cgroup, args: &RunArgs) -> Result<()> 
 
 /// The `--device` nodes travel to `init`, which makes them in `/dev`.
 #[cfg(feature = "hardening")]
-fn with_devices(spec: Spec, args: &RunArgs) -> Spec {
+pub(super) fn with_devices(spec: Spec, args: &RunArgs) -> Spec {
     Spec {
         devices: args.device.clone(),
         ..spec
     }
+}
+
+/// Before step 37 a container is never started again: nothing of the
+/// command line is kept beyond what each chapter records.
+#[cfg(not(feature = "lifecycle"))]
+fn remember(_args: &RunArgs, _info: &mut ContainerInfo) -> Result<()> {
+    Ok(())
+}
+
+/// From step 37: the arguments as typed (`start` reads them again) and
+/// `--restart`, which only a detached container may have: a foreground
+/// container is removed when it ends (as Docker's `--rm`, with which
+/// Docker refuses `--restart` too).
+#[cfg(feature = "lifecycle")]
+fn remember(args: &RunArgs, info: &mut ContainerInfo) -> Result<()> {
+    use crate::container::restart::Policy;
+    anyhow::ensure!(
+        args.restart == Policy::No || args.detach,
+        "--restart {} needs -d: a foreground container is removed when it ends \
+         (as with Docker's --rm, which refuses --restart too)",
+        args.restart
+    );
+    info.run_args = crate::cli::run_args(&std::env::args_os().collect::<Vec<_>>());
+    info.restart = args.restart;
+    info.started = Some(now());
+    Ok(())
 }
 
 /// Before step 27 every container gets a new, empty network namespace.
@@ -302,6 +354,6 @@ impl NoNetwork {
 /// From step 27: `--net` (and from step 31 `-p`), checked before anything
 /// is created.
 #[cfg(feature = "net-modes")]
-fn network_plan(root: &Path, config: &Config) -> Result<super::run_network::Network> {
+pub(super) fn network_plan(root: &Path, config: &Config) -> Result<super::run_network::Network> {
     super::run_network::Network::plan(&Store::new(root), config)
 }

@@ -53,6 +53,8 @@ fn wait_one(store: &Store, key: &str) -> Result<i32> {
         };
         match (info.status, info.current_status(), info.exit_code) {
             (Status::Created, ..) => bail!("container {name} has not started"),
+            // Its restart policy starts it again: not ended yet.
+            (Status::Exited, _, Some(_)) if info.restarting => {}
             (Status::Exited, _, Some(code)) => return Ok(code),
             (_, Status::Exited, _) => {
                 let since = *gone_since.get_or_insert_with(Instant::now);

@@ -42,6 +42,8 @@ pub mod process;
 pub mod release_network;
 #[cfg(feature = "detach")]
 pub mod remove;
+#[cfg(feature = "lifecycle")]
+pub mod restart;
 pub mod rootfs;
 pub mod spec;
 #[cfg(feature = "detach")]

@@ -14,6 +14,13 @@
 //! that the container runs (or why it could not start). From step 36, with
 //! `-t`, the monitor holds the container's terminal instead: it logs what
 //! the program writes to it and serves `attach` (`terminal::server`).
+//!
+//! From step 37 the monitor also applies the container's restart policy
+//! (`container::restart`): after recording the exit it may wait, then
+//! become `mydocker start` of the same container. What it undoes when the
+//! container cannot start is its caller's choice ([`Job::undo`]): a new
+//! container is discarded whole, a stopped one started again keeps its
+//! layer and record.
 
 #![allow(unsafe_code)]
 
@@ -43,6 +50,11 @@ pub struct Job<'a> {
     pub how: &'a Launch<'a>,
     /// The mark of its creation, released once it runs or is removed.
     pub creation: &'a Creation,
+    /// What gives back what was made when the container cannot start: for
+    /// a new container everything, itself included ([`super::discard`]);
+    /// for a stopped container started again (step 37), only what that
+    /// start made.
+    pub undo: &'a dyn Fn(),
 }
 
 /// A monitor that has been forked: from then on it alone owns the
@@ -108,6 +120,7 @@ fn monitor(job: &Job, mut report: File, mut stdio: Stdio) -> i32 {
         cgroup,
         rootfs,
         creation,
+        undo,
         ..
     } = *job;
     let started = start(job, &mut stdio);
@@ -120,8 +133,8 @@ fn monitor(job: &Job, mut report: File, mut stdio: Stdio) -> i32 {
         }
         Err(e) => {
             // Cleaned up before `run` hears of it: when `run` exits 125,
-            // nothing of the container is left.
-            super::discard::discard(store, &info.name, cgroup, rootfs);
+            // nothing it made is left.
+            undo();
             creation.done();
             let _ = report.write_all(format!("err: {e:#}\n").as_bytes());
             drop(report);
@@ -147,8 +160,32 @@ fn monitor(job: &Job, mut report: File, mut stdio: Stdio) -> i32 {
         }
         super::release_network::release_network(store.root(), i);
         super::release_network::forget_network(i);
+        plan_restart(i, code);
     });
+    after_exit(store, &info.name);
     0
+}
+
+/// Before step 37 a container that has ended stays so.
+#[cfg(not(feature = "lifecycle"))]
+fn plan_restart(_info: &mut ContainerInfo, _code: i32) {}
+
+#[cfg(not(feature = "lifecycle"))]
+fn after_exit(_store: &Store, _name: &str) {}
+
+/// From step 37 its restart policy may start it again: decided in the
+/// same change that records the exit, so nobody sees it exited for good
+/// in between (`wait` waits on).
+#[cfg(feature = "lifecycle")]
+fn plan_restart(info: &mut ContainerInfo, code: i32) {
+    super::restart::plan(info, code);
+}
+
+/// From step 37, when a restart was planned: the monitor waits (the
+/// policy's backoff), then becomes `mydocker start` of the container.
+#[cfg(feature = "lifecycle")]
+fn after_exit(store: &Store, name: &str) {
+    super::restart::after_exit(store, name);
 }
 
 /// Before step 21 all containers share one set of layers, so a container
@@ -204,6 +241,9 @@ fn start(job: &Job, stdio: &mut Stdio) -> Result<(nix::unistd::Pid, Output)> {
         i.status = Status::Running;
         i.pid = Some(pid.as_raw());
         i.pid_start = start_time;
+        // (a container started again, from step 37, has no code until
+        // it ends again)
+        i.exit_code = None;
     })?;
     Ok((pid, output))
 }

@@ -41,6 +41,45 @@ impl Rootfs {
         }
         Ok(())
     }
+
+    /// Undo what [`prepare_again`] did (step 37): unmount, keep the layers.
+    #[cfg(feature = "lifecycle")]
+    pub fn unmount(&self) -> Result<()> {
+        if let Some(layers) = &self.layers {
+            layers.unmount_all()?;
+        }
+        Ok(())
+    }
+}
+
+/// Step 37, `start`: the layers of a stopped container mounted again, its
+/// write layer as it was left, and its volumes. A failure part way
+/// unmounts what was mounted and never removes a layer: the container's
+/// files are kept, whatever happens to its start.
+#[cfg(feature = "lifecycle")]
+pub fn prepare_again(sys: &dyn Syscall, root: &std::path::Path, config: &Config) -> Result<Rootfs> {
+    use crate::fs::layers::ContainerLayers;
+    use anyhow::Context;
+
+    let layers = ContainerLayers::new(root, &config.name);
+    anyhow::ensure!(
+        layers.upper().is_dir(),
+        "container {}: its write layer {} is gone",
+        config.name,
+        layers.upper().display()
+    );
+    layers
+        .mount(&config.lower)
+        .context("mount the container's layers again")?;
+    let rootfs = Rootfs {
+        path: layers.merged(),
+        layers: Some(layers),
+    };
+    if let Err(e) = mount_volumes(sys, &rootfs, config) {
+        let _ = rootfs.unmount();
+        return Err(e);
+    }
+    Ok(rootfs)
 }
 
 /// Before step 10: no root filesystem of its own.

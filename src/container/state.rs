@@ -12,7 +12,9 @@
 //! its directory, held from the moment its state is recorded until its
 //! process is recorded (or what was made is removed): `rm` waits for it,
 //! so it never removes a container under the process still making it
-//! (Docker's daemon holds a lock per container for the same reason).
+//! (Docker's daemon holds a lock per container for the same reason). From
+//! step 37 `start` takes the same mark while it makes a stopped container
+//! again ([`Store::begin_start`]).
 //!
 //! A container's process is named by its PID **and** that process's start
 //! time (`/proc/PID/stat` field 22). A PID the kernel has since given to
@@ -118,6 +120,32 @@ pub struct ContainerInfo {
     #[cfg(feature = "hardening")]
     #[serde(default)]
     pub user: Option<crate::security::user::User>,
+    /// The arguments `run` was given after its verb, as typed (step 37):
+    /// `start` reads them again to make the container's configuration.
+    #[cfg(feature = "lifecycle")]
+    #[serde(default)]
+    pub run_args: Vec<String>,
+    /// `--restart` (step 37).
+    #[cfg(feature = "lifecycle")]
+    #[serde(default)]
+    pub restart: super::restart::Policy,
+    /// How many times its policy has started it again (step 37).
+    #[cfg(feature = "lifecycle")]
+    #[serde(default)]
+    pub restart_count: u32,
+    /// Its monitor waits to start it again under its policy (step 37).
+    #[cfg(feature = "lifecycle")]
+    #[serde(default)]
+    pub restarting: bool,
+    /// The user stopped it (`stop`, `kill`, `rm -f`): its policy does not
+    /// start it again, until `start` (step 37).
+    #[cfg(feature = "lifecycle")]
+    #[serde(default)]
+    pub manually_stopped: bool,
+    /// When its program was last started, seconds since the epoch (step 37).
+    #[cfg(feature = "lifecycle")]
+    #[serde(default)]
+    pub started: Option<u64>,
 }
 
 /// The largest `config.json` read (64 MiB): far more than any command line
@@ -144,6 +172,9 @@ pub enum Error {
     },
     #[error("container {0} is still being made after 30 s; try again later")]
     StillCreating(String),
+    #[cfg(feature = "lifecycle")]
+    #[error("container {0} is being started by another command")]
+    BeingStarted(String),
     #[error("{what} {path}: {err}")]
     Io {
         what: &'static str,
@@ -188,7 +219,24 @@ impl ContainerInfo {
     }
 
     /// The status as `ps` prints it: `running`, `exited (3)`, `created`.
+    #[cfg(not(feature = "lifecycle"))]
     pub fn status_text(&self) -> String {
+        self.plain_status_text()
+    }
+
+    /// From step 37 also `restarting (3)`: exited with 3, and its monitor
+    /// waits to start it again under its restart policy.
+    #[cfg(feature = "lifecycle")]
+    pub fn status_text(&self) -> String {
+        match (self.restarting, self.exit_code) {
+            (true, Some(code)) if self.current_status() == Status::Exited => {
+                format!("restarting ({code})")
+            }
+            _ => self.plain_status_text(),
+        }
+    }
+
+    fn plain_status_text(&self) -> String {
         match self.current_status() {
             Status::Created => "created".into(),
             Status::Running => "running".into(),
@@ -306,6 +354,26 @@ impl Store {
         let creation = Creation(file);
         self.save(info)?;
         Ok(creation)
+    }
+
+    /// Mark the stopped container `name` as being started again (step
+    /// 37): the same mark as [`Store::create`]'s, so `rm` waits for it, and
+    /// a second `start` at the same time is refused rather than run twice.
+    #[cfg(feature = "lifecycle")]
+    pub fn begin_start(&self, name: &str) -> Result<Creation, Error> {
+        names::validate("container", name)?;
+        let path = self.container_dir(name).join("creating.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err("open", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Creation(file)),
+            Err(fs::TryLockError::WouldBlock) => Err(Error::BeingStarted(name.to_string())),
+            Err(fs::TryLockError::Error(e)) => Err(io_err("lock", &path)(e)),
+        }
     }
 
     /// Wait until the container `name` is no longer being made (its

@@ -41,6 +41,7 @@ fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> bool {
 /// Stop a container: SIGTERM, wait up to `timeout`, then SIGKILL. A
 /// container that is not running is left as it is.
 pub fn stop(store: &Store, info: &ContainerInfo, timeout: Duration) -> Result<()> {
+    stopped_by_user(store, &info.name);
     if !info.is_alive() {
         return Ok(());
     }
@@ -53,6 +54,27 @@ pub fn stop(store: &Store, info: &ContainerInfo, timeout: Duration) -> Result<()
     }
     store.wait_exit_recorded(&info.name);
     Ok(())
+}
+
+/// Before step 37 nothing starts a stopped container again.
+#[cfg(not(feature = "lifecycle"))]
+fn stopped_by_user(_store: &Store, _name: &str) {}
+
+/// From step 37: record that the user stopped the container (before any
+/// signal, so its monitor reads it when recording the exit): its restart
+/// policy does not start it again. A monitor waiting to restart it reads
+/// the mark when its wait ends; that is waited for too (at most the
+/// longest backoff), so the container is stopped when this returns.
+#[cfg(feature = "lifecycle")]
+pub fn stopped_by_user(store: &Store, name: &str) {
+    let _ = store.update(name, |i| i.manually_stopped = true);
+    let deadline = Instant::now() + super::restart::MAX_BACKOFF + Duration::from_secs(1);
+    while Instant::now() < deadline && store.load(name).is_ok_and(|i| i.restarting) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Past the longest wait, no monitor is left to clear it (one was
+    // killed while it waited).
+    let _ = store.update(name, |i| i.restarting = false);
 }
 
 #[cfg(test)]

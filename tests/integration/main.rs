@@ -82,3 +82,5 @@ mod step35_kernel_view;
 mod step36_terminals;
 #[cfg(feature = "lifecycle")]
 mod step37_lifecycle;
+#[cfg(feature = "lifecycle")]
+mod step37_start;
