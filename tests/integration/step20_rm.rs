@@ -392,3 +392,38 @@ fn an_rm_killed_at_any_instant_leaves_what_a_second_rm_removes(env: Env) {
     assert!(left.is_empty(), "left after a last rm: {left:?}");
     eprintln!("what the killed rm -f left: {outcomes:?}");
 }
+
+/// A process in a container's cgroup that its record does not know (the
+/// first process of a container whose monitor was killed before recording
+/// it, say) does not make `rm` fail on a busy cgroup: what is left in the
+/// container's cgroups is killed, then they are removed.
+#[rstest]
+fn rm_kills_what_is_left_in_the_containers_cgroups(env: Env) {
+    env.run_d(&["--name", "orphaned"], &["true"]);
+    let info = env.wait_exited("orphaned");
+    // Put a host process in one of the cgroups the container recorded.
+    let dir = info
+        .cgroups
+        .iter()
+        .find(|d| d.parent().is_some_and(|p| p.is_dir()))
+        .expect("a recorded cgroup whose parent exists")
+        .clone();
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut stray = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
+    std::fs::write(dir.join("cgroup.procs"), stray.id().to_string()).unwrap();
+    let out = env.md().args(["rm", "orphaned"]).output().unwrap();
+    let waited = stray.try_wait().unwrap();
+    if waited.is_none() {
+        let _ = stray.kill();
+        let _ = stray.wait();
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.exists(), "{} left", dir.display());
+}
