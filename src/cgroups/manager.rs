@@ -144,6 +144,51 @@ pub trait Cgroup {
     fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), Error>;
 }
 
+/// Kill (SIGKILL) every process left in the cgroup directories `paths`
+/// (missing ones are skipped), and wait until none is left, at most a
+/// second: what a container's cgroups hold once its record says it has
+/// ended can only be what a crash left there (a first process whose
+/// monitor died before recording it), and the directories cannot be
+/// removed while they hold it. cgroup v2's `cgroup.kill` (Linux 5.14) does
+/// it at once; elsewhere each PID of `cgroup.procs` is killed, again until
+/// the file is empty (a process may fork while its siblings are killed).
+/// As runc's `kill --all`.
+pub fn kill_all(paths: &[PathBuf]) -> Result<(), Error> {
+    use nix::sys::signal::{Signal, kill};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    for dir in paths.iter().filter(|d| d.is_dir()) {
+        let cgroup_kill = dir.join("cgroup.kill");
+        if cgroup_kill.is_file() {
+            write_file(dir, "cgroup.kill", "1")?;
+        }
+        loop {
+            let procs = match std::fs::read_to_string(dir.join("cgroup.procs")) {
+                Ok(procs) => procs,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(err) => {
+                    return Err(Error::Io {
+                        op: "read",
+                        path: dir.join("cgroup.procs"),
+                        err,
+                    });
+                }
+            };
+            let pids: Vec<i32> = procs
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect();
+            if pids.is_empty() || std::time::Instant::now() >= deadline {
+                break;
+            }
+            for pid in pids {
+                let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    Ok(())
+}
+
 /// Remove cgroup directories recorded earlier (missing ones are fine).
 pub fn remove_paths(paths: &[PathBuf]) -> Result<(), Error> {
     for dir in paths {

@@ -24,7 +24,7 @@ pub mod v1;
 pub mod v2;
 
 #[cfg(feature = "cgroups")]
-pub use manager::{Cgroup, Error, Manager, Resources, join, remove_paths};
+pub use manager::{Cgroup, Error, Manager, Resources, join, kill_all, remove_paths};
 
 #[cfg(feature = "cgroups")]
 use detect::{Hierarchy, Mode};

@@ -11,7 +11,8 @@ use super::release_network::release_network;
 use super::state::{ContainerInfo, Store};
 
 /// Remove a container that no longer runs: its mounts and layers, any
-/// cgroup left, and its state directory. Volume sources are never touched:
+/// cgroup left (first killing what a crash may have left in it), and its
+/// state directory. Volume sources are never touched:
 /// everything mounted below the layers is unmounted, and checked to be
 /// gone, before a directory is deleted.
 pub fn remove(store: &Store, info: &ContainerInfo) -> Result<()> {
@@ -21,6 +22,7 @@ pub fn remove(store: &Store, info: &ContainerInfo) -> Result<()> {
             .remove()
             .with_context(|| format!("remove the layers of container {}", info.name))?;
     }
+    crate::cgroups::kill_all(&info.cgroups)?;
     crate::cgroups::remove_paths(&info.cgroups)?;
     release_network(store.root(), info);
     store.remove(&info.name)?;
