@@ -67,14 +67,15 @@ pub fn forget_network(info: &mut ContainerInfo) {
 
 /// Give back what a container got from a bridge network (the kernel's
 /// interfaces, through rtnetlink): its port rules (step 31), its veth, its
-/// address; and from step 29 any address the IPAM still holds for it.
+/// address; and what it may hold unrecorded (a veth left on the host, from
+/// step 29 an address the IPAM still holds for it).
 #[cfg(feature = "net-bridge")]
 pub fn release_network(root: &Path, info: &ContainerInfo) {
     use crate::network::{endpoint, links::Kernel};
     if let Some(ep) = endpoint_of(info) {
         endpoint::release(&Kernel, root, &ep, &info.id);
     }
-    endpoint::release_leases_of(root, &info.id);
+    endpoint::release_unrecorded(&Kernel, root, &info.id);
 }
 
 /// What the state says the container got from a bridge network.

@@ -161,15 +161,31 @@ fn give_back(root: &Path, ep: &Endpoint) {
     }
 }
 
+/// Give back what the container `container_id` may hold on a bridge
+/// network without its state saying so, as a `run` killed between making
+/// and recording leaves it: the veth named from its ID, while it is still
+/// on the host (until its peer is moved into the container both ends stay
+/// there, and nothing else would ever delete them), and from step 29 every
+/// address the IPAM holds for it. Best effort, as every release.
+pub fn release_unrecorded(nl: &dyn Rtnetlink, root: &Path, container_id: &str) {
+    let short = &container_id[..container_id.len().min(8)];
+    if let Ok(mut host) = nl.host()
+        && let Ok(Some(link)) = host.link(&format!("veth{short}"))
+    {
+        let _ = host.delete(link.index);
+    }
+    release_leases_of(root, container_id);
+}
+
 /// Before step 29 no lease exists outside the container's state.
 #[cfg(not(feature = "ipam"))]
-pub fn release_leases_of(_root: &Path, _container_id: &str) {}
+fn release_leases_of(_root: &Path, _container_id: &str) {}
 
-/// Give back every address the IPAM holds for `container_id`, recorded in
-/// its state or not (a `run` killed between leasing and recording leaves
-/// the lease only in the IPAM). Best effort, as every release.
+/// Every address the IPAM holds for `container_id`, recorded in its state
+/// or not (a `run` killed between leasing and recording leaves the lease
+/// only in the IPAM).
 #[cfg(feature = "ipam")]
-pub fn release_leases_of(root: &Path, container_id: &str) {
+fn release_leases_of(root: &Path, container_id: &str) {
     let _ = Ipam::new(root).release_owner(container_id);
 }
 
@@ -243,6 +259,26 @@ mod tests {
         Recording::new()
             .with_host_link("net1")
             .refusing(which, libc::EADDRNOTAVAIL)
+    }
+
+    #[test]
+    fn a_veth_left_on_the_host_by_a_killed_run_is_removed_by_its_id() {
+        let fake = Recording::new().with_host_link("net1");
+        // What a run killed between making the pair and moving its peer
+        // leaves: both ends on the host, nothing recorded.
+        fake.host()
+            .unwrap()
+            .add_veth("veth01234567", "vpeer01234567")
+            .unwrap();
+        let root = tempfile::tempdir().unwrap();
+        release_unrecorded(&fake, root.path(), "fedcba987654");
+        assert_eq!(
+            fake.links(Ns::Host).len(),
+            4,
+            "another container's pair stays"
+        );
+        release_unrecorded(&fake, root.path(), ID);
+        assert_eq!(fake.links(Ns::Host), ["lo", "net1"]);
     }
 
     #[test]

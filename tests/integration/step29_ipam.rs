@@ -133,7 +133,9 @@ fn processes_naming(env: &Env, needle: &str) -> Vec<i32> {
 
 /// `run -d --net NET` whose CLI and monitor are both killed with SIGKILL at
 /// any instant (a crash of mydocker itself), then `rm -f`: every address
-/// comes back, even one taken before the monitor could record it.
+/// comes back, even one taken before the monitor could record it, and no
+/// veth of the container is left on the host (one made but not yet moved
+/// into the container stays there with both its ends).
 #[rstest]
 fn a_run_and_its_monitor_killed_at_any_instant_give_the_address_back_on_rm(env: Env) {
     use std::time::Duration;
@@ -162,7 +164,18 @@ fn a_run_and_its_monitor_killed_at_any_instant_give_the_address_back_on_rm(env: 
             );
         }
         let _ = child.wait();
+        let id = mydocker::container::state::Store::new(&env.root)
+            .load(&cname)
+            .map(|info| info.id)
+            .ok();
         let rm = env.md().args(["rm", "-f", &cname]).output().unwrap();
+        if let Some(id) = id {
+            let veth = format!("veth{}", &id[..8]);
+            assert!(
+                !std::path::Path::new("/sys/class/net").join(&veth).exists(),
+                "try {n}: {veth} left after rm -f of {cname}"
+            );
+        }
         assert_eq!(
             ipam.used(&subnet).unwrap(),
             0,
