@@ -225,6 +225,16 @@ mod tests {
     }
 
     #[test]
+    fn lists_and_maps_print_as_go_prints_them() {
+        let doc = json!({"Env": ["A=1", "B=2"], "None": [], "Ports": {"80/tcp": [{"HostPort": "8080"}]}, "N": null});
+        let t = Template::parse("{{.Env}} {{.None}} {{.Ports}} {{.N}}").unwrap();
+        assert_eq!(
+            t.render(&doc).unwrap(),
+            "[A=1 B=2] [] map[80/tcp:[map[HostPort:8080]]] <no value>"
+        );
+    }
+
+    #[test]
     fn other_templates_are_refused() {
         let t = Template::parse("{{.State.Pid}} {{.State.Status}}").unwrap();
         let doc = json!({"State": {"Pid": 42, "Status": "running"}});

@@ -337,6 +337,35 @@ fn restart_always_stopped_by_stop_stays_stopped(env: Env) {
     );
 }
 
+/// A container its policy will start again is `restarting` wherever a
+/// script reads its state, as in Docker: `ps`, `inspect`'s `State.Status`
+/// (not `exited` beside `State.Restarting` true) and `ps --filter
+/// status=restarting`, which `status=exited` does not match.
+#[rstest]
+fn a_container_waiting_for_its_policy_is_restarting(env: Env) {
+    let id = env.run_d(
+        &["--name", "rs", "--restart", "always"],
+        &["sh", "-c", "exit 1"],
+    );
+    wait_for("inspect to show the container restarting", || {
+        let now = inspect(&env, "rs", "{{.State.Status}} {{.State.Restarting}}");
+        assert!(now != "exited true", "exited yet restarting: {now}");
+        (now == "restarting true").then_some(())
+    });
+    wait_for("ps --filter status=restarting to list it", || {
+        let out = md(&env, &["ps", "-a", "-q", "--filter", "status=restarting"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        (stdout_of(&out).trim() == id).then_some(())
+    });
+    let exited = md(&env, &["ps", "-a", "-q", "--filter", "status=exited"])
+        .output()
+        .unwrap();
+    assert!(!stdout_of(&exited).contains(&id), "{exited:?}");
+    md(&env, &["rm", "-f", "rs"]).assert().success();
+}
+
 #[rstest]
 fn restart_policies_are_checked_before_anything_is_made(env: Env) {
     Expect::new(env.run(&["--restart", "always"], &["true"]))
