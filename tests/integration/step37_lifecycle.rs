@@ -110,7 +110,12 @@ fn inspect_speaks_docker_field_names(env: Env) {
     // Without `json`, lists and maps print as Go's templates print them.
     Expect::new(md(
         &env,
-        &["inspect", "-f", "{{.Args}} {{.Config.Cmd}} {{.HostConfig.Binds}}", "i"],
+        &[
+            "inspect",
+            "-f",
+            "{{.Args}} {{.Config.Cmd}} {{.HostConfig.Binds}}",
+            "i",
+        ],
     ))
     .stdout("[1000] [sleep 1000] []\n")
     .run();
