@@ -336,7 +336,7 @@ pub struct PsArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
-    /// Show only containers that match: status=created|running|exited,
+    /// Show only containers that match: status=created|restarting|running|exited,
     /// name=TEXT (part of the name), id=PREFIX, exited=CODE (with -a); repeatable: every key must match, one value of a key suffices
     #[cfg(feature = "lifecycle")]
     #[arg(short = 'f', long = "filter", value_name = "KEY=VALUE", value_parser = parse_ps_filter)]
@@ -347,7 +347,8 @@ pub struct PsArgs {
 #[cfg(feature = "lifecycle")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PsFilter {
-    /// `status=created|running|exited`
+    /// `status=created|restarting|running|exited` (`restarting`: waiting
+    /// for its restart policy to start it again)
     Status(String),
     /// `name=TEXT`: the name contains TEXT.
     Name(String),
@@ -364,9 +365,11 @@ fn parse_ps_filter(s: &str) -> Result<PsFilter, String> {
         .ok_or_else(|| format!("invalid filter {s:?}: expected KEY=VALUE"))?;
     match key {
         "status" => match value {
-            "created" | "running" | "exited" => Ok(PsFilter::Status(value.to_string())),
+            "created" | "restarting" | "running" | "exited" => {
+                Ok(PsFilter::Status(value.to_string()))
+            }
             _ => Err(format!(
-                "invalid filter status={value:?}: expected created, running or exited"
+                "invalid filter status={value:?}: expected created, restarting, running or exited"
             )),
         },
         "name" => Ok(PsFilter::Name(value.to_string())),

@@ -7,7 +7,8 @@
 //! capability profile) is under `Mydocker`.
 //!
 //! `-f` prints one line per container: `{{.State.Pid}}` follows a path of
-//! field names, `{{json .NetworkSettings}}` prints a part as JSON. That is
+//! field names, `{{json .NetworkSettings}}` prints a part as JSON (without
+//! `json`, lists and maps print as Go prints them: `[a b]`, `map[k:v]`). That is
 //! the part of Docker's Go templates scripts use most; anything else is
 //! refused rather than half understood.
 
@@ -79,7 +80,7 @@ pub fn document(info: &ContainerInfo) -> Value {
         "Path": path,
         "Args": args,
         "State": {
-            "Status": status.as_str(),
+            "Status": info.docker_status(),
             "Running": running,
             "Paused": false,
             "Restarting": info.restarting && status == Status::Exited,
@@ -198,12 +199,47 @@ impl Template {
             }
             match (json, v) {
                 (true, v) => out.push_str(&serde_json::to_string(v)?),
-                (false, Value::String(s)) => out.push_str(s),
                 (false, Value::Null) => out.push_str("<no value>"),
-                (false, v) => out.push_str(&v.to_string()),
+                (false, v) => go_value(v, &mut out),
             }
         }
         Ok(out)
+    }
+}
+
+/// `v` as Go's templates print a value without `json` (its `%v`): a
+/// list as `[a b]`, a map as `map[k:v]` with its keys sorted, text
+/// unquoted, nothing as `<nil>` inside a list or map. (A Go struct would
+/// print as `{a b}`; in the JSON document it cannot be told from a map.)
+fn go_value(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => out.push_str(s),
+        Value::Null => out.push_str("<nil>"),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                go_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push_str("map[");
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(key);
+                out.push(':');
+                go_value(&map[key], out);
+            }
+            out.push(']');
+        }
+        v => out.push_str(&v.to_string()),
     }
 }
 
@@ -222,6 +258,16 @@ mod tests {
         assert_eq!(t.render(&doc).unwrap(), r#"["A=1"]"#);
         let t = Template::parse("{{.State.Nope}}").unwrap();
         assert!(t.render(&doc).unwrap_err().to_string().contains("Nope"));
+    }
+
+    #[test]
+    fn lists_and_maps_print_as_go_prints_them() {
+        let doc = json!({"Env": ["A=1", "B=2"], "None": [], "Ports": {"80/tcp": [{"HostPort": "8080"}]}, "N": null});
+        let t = Template::parse("{{.Env}} {{.None}} {{.Ports}} {{.N}}").unwrap();
+        assert_eq!(
+            t.render(&doc).unwrap(),
+            "[A=1 B=2] [] map[80/tcp:[map[HostPort:8080]]] <no value>"
+        );
     }
 
     #[test]

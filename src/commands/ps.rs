@@ -155,7 +155,7 @@ fn shown(args: &PsArgs, info: &ContainerInfo, status: Status) -> bool {
         return false;
     }
     let holds = |f: &PsFilter| match f {
-        PsFilter::Status(s) => status.as_str() == s,
+        PsFilter::Status(s) => info.docker_status() == s,
         PsFilter::Name(n) => info.name.contains(n.as_str()),
         PsFilter::Id(p) => info.id.starts_with(p.as_str()),
         PsFilter::Exited(code) => status == Status::Exited && info.exit_code == Some(*code),

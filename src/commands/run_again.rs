@@ -30,8 +30,9 @@ use crate::container::monitor;
 use crate::container::process::Launch;
 use crate::container::release_network::{forget_network, release_network};
 use crate::container::rootfs::{self, Rootfs};
-use crate::container::state::{Store, now};
+use crate::container::state::{ContainerInfo, Status, Store, now};
 use crate::container::stdio::Stdio;
+use crate::fs::layers::ContainerLayers;
 use crate::syscall::Linux;
 
 /// Start the stopped container `name` again and return once it runs (its
@@ -40,14 +41,30 @@ use crate::syscall::Linux;
 /// quietly when the user has stopped it meanwhile; a start by the user
 /// clears the manual stop and begins the count again.
 ///
-/// Errors: a container already running or being started, a record made
+/// A container found running once its start lock is held (another start
+/// got there first) is left as it is. A record that still says running
+/// although its process is gone is waited on (its monitor is recording
+/// the exit), and when no monitor records it (it was killed), what the
+/// monitor would have given back is given back here ([`reclaim`]).
+///
+/// Errors: a container being started by another command, a record made
 /// before step 37 (no `run` arguments kept), and whatever a first run
 /// refuses (a published port taken by another container, a network gone).
 pub fn start(root: &Path, name: &str, by_policy: bool) -> Result<()> {
     let store = Store::new(root);
     let creation = store.begin_start(name)?;
     let mut info = store.load(name)?;
-    anyhow::ensure!(!info.is_alive(), "container {name} is already running");
+    if info.is_alive() {
+        return Ok(());
+    }
+    if info.status == Status::Running {
+        store.wait_exit_recorded(name);
+        info = store.load(name)?;
+        if info.status == Status::Running {
+            reclaim(&store, &info)?;
+            info = store.load(name)?;
+        }
+    }
     if by_policy && (info.manually_stopped || !info.restarting) {
         // Stopped by the user since its monitor looked: no restart.
         store.update(name, |i| i.restarting = false)?;
@@ -124,6 +141,31 @@ pub fn start(root: &Path, name: &str, by_policy: bool) -> Result<()> {
     cgroup.keep();
     recorded.keep();
     forked.started()
+}
+
+/// What the monitor of a container gives back when its program ends
+/// (`container::monitor`), for a container whose monitor was killed
+/// before: what is left in its cgroup and the cgroup, its mounts (not its
+/// layers), its address and published ports' rules. Its exit is then
+/// recorded with no code: nobody saw how it ended.
+fn reclaim(store: &Store, info: &ContainerInfo) -> Result<()> {
+    let name = &info.name;
+    crate::cgroups::kill_all(&info.cgroups)
+        .and_then(|()| crate::cgroups::remove_paths(&info.cgroups))
+        .with_context(|| format!("container {name}: remove the cgroup its killed monitor left"))?;
+    if let Some(base) = &info.layers {
+        ContainerLayers { base: base.clone() }
+            .unmount_all()
+            .with_context(|| format!("container {name}: unmount what its killed monitor left"))?;
+    }
+    store.update(name, |i| {
+        i.status = Status::Exited;
+        i.exit_code = None;
+        i.finished = Some(now());
+        release_network(store.root(), i);
+        forget_network(i);
+    })?;
+    Ok(())
 }
 
 /// Give back what this start got on the network, and clear it from the

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use crate::cli::StartArgs;
-use crate::container::state::{Status, Store};
+use crate::container::state::{Error as StateError, Status, Store};
 
 pub fn start(root: &Path, args: &StartArgs) -> Result<i32> {
     if args.attach && args.containers.len() > 1 {
@@ -43,8 +43,20 @@ pub fn start_one(root: &Path, store: &Store, key: &str, by_policy: bool) -> Resu
     let info = store.find(key)?;
     store.wait_created(&info.name)?;
     let log_end = std::fs::metadata(store.log_path(&info.name)).map_or(0, |m| m.len());
-    if !store.load(&info.name)?.is_alive() {
-        super::run::again::start(root, &info.name, by_policy)?;
+    // Two starts of one container at once (two `restart`s, a user's and
+    // its policy's): the second waits for the first, then finds it
+    // running and leaves it so, as Docker's starts of one container are
+    // one after the other.
+    while !store.load(&info.name)?.is_alive() {
+        match super::run::again::start(root, &info.name, by_policy) {
+            Err(e) if matches!(e.downcast_ref(), Some(StateError::BeingStarted(_))) => {
+                store.wait_created(&info.name)?;
+            }
+            result => {
+                result?;
+                break;
+            }
+        }
     }
     Ok(Started {
         name: info.name,

@@ -236,6 +236,18 @@ impl ContainerInfo {
         }
     }
 
+    /// The state's name as Docker's `State.Status` and `ps --filter
+    /// status=` spell it (step 37): `restarting` while its monitor waits
+    /// to start it again under its restart policy, else `created`,
+    /// `running` or `exited`.
+    #[cfg(feature = "lifecycle")]
+    pub fn docker_status(&self) -> &'static str {
+        match self.current_status() {
+            Status::Exited if self.restarting => "restarting",
+            s => s.as_str(),
+        }
+    }
+
     fn plain_status_text(&self) -> String {
         match self.current_status() {
             Status::Created => "created".into(),

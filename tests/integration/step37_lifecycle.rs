@@ -107,6 +107,18 @@ fn inspect_speaks_docker_field_names(env: Env) {
     ))
     .stdout(&format!("{pid} [\"1000\"]\n"))
     .run();
+    // Without `json`, lists and maps print as Go's templates print them.
+    Expect::new(md(
+        &env,
+        &[
+            "inspect",
+            "-f",
+            "{{.Args}} {{.Config.Cmd}} {{.HostConfig.Binds}}",
+            "i",
+        ],
+    ))
+    .stdout("[1000] [sleep 1000] []\n")
+    .run();
     md(&env, &["kill", "i"]).assert().success();
     md(&env, &["wait", "i"]).assert().success();
     Expect::new(md(

@@ -180,6 +180,91 @@ fn start_attaches_it_to_its_network_and_publishes_its_ports_again(env: Env) {
     );
 }
 
+/// A container whose monitor was killed (SIGKILL) before its program
+/// ended keeps in its record what the monitor would have given back: its
+/// address, its published port's rules, its mounts. `start` gives them
+/// back itself and starts it, as Docker starts a container whose shim
+/// died; it does not refuse for ever because the port is "already
+/// published" by the container itself.
+#[rstest]
+fn start_after_its_monitor_was_killed_gives_back_what_it_held(env: Env) {
+    let net = new_network(&env);
+    let port = 20000 + (std::process::id() % 20000) as u16 + 41;
+    env.run_d(
+        &[
+            "--name",
+            "orphan",
+            "--net",
+            &net,
+            "-p",
+            &format!("{port}:80"),
+        ],
+        &["httpd", "-f", "-p", "80", "-h", "/etc"],
+    );
+    assert!(fetch(port).is_ok());
+    let pid: i32 = inspect(&env, "orphan", "{{.State.Pid}}").parse().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let monitor: i32 = after_name.split(' ').nth(1).unwrap().parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    Expect::new(md(&env, &["kill", "orphan"]))
+        .stdout("orphan\n")
+        .run();
+    wait_for("its process to be gone", || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+    Expect::new(md(&env, &["start", "orphan"]))
+        .stdout("orphan\n")
+        .run();
+    assert!(fetch(port).unwrap().starts_with("HTTP/1."));
+    // One union mount, not the old one with the new one over it.
+    let merged: Vec<_> = crate::harness::mounts()
+        .into_iter()
+        .filter(|m| m.mount_point.ends_with("orphan/merged"))
+        .collect();
+    assert_eq!(merged.len(), 1, "{merged:?}");
+}
+
+/// Several `restart`s of one container at once (a script, a user): each
+/// waits for the one before, as Docker's are one after the other, and
+/// none fails on what another is doing (a port it is giving back, a
+/// start under way).
+#[rstest]
+fn restarts_of_one_container_at_once_all_succeed(env: Env) {
+    let net = new_network(&env);
+    let port = 20000 + (std::process::id() % 20000) as u16 + 51;
+    env.run_d(
+        &["--name", "busy", "--net", &net, "-p", &format!("{port}:80")],
+        &["httpd", "-f", "-p", "80", "-h", "/etc"],
+    );
+    for _ in 0..3 {
+        let verbs: Vec<&[&str]> = vec![
+            &["restart", "-t", "0", "busy"],
+            &["restart", "-t", "0", "busy"],
+            &["start", "busy"],
+            &["restart", "-t", "0", "busy"],
+            &["start", "busy"],
+        ];
+        let outs: Vec<_> = std::thread::scope(|scope| {
+            let running: Vec<_> = verbs
+                .iter()
+                .map(|args| scope.spawn(|| md(&env, args).output().unwrap()))
+                .collect();
+            running.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        for out in outs {
+            assert!(out.status.success(), "{out:?}");
+            assert_eq!(stdout_of(&out), "busy\n");
+        }
+    }
+    assert_eq!(inspect(&env, "busy", "{{.State.Status}}"), "running");
+    assert!(fetch(port).unwrap().starts_with("HTTP/1."));
+}
+
 /// A start that cannot be made (its host port is now another container's)
 /// leaves the container exited with its layer and record, and nothing of
 /// the attempt behind.
@@ -335,6 +420,35 @@ fn restart_always_stopped_by_stop_stays_stopped(env: Env) {
         inspect(&env, "ak", "{{.State.Status}} {{.RestartCount}}"),
         "exited 0"
     );
+}
+
+/// A container its policy will start again is `restarting` wherever a
+/// script reads its state, as in Docker: `ps`, `inspect`'s `State.Status`
+/// (not `exited` beside `State.Restarting` true) and `ps --filter
+/// status=restarting`, which `status=exited` does not match.
+#[rstest]
+fn a_container_waiting_for_its_policy_is_restarting(env: Env) {
+    let id = env.run_d(
+        &["--name", "rs", "--restart", "always"],
+        &["sh", "-c", "exit 1"],
+    );
+    wait_for("inspect to show the container restarting", || {
+        let now = inspect(&env, "rs", "{{.State.Status}} {{.State.Restarting}}");
+        assert!(now != "exited true", "exited yet restarting: {now}");
+        (now == "restarting true").then_some(())
+    });
+    wait_for("ps --filter status=restarting to list it", || {
+        let out = md(&env, &["ps", "-a", "-q", "--filter", "status=restarting"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        (stdout_of(&out).trim() == id).then_some(())
+    });
+    let exited = md(&env, &["ps", "-a", "-q", "--filter", "status=exited"])
+        .output()
+        .unwrap();
+    assert!(!stdout_of(&exited).contains(&id), "{exited:?}");
+    md(&env, &["rm", "-f", "rs"]).assert().success();
 }
 
 #[rstest]
