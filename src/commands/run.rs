@@ -95,8 +95,8 @@ fn lower(_root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
 
 /// From step 11: the image's layer, extracted once.
 #[cfg(feature = "image")]
-fn lower(root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
-    Ok(crate::fs::image::layer(root, &args.image)?)
+fn lower(root: &Path, args: &RunArgs) -> Result<crate::container::spec::Lower> {
+    Ok(crate::fs::store::layer(root, &args.image)?)
 }
 
 /// From step 35: `-u`, resolved in the image's `/etc/passwd` and
@@ -107,8 +107,9 @@ fn user(root: &Path, args: &RunArgs) -> Result<Option<crate::security::user::Use
     let Some(user) = args.user.as_deref() else {
         return Ok(None);
     };
-    let layer = crate::fs::image::layer(root, &args.image)?;
-    Ok(Some(crate::security::user::resolve(user, &layer)?))
+    let layers = crate::fs::store::layer(root, &args.image)?;
+    let dirs = crate::fs::layers::LowerDirs::lower_dirs(&layers);
+    Ok(Some(crate::security::user::resolve(user, &dirs)?))
 }
 
 /// From step 35: the masks (off with `--privileged`), `--read-only` and

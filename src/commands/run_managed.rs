@@ -53,6 +53,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         ..ContainerInfo::default()
     };
     net.record(&mut info);
+    record_image(&mut info, &config);
     confine(root, args, &mut info)?;
     // `-it` without a terminal is refused here, before anything is made.
     // A detached container's stdin is the monitor's /dev/null whatever `-i`
@@ -304,4 +305,16 @@ impl NoNetwork {
 #[cfg(feature = "net-modes")]
 fn network_plan(root: &Path, config: &Config) -> Result<super::run_network::Network> {
     super::run_network::Network::plan(&Store::new(root), config)
+}
+
+/// Until step 37 the image's name is all a container records of it.
+#[cfg(not(feature = "oci_image"))]
+fn record_image(_info: &mut ContainerInfo, _config: &Config) {}
+
+/// From step 38: the manifest and the layers it stands on, which the
+/// store keeps while the container exists.
+#[cfg(feature = "oci_image")]
+fn record_image(info: &mut ContainerInfo, config: &Config) {
+    info.image_manifest = config.lower.manifest.clone();
+    info.image_layers = config.lower.digests.clone();
 }

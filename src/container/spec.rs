@@ -21,8 +21,12 @@ use crate::cgroups::Resources;
 pub type Lower = ();
 /// Where a container's root filesystem comes from: the directory it is
 /// made from (step 10: `--rootfs`; from step 11 the image's layer).
-#[cfg(feature = "pivot")]
+#[cfg(all(feature = "pivot", not(feature = "oci_image")))]
 pub type Lower = PathBuf;
+/// Where a container's root filesystem comes from: the image's layers,
+/// each extracted once (step 38).
+#[cfg(feature = "oci_image")]
+pub type Lower = crate::fs::oci::Stack;
 
 /// One container, as `run` resolved it from its flags.
 #[derive(Debug, Clone)]
