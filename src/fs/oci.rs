@@ -900,6 +900,8 @@ fn pack_dir<W: Write>(
 
 fn append_empty<W: Write>(image: &str, b: &mut tar::Builder<W>, path: &Path) -> Result<(), Error> {
     let mut h = tar::Header::new_gnu();
+    h.set_uid(0);
+    h.set_gid(0);
     h.set_entry_type(tar::EntryType::Regular);
     h.set_size(0);
     h.set_mode(0o644);
@@ -1075,6 +1077,8 @@ pub fn write_archive<W: Write>(store: &Store, r: &Reference, manifest: &str, out
     };
     let add_bytes = |b: &mut tar::Builder<W>, path: &str, bytes: &[u8]| -> Result<(), Error> {
         let mut h = tar::Header::new_ustar();
+        h.set_uid(0);
+        h.set_gid(0);
         h.set_size(bytes.len() as u64);
         h.set_mode(0o644);
         h.set_mtime(0);
@@ -1083,6 +1087,8 @@ pub fn write_archive<W: Write>(store: &Store, r: &Reference, manifest: &str, out
     };
     for dir in ["blobs/", "blobs/sha256/"] {
         let mut h = tar::Header::new_ustar();
+        h.set_uid(0);
+        h.set_gid(0);
         h.set_entry_type(tar::EntryType::Directory);
         h.set_mode(0o755);
         h.set_size(0);
@@ -1137,6 +1143,8 @@ mod tests {
         let mut b = tar::Builder::new(Vec::new());
         for (path, kind, data) in entries {
             let mut h = tar::Header::new_gnu();
+            h.set_uid(0);
+            h.set_gid(0);
             h.set_entry_type(*kind);
             h.set_size(data.len() as u64);
             h.set_mode(0o755);

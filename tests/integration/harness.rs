@@ -124,6 +124,9 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-37") {
         s = 37;
     }
+    if cfg!(feature = "step-38") {
+        s = 38;
+    }
     s
 };
 

@@ -82,3 +82,5 @@ mod step35_kernel_view;
 mod step36_terminals;
 #[cfg(feature = "lifecycle")]
 mod step37_lifecycle;
+#[cfg(feature = "oci_image")]
+mod step38_image_store;
