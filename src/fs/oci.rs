@@ -68,7 +68,7 @@ pub enum Error {
     },
     #[error("image not found: {0}")]
     NotFound(String),
-    #[error("{image}: entry {entry:?} would be written outside the layer")]
+    #[error("{image}: entry {entry:?} would be written outside the image")]
     Escapes { image: String, entry: String },
     #[error("{image}: entry {entry:?} is a device node; image layers may not create devices")]
     Device { image: String, entry: String },

@@ -64,6 +64,8 @@ fn commit_saves_the_running_containers_files(env: Env) {
     assert!(names.is_empty(), "{names:?}");
 }
 
+/// Until step 37 (step 38 lists Docker's columns: its own test).
+#[cfg(not(feature = "oci_image"))]
 #[rstest]
 fn images_lists_name_size_and_time(env: Env) {
     let out = env.md().arg("images").output().unwrap();
@@ -74,6 +76,7 @@ fn images_lists_name_size_and_time(env: Env) {
 }
 
 /// The size of the busybox image depends on the Debian package: filter it.
+#[cfg(not(feature = "oci_image"))]
 fn regex_lite_size(text: &str) -> String {
     text.lines()
         .map(|l| {
