@@ -261,12 +261,35 @@ pub struct RunArgs {
     pub rootfs: PathBuf,
 
     /// The image to run (an image tar in ROOT/images)
-    #[cfg(feature = "image")]
+    #[cfg(all(feature = "image", not(feature = "oci_image")))]
     #[arg(value_name = "IMAGE")]
     pub image: String,
 
+    /// The image to run (NAME[:TAG] in the image store)
+    #[cfg(feature = "oci_image")]
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// The working directory of the program, made if missing (default: the
+    /// image's WorkingDir, else /)
+    #[cfg(feature = "oci_image")]
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+
+    /// The program to run instead of the image's Entrypoint ("" for none)
+    #[cfg(feature = "oci_image")]
+    #[arg(long, value_name = "COMMAND")]
+    pub entrypoint: Option<String>,
+
     /// The command and its arguments, passed as they are (no shell)
+    #[cfg(not(feature = "oci_image"))]
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    /// The command and its arguments, passed as they are (no shell); none:
+    /// the image's Entrypoint and Cmd
+    #[cfg(feature = "oci_image")]
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 

@@ -99,7 +99,10 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         view: config.view.clone(),
         ..Spec::default()
     };
-    let spec = stdio.configure(with_devices(with_confinement(spec, &info), args));
+    let spec = stdio.configure(with_devices(
+        with_workdir(with_confinement(spec, &info), args, &config),
+        args,
+    ));
 
     let attach = |pid: Pid| net.attach(&store, &info, pid);
     let how = Launch {
@@ -317,4 +320,25 @@ fn record_image(_info: &mut ContainerInfo, _config: &Config) {}
 fn record_image(info: &mut ContainerInfo, config: &Config) {
     info.image_manifest = config.lower.manifest.clone();
     info.image_layers = config.lower.digests.clone();
+}
+
+/// Until step 37 the program starts in `/`.
+#[cfg(not(feature = "oci_image"))]
+fn with_workdir(spec: Spec, _args: &RunArgs, _config: &Config) -> Spec {
+    spec
+}
+
+/// From step 38: `-w`, else the image's WorkingDir.
+#[cfg(feature = "oci_image")]
+fn with_workdir(spec: Spec, args: &RunArgs, config: &Config) -> Spec {
+    let image = config
+        .lower
+        .config
+        .as_ref()
+        .and_then(|c| c.working_dir().clone())
+        .filter(|w| !w.is_empty());
+    Spec {
+        workdir: args.workdir.clone().or(image),
+        ..spec
+    }
 }

@@ -116,4 +116,10 @@ pub struct Spec {
     #[cfg(feature = "terminal")]
     #[serde(default)]
     pub terminal: Option<crate::terminal::Size>,
+    /// The program's working directory, an absolute path inside the
+    /// container (from step 38: `-w`, else the image's WorkingDir; `None`:
+    /// `/`).
+    #[cfg(feature = "oci_image")]
+    #[serde(default)]
+    pub workdir: Option<String>,
 }

@@ -59,10 +59,20 @@ fn sha256(bytes: &[u8]) -> String {
 /// A `docker save` archive of one image `tag` made of `layers` (tars),
 /// bottom first; `diff_ids` are what its configuration promises.
 fn docker_archive(tag: &str, layers: &[Vec<u8>], diff_ids: &[String]) -> Vec<u8> {
+    docker_archive_with(tag, layers, diff_ids, serde_json::json!({"Cmd": ["sh"]}))
+}
+
+/// [`docker_archive`] with the image configuration's `config` object.
+fn docker_archive_with(
+    tag: &str,
+    layers: &[Vec<u8>],
+    diff_ids: &[String],
+    run_config: serde_json::Value,
+) -> Vec<u8> {
     let config = serde_json::json!({
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Cmd": ["sh"]},
+        "config": run_config,
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     });
     let config = serde_json::to_vec(&config).unwrap();
@@ -311,4 +321,45 @@ fn save_then_load_gives_the_same_image(env: Env) {
         .assert()
         .success()
         .stdout("loaded\n");
+}
+
+/// The image's configuration is honoured: Entrypoint + Cmd with no
+/// command, Env under `-e`, WorkingDir, User; `--entrypoint` and `-w`
+/// override.
+#[rstest]
+fn run_honours_the_image_configuration(env: Env) {
+    let busybox = std::fs::read(crate::harness::busybox_tar()).unwrap();
+    let id = sha256(&busybox);
+    let archive = write(
+        &env,
+        "configured.tar",
+        &docker_archive_with(
+            "configured:1",
+            &[busybox],
+            &[id],
+            serde_json::json!({
+                "Entrypoint": ["sh", "-c"],
+                "Cmd": ["echo \"$(id -u) $(pwd) $FOO $BAR\""],
+                "Env": ["PATH=/bin", "FOO=image", "BAR=image"],
+                "WorkingDir": "/work/dir",
+                "User": "1234",
+            }),
+        ),
+    );
+    ok(&env.md().args(["load", "-i"]).arg(&archive).output().unwrap());
+    env.run_image("configured:1", &["-e", "BAR=flag"], &[])
+        .assert()
+        .success()
+        .stdout("1234 /work/dir image flag\n");
+    env.run_image("configured:1", &["-w", "/tmp", "-u", "0"], &["echo $(id -u) $(pwd)"])
+        .assert()
+        .success()
+        .stdout("0 /tmp\n");
+    env.run_image("configured:1", &["--entrypoint", "echo"], &["plain"])
+        .assert()
+        .success()
+        .stdout("plain\n");
+    // busybox as imported has no configuration: no command is refused.
+    let out = env.md().args(["run", "busybox"]).output().unwrap();
+    refused(&out, &["image busybox", "no command"]);
 }
