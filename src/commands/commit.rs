@@ -81,8 +81,8 @@ fn source(root: &Path, args: &CommitArgs) -> Result<MountedRoot> {
 /// older image of that name keep their layers: only the name moves.
 #[cfg(feature = "oci_image")]
 pub fn commit(root: &Path, args: &CommitArgs) -> Result<i32> {
-    use anyhow::Context;
     use crate::fs::oci::{self, Reference, Store};
+    use anyhow::Context;
     let r = Reference::parse(&args.image)?;
     let image = r.to_string();
     let containers = crate::container::state::Store::new(root);

@@ -11,7 +11,12 @@ use crate::fs::oci;
 
 pub fn images(root: &Path, args: &ImagesArgs) -> Result<i32> {
     let list = oci::list(root)?;
-    let short = |d: &str| d.trim_start_matches("sha256:").chars().take(12).collect::<String>();
+    let short = |d: &str| {
+        d.trim_start_matches("sha256:")
+            .chars()
+            .take(12)
+            .collect::<String>()
+    };
     let created = |i: &oci::ImageInfo| {
         i.created
             .as_deref()

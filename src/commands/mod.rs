@@ -11,13 +11,13 @@ pub mod commit;
 pub mod cp;
 #[cfg(feature = "exec")]
 pub mod exec;
+#[cfg(feature = "oci_image")]
+pub mod image_store;
 #[cfg(all(feature = "commit", not(feature = "oci_image")))]
 pub mod images;
 #[cfg(feature = "oci_image")]
 #[path = "images_oci.rs"]
 pub mod images;
-#[cfg(feature = "oci_image")]
-pub mod image_store;
 #[cfg(feature = "lifecycle")]
 pub mod inspect;
 #[cfg(feature = "lifecycle")]

@@ -20,9 +20,9 @@ pub mod kernel_view;
 pub mod layers;
 #[cfg(feature = "run")]
 pub mod mount_ns;
+pub mod mountinfo;
 #[cfg(feature = "oci_image")]
 pub mod oci;
-pub mod mountinfo;
 #[cfg(feature = "union")]
 pub mod overlay;
 #[cfg(feature = "pivot")]

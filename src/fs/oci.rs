@@ -128,10 +128,28 @@ impl Reference {
             Some(i) => (&text[..slash + i], &text[slash + i + 1..]),
             None => (text, "latest"),
         };
+        // Docker Hub's long spellings name the same image as the short
+        // one (`docker.io/library/busybox` is `busybox`), as Docker shows.
+        let name = name
+            .strip_prefix("docker.io/")
+            .or_else(|| name.strip_prefix("index.docker.io/"))
+            .unwrap_or(name);
+        let name = name.strip_prefix("library/").unwrap_or(name);
         if name.is_empty() {
             return Err(refuse("the name is empty"));
         }
-        for part in name.split('/') {
+        let parts: Vec<&str> = name.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            // A registry host may carry a port (`localhost:5000/x`).
+            let part = match part.split_once(':') {
+                Some((host, port)) if i == 0 && parts.len() > 1 => {
+                    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(refuse("a registry's port is digits"));
+                    }
+                    host
+                }
+                _ => part,
+            };
             names::validate("image", part)?;
         }
         if tag.is_empty() || tag.len() > 128 {
@@ -293,8 +311,11 @@ pub fn digest_of(bytes: &[u8]) -> String {
 /// The hex of a `sha256:<hex>` digest, checked (it becomes a file name).
 fn hex_of(digest: &str) -> Option<&str> {
     let hex = digest.strip_prefix("sha256:")?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then_some(hex)
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    .then_some(hex)
 }
 
 fn is_gzip(reader: &mut impl BufRead) -> std::io::Result<bool> {
@@ -354,8 +375,9 @@ impl Store {
     /// The index; none yet is an empty one.
     pub fn index(&self) -> Result<ImageIndex, Error> {
         match std::fs::read(self.index_path()) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| invalid("store", "index.json", e)),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| invalid("store", "index.json", e))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ImageIndex::default()),
             Err(e) => Err(io("store", "read index.json")(e)),
         }
@@ -367,7 +389,8 @@ impl Store {
             crate::atomic_file::write_atomic(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)
                 .map_err(io("store", "write oci-layout"))?;
         }
-        let bytes = serde_json::to_vec_pretty(index).map_err(|e| invalid("store", "index.json", e))?;
+        let bytes =
+            serde_json::to_vec_pretty(index).map_err(|e| invalid("store", "index.json", e))?;
         crate::atomic_file::write_atomic(&self.index_path(), &bytes)
             .map_err(io("store", "write index.json"))
     }
@@ -390,7 +413,8 @@ impl Store {
         let mut index = self.index()?;
         let mut entries = index.manifests().clone();
         entries.retain(|d| ref_name(d).as_deref() != Some(name.as_str()));
-        let digest = Digest::try_from(manifest).map_err(|e| invalid(&name, "manifest digest", e))?;
+        let digest =
+            Digest::try_from(manifest).map_err(|e| invalid(&name, "manifest digest", e))?;
         let mut desc = Descriptor::new(MediaType::ImageManifest, size, digest);
         desc.set_annotations(Some(HashMap::from([(REF_ANNOTATION.to_string(), name)])));
         entries.push(desc);
@@ -459,7 +483,12 @@ impl Store {
         Ok((digest, size))
     }
 
-    pub fn put_json(&self, image: &str, what: &str, value: &impl serde::Serialize) -> Result<(String, u64), Error> {
+    pub fn put_json(
+        &self,
+        image: &str,
+        what: &str,
+        value: &impl serde::Serialize,
+    ) -> Result<(String, u64), Error> {
         let bytes = serde_json::to_vec(value).map_err(|e| invalid(image, what, e))?;
         self.put_blob(image, what, &bytes[..], None)
     }
@@ -484,8 +513,16 @@ impl Store {
         serde_json::from_slice(&bytes).map_err(|e| invalid(image, "its manifest", e))
     }
 
-    pub fn config(&self, image: &str, manifest: &ImageManifest) -> Result<ImageConfiguration, Error> {
-        let bytes = self.read_blob(image, manifest.config().digest().as_ref(), "the configuration")?;
+    pub fn config(
+        &self,
+        image: &str,
+        manifest: &ImageManifest,
+    ) -> Result<ImageConfiguration, Error> {
+        let bytes = self.read_blob(
+            image,
+            manifest.config().digest().as_ref(),
+            "the configuration",
+        )?;
         serde_json::from_slice(&bytes).map_err(|e| invalid(image, "its configuration", e))
     }
 
@@ -533,7 +570,9 @@ impl Store {
             }
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&tmp);
-                Err(io(image, format!("rename the layer to {}", dir.display()))(e))
+                Err(io(image, format!("rename the layer to {}", dir.display()))(
+                    e,
+                ))
             }
         }
     }
@@ -566,7 +605,8 @@ impl Store {
             }
             return Err(e);
         }
-        let manifest = self.commit_layers(&image, &[], &[(digest.clone(), size)], config, "import")?;
+        let manifest =
+            self.commit_layers(&image, &[], &[(digest.clone(), size)], config, "import")?;
         self.set_ref(r, &manifest.0, manifest.1)?;
         Ok(manifest.0)
     }
@@ -595,7 +635,8 @@ impl Store {
             None => ImageConfiguration::default(),
         };
         for (digest, size) in layers {
-            let d = Digest::try_from(digest.as_str()).map_err(|e| invalid(image, "a layer digest", e))?;
+            let d = Digest::try_from(digest.as_str())
+                .map_err(|e| invalid(image, "a layer digest", e))?;
             descriptors.push(Descriptor::new(MediaType::ImageLayer, *size, d));
             cfg.rootfs_mut().diff_ids_mut().push(digest.clone());
         }
@@ -615,7 +656,8 @@ impl Store {
         }
         cfg.set_history(Some(history));
         let (cdigest, csize) = self.put_json(image, "the configuration", &cfg)?;
-        let cd = Digest::try_from(cdigest.as_str()).map_err(|e| invalid(image, "the config digest", e))?;
+        let cd = Digest::try_from(cdigest.as_str())
+            .map_err(|e| invalid(image, "the config digest", e))?;
         let manifest = oci_spec::image::ImageManifestBuilder::default()
             .schema_version(2u32)
             .media_type(MediaType::ImageManifest)
@@ -645,7 +687,9 @@ impl Store {
         let mut out = Vec::new();
         for d in self.index()?.manifests() {
             let Some(name) = ref_name(d) else { continue };
-            let Ok(reference) = Reference::parse(&name) else { continue };
+            let Ok(reference) = Reference::parse(&name) else {
+                continue;
+            };
             let digest = d.digest().to_string();
             let manifest = self.manifest(&name, &digest)?;
             let created = self
@@ -698,11 +742,13 @@ pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collecte
             }
             let path = e.path();
             if is_layer {
-                std::fs::remove_dir_all(&path).map_err(io("store", format!("remove {}", path.display())))?;
+                std::fs::remove_dir_all(&path)
+                    .map_err(io("store", format!("remove {}", path.display())))?;
                 done.layers.push(digest);
             } else {
                 done.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
-                std::fs::remove_file(&path).map_err(io("store", format!("remove {}", path.display())))?;
+                std::fs::remove_file(&path)
+                    .map_err(io("store", format!("remove {}", path.display())))?;
                 done.blobs.push(digest);
             }
         }
@@ -734,7 +780,9 @@ fn safe_dir(image: &str, dest: &Path, rel: &Path) -> Result<PathBuf, Error> {
                     entry: rel.display().to_string(),
                 });
             }
-            Err(_) => std::fs::create_dir(&at).map_err(io(image, format!("create {}", rel.display())))?,
+            Err(_) => {
+                std::fs::create_dir(&at).map_err(io(image, format!("create {}", rel.display())))?
+            }
         }
     }
     Ok(at)
@@ -807,14 +855,19 @@ pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<(), E
                 Ok(_) => std::fs::remove_file(&at),
                 Err(_) => Ok(()),
             }
-            .map_err(io(image, format!("replace {}", parent.join(hidden).display())))?;
+            .map_err(io(
+                image,
+                format!("replace {}", parent.join(hidden).display()),
+            ))?;
             nix::sys::stat::mknod(
                 &at,
                 nix::sys::stat::SFlag::S_IFCHR,
                 nix::sys::stat::Mode::empty(),
                 nix::sys::stat::makedev(0, 0),
             )
-            .map_err(|e| io(image, format!("whiteout {}", parent.join(hidden).display()))(e.into()))?;
+            .map_err(|e| {
+                io(image, format!("whiteout {}", parent.join(hidden).display()))(e.into())
+            })?;
             continue;
         }
         let unpacked = entry
@@ -844,7 +897,9 @@ pub fn pack_changes(
     pack_dir(image, &mut b, upper, Path::new(""), true)?;
     for target in extra {
         let rel = target.strip_prefix("/").unwrap_or(target);
-        let Ok(at) = crate::fs::scoped::resolve(merged, target) else { continue };
+        let Ok(at) = crate::fs::scoped::resolve(merged, target) else {
+            continue;
+        };
         if at.is_dir() {
             pack_dir(image, &mut b, &at, rel, false)?;
         }
@@ -869,8 +924,8 @@ fn pack_dir<W: Write>(
     }
     for (name, path) in entries {
         let inside = rel.join(&name);
-        let meta =
-            std::fs::symlink_metadata(&path).map_err(io(image, format!("stat {}", path.display())))?;
+        let meta = std::fs::symlink_metadata(&path)
+            .map_err(io(image, format!("stat {}", path.display())))?;
         let ft = meta.file_type();
         if overlay && ft.is_char_device() && std::os::unix::fs::MetadataExt::rdev(&meta) == 0 {
             let wh = rel.join(format!("{WHITEOUT}{}", name.to_string_lossy()));
@@ -957,23 +1012,31 @@ pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Referen
             .collect::<Result<Vec<_>, _>>()?;
         let cpath = inside(&image, dir, &entry.config)?;
         let cfile = File::open(&cpath).map_err(io(&image, format!("open {}", entry.config)))?;
-        let (cdigest, csize) =
-            store.put_blob(&image, "the configuration", cfile, promised(&entry.config).as_deref())?;
-        let config: ImageConfiguration = serde_json::from_slice(
-            &store.read_blob(&image, &cdigest, "the configuration")?,
-        )
-        .map_err(|e| invalid(&image, "its configuration", e))?;
+        let (cdigest, csize) = store.put_blob(
+            &image,
+            "the configuration",
+            cfile,
+            promised(&entry.config).as_deref(),
+        )?;
+        let config: ImageConfiguration =
+            serde_json::from_slice(&store.read_blob(&image, &cdigest, "the configuration")?)
+                .map_err(|e| invalid(&image, "its configuration", e))?;
         let diff_ids = config.rootfs().diff_ids();
         if diff_ids.len() != entry.layers.len() {
             return Err(invalid(
                 &image,
                 "its configuration",
-                format!("{} diff_ids for {} layers", diff_ids.len(), entry.layers.len()),
+                format!(
+                    "{} diff_ids for {} layers",
+                    diff_ids.len(),
+                    entry.layers.len()
+                ),
             ));
         }
         let mut descriptors = Vec::new();
         for (i, (rel, diff_id)) in entry.layers.iter().zip(diff_ids).enumerate() {
-            let f = File::open(inside(&image, dir, rel)?).map_err(io(&image, format!("open {rel}")))?;
+            let f =
+                File::open(inside(&image, dir, rel)?).map_err(io(&image, format!("open {rel}")))?;
             let reader = uncompressed(f).map_err(io(&image, format!("read {rel}")))?;
             let what = format!("layer {} ({rel})", i + 1);
             let (digest, size) = store.put_blob(&image, &what, reader, Some(diff_id))?;
@@ -1000,13 +1063,24 @@ pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Referen
 
 /// Copy the blob `desc` names from the unpacked OCI layout `dir` into the
 /// store, checking its digest and size.
-fn copy_blob(store: &Store, image: &str, dir: &Path, desc: &Descriptor, what: &str) -> Result<String, Error> {
+fn copy_blob(
+    store: &Store,
+    image: &str,
+    dir: &Path,
+    desc: &Descriptor,
+    what: &str,
+) -> Result<String, Error> {
     let digest = desc.digest().to_string();
     let hex = hex_of(&digest).ok_or_else(|| invalid(image, what, "not a sha256 digest"))?;
-    let f = File::open(dir.join("blobs/sha256").join(hex)).map_err(io(image, format!("open {what} {digest}")))?;
+    let f = File::open(dir.join("blobs/sha256").join(hex))
+        .map_err(io(image, format!("open {what} {digest}")))?;
     let (_, size) = store.put_blob(image, what, f, Some(&digest))?;
     if size != desc.size() {
-        return Err(invalid(image, what, format!("{size} bytes, but its descriptor says {}", desc.size())));
+        return Err(invalid(
+            image,
+            what,
+            format!("{size} bytes, but its descriptor says {}", desc.size()),
+        ));
     }
     Ok(digest)
 }
@@ -1016,7 +1090,8 @@ fn copy_blob(store: &Store, image: &str, dir: &Path, desc: &Descriptor, what: &s
 /// A nested index picks the linux/amd64 manifest, else the first.
 pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>, Error> {
     let text = std::fs::read(dir.join("index.json")).map_err(io(label, "read index.json"))?;
-    let index: ImageIndex = serde_json::from_slice(&text).map_err(|e| invalid(label, "index.json", e))?;
+    let index: ImageIndex =
+        serde_json::from_slice(&text).map_err(|e| invalid(label, "index.json", e))?;
     let mut loaded = Vec::new();
     for desc in index.manifests() {
         let annotations = desc.annotations().clone().unwrap_or_default();
@@ -1032,8 +1107,9 @@ pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>
         let mut desc = desc.clone();
         if matches!(desc.media_type(), MediaType::ImageIndex) {
             let digest = copy_blob(store, &image, dir, &desc, "the image index")?;
-            let nested: ImageIndex = serde_json::from_slice(&store.read_blob(&image, &digest, "the image index")?)
-                .map_err(|e| invalid(&image, "its index", e))?;
+            let nested: ImageIndex =
+                serde_json::from_slice(&store.read_blob(&image, &digest, "the image index")?)
+                    .map_err(|e| invalid(&image, "its index", e))?;
             let pick = nested
                 .manifests()
                 .iter()
@@ -1059,7 +1135,11 @@ pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>
         loaded.push(r);
     }
     if loaded.is_empty() {
-        return Err(invalid(label, "index.json", "no image with a name (io.containerd.image.name or NAME:TAG)"));
+        return Err(invalid(
+            label,
+            "index.json",
+            "no image with a name (io.containerd.image.name or NAME:TAG)",
+        ));
     }
     Ok(loaded)
 }
@@ -1067,13 +1147,21 @@ pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>
 /// Write the image `manifest` (named `r`) as an archive both Docker's
 /// `load` (`manifest.json`) and OCI tools (`oci-layout`, `index.json`,
 /// `blobs/`) read, as `docker save` writes since Docker 25.
-pub fn write_archive<W: Write>(store: &Store, r: &Reference, manifest: &str, out: W) -> Result<W, Error> {
+pub fn write_archive<W: Write>(
+    store: &Store,
+    r: &Reference,
+    manifest: &str,
+    out: W,
+) -> Result<W, Error> {
     let image = r.to_string();
     let m = store.manifest(&image, manifest)?;
     let mut b = tar::Builder::new(out);
     b.mode(tar::HeaderMode::Deterministic);
     let rel = |d: &str| -> Result<String, Error> {
-        Ok(format!("blobs/sha256/{}", hex_of(d).ok_or_else(|| invalid(&image, "a digest", d))?))
+        Ok(format!(
+            "blobs/sha256/{}",
+            hex_of(d).ok_or_else(|| invalid(&image, "a digest", d))?
+        ))
     };
     let add_bytes = |b: &mut tar::Builder<W>, path: &str, bytes: &[u8]| -> Result<(), Error> {
         let mut h = tar::Header::new_ustar();
@@ -1083,7 +1171,8 @@ pub fn write_archive<W: Write>(store: &Store, r: &Reference, manifest: &str, out
         h.set_mode(0o644);
         h.set_mtime(0);
         h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, path, bytes).map_err(io(&image, format!("write {path}")))
+        b.append_data(&mut h, path, bytes)
+            .map_err(io(&image, format!("write {path}")))
     };
     for dir in ["blobs/", "blobs/sha256/"] {
         let mut h = tar::Header::new_ustar();
@@ -1093,16 +1182,20 @@ pub fn write_archive<W: Write>(store: &Store, r: &Reference, manifest: &str, out
         h.set_mode(0o755);
         h.set_size(0);
         h.set_mtime(0);
-        b.append_data(&mut h, dir, std::io::empty()).map_err(io(&image, "write the archive"))?;
+        b.append_data(&mut h, dir, std::io::empty())
+            .map_err(io(&image, "write the archive"))?;
     }
     let mut blobs = vec![manifest.to_string(), m.config().digest().to_string()];
     blobs.extend(m.layers().iter().map(|l| l.digest().to_string()));
     for d in &blobs {
         let path = store.blob_path(d)?;
-        b.append_path_with_name(&path, rel(d)?).map_err(io(&image, format!("write blob {d}")))?;
+        b.append_path_with_name(&path, rel(d)?)
+            .map_err(io(&image, format!("write blob {d}")))?;
     }
     add_bytes(&mut b, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-    let msize = std::fs::metadata(store.blob_path(manifest)?).map_err(io(&image, "its manifest"))?.len();
+    let msize = std::fs::metadata(store.blob_path(manifest)?)
+        .map_err(io(&image, "its manifest"))?
+        .len();
     let mdigest = Digest::try_from(manifest).map_err(|e| invalid(&image, "its manifest", e))?;
     let mut desc = Descriptor::new(MediaType::ImageManifest, msize, mdigest);
     desc.set_annotations(Some(HashMap::from([
@@ -1117,7 +1210,11 @@ pub fn write_archive<W: Write>(store: &Store, r: &Reference, manifest: &str, out
     let entry = vec![DockerEntry {
         config: rel(m.config().digest().as_ref())?,
         repo_tags: Some(vec![image.clone()]),
-        layers: m.layers().iter().map(|l| rel(l.digest().as_ref())).collect::<Result<_, _>>()?,
+        layers: m
+            .layers()
+            .iter()
+            .map(|l| rel(l.digest().as_ref()))
+            .collect::<Result<_, _>>()?,
     }];
     let text = serde_json::to_vec(&entry).map_err(|e| invalid(&image, "manifest.json", e))?;
     add_bytes(&mut b, "manifest.json", &text)?;
@@ -1133,7 +1230,17 @@ mod tests {
         let r = Reference::parse("busybox").unwrap();
         assert_eq!(r.to_string(), "busybox:latest");
         assert_eq!(Reference::parse("a/b:v1.2").unwrap().tag, "v1.2");
-        assert_eq!(Reference::parse("localhost:5000/x").unwrap().to_string(), "localhost:5000/x:latest");
+        assert_eq!(
+            Reference::parse("localhost:5000/x").unwrap().to_string(),
+            "localhost:5000/x:latest"
+        );
+        assert_eq!(
+            Reference::parse("docker.io/library/busybox:1")
+                .unwrap()
+                .to_string(),
+            "busybox:1"
+        );
+        assert_eq!(Reference::parse("docker.io/re/x").unwrap().name, "re/x");
         assert!(Reference::parse("../x").is_err());
         assert!(Reference::parse("x:").is_err());
         assert!(Reference::parse("x:-a").is_err());
@@ -1160,9 +1267,18 @@ mod tests {
     #[test]
     fn device_and_escaping_entries_are_refused() {
         for (entries, want) in [
-            (vec![("dev/sda", tar::EntryType::Block, &b""[..])], "device node"),
-            (vec![("dev/null", tar::EntryType::Char, &b""[..])], "device node"),
-            (vec![("../x", tar::EntryType::Regular, &b"x"[..])], "outside"),
+            (
+                vec![("dev/sda", tar::EntryType::Block, &b""[..])],
+                "device node",
+            ),
+            (
+                vec![("dev/null", tar::EntryType::Char, &b""[..])],
+                "device node",
+            ),
+            (
+                vec![("../x", tar::EntryType::Regular, &b"x"[..])],
+                "outside",
+            ),
             (vec![("/x", tar::EntryType::Regular, &b"x"[..])], "outside"),
         ] {
             let t = tempfile::tempdir().unwrap();

@@ -288,7 +288,10 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir(t.path().join("etc")).unwrap();
         std::fs::write(t.path().join("etc/passwd"), PASSWD).unwrap();
-        assert_eq!(resolve("alice", &[t.path().to_path_buf()]).unwrap().uid, 1000);
+        assert_eq!(
+            resolve("alice", &[t.path().to_path_buf()]).unwrap().uid,
+            1000
+        );
         let empty = tempfile::tempdir().unwrap();
         assert!(resolve("alice", &[empty.path().to_path_buf()]).is_err());
         assert_eq!(resolve("7", &[empty.path().to_path_buf()]).unwrap().uid, 7);

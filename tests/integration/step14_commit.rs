@@ -1,8 +1,12 @@
 //! Step 14: `commit IMAGE` packs the running container's filesystem into
 //! ROOT/images/IMAGE.tar, in-process; `images` lists it.
 
+// (From step 38 none of this file's tests is in the build: the images
+// listing is step 38's.)
+#[cfg(not(feature = "oci_image"))]
 use rstest::rstest;
 
+#[cfg(not(feature = "oci_image"))]
 use crate::harness::{Env, env, stdout_of};
 
 #[cfg(not(feature = "isolation"))]

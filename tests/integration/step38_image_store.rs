@@ -78,7 +78,7 @@ fn docker_archive_with(
     let config = serde_json::to_vec(&config).unwrap();
     let chex = sha256(&config)["sha256:".len()..].to_string();
     let mut b = tar::Builder::new(Vec::new());
-    let mut add = |b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
+    let add = |b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
         let mut h = tar::Header::new_gnu();
         h.set_uid(0);
         h.set_gid(0);
@@ -99,7 +99,11 @@ fn docker_archive_with(
         "RepoTags": [tag],
         "Layers": paths,
     }]);
-    add(&mut b, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
+    add(
+        &mut b,
+        "manifest.json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
     b.into_inner().unwrap()
 }
 
@@ -116,22 +120,35 @@ fn write(env: &Env, name: &str, bytes: &[u8]) -> PathBuf {
 fn commit_to_the_name_another_container_runs_from_leaves_it_intact(env: Env) {
     let md = |args: &[&str]| env.md().args(args).output().unwrap();
     env.run_d(&["--name", "other"], &["sleep", "1000"]);
-    env.run_d(&["--name", "web"], &["sh", "-c", "echo new > /new; sleep 1000"]);
+    env.run_d(
+        &["--name", "web"],
+        &["sh", "-c", "echo new > /new; sleep 1000"],
+    );
     crate::harness::wait_for("web's file", || {
         (stdout_of(&md(&["exec", "web", "cat", "/new"])) == "new\n").then_some(())
     });
     ok(&md(&["commit", "web", "busybox"]));
-    assert_eq!(ok(&md(&["exec", "other", "/bin/echo", "still here"])), "still here\n");
+    assert_eq!(
+        ok(&md(&["exec", "other", "/bin/echo", "still here"])),
+        "still here\n"
+    );
     // The name now means the committed image; `other` still stands on the old one.
     env.run_image("busybox", &[], &["cat", "/new"])
         .assert()
         .success()
         .stdout("new\n");
-    assert!(!md(&["exec", "other", "test", "-e", "/new"]).status.success());
+    assert!(
+        !md(&["exec", "other", "test", "-e", "/new"])
+            .status
+            .success()
+    );
     ok(&md(&["tag", "busybox", "retagged:v1"]));
     ok(&md(&["rmi", "-f", "busybox"]));
     ok(&md(&["image", "prune"]));
-    assert_eq!(ok(&md(&["exec", "other", "/bin/echo", "still here"])), "still here\n");
+    assert_eq!(
+        ok(&md(&["exec", "other", "/bin/echo", "still here"])),
+        "still here\n"
+    );
     ok(&md(&["rm", "-f", "other", "web"]));
 }
 
@@ -158,7 +175,12 @@ fn whiteouts_of_an_upper_layer_hide_the_lower_layers_files(env: Env) {
         "three.tar",
         &docker_archive("three:layers", &[busybox, lower, upper], &ids),
     );
-    let out = ok(&env.md().args(["load", "-i"]).arg(&archive).output().unwrap());
+    let out = ok(&env
+        .md()
+        .args(["load", "-i"])
+        .arg(&archive)
+        .output()
+        .unwrap());
     assert_eq!(out, "Loaded image: three:layers\n");
     env.run_image(
         "three:layers",
@@ -173,7 +195,9 @@ fn whiteouts_of_an_upper_layer_hide_the_lower_layers_files(env: Env) {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     assert!(meta.file_type().is_char_device() && meta.rdev() == 0);
     assert_eq!(
-        xattr::get(layer.join("d"), "trusted.overlay.opaque").unwrap().as_deref(),
+        xattr::get(layer.join("d"), "trusted.overlay.opaque")
+            .unwrap()
+            .as_deref(),
         Some(&b"y"[..])
     );
 }
@@ -183,13 +207,20 @@ fn whiteouts_of_an_upper_layer_hide_the_lower_layers_files(env: Env) {
 #[rstest]
 fn commit_adds_one_layer_with_the_containers_deletions(env: Env) {
     let md = |args: &[&str]| env.md().args(args).output().unwrap();
-    env.run_d(&["--name", "del"], &["sh", "-c", "rm /bin/vi; echo made > /made"]);
+    env.run_d(
+        &["--name", "del"],
+        &["sh", "-c", "rm /bin/vi; echo made > /made"],
+    );
     env.wait_exited("del");
     ok(&md(&["commit", "del", "deleted:1"]));
-    env.run_image("deleted:1", &[], &["sh", "-c", "test -e /bin/vi || cat /made"])
-        .assert()
-        .success()
-        .stdout("made\n");
+    env.run_image(
+        "deleted:1",
+        &[],
+        &["sh", "-c", "test -e /bin/vi || cat /made"],
+    )
+    .assert()
+    .success()
+    .stdout("made\n");
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(env.root.join("index.json")).unwrap()).unwrap();
     let entry = index["manifests"]
@@ -231,7 +262,9 @@ fn rmi_of_an_image_in_use_is_refused_and_forced_keeps_its_layers(env: Env) {
     assert_eq!(layers(), 0, "pruned once no container uses it");
     // Blobs of nothing at all are gone too.
     assert_eq!(
-        std::fs::read_dir(env.root.join("blobs/sha256")).unwrap().count(),
+        std::fs::read_dir(env.root.join("blobs/sha256"))
+            .unwrap()
+            .count(),
         0
     );
 }
@@ -242,7 +275,13 @@ fn images_lists_docker_columns_and_json(env: Env) {
     ok(&md(&["tag", "busybox", "mine/bb:v2"]));
     let table = ok(&md(&["images"]));
     let mut lines = table.lines();
-    let header: Vec<&str> = lines.next().unwrap().split("  ").filter(|s| !s.is_empty()).map(str::trim).collect();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|s| !s.is_empty())
+        .map(str::trim)
+        .collect();
     assert_eq!(header, ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]);
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
     assert_eq!(rows.len(), 2, "{table}");
@@ -259,9 +298,19 @@ fn images_lists_docker_columns_and_json(env: Env) {
 #[rstest]
 #[case::parent_dir(&[("../evil", Some(&b"x"[..]))], "../evil")]
 #[case::absolute(&[("/evil", Some(&b"x"[..]))], "/evil")]
-fn import_refuses_entries_leading_out(env: Env, #[case] entries: &[(&str, Option<&[u8]>)], #[case] entry: &str) {
+fn import_refuses_entries_leading_out(
+    env: Env,
+    #[case] entries: &[(&str, Option<&[u8]>)],
+    #[case] entry: &str,
+) {
     let tar = write(&env, "bad.tar", &tar_of(entries));
-    let out = env.md().args(["import"]).arg(&tar).arg("bad:1").output().unwrap();
+    let out = env
+        .md()
+        .args(["import"])
+        .arg(&tar)
+        .arg("bad:1")
+        .output()
+        .unwrap();
     refused(&out, &["image bad:1", entry]);
     assert!(!ok(&env.md().arg("images").output().unwrap()).contains("bad"));
 }
@@ -279,7 +328,13 @@ fn import_refuses_device_nodes(env: Env) {
     h.set_cksum();
     b.append_data(&mut h, "dev/sda", std::io::empty()).unwrap();
     let tar = write(&env, "dev.tar", &b.into_inner().unwrap());
-    let out = env.md().args(["import"]).arg(&tar).arg("dev").output().unwrap();
+    let out = env
+        .md()
+        .args(["import"])
+        .arg(&tar)
+        .arg("dev")
+        .output()
+        .unwrap();
     refused(&out, &["image dev:latest", "dev/sda", "device"]);
     assert!(!env.root.join("dev/sda").exists());
 }
@@ -288,8 +343,17 @@ fn import_refuses_device_nodes(env: Env) {
 fn load_refuses_a_layer_of_another_digest(env: Env) {
     let layer = tar_of(&[("f", Some(b"real"))]);
     let promised = sha256(&tar_of(&[("f", Some(b"fake"))]));
-    let archive = write(&env, "tampered.tar", &docker_archive("tampered:1", &[layer], &[promised.clone()]));
-    let out = env.md().args(["load", "-i"]).arg(&archive).output().unwrap();
+    let archive = write(
+        &env,
+        "tampered.tar",
+        &docker_archive("tampered:1", &[layer], std::slice::from_ref(&promised)),
+    );
+    let out = env
+        .md()
+        .args(["load", "-i"])
+        .arg(&archive)
+        .output()
+        .unwrap();
     refused(&out, &["tampered:1", &promised]);
     assert!(!ok(&env.md().arg("images").output().unwrap()).contains("tampered"));
 }
@@ -298,7 +362,13 @@ fn load_refuses_a_layer_of_another_digest(env: Env) {
 #[rstest]
 fn save_then_load_gives_the_same_image(env: Env) {
     let archive = env.scratch("out").join("bb.tar");
-    ok(&env.md().args(["save", "-o"]).arg(&archive).arg("busybox").output().unwrap());
+    ok(&env
+        .md()
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg("busybox")
+        .output()
+        .unwrap());
     let names: Vec<String> = tar::Archive::new(std::fs::File::open(&archive).unwrap())
         .entries()
         .unwrap()
@@ -308,12 +378,21 @@ fn save_then_load_gives_the_same_image(env: Env) {
         assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
     }
     let other = Env::with_root_named("other");
-    ok(&other.md().args(["load", "-i"]).arg(&archive).output().unwrap());
+    ok(&other
+        .md()
+        .args(["load", "-i"])
+        .arg(&archive)
+        .output()
+        .unwrap());
     let id = |e: &Env| {
-        ok(&e.md().args(["images", "--format", "json"]).output().unwrap())
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["ID"].to_string())
-            .collect::<Vec<_>>()
+        ok(&e
+            .md()
+            .args(["images", "--format", "json"])
+            .output()
+            .unwrap())
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["ID"].to_string())
+        .collect::<Vec<_>>()
     };
     assert_eq!(id(&env), id(&other));
     other
@@ -346,15 +425,24 @@ fn run_honours_the_image_configuration(env: Env) {
             }),
         ),
     );
-    ok(&env.md().args(["load", "-i"]).arg(&archive).output().unwrap());
+    ok(&env
+        .md()
+        .args(["load", "-i"])
+        .arg(&archive)
+        .output()
+        .unwrap());
     env.run_image("configured:1", &["-e", "BAR=flag"], &[])
         .assert()
         .success()
         .stdout("1234 /work/dir image flag\n");
-    env.run_image("configured:1", &["-w", "/tmp", "-u", "0"], &["echo $(id -u) $(pwd)"])
-        .assert()
-        .success()
-        .stdout("0 /tmp\n");
+    env.run_image(
+        "configured:1",
+        &["-w", "/tmp", "-u", "0"],
+        &["echo $(id -u) $(pwd)"],
+    )
+    .assert()
+    .success()
+    .stdout("0 /tmp\n");
     env.run_image("configured:1", &["--entrypoint", "echo"], &["plain"])
         .assert()
         .success()
