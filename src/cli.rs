@@ -302,7 +302,13 @@ pub struct CommitArgs {
     pub container: String,
 
     /// The name of the new image (ROOT/images/IMAGE.tar)
+    #[cfg(not(feature = "oci_image"))]
     #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// The new image's reference, NAME[:TAG] (one layer over the container's image)
+    #[cfg(feature = "oci_image")]
+    #[arg(value_name = "IMAGE[:TAG]")]
     pub image: String,
 }
 

@@ -451,3 +451,28 @@ fn run_honours_the_image_configuration(env: Env) {
     let out = env.md().args(["run", "busybox"]).output().unwrap();
     refused(&out, &["image busybox", "no command"]);
 }
+
+/// `import` of a flat root filesystem: a one-layer image that runs; the
+/// image ID printed is the one `images` lists.
+#[rstest]
+fn an_imported_root_filesystem_runs(env: Env) {
+    let out = env
+        .md()
+        .arg("import")
+        .arg(crate::harness::busybox_tar())
+        .arg("imported/bb:1")
+        .output()
+        .unwrap();
+    let id = ok(&out);
+    assert!(id.starts_with("sha256:") && id.len() == 72, "{id:?}");
+    env.run_image("imported/bb:1", &[], &["echo", "imported"])
+        .assert()
+        .success()
+        .stdout("imported\n");
+    let json = ok(&env
+        .md()
+        .args(["images", "--format", "json"])
+        .output()
+        .unwrap());
+    assert!(json.contains(id.trim()), "{json}");
+}
