@@ -315,7 +315,7 @@ def module_file(parent_file, name, path_attr):
 # --- the whole tree -----------------------------------------------------------
 
 # The last chapter (the benches need step 32, the last of the series).
-LAST_STEP = 37
+LAST_STEP = 38
 
 STEP_CONST = re.compile(r"pub const STEP: u32 = \{.*?\n\};", re.S)
 
@@ -374,7 +374,7 @@ def transform(work, step):
 
 
 OPTIONAL_DEP = re.compile(
-    r'(?m)^((?:#[^\n]*\n)*)([\w-]+) = \{ version = "([^"]+)", optional = true \}\n')
+    r'(?m)^((?:#[^\n]*\n)*)([\w-]+) = \{ ([^}\n]*\boptional = true\b[^}\n]*) \}\n')
 
 
 def branch_dependencies(head, cargo, on):
@@ -385,8 +385,15 @@ def branch_dependencies(head, cargo, on):
               if d.startswith("dep:")}
 
     def repl(m):
-        comments, name, version = m.groups()
-        return f'{comments}{name} = "{version}"\n' if name in wanted else ""
+        comments, name, body = m.groups()
+        if name not in wanted:
+            return ""
+        body = re.sub(r'(, )?\boptional = true\b(, )?',
+                      lambda o: ", " if o.group(1) and o.group(2) else "", body)
+        version = re.fullmatch(r'version = ("[^"]+")', body)
+        if version:
+            return f'{comments}{name} = {version.group(1)}\n'
+        return f'{comments}{name} = {{ {body} }}\n'
     return OPTIONAL_DEP.sub(repl, head)
 
 

@@ -103,6 +103,15 @@ class Markers(unittest.TestCase):
         self.assertEqual(step_branch.branch_dependencies(head, cargo, {"capabilities"}),
                          '[dependencies]\ncaps = "0.5.6"\nz = "1"\n')
 
+    def test_an_optional_dependency_keeps_its_other_settings(self):
+        head = ('oci-spec = { version = "0.10.0", default-features = false, '
+                'features = ["image"], optional = true }\n')
+        cargo = {"features": {"oci_image": ["lifecycle", "dep:oci-spec"]}}
+        self.assertEqual(step_branch.branch_dependencies(head, cargo, {"oci_image"}),
+                         'oci-spec = { version = "0.10.0", default-features = false, '
+                         'features = ["image"] }\n')
+        self.assertEqual(step_branch.branch_dependencies(head, cargo, {"lifecycle"}), "")
+
 
 class Leftovers(unittest.TestCase):
     def tree(self, files):

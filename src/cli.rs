@@ -101,6 +101,29 @@ pub enum Command {
     /// Stop containers, then start them again
     #[cfg(feature = "lifecycle")]
     Restart(RestartArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    #[cfg(feature = "oci_image")]
+    Tag(TagArgs),
+
+    /// Remove images (refused for an image a container uses, unless -f)
+    #[cfg(feature = "oci_image")]
+    Rmi(RmiArgs),
+
+    /// Make an image from a tar of a root filesystem
+    #[cfg(feature = "oci_image")]
+    Import(ImportArgs),
+
+    /// Load images from a Docker or OCI archive
+    #[cfg(feature = "oci_image")]
+    Load(LoadArgs),
+
+    /// Save an image to an archive that docker, podman and skopeo load
+    #[cfg(feature = "oci_image")]
+    Save(SaveArgs),
+
+    /// Manage images
+    #[cfg(feature = "oci_image")]
+    Image(ImageArgs),
 
     /// The first process inside a container (started by `run`)
     #[cfg(feature = "cli")]
@@ -250,12 +273,35 @@ pub struct RunArgs {
     pub rootfs: PathBuf,
 
     /// The image to run (an image tar in ROOT/images)
-    #[cfg(feature = "image")]
+    #[cfg(all(feature = "image", not(feature = "oci_image")))]
     #[arg(value_name = "IMAGE")]
     pub image: String,
 
+    /// The image to run (NAME[:TAG] in the image store)
+    #[cfg(feature = "oci_image")]
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// The working directory of the program, made if missing (default: the
+    /// image's WorkingDir, else /)
+    #[cfg(feature = "oci_image")]
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+
+    /// The program to run instead of the image's Entrypoint ("" for none)
+    #[cfg(feature = "oci_image")]
+    #[arg(long, value_name = "COMMAND")]
+    pub entrypoint: Option<String>,
+
     /// The command and its arguments, passed as they are (no shell)
+    #[cfg(not(feature = "oci_image"))]
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    /// The command and its arguments, passed as they are (no shell); none:
+    /// the image's Entrypoint and Cmd
+    #[cfg(feature = "oci_image")]
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
@@ -268,7 +314,13 @@ pub struct CommitArgs {
     pub container: String,
 
     /// The name of the new image (ROOT/images/IMAGE.tar)
+    #[cfg(not(feature = "oci_image"))]
     #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// The new image's reference, NAME[:TAG] (one layer over the container's image)
+    #[cfg(feature = "oci_image")]
+    #[arg(value_name = "IMAGE[:TAG]")]
     pub image: String,
 }
 
@@ -613,6 +665,81 @@ pub struct ImagesArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+
+    /// Output format: table (default) or json (one object per line)
+    #[cfg(feature = "oci_image")]
+    #[arg(long, value_parser = ["table", "json"], default_value = "table")]
+    pub format: String,
+}
+
+#[cfg(feature = "oci_image")]
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The image to tag (NAME[:TAG])
+    #[arg(value_name = "SOURCE_IMAGE")]
+    pub source: String,
+    /// The new reference (NAME[:TAG])
+    #[arg(value_name = "TARGET_IMAGE")]
+    pub target: String,
+}
+
+#[cfg(feature = "oci_image")]
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// Remove the name even when containers use the image (their layers stay)
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// The images (NAME[:TAG])
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+}
+
+#[cfg(feature = "oci_image")]
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A tar (plain or gzip) of a root filesystem
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The new image's reference (NAME[:TAG])
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: String,
+}
+
+#[cfg(feature = "oci_image")]
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The archive to read
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub input: PathBuf,
+}
+
+#[cfg(feature = "oci_image")]
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// The archive to write
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The image (NAME[:TAG])
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+#[cfg(feature = "oci_image")]
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[cfg(feature = "oci_image")]
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Remove the blobs and layers no image and no container uses
+    Prune {
+        /// Do not ask (mydocker never asks)
+        #[arg(short = 'f', long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -75,6 +75,22 @@ pub fn table<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
+/// A size for people: 1.4MB, 200KB.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes}B")
+    } else {
+        format!("{v:.1}{}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

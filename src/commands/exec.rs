@@ -110,7 +110,7 @@ fn confine(info: &ContainerInfo, _args: &ExecArgs) -> Result<()> {
 fn confine(info: &ContainerInfo, args: &ExecArgs) -> Result<()> {
     use crate::security::user;
     let user = match &args.user {
-        Some(name) => Some(user::resolve(name, Path::new("/"))?),
+        Some(name) => Some(user::resolve(name, &[std::path::PathBuf::from("/")])?),
         None => info.user.clone(),
     };
     user::confine(&info.security, user.as_ref())

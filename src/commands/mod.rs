@@ -11,7 +11,12 @@ pub mod commit;
 pub mod cp;
 #[cfg(feature = "exec")]
 pub mod exec;
-#[cfg(feature = "commit")]
+#[cfg(feature = "oci_image")]
+pub mod image_store;
+#[cfg(all(feature = "commit", not(feature = "oci_image")))]
+pub mod images;
+#[cfg(feature = "oci_image")]
+#[path = "images_oci.rs"]
 pub mod images;
 #[cfg(feature = "lifecycle")]
 pub mod inspect;
@@ -80,6 +85,18 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Start(args) => start::start(&cli.root, &args),
         #[cfg(feature = "lifecycle")]
         Command::Restart(args) => restart::restart(&cli.root, &args),
+        #[cfg(feature = "oci_image")]
+        Command::Tag(args) => image_store::tag(&cli.root, &args),
+        #[cfg(feature = "oci_image")]
+        Command::Rmi(args) => image_store::rmi(&cli.root, &args),
+        #[cfg(feature = "oci_image")]
+        Command::Import(args) => image_store::import(&cli.root, &args),
+        #[cfg(feature = "oci_image")]
+        Command::Load(args) => image_store::load(&cli.root, &args),
+        #[cfg(feature = "oci_image")]
+        Command::Save(args) => image_store::save(&cli.root, &args),
+        #[cfg(feature = "oci_image")]
+        Command::Image(args) => image_store::image(&cli.root, &args),
         #[cfg(feature = "run")]
         Command::Init(args) => crate::container::init::main(&args.inbox()),
         #[cfg(all(feature = "cli", not(feature = "run")))]

@@ -44,16 +44,16 @@ pub fn cgroup_name(root: &Path, id: &str) -> String {
 /// chapter's options. A missing image or root directory is refused before
 /// anything is made.
 fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
+    let lower = lower(root, args)?;
     Ok(Config {
         name: args.name.clone().unwrap_or_else(|| id.to_string()),
-        command: args.command.clone(),
+        command: command(args, &lower)?,
         tty: args.tty,
         resources: resources(args),
         #[cfg(feature = "detach")]
         detach: args.detach,
-        lower: lower(root, args)?,
         #[cfg(feature = "hardening")]
-        user: user(root, args)?,
+        user: user(args, &lower)?,
         #[cfg(feature = "hardening")]
         view: view(args)?,
         #[cfg(feature = "image")]
@@ -61,7 +61,7 @@ fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
         #[cfg(feature = "volume")]
         volumes: args.volumes.clone(),
         #[cfg(feature = "env")]
-        env: args.env.clone(),
+        env: env(args, &lower),
         #[cfg(feature = "env")]
         hostname: args.hostname.clone(),
         #[cfg(feature = "env")]
@@ -72,7 +72,60 @@ fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
         net: args.net.clone(),
         #[cfg(feature = "network")]
         publish: args.publish.clone(),
+        lower,
     })
+}
+
+/// The program: the command line's, as given (until step 37).
+#[cfg(not(feature = "oci_image"))]
+fn command(args: &RunArgs, _lower: &crate::container::spec::Lower) -> Result<Vec<String>> {
+    Ok(args.command.clone())
+}
+
+/// From step 38, as Docker: the image's Entrypoint (or `--entrypoint`;
+/// `""` for none) followed by the command line's arguments, else the
+/// image's Cmd (only when the entrypoint is the image's own). Nothing at
+/// all is refused before anything is made.
+#[cfg(feature = "oci_image")]
+fn command(args: &RunArgs, lower: &crate::container::spec::Lower) -> Result<Vec<String>> {
+    let config = lower.config.clone().unwrap_or_default();
+    let (entrypoint, image_cmd) = match &args.entrypoint {
+        Some(e) if e.is_empty() => (Vec::new(), Vec::new()),
+        Some(e) => (vec![e.clone()], Vec::new()),
+        None => (
+            config.entrypoint().clone().unwrap_or_default(),
+            config.cmd().clone().unwrap_or_default(),
+        ),
+    };
+    let rest = if args.command.is_empty() {
+        image_cmd
+    } else {
+        args.command.clone()
+    };
+    let argv: Vec<String> = entrypoint.into_iter().chain(rest).collect();
+    anyhow::ensure!(
+        !argv.is_empty(),
+        "image {}: no command given and the image has no Entrypoint or Cmd",
+        args.image
+    );
+    Ok(argv)
+}
+
+/// The `-e` variables (steps 24-37).
+#[cfg(all(feature = "env", not(feature = "oci_image")))]
+fn env(args: &RunArgs, _lower: &crate::container::spec::Lower) -> Vec<String> {
+    args.env.clone()
+}
+
+/// From step 38 the image's Env, then the `-e` variables over it.
+#[cfg(feature = "oci_image")]
+fn env(args: &RunArgs, lower: &crate::container::spec::Lower) -> Vec<String> {
+    let image = lower
+        .config
+        .as_ref()
+        .and_then(|c| c.env().clone())
+        .unwrap_or_default();
+    image.into_iter().chain(args.env.iter().cloned()).collect()
 }
 
 /// Before step 10 the container's root is the host's: nothing to find.
@@ -99,20 +152,40 @@ fn lower(_root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
 
 /// From step 11: the image's layer, extracted once.
 #[cfg(feature = "image")]
-fn lower(root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
-    Ok(crate::fs::image::layer(root, &args.image)?)
+fn lower(root: &Path, args: &RunArgs) -> Result<crate::container::spec::Lower> {
+    Ok(crate::fs::store::layer(root, &args.image)?)
 }
 
 /// From step 35: `-u`, resolved in the image's `/etc/passwd` and
 /// `/etc/group` before anything is made (an unknown name is refused).
-/// The image's layer is there already: [`lower`] extracted it.
+/// The image's layer is there already: [`lower`] extracted it; from step
+/// 38 the image's own User applies when `-u` is not given.
 #[cfg(feature = "hardening")]
-fn user(root: &Path, args: &RunArgs) -> Result<Option<crate::security::user::User>> {
-    let Some(user) = args.user.as_deref() else {
+fn user(
+    args: &RunArgs,
+    lower: &crate::container::spec::Lower,
+) -> Result<Option<crate::security::user::User>> {
+    let Some(user) = args.user.clone().or_else(|| image_user(lower)) else {
         return Ok(None);
     };
-    let layer = crate::fs::image::layer(root, &args.image)?;
-    Ok(Some(crate::security::user::resolve(user, &layer)?))
+    let dirs = crate::fs::layers::LowerDirs::lower_dirs(lower);
+    Ok(Some(crate::security::user::resolve(&user, &dirs)?))
+}
+
+/// Until step 37 an image says nothing of its user.
+#[cfg(all(feature = "hardening", not(feature = "oci_image")))]
+fn image_user(_lower: &crate::container::spec::Lower) -> Option<String> {
+    None
+}
+
+/// From step 38: the image configuration's User, if not empty.
+#[cfg(feature = "oci_image")]
+fn image_user(lower: &crate::container::spec::Lower) -> Option<String> {
+    lower
+        .config
+        .as_ref()
+        .and_then(|c| c.user().clone())
+        .filter(|u| !u.is_empty())
 }
 
 /// From step 35: the masks (off with `--privileged`), `--read-only` and

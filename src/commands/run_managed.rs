@@ -54,6 +54,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         ..ContainerInfo::default()
     };
     net.record(&mut info);
+    record_image(&mut info, &config);
     confine(root, args, &mut info)?;
     remember(args, &mut info)?;
     // `-it` without a terminal is refused here, before anything is made.
@@ -168,7 +169,10 @@ pub(super) fn spec(
         view: config.view.clone(),
         ..Spec::default()
     };
-    stdio.configure(with_devices(with_confinement(spec, info), args))
+    stdio.configure(with_devices(
+        with_workdir(with_confinement(spec, info), args, config),
+        args,
+    ))
 }
 
 /// Report what could not be undone, and go on undoing the rest.
@@ -356,4 +360,37 @@ impl NoNetwork {
 #[cfg(feature = "net-modes")]
 pub(super) fn network_plan(root: &Path, config: &Config) -> Result<super::run_network::Network> {
     super::run_network::Network::plan(&Store::new(root), config)
+}
+
+/// Until step 37 the image's name is all a container records of it.
+#[cfg(not(feature = "oci_image"))]
+fn record_image(_info: &mut ContainerInfo, _config: &Config) {}
+
+/// From step 38: the manifest and the layers it stands on, which the
+/// store keeps while the container exists.
+#[cfg(feature = "oci_image")]
+fn record_image(info: &mut ContainerInfo, config: &Config) {
+    info.image_manifest = config.lower.manifest.clone();
+    info.image_layers = config.lower.digests.clone();
+}
+
+/// Until step 37 the program starts in `/`.
+#[cfg(not(feature = "oci_image"))]
+fn with_workdir(spec: Spec, _args: &RunArgs, _config: &Config) -> Spec {
+    spec
+}
+
+/// From step 38: `-w`, else the image's WorkingDir.
+#[cfg(feature = "oci_image")]
+fn with_workdir(spec: Spec, args: &RunArgs, config: &Config) -> Spec {
+    let image = config
+        .lower
+        .config
+        .as_ref()
+        .and_then(|c| c.working_dir().clone())
+        .filter(|w| !w.is_empty());
+    Spec {
+        workdir: args.workdir.clone().or(image),
+        ..spec
+    }
 }

@@ -339,11 +339,9 @@ pub fn resolv_text(host: &str, dns: &[IpAddr], drop_loopback: bool) -> String {
 
 /// The home directory of uid 0 in the image whose root is `image_root`
 /// (its `/etc/passwd`, read inside that root), else `/root`.
-pub fn home(image_root: &Path) -> String {
-    let text = scoped::resolve(image_root, Path::new("/etc/passwd"))
-        .ok()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .unwrap_or_default();
+pub fn home(image: &(impl crate::fs::layers::LowerDirs + ?Sized)) -> String {
+    let text =
+        scoped::read_in_layers(&image.lower_dirs(), Path::new("/etc/passwd")).unwrap_or_default();
     home_in_passwd(&text).unwrap_or_else(|| "/root".to_string())
 }
 

@@ -56,6 +56,7 @@ pub fn main(inbox: &channel::Inbox) -> Result<i32> {
     prepare(&Linux, &spec, Path::new("/"))?;
     crate::trace::mark("init mounts");
     take_terminal(&Linux, &spec)?;
+    enter_workdir(&spec)?;
     confine(&spec)?;
     Ok(exec(&spec.argv, spec.env.as_deref()))
 }
@@ -97,6 +98,27 @@ fn take_terminal(sys: &dyn Syscall, spec: &Spec) -> Result<()> {
     )
     .with_context(|| format!("bind {} over /dev/console", pty.slave_path.display()))?;
     Ok(())
+}
+
+/// Until step 37 the program starts in `/`, where the pivot left init.
+#[cfg(not(feature = "oci_image"))]
+fn enter_workdir(_spec: &Spec) -> Result<()> {
+    Ok(())
+}
+
+/// From step 38: the working directory (`-w`, the image's WorkingDir),
+/// made first when missing, as Docker does; relative paths are refused.
+#[cfg(feature = "oci_image")]
+fn enter_workdir(spec: &Spec) -> Result<()> {
+    let Some(dir) = &spec.workdir else {
+        return Ok(());
+    };
+    anyhow::ensure!(
+        dir.starts_with('/'),
+        "working directory {dir:?}: not an absolute path"
+    );
+    std::fs::create_dir_all(dir).with_context(|| format!("create the working directory {dir}"))?;
+    std::env::set_current_dir(dir).with_context(|| format!("enter the working directory {dir}"))
 }
 
 /// Before step 33 the program keeps every capability of root.

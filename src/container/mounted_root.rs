@@ -88,9 +88,9 @@ pub fn mounted_root(
         remounted: Some(layers.clone()),
         _lock: Some(lock),
     };
-    let image_layer = crate::fs::image::layer(store.root(), &info.image)?;
+    let image = image_layers(store, info)?;
     layers
-        .mount(&image_layer)
+        .mount(&image)
         .with_context(|| format!("mount the layers of container {}", info.name))?;
     let volumes = info
         .volumes
@@ -101,4 +101,21 @@ pub fn mounted_root(
     crate::fs::volume::mount_all(sys, &volumes, &merged)?;
     super::identity::remount(sys, &store.container_dir(&info.name), &merged, &volumes)?;
     Ok(guard)
+}
+
+/// The image's layer, by the name the container recorded (steps 21-37).
+#[cfg(not(feature = "oci_image"))]
+fn image_layers(store: &Store, info: &ContainerInfo) -> Result<std::path::PathBuf> {
+    Ok(crate::fs::image::layer(store.root(), &info.image)?)
+}
+
+/// The layers the container recorded at `run` (step 38): whatever its
+/// image's name points at now, these are what it stands on.
+#[cfg(feature = "oci_image")]
+fn image_layers(store: &Store, info: &ContainerInfo) -> Result<crate::fs::oci::Stack> {
+    Ok(crate::fs::oci::recorded(
+        store.root(),
+        &info.image_layers,
+        &info.image_manifest,
+    )?)
 }

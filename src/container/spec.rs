@@ -21,8 +21,12 @@ use crate::cgroups::Resources;
 pub type Lower = ();
 /// Where a container's root filesystem comes from: the directory it is
 /// made from (step 10: `--rootfs`; from step 11 the image's layer).
-#[cfg(feature = "pivot")]
+#[cfg(all(feature = "pivot", not(feature = "oci_image")))]
 pub type Lower = PathBuf;
+/// Where a container's root filesystem comes from: the image's layers,
+/// each extracted once (step 38).
+#[cfg(feature = "oci_image")]
+pub type Lower = crate::fs::oci::Stack;
 
 /// One container, as `run` resolved it from its flags.
 #[derive(Debug, Clone)]
@@ -112,4 +116,10 @@ pub struct Spec {
     #[cfg(feature = "terminal")]
     #[serde(default)]
     pub terminal: Option<crate::terminal::Size>,
+    /// The program's working directory, an absolute path inside the
+    /// container (from step 38: `-w`, else the image's WorkingDir; `None`:
+    /// `/`).
+    #[cfg(feature = "oci_image")]
+    #[serde(default)]
+    pub workdir: Option<String>,
 }

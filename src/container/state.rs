@@ -146,6 +146,17 @@ pub struct ContainerInfo {
     #[cfg(feature = "lifecycle")]
     #[serde(default)]
     pub started: Option<u64>,
+    /// The image's manifest digest at `run` (step 38): `rmi` refuses an
+    /// image a container was made from.
+    #[cfg(feature = "oci_image")]
+    #[serde(default)]
+    pub image_manifest: String,
+    /// The digests of the layers it stands on, bottom first (step 38):
+    /// they stay in the store while it exists, whatever becomes of the
+    /// image's name.
+    #[cfg(feature = "oci_image")]
+    #[serde(default)]
+    pub image_layers: Vec<String>,
 }
 
 /// The largest `config.json` read (64 MiB): far more than any command line

@@ -46,6 +46,25 @@ pub fn base_dir(root: &Path, container: &str) -> PathBuf {
     root.join("containers").join(container)
 }
 
+/// The read-only directories under a container's write layer: one image
+/// directory until step 37, an image's layers from step 38.
+pub trait LowerDirs {
+    /// The directories, topmost first (overlayfs' `lowerdir=` order).
+    fn lower_dirs(&self) -> Vec<PathBuf>;
+}
+
+impl LowerDirs for Path {
+    fn lower_dirs(&self) -> Vec<PathBuf> {
+        vec![self.to_path_buf()]
+    }
+}
+
+impl LowerDirs for PathBuf {
+    fn lower_dirs(&self) -> Vec<PathBuf> {
+        vec![self.clone()]
+    }
+}
+
 /// The layer directories of one container.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContainerLayers {
@@ -72,13 +91,13 @@ impl ContainerLayers {
         self.base.join("merged")
     }
 
-    /// Mount the union of `image_layer` and a fresh upper layer.
-    pub fn mount(&self, image_layer: &Path) -> Result<(), Error> {
+    /// Mount the union of the image's layers and a fresh upper layer.
+    pub fn mount(&self, image: &(impl LowerDirs + ?Sized)) -> Result<(), Error> {
         if overlay::is_mounted(&self.merged()) {
             return Err(Error::Busy(self.merged()));
         }
         overlay::mount_union(&Layers {
-            lower: vec![image_layer.to_path_buf()],
+            lower: image.lower_dirs(),
             upper: self.upper(),
             work: self.work(),
             merged: self.merged(),

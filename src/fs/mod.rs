@@ -3,7 +3,12 @@
 //! (step 05), the union mount (step 09), `pivot_root`
 //! (step 10), images (step 11), the layers of a container (step 12),
 //! volumes (step 13), saving the result as an image (step 14), and the
-//! masked `/proc`, `--read-only` and `--tmpfs` of step 35.
+//! masked `/proc`, `--read-only` and `--tmpfs` of step 35, and the OCI
+//! image store of step 38.
+//!
+//! The image store is one seam, [`store`]: the tutorial's tar files
+//! ([`image`]) until step 37, content-addressed layers ([`oci`]) from
+//! step 38. [`image`] stays in the build: `cp` unpacks archives with it.
 
 #[cfg(feature = "cp")]
 pub mod copy;
@@ -16,6 +21,8 @@ pub mod layers;
 #[cfg(feature = "run")]
 pub mod mount_ns;
 pub mod mountinfo;
+#[cfg(feature = "oci_image")]
+pub mod oci;
 #[cfg(feature = "union")]
 pub mod overlay;
 #[cfg(feature = "pivot")]
@@ -28,3 +35,10 @@ pub mod temporaries;
 pub mod tmpfs;
 #[cfg(feature = "volume")]
 pub mod volume;
+
+/// The image store: `ROOT/images/NAME.tar` (step 11).
+#[cfg(all(feature = "image", not(feature = "oci_image")))]
+pub use image as store;
+/// The image store: the OCI layout under ROOT (step 38).
+#[cfg(feature = "oci_image")]
+pub use oci as store;

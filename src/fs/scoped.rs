@@ -74,6 +74,18 @@ fn join(root: &Path, parts: &[OsString]) -> PathBuf {
     p
 }
 
+/// The text of `path` in a filesystem made of `layers`, topmost first:
+/// read from the topmost layer that has it; `None` when that is not a
+/// readable file (an overlay whiteout: deleted) or no layer has it.
+pub fn read_in_layers(layers: &[PathBuf], path: &Path) -> Option<String> {
+    layers
+        .iter()
+        .filter_map(|root| resolve(root, path).ok())
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
+        .filter(|p| p.is_file())
+        .and_then(|p| std::fs::read_to_string(p).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

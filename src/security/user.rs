@@ -174,15 +174,14 @@ pub fn resolve_in(value: &str, passwd: &str, group: &str) -> Result<User, Error>
     Ok(user)
 }
 
-/// Resolve `value` in the filesystem whose root is `root` (the image's
-/// layer at `run`, the container's root at `exec`). A missing passwd or
-/// group file counts as empty.
-pub fn resolve(value: &str, root: &Path) -> Result<User, Error> {
+/// Resolve `value` in a filesystem made of `layers`, topmost first (at
+/// `run` the image's layers: one directory until step 37, its stack of
+/// layers from step 38; at `exec` the container's root). Each file is read
+/// from the topmost layer that has it (a deleted one, an overlay whiteout,
+/// reads as empty, as does a missing passwd or group file).
+pub fn resolve(value: &str, layers: &[PathBuf]) -> Result<User, Error> {
     let read = |name: &str| -> String {
-        scoped::resolve(root, Path::new(name))
-            .ok()
-            .and_then(|p: PathBuf| std::fs::read_to_string(p).ok())
-            .unwrap_or_default()
+        scoped::read_in_layers(layers, Path::new(name)).unwrap_or_default()
     };
     resolve_in(value, &read("/etc/passwd"), &read("/etc/group"))
 }
@@ -289,9 +288,12 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir(t.path().join("etc")).unwrap();
         std::fs::write(t.path().join("etc/passwd"), PASSWD).unwrap();
-        assert_eq!(resolve("alice", t.path()).unwrap().uid, 1000);
+        assert_eq!(
+            resolve("alice", &[t.path().to_path_buf()]).unwrap().uid,
+            1000
+        );
         let empty = tempfile::tempdir().unwrap();
-        assert!(resolve("alice", empty.path()).is_err());
-        assert_eq!(resolve("7", empty.path()).unwrap().uid, 7);
+        assert!(resolve("alice", &[empty.path().to_path_buf()]).is_err());
+        assert_eq!(resolve("7", &[empty.path().to_path_buf()]).unwrap().uid, 7);
     }
 }

@@ -124,6 +124,9 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-37") {
         s = 37;
     }
+    if cfg!(feature = "step-38") {
+        s = 38;
+    }
     s
 };
 
@@ -676,6 +679,22 @@ impl Env {
                 }
             }
         }
+    }
+
+    /// The busybox image's extracted layer: `images/busybox` until step
+    /// 37, its one layer under `layers/` from step 38.
+    pub fn image_layer_dir(&self) -> PathBuf {
+        if STEP < 38 {
+            return self.root.join("images/busybox");
+        }
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.root.join("layers"))
+            .expect("read the layers")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .collect();
+        assert_eq!(dirs.len(), 1, "one layer: {dirs:?}");
+        dirs.pop().unwrap()
     }
 
     /// Layer directories left under the root (the shared set before step

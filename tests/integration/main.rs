@@ -84,3 +84,5 @@ mod step36_terminals;
 mod step37_lifecycle;
 #[cfg(feature = "lifecycle")]
 mod step37_start;
+#[cfg(feature = "oci_image")]
+mod step38_image_store;

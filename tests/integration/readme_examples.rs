@@ -534,6 +534,11 @@ fn step36_readme_examples() {
 fn step37_readme_examples() {
     check_readme("steps/37-lifecycle/README.md", 37);
 }
+#[cfg(feature = "step-38")]
+#[test]
+fn step38_readme_examples() {
+    check_readme("steps/38-image-store/README.md", 38);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {

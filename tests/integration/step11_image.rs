@@ -19,7 +19,7 @@ fn ls_shows_the_busybox_tree(env: Env) {
         String::from_utf8_lossy(&out.stderr)
     );
     // The image was extracted once, into its read-only layer.
-    assert!(env.root.join("images/busybox/bin/busybox").is_file());
+    assert!(env.image_layer_dir().join("bin/busybox").is_file());
 }
 
 #[rstest]
@@ -48,7 +48,13 @@ fn a_missing_image_exits_125_and_creates_nothing(env: Env) {
 fn bad_image_names_are_refused(env: Env, #[case] name: &str) {
     let out = env.md().args(["run", name, "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid image name"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    if crate::harness::STEP >= 38 && name == "a/b" {
+        // From step 38 names have path components, as Docker's.
+        assert!(err.contains("image not found: a/b"), "{err}");
+    } else {
+        assert!(err.contains("invalid image name"), "{err}");
+    }
 }
 
 /// A tar whose second entry climbs out with `..`.

@@ -16,7 +16,7 @@ fn writes_never_reach_the_image_layer(env: Env) {
     .assert()
     .success()
     .stdout("x\n");
-    let layer = env.root.join("images/busybox");
+    let layer = env.image_layer_dir();
     assert!(
         !layer.join("f").exists(),
         "the write reached the image layer"

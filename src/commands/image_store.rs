@@ -1,0 +1,192 @@
+//! The verbs of the OCI image store (step 38): `tag`, `rmi`, `import`,
+//! `load`, `save` and `image prune`, as Docker names and spells them.
+//!
+//! What containers use is asked of the container store here, and handed
+//! to [`oci::collect_garbage`]: a container keeps the layers (and the
+//! manifest) it was started from, whatever happens to the image's name.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::{ImageArgs, ImageCommand, ImportArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs};
+use crate::fs::oci::{self, Reference, Store};
+
+/// The manifests and layers the recorded containers (any state) use.
+fn in_use(root: &Path) -> (Vec<(String, String)>, HashSet<String>) {
+    let mut manifests = Vec::new();
+    let mut keep = HashSet::new();
+    for (name, info) in crate::container::state::Store::new(root).list() {
+        let Ok(info) = info else { continue };
+        if !info.image_manifest.is_empty() {
+            keep.insert(info.image_manifest.clone());
+            manifests.push((info.image_manifest.clone(), name));
+        }
+        keep.extend(info.image_layers.iter().cloned());
+    }
+    (manifests, keep)
+}
+
+/// The blobs a container's manifest reaches (its configuration too).
+fn with_configs(store: &Store, keep: &mut HashSet<String>, manifests: &[(String, String)]) {
+    for (m, name) in manifests {
+        if let Ok(man) = store.manifest(name, m) {
+            keep.insert(man.config().digest().to_string());
+        }
+    }
+}
+
+fn collect(root: &Path) -> Result<oci::Collected> {
+    let store = Store::new(root);
+    let (manifests, mut keep) = in_use(root);
+    with_configs(&store, &mut keep, &manifests);
+    Ok(oci::collect_garbage(root, &keep)?)
+}
+
+/// `tag SOURCE TARGET`: TARGET names SOURCE's manifest.
+pub fn tag(root: &Path, args: &TagArgs) -> Result<i32> {
+    let store = Store::new(root);
+    let source = Reference::parse(&args.source)?;
+    let target = Reference::parse(&args.target)?;
+    // The tutorial's tar dropped into ROOT/images counts as an image
+    // (imported here, under the store's lock).
+    oci::layer(root, &args.source)?;
+    let _lock = store.lock()?;
+    let Some(manifest) = store.lookup(&source)? else {
+        bail!("no such image: {source}");
+    };
+    let size = std::fs::metadata(store.blob_path(&manifest)?)
+        .with_context(|| format!("image {source}: its manifest"))?
+        .len();
+    store.set_ref(&target, &manifest, size)?;
+    Ok(0)
+}
+
+/// `rmi [-f] IMAGE...`: remove each name; an image a container was made
+/// from is refused without -f, and even with it the container's layers
+/// stay until it is removed (`image prune` then frees them).
+pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
+    let store = Store::new(root);
+    let _lock = store.lock()?;
+    for image in &args.images {
+        let r = Reference::parse(image)?;
+        let Some(manifest) = store.lookup(&r)? else {
+            bail!("no such image: {r}");
+        };
+        let (users, _) = in_use(root);
+        let other_names = store
+            .index()?
+            .manifests()
+            .iter()
+            .filter(|d| d.digest().to_string() == manifest)
+            .count()
+            > 1;
+        if let Some((_, container)) = users.iter().find(|(m, _)| *m == manifest)
+            && !args.force
+            && !other_names
+        {
+            bail!(
+                "image {r} is used by container {container}: remove the container first, or rmi -f (the name goes, the container keeps its layers)"
+            );
+        }
+        store.remove_ref(&r)?;
+        println!("Untagged: {r}");
+    }
+    for d in collect(root)?.blobs {
+        println!("Deleted: {d}");
+    }
+    Ok(0)
+}
+
+/// `import FILE REPOSITORY[:TAG]`: a flat root filesystem as a one-layer
+/// image (as `docker import`); prints the image ID.
+pub fn import(root: &Path, args: &ImportArgs) -> Result<i32> {
+    let r = Reference::parse(&args.reference)?;
+    let store = Store::new(root);
+    let manifest = store.import(&args.file, &r, None, false)?;
+    let m = store.manifest(&r.to_string(), &manifest)?;
+    println!("{}", m.config().digest());
+    Ok(0)
+}
+
+/// `image prune`: remove what no name and no container uses.
+pub fn image(root: &Path, args: &ImageArgs) -> Result<i32> {
+    match &args.command {
+        ImageCommand::Prune { force: _ } => {
+            let store = Store::new(root);
+            let _lock = store.lock()?;
+            let done = collect(root)?;
+            for d in &done.blobs {
+                println!("Deleted: {d}");
+            }
+            for d in &done.layers {
+                println!("Deleted layer: {d}");
+            }
+            println!(
+                "Total reclaimed space: {}",
+                crate::format::human_size(done.bytes)
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// `load -i FILE`: a `docker save` archive (`manifest.json`) or an OCI
+/// archive (`oci-layout`, `index.json`); every blob's digest is checked
+/// against what its manifest or configuration promises before any name is
+/// written.
+pub fn load(root: &Path, args: &LoadArgs) -> Result<i32> {
+    let label = args.input.display().to_string();
+    let file = std::fs::File::open(&args.input).with_context(|| format!("open {label}"))?;
+    std::fs::create_dir_all(root).with_context(|| format!("create {}", root.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".load-")
+        .tempdir_in(root)
+        .context("create a temporary directory")?;
+    let reader = oci::uncompressed(file).with_context(|| format!("read {label}"))?;
+    crate::fs::image::extract_stream(&label, reader, tmp.path())?;
+    let store = Store::new(root);
+    let _lock = store.lock()?;
+    let loaded = if tmp.path().join("manifest.json").is_file() {
+        oci::load_docker(&store, &label, tmp.path())?
+    } else if tmp.path().join("index.json").is_file() {
+        oci::load_oci(&store, &label, tmp.path())?
+    } else {
+        bail!("{label}: neither a docker archive (manifest.json) nor an OCI archive (index.json)");
+    };
+    for r in loaded {
+        println!("Loaded image: {r}");
+    }
+    Ok(0)
+}
+
+/// `save -o FILE IMAGE`: an archive both `docker load` (its
+/// `manifest.json`) and OCI tools (`oci-layout`, `index.json`) read.
+pub fn save(root: &Path, args: &SaveArgs) -> Result<i32> {
+    let r = Reference::parse(&args.image)?;
+    let store = Store::new(root);
+    let manifest = match store.lookup(&r)? {
+        Some(m) => m,
+        None => oci::layer(root, &args.image)?.manifest,
+    };
+    let dir = args
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mydocker-save-")
+        .tempfile_in(dir)
+        .with_context(|| format!("create a file in {}", dir.display()))?;
+    {
+        let w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let mut w = oci::write_archive(&store, &r, &manifest, w)?;
+        w.flush().context("write the archive")?;
+    }
+    tmp.persist(&args.output)
+        .map_err(|e| e.error)
+        .with_context(|| format!("write {}", args.output.display()))?;
+    Ok(0)
+}

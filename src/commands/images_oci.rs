@@ -1,0 +1,60 @@
+//! `mydocker images` from step 38: the references of the OCI store's
+//! index, as Docker lists them (REPOSITORY TAG IMAGE ID CREATED SIZE; the
+//! image ID is the configuration's digest).
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::cli::ImagesArgs;
+use crate::fs::oci;
+
+pub fn images(root: &Path, args: &ImagesArgs) -> Result<i32> {
+    let list = oci::list(root)?;
+    let short = |d: &str| {
+        d.trim_start_matches("sha256:")
+            .chars()
+            .take(12)
+            .collect::<String>()
+    };
+    let created = |i: &oci::ImageInfo| {
+        i.created
+            .as_deref()
+            .and_then(|c| humantime::parse_rfc3339_weak(c).ok())
+            .map(crate::format::format_time)
+            .unwrap_or_default()
+    };
+    if args.json || args.format == "json" {
+        for i in &list {
+            let row = serde_json::json!({
+                "Repository": i.reference.name,
+                "Tag": i.reference.tag,
+                "ID": i.id,
+                "Digest": i.manifest,
+                "CreatedAt": i.created,
+                "Size": crate::format::human_size(i.size),
+                "VirtualSize": i.size,
+            });
+            println!("{row}");
+        }
+        return Ok(0);
+    }
+    let mut rows = vec![[
+        "REPOSITORY".to_string(),
+        "TAG".into(),
+        "IMAGE ID".into(),
+        "CREATED".into(),
+        "SIZE".into(),
+    ]];
+    for i in &list {
+        rows.push([
+            i.reference.name.clone(),
+            i.reference.tag.clone(),
+            short(&i.id),
+            created(i),
+            crate::format::human_size(i.size),
+        ]);
+    }
+    print!("{}", crate::format::table(&rows));
+    Ok(0)
+}

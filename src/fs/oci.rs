@@ -1,0 +1,1296 @@
+//! The OCI image store (step 38): images addressed by what they contain,
+//! not by their name.
+//!
+//! Until step 37 an image was `ROOT/images/NAME.tar`, extracted once to
+//! `ROOT/images/NAME/`: the name *was* the storage, so saving another image
+//! under that name deleted the directory under every container running
+//! from the old one. Production runtimes (containerd, podman, Docker since
+//! 1.10) store images the way the OCI image layout describes them
+//! (<https://github.com/opencontainers/image-spec/blob/main/image-layout.md>):
+//!
+//! - `ROOT/blobs/sha256/<hex>`: every file of an image (its layers, its
+//!   configuration, its manifest) named by the SHA-256 of its bytes. A
+//!   blob never changes: other bytes would have another name. Bytes from
+//!   outside (an `import`, a `load`) are hashed as they are written, and
+//!   compared with the digest their manifest or configuration promises.
+//! - `ROOT/index.json`: the only mutable file, mapping references
+//!   `NAME:TAG` (annotation `org.opencontainers.image.ref.name`) to the
+//!   digest of a manifest; `ROOT/oci-layout` marks the layout's version.
+//! - `ROOT/layers/<hex>/`: each layer extracted once per digest into its
+//!   own directory, never changed afterwards. A container's root is an
+//!   overlay of these directories in the manifest's order (the last
+//!   layer on top) under its own write layer (step 12).
+//!
+//! A layer says that a file of a lower layer is deleted with an empty file
+//! `.wh.NAME` beside it, and that a directory hides everything below it
+//! with `.wh..wh..opq` inside it (the OCI layer spec's whiteouts, Docker's
+//! too). Overlayfs says the same with a character device 0/0 named `NAME`
+//! and the extended attribute `trusted.overlay.opaque=y` on the directory
+//! (the kernel's `Documentation/filesystems/overlayfs.rst`); extraction
+//! turns the one into the other, and `commit` (which packs a container's
+//! write layer) the other into the one.
+//!
+//! Retagging or committing to an existing name only moves a reference in
+//! the index: the layers that running containers stand on are untouched.
+//! Nothing is deleted but by [`collect_garbage`], which keeps every blob and
+//! layer an index entry or a container (the caller names them) still uses.
+//!
+//! A tar from outside is untrusted: entries with `..` or an absolute path,
+//! links leading out, device nodes and writes through planted symlinks are
+//! refused (error naming the image and the entry), and an extraction
+//! happens in a temporary directory renamed into place only when complete.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
+
+use oci_spec::image::{
+    Descriptor, Digest, ImageConfiguration, ImageIndex, ImageManifest, MediaType,
+};
+use sha2::{Digest as _, Sha256};
+
+use crate::names;
+
+/// The annotation naming an index entry, here the full `NAME:TAG`.
+pub const REF_ANNOTATION: &str = "org.opencontainers.image.ref.name";
+
+/// A failed image operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Name(#[from] names::InvalidName),
+    #[error("invalid image reference {reference:?}: {reason}")]
+    Reference {
+        reference: String,
+        reason: &'static str,
+    },
+    #[error("image not found: {0}")]
+    NotFound(String),
+    #[error("{image}: entry {entry:?} would be written outside the image")]
+    Escapes { image: String, entry: String },
+    #[error("{image}: entry {entry:?} is a device node; image layers may not create devices")]
+    Device { image: String, entry: String },
+    #[error("{image}: {what} has digest {actual}, but {expected} was promised")]
+    DigestMismatch {
+        image: String,
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{image}: {what}: {reason}")]
+    Invalid {
+        image: String,
+        what: String,
+        reason: String,
+    },
+    #[error("{image}: {what}: {err}")]
+    Io {
+        image: String,
+        what: String,
+        err: std::io::Error,
+    },
+}
+
+fn io(image: &str, what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let (image, what) = (format!("image {image}"), what.into());
+    move |err| Error::Io { image, what, err }
+}
+
+fn invalid(image: &str, what: impl Into<String>, reason: impl ToString) -> Error {
+    Error::Invalid {
+        image: format!("image {image}"),
+        what: what.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// An image reference, `NAME[:TAG]` (the tag `latest` when none is given),
+/// as Docker spells local names: path components of letters, digits, `_`,
+/// `.` and `-`, separated by `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Reference {
+    pub name: String,
+    pub tag: String,
+}
+
+impl Reference {
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let refuse = |reason| Error::Reference {
+            reference: text.to_string(),
+            reason,
+        };
+        // The tag follows the last ':' after the last '/' (a registry's
+        // port is never a tag).
+        let slash = text.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match text[slash..].rfind(':') {
+            Some(i) => (&text[..slash + i], &text[slash + i + 1..]),
+            None => (text, "latest"),
+        };
+        // Docker Hub's long spellings name the same image as the short
+        // one (`docker.io/library/busybox` is `busybox`), as Docker shows.
+        let name = name
+            .strip_prefix("docker.io/")
+            .or_else(|| name.strip_prefix("index.docker.io/"))
+            .unwrap_or(name);
+        let name = name.strip_prefix("library/").unwrap_or(name);
+        if name.is_empty() {
+            return Err(refuse("the name is empty"));
+        }
+        let parts: Vec<&str> = name.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            // A registry host may carry a port (`localhost:5000/x`).
+            let part = match part.split_once(':') {
+                Some((host, port)) if i == 0 && parts.len() > 1 => {
+                    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(refuse("a registry's port is digits"));
+                    }
+                    host
+                }
+                _ => part,
+            };
+            names::validate("image", part)?;
+        }
+        if tag.is_empty() || tag.len() > 128 {
+            return Err(refuse("a tag has 1 to 128 characters"));
+        }
+        if !tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            || !tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        {
+            return Err(refuse(
+                "a tag is letters, digits, '_', '.' and '-', not starting with '.' or '-'",
+            ));
+        }
+        Ok(Reference {
+            name: name.to_string(),
+            tag: tag.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.name, self.tag)
+    }
+}
+
+/// The store under a mydocker root.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// The layers a container stands on, found by [`layer`]: the extracted
+/// layer directories and their digests (both bottom first), the image's
+/// manifest digest (its identity in the index) and its configuration.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub dirs: Vec<PathBuf>,
+    pub digests: Vec<String>,
+    pub manifest: String,
+    pub config: Option<oci_spec::image::Config>,
+}
+
+impl crate::fs::layers::LowerDirs for Stack {
+    /// Topmost first, as overlayfs' `lowerdir=` lists them.
+    fn lower_dirs(&self) -> Vec<PathBuf> {
+        self.dirs.iter().rev().cloned().collect()
+    }
+}
+
+/// One image of the index, as `images` shows it.
+#[derive(Debug, Clone)]
+pub struct ImageInfo {
+    pub reference: Reference,
+    /// The manifest's digest, `sha256:<hex>`.
+    pub manifest: String,
+    /// The configuration's digest: Docker's image ID.
+    pub id: String,
+    pub created: Option<String>,
+    /// The layers' bytes, as stored.
+    pub size: u64,
+}
+
+/// The directories an image's layers were extracted to, for the
+/// recorded `digests` (bottom first) of a container: they never change
+/// and stay while a container records them (step 38).
+pub fn recorded(root: &Path, digests: &[String], manifest: &str) -> Result<Stack, Error> {
+    let store = Store::new(root);
+    let dirs = digests
+        .iter()
+        .map(|d| {
+            let dir = store.layer_dir(d)?;
+            if dir.is_dir() {
+                Ok(dir)
+            } else {
+                Err(Error::NotFound(format!("layer {d}")))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Stack {
+        dirs,
+        digests: digests.to_vec(),
+        manifest: manifest.to_string(),
+        config: None,
+    })
+}
+
+/// The layers of the image `reference`, each extracted once. The
+/// tutorial's `ROOT/images/NAME.tar` is imported as `NAME:latest` the first
+/// time it is used, when no such image is in the index.
+pub fn layer(root: &Path, reference: &str) -> Result<Stack, Error> {
+    let store = Store::new(root);
+    let r = Reference::parse(reference)?;
+    let manifest_digest = match store.lookup(&r)? {
+        Some(d) => d,
+        None => {
+            let tar = root.join("images").join(format!("{}.tar", r.name));
+            if r.tag != "latest" || r.name.contains('/') || !tar.is_file() {
+                return Err(Error::NotFound(reference.to_string()));
+            }
+            store.import(&tar, &r, None, true)?
+        }
+    };
+    store.stack(&r.to_string(), &manifest_digest)
+}
+
+/// Every image in the index, sorted by reference.
+pub fn list(root: &Path) -> Result<Vec<ImageInfo>, Error> {
+    Store::new(root).list()
+}
+
+/// The SHA-256 of what passes through, as `sha256:<hex>`.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+    fn digest(self) -> (String, u64) {
+        (hex_digest(self.hasher), self.bytes)
+    }
+}
+
+fn hex_digest(hasher: Sha256) -> String {
+    let out = hasher.finalize();
+    let mut s = String::with_capacity(71);
+    s.push_str("sha256:");
+    for b in out.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// The SHA-256 of `bytes`, `sha256:<hex>`.
+pub fn digest_of(bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(bytes);
+    hex_digest(h)
+}
+
+/// The hex of a `sha256:<hex>` digest, checked (it becomes a file name).
+fn hex_of(digest: &str) -> Option<&str> {
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    .then_some(hex)
+}
+
+fn is_gzip(reader: &mut impl BufRead) -> std::io::Result<bool> {
+    Ok(reader.fill_buf()?.starts_with(&[0x1f, 0x8b]))
+}
+
+/// A layer's bytes, uncompressed (gzip layers are inflated).
+pub fn uncompressed<'a>(reader: impl Read + 'a) -> std::io::Result<Box<dyn Read + 'a>> {
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    Ok(if is_gzip(&mut reader)? {
+        Box::new(flate2::read::GzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    })
+}
+
+impl Store {
+    pub fn new(root: &Path) -> Self {
+        Store {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn blob_path(&self, digest: &str) -> Result<PathBuf, Error> {
+        let hex = hex_of(digest).ok_or_else(|| Error::Reference {
+            reference: digest.to_string(),
+            reason: "not a sha256 digest",
+        })?;
+        Ok(self.root.join("blobs/sha256").join(hex))
+    }
+
+    pub fn layer_dir(&self, digest: &str) -> Result<PathBuf, Error> {
+        let hex = hex_of(digest).ok_or_else(|| Error::Reference {
+            reference: digest.to_string(),
+            reason: "not a sha256 digest",
+        })?;
+        Ok(self.root.join("layers").join(hex))
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.root.join("index.json")
+    }
+
+    /// An exclusive lock over the index, the blobs' removal and extraction.
+    pub fn lock(&self) -> Result<nix::fcntl::Flock<File>, Error> {
+        std::fs::create_dir_all(&self.root).map_err(io("store", "create the root"))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root.join("images.lock"))
+            .map_err(io("store", "open images.lock"))?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| io("store", "lock images.lock")(e.into()))
+    }
+
+    /// The index; none yet is an empty one.
+    pub fn index(&self) -> Result<ImageIndex, Error> {
+        match std::fs::read(self.index_path()) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| invalid("store", "index.json", e))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ImageIndex::default()),
+            Err(e) => Err(io("store", "read index.json")(e)),
+        }
+    }
+
+    fn write_index(&self, index: &ImageIndex) -> Result<(), Error> {
+        let layout = self.root.join("oci-layout");
+        if !layout.is_file() {
+            crate::atomic_file::write_atomic(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)
+                .map_err(io("store", "write oci-layout"))?;
+        }
+        let bytes =
+            serde_json::to_vec_pretty(index).map_err(|e| invalid("store", "index.json", e))?;
+        crate::atomic_file::write_atomic(&self.index_path(), &bytes)
+            .map_err(io("store", "write index.json"))
+    }
+
+    /// The manifest digest `r` names, if any.
+    pub fn lookup(&self, r: &Reference) -> Result<Option<String>, Error> {
+        let wanted = r.to_string();
+        Ok(self
+            .index()?
+            .manifests()
+            .iter()
+            .find(|d| ref_name(d).as_deref() == Some(wanted.as_str()))
+            .map(|d| d.digest().to_string()))
+    }
+
+    /// Point `r` at `manifest` (replacing what it named): the caller holds
+    /// [`Store::lock`].
+    pub fn set_ref(&self, r: &Reference, manifest: &str, size: u64) -> Result<(), Error> {
+        let name = r.to_string();
+        let mut index = self.index()?;
+        let mut entries = index.manifests().clone();
+        entries.retain(|d| ref_name(d).as_deref() != Some(name.as_str()));
+        let digest =
+            Digest::try_from(manifest).map_err(|e| invalid(&name, "manifest digest", e))?;
+        let mut desc = Descriptor::new(MediaType::ImageManifest, size, digest);
+        desc.set_annotations(Some(HashMap::from([(REF_ANNOTATION.to_string(), name)])));
+        entries.push(desc);
+        index.set_manifests(entries);
+        self.write_index(&index)
+    }
+
+    /// Remove the reference `r`; its manifest digest, if it was there.
+    pub fn remove_ref(&self, r: &Reference) -> Result<Option<String>, Error> {
+        let name = r.to_string();
+        let mut index = self.index()?;
+        let found = index
+            .manifests()
+            .iter()
+            .find(|d| ref_name(d).as_deref() == Some(name.as_str()))
+            .map(|d| d.digest().to_string());
+        if found.is_some() {
+            let mut entries = index.manifests().clone();
+            entries.retain(|d| ref_name(d).as_deref() != Some(name.as_str()));
+            index.set_manifests(entries);
+            self.write_index(&index)?;
+        }
+        Ok(found)
+    }
+
+    /// Write what `reader` gives as a blob, hashing it on the way; with
+    /// `expected`, a blob of another digest is refused (and not kept).
+    pub fn put_blob(
+        &self,
+        image: &str,
+        what: &str,
+        reader: impl Read,
+        expected: Option<&str>,
+    ) -> Result<(String, u64), Error> {
+        let dir = self.root.join("blobs/sha256");
+        std::fs::create_dir_all(&dir).map_err(io(image, format!("create {}", dir.display())))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".incoming-")
+            .tempfile_in(&dir)
+            .map_err(io(image, "create a temporary blob"))?;
+        let mut hashing = Hashing::new(reader);
+        {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+            std::io::copy(&mut hashing, &mut w).map_err(io(image, format!("store {what}")))?;
+            w.flush().map_err(io(image, format!("store {what}")))?;
+        }
+        let (digest, size) = hashing.digest();
+        if let Some(expected) = expected
+            && expected != digest
+        {
+            return Err(Error::DigestMismatch {
+                image: format!("image {image}"),
+                what: what.to_string(),
+                expected: expected.to_string(),
+                actual: digest,
+            });
+        }
+        let dest = self.blob_path(&digest)?;
+        if !dest.is_file() {
+            tmp.as_file()
+                .sync_all()
+                .map_err(io(image, format!("fsync {what}")))?;
+            tmp.persist(&dest)
+                .map_err(|e| io(image, format!("store {what}"))(e.error))?;
+        }
+        Ok((digest, size))
+    }
+
+    pub fn put_json(
+        &self,
+        image: &str,
+        what: &str,
+        value: &impl serde::Serialize,
+    ) -> Result<(String, u64), Error> {
+        let bytes = serde_json::to_vec(value).map_err(|e| invalid(image, what, e))?;
+        self.put_blob(image, what, &bytes[..], None)
+    }
+
+    fn read_blob(&self, image: &str, digest: &str, what: &str) -> Result<Vec<u8>, Error> {
+        let path = self.blob_path(digest)?;
+        let bytes = std::fs::read(&path).map_err(io(image, format!("read {what} {digest}")))?;
+        let actual = digest_of(&bytes);
+        if actual != digest {
+            return Err(Error::DigestMismatch {
+                image: format!("image {image}"),
+                what: format!("{what} in the store"),
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    pub fn manifest(&self, image: &str, digest: &str) -> Result<ImageManifest, Error> {
+        let bytes = self.read_blob(image, digest, "the manifest")?;
+        serde_json::from_slice(&bytes).map_err(|e| invalid(image, "its manifest", e))
+    }
+
+    pub fn config(
+        &self,
+        image: &str,
+        manifest: &ImageManifest,
+    ) -> Result<ImageConfiguration, Error> {
+        let bytes = self.read_blob(
+            image,
+            manifest.config().digest().as_ref(),
+            "the configuration",
+        )?;
+        serde_json::from_slice(&bytes).map_err(|e| invalid(image, "its configuration", e))
+    }
+
+    /// The extracted layers of the manifest `digest`.
+    pub fn stack(&self, image: &str, digest: &str) -> Result<Stack, Error> {
+        let manifest = self.manifest(image, digest)?;
+        let config = self.config(image, &manifest)?;
+        let mut dirs = Vec::new();
+        let mut digests = Vec::new();
+        for layer in manifest.layers() {
+            let d = layer.digest().to_string();
+            dirs.push(self.extract_layer(image, &d)?);
+            digests.push(d);
+        }
+        Ok(Stack {
+            dirs,
+            digests,
+            manifest: digest.to_string(),
+            config: config.config().clone(),
+        })
+    }
+
+    /// `ROOT/layers/<hex>`, extracting the blob the first time.
+    pub fn extract_layer(&self, image: &str, digest: &str) -> Result<PathBuf, Error> {
+        let dir = self.layer_dir(digest)?;
+        if dir.is_dir() {
+            return Ok(dir);
+        }
+        let parent = self.root.join("layers");
+        std::fs::create_dir_all(&parent).map_err(io(image, "create the layers directory"))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".extract-")
+            .tempdir_in(&parent)
+            .map_err(io(image, "create a temporary directory"))?;
+        let blob = self.blob_path(digest)?;
+        let file = File::open(&blob).map_err(io(image, format!("open layer {digest}")))?;
+        let reader = uncompressed(file).map_err(io(image, format!("read layer {digest}")))?;
+        unpack_layer(image, reader, tmp.path())?;
+        let tmp = tmp.keep();
+        match std::fs::rename(&tmp, &dir) {
+            Ok(()) => Ok(dir),
+            Err(_) if dir.is_dir() => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                Ok(dir)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                Err(io(image, format!("rename the layer to {}", dir.display()))(
+                    e,
+                ))
+            }
+        }
+    }
+
+    /// `import`: the flat root filesystem `tar` (plain or gzip) becomes a
+    /// one-layer image `r`; its manifest digest. With `only_if_missing`
+    /// an `r` already in the index is kept (the tutorial's tar, imported by
+    /// whichever `run` comes first). The layer is extracted
+    /// (and so checked) before the reference is written: a refused tar
+    /// leaves no image.
+    pub fn import(
+        &self,
+        tar: &Path,
+        r: &Reference,
+        config: Option<oci_spec::image::Config>,
+        only_if_missing: bool,
+    ) -> Result<String, Error> {
+        let image = r.to_string();
+        let file = File::open(tar).map_err(io(&image, format!("open {}", tar.display())))?;
+        let reader = uncompressed(file).map_err(io(&image, format!("read {}", tar.display())))?;
+        let _lock = self.lock()?;
+        if only_if_missing && let Some(existing) = self.lookup(r)? {
+            // Another `run` imported it while this one waited.
+            return Ok(existing);
+        }
+        let (digest, size) = self.put_blob(&image, "the layer", reader, None)?;
+        if let Err(e) = self.extract_layer(&image, &digest) {
+            if !self.in_index(&digest)? {
+                let _ = std::fs::remove_file(self.blob_path(&digest)?);
+            }
+            return Err(e);
+        }
+        let manifest =
+            self.commit_layers(&image, &[], &[(digest.clone(), size)], config, "import")?;
+        self.set_ref(r, &manifest.0, manifest.1)?;
+        Ok(manifest.0)
+    }
+
+    fn in_index(&self, digest: &str) -> Result<bool, Error> {
+        Ok(self.reachable()?.contains(digest))
+    }
+
+    /// Write a configuration and manifest of `base` (an existing manifest's
+    /// layers and configuration, or none) plus the uncompressed `layers`
+    /// (digest, size); the new manifest's digest and size.
+    pub fn commit_layers(
+        &self,
+        image: &str,
+        base: &[(ImageManifest, ImageConfiguration)],
+        layers: &[(String, u64)],
+        config: Option<oci_spec::image::Config>,
+        created_by: &str,
+    ) -> Result<(String, u64), Error> {
+        let mut descriptors = Vec::new();
+        let mut cfg = match base.first() {
+            Some((m, c)) => {
+                descriptors.extend(m.layers().iter().cloned());
+                c.clone()
+            }
+            None => ImageConfiguration::default(),
+        };
+        for (digest, size) in layers {
+            let d = Digest::try_from(digest.as_str())
+                .map_err(|e| invalid(image, "a layer digest", e))?;
+            descriptors.push(Descriptor::new(MediaType::ImageLayer, *size, d));
+            cfg.rootfs_mut().diff_ids_mut().push(digest.clone());
+        }
+        let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        cfg.set_created(Some(now.clone()));
+        cfg.set_os(oci_spec::image::Os::Linux);
+        if let Some(c) = config {
+            cfg.set_config(Some(c));
+        }
+        let mut history = cfg.history().clone().unwrap_or_default();
+        if let Ok(h) = oci_spec::image::HistoryBuilder::default()
+            .created(now)
+            .created_by(format!("mydocker {created_by}"))
+            .build()
+        {
+            history.push(h);
+        }
+        cfg.set_history(Some(history));
+        let (cdigest, csize) = self.put_json(image, "the configuration", &cfg)?;
+        let cd = Digest::try_from(cdigest.as_str())
+            .map_err(|e| invalid(image, "the config digest", e))?;
+        let manifest = oci_spec::image::ImageManifestBuilder::default()
+            .schema_version(2u32)
+            .media_type(MediaType::ImageManifest)
+            .config(Descriptor::new(MediaType::ImageConfig, csize, cd))
+            .layers(descriptors)
+            .build()
+            .map_err(|e| invalid(image, "the manifest", e))?;
+        self.put_json(image, "the manifest", &manifest)
+    }
+
+    /// Every digest the index reaches: manifests, configurations, layers.
+    pub fn reachable(&self) -> Result<HashSet<String>, Error> {
+        let mut out = HashSet::new();
+        for d in self.index()?.manifests() {
+            let digest = d.digest().to_string();
+            let name = ref_name(d).unwrap_or_else(|| digest.clone());
+            if let Ok(m) = self.manifest(&name, &digest) {
+                out.insert(m.config().digest().to_string());
+                out.extend(m.layers().iter().map(|l| l.digest().to_string()));
+            }
+            out.insert(digest);
+        }
+        Ok(out)
+    }
+
+    fn list(&self) -> Result<Vec<ImageInfo>, Error> {
+        let mut out = Vec::new();
+        for d in self.index()?.manifests() {
+            let Some(name) = ref_name(d) else { continue };
+            let Ok(reference) = Reference::parse(&name) else {
+                continue;
+            };
+            let digest = d.digest().to_string();
+            let manifest = self.manifest(&name, &digest)?;
+            let created = self
+                .config(&name, &manifest)
+                .ok()
+                .and_then(|c| c.created().clone());
+            out.push(ImageInfo {
+                reference,
+                manifest: digest,
+                id: manifest.config().digest().to_string(),
+                created,
+                size: manifest.layers().iter().map(|l| l.size()).sum(),
+            });
+        }
+        out.sort_by(|a, b| a.reference.cmp(&b.reference));
+        Ok(out)
+    }
+}
+
+/// The `NAME:TAG` an index entry carries.
+pub fn ref_name(d: &Descriptor) -> Option<String> {
+    d.annotations().as_ref()?.get(REF_ANNOTATION).cloned()
+}
+
+/// What [`collect_garbage`] removed.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub blobs: Vec<String>,
+    pub layers: Vec<String>,
+    pub bytes: u64,
+}
+
+/// Remove every blob and extracted layer that neither the index nor
+/// `in_use` (the layer digests containers record) reaches. The caller
+/// holds [`Store::lock`].
+pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collected, Error> {
+    let store = Store::new(root);
+    let mut keep = store.reachable()?;
+    keep.extend(in_use.iter().cloned());
+    let mut done = Collected::default();
+    let sweep = |dir: PathBuf, is_layer: bool, done: &mut Collected| -> Result<(), Error> {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let digest = format!("sha256:{name}");
+            if hex_of(&digest).is_none() || keep.contains(&digest) {
+                continue;
+            }
+            let path = e.path();
+            if is_layer {
+                std::fs::remove_dir_all(&path)
+                    .map_err(io("store", format!("remove {}", path.display())))?;
+                done.layers.push(digest);
+            } else {
+                done.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+                std::fs::remove_file(&path)
+                    .map_err(io("store", format!("remove {}", path.display())))?;
+                done.blobs.push(digest);
+            }
+        }
+        Ok(())
+    };
+    sweep(root.join("layers"), true, &mut done)?;
+    sweep(root.join("blobs/sha256"), false, &mut done)?;
+    Ok(done)
+}
+
+/// Is this archive path safe to create below the destination?
+fn stays_inside(path: &Path) -> bool {
+    path.components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// The directory `rel` below `dest`, made where missing; a symlink on the
+/// way (planted by an earlier entry) is refused.
+fn safe_dir(image: &str, dest: &Path, rel: &Path) -> Result<PathBuf, Error> {
+    let mut at = dest.to_path_buf();
+    for c in rel.components() {
+        let Component::Normal(part) = c else { continue };
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::Escapes {
+                    image: format!("image {image}"),
+                    entry: rel.display().to_string(),
+                });
+            }
+            Err(_) => {
+                std::fs::create_dir(&at).map_err(io(image, format!("create {}", rel.display())))?
+            }
+        }
+    }
+    Ok(at)
+}
+
+const WHITEOUT: &str = ".wh.";
+const OPAQUE: &str = ".wh..wh..opq";
+
+/// Extract one layer's tar into the empty directory `dest`: whiteouts
+/// become overlayfs' (a 0/0 character device, the opaque attribute);
+/// entries escaping `dest` and device nodes are refused.
+pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<(), Error> {
+    let mut archive = tar::Archive::new(reader);
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_mtime(true);
+    archive.set_preserve_ownerships(true);
+    archive.set_unpack_xattrs(false);
+    archive.set_overwrite(true);
+    let label = format!("image {image}");
+    let entries = archive.entries().map_err(io(image, "read the layer"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(io(image, "read an entry of a layer"))?;
+        let path = entry
+            .path()
+            .map_err(io(image, "read an entry's path"))?
+            .into_owned();
+        let escapes = |p: &Path| Error::Escapes {
+            image: label.clone(),
+            entry: p.display().to_string(),
+        };
+        if !stays_inside(&path) {
+            return Err(escapes(&path));
+        }
+        let kind = entry.header().entry_type();
+        if kind.is_character_special() || kind.is_block_special() {
+            return Err(Error::Device {
+                image: label.clone(),
+                entry: path.display().to_string(),
+            });
+        }
+        if kind.is_hard_link() || kind.is_symlink() {
+            let target = entry
+                .link_name()
+                .map_err(io(image, "read a link target"))?
+                .map(|t| t.into_owned())
+                .unwrap_or_default();
+            if kind.is_hard_link() && !stays_inside(&target) {
+                return Err(escapes(&target));
+            }
+        }
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parent = path.parent().unwrap_or(Path::new(""));
+        if file_name == OPAQUE {
+            let dir = safe_dir(image, dest, parent)?;
+            xattr::set(&dir, "trusted.overlay.opaque", b"y")
+                .map_err(io(image, format!("mark {} opaque", parent.display())))?;
+            continue;
+        }
+        if let Some(hidden) = file_name.strip_prefix(WHITEOUT) {
+            if hidden.is_empty() || hidden == "." || hidden == ".." {
+                return Err(escapes(&path));
+            }
+            let dir = safe_dir(image, dest, parent)?;
+            let at = dir.join(hidden);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(&at),
+                Ok(_) => std::fs::remove_file(&at),
+                Err(_) => Ok(()),
+            }
+            .map_err(io(
+                image,
+                format!("replace {}", parent.join(hidden).display()),
+            ))?;
+            nix::sys::stat::mknod(
+                &at,
+                nix::sys::stat::SFlag::S_IFCHR,
+                nix::sys::stat::Mode::empty(),
+                nix::sys::stat::makedev(0, 0),
+            )
+            .map_err(|e| {
+                io(image, format!("whiteout {}", parent.join(hidden).display()))(e.into())
+            })?;
+            continue;
+        }
+        let unpacked = entry
+            .unpack_in(dest)
+            .map_err(io(image, format!("extract {}", path.display())))?;
+        if !unpacked {
+            return Err(escapes(&path));
+        }
+    }
+    Ok(())
+}
+
+/// Pack a container's write layer `upper` as an OCI layer tar into `out`:
+/// overlayfs' whiteouts become `.wh.` entries and opaque directories get
+/// `.wh..wh..opq`. Each of `extra` (paths inside the container, e.g. its
+/// volumes) is added whole from the `merged` view, over the write layer.
+pub fn pack_changes(
+    image: &str,
+    upper: &Path,
+    merged: &Path,
+    extra: &[PathBuf],
+    out: impl Write,
+) -> Result<(), Error> {
+    let mut b = tar::Builder::new(out);
+    b.follow_symlinks(false);
+    b.mode(tar::HeaderMode::Complete);
+    pack_dir(image, &mut b, upper, Path::new(""), true)?;
+    for target in extra {
+        let rel = target.strip_prefix("/").unwrap_or(target);
+        let Ok(at) = crate::fs::scoped::resolve(merged, target) else {
+            continue;
+        };
+        if at.is_dir() {
+            pack_dir(image, &mut b, &at, rel, false)?;
+        }
+    }
+    b.into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(io(image, "finish the layer"))
+}
+
+fn pack_dir<W: Write>(
+    image: &str,
+    b: &mut tar::Builder<W>,
+    dir: &Path,
+    rel: &Path,
+    overlay: bool,
+) -> Result<(), Error> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut entries: BTreeMap<std::ffi::OsString, PathBuf> = BTreeMap::new();
+    for e in std::fs::read_dir(dir).map_err(io(image, format!("read {}", dir.display())))? {
+        let e = e.map_err(io(image, format!("read {}", dir.display())))?;
+        entries.insert(e.file_name(), e.path());
+    }
+    for (name, path) in entries {
+        let inside = rel.join(&name);
+        let meta = std::fs::symlink_metadata(&path)
+            .map_err(io(image, format!("stat {}", path.display())))?;
+        let ft = meta.file_type();
+        if overlay && ft.is_char_device() && std::os::unix::fs::MetadataExt::rdev(&meta) == 0 {
+            let wh = rel.join(format!("{WHITEOUT}{}", name.to_string_lossy()));
+            append_empty(image, b, &wh)?;
+            continue;
+        }
+        if ft.is_socket() || ft.is_char_device() || ft.is_block_device() {
+            continue;
+        }
+        b.append_path_with_name(&path, &inside)
+            .map_err(io(image, format!("pack {}", inside.display())))?;
+        if ft.is_dir() {
+            if overlay
+                && xattr::get(&path, "trusted.overlay.opaque")
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(b"y")
+            {
+                append_empty(image, b, &inside.join(OPAQUE))?;
+            }
+            pack_dir(image, b, &path, &inside, overlay)?;
+        }
+    }
+    Ok(())
+}
+
+fn append_empty<W: Write>(image: &str, b: &mut tar::Builder<W>, path: &Path) -> Result<(), Error> {
+    let mut h = tar::Header::new_gnu();
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(0);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    b.append_data(&mut h, path, std::io::empty())
+        .map_err(io(image, format!("pack {}", path.display())))
+}
+
+/// One image of a `docker save` archive's `manifest.json`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerEntry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+/// A path inside an unpacked archive, refused if it leads out.
+fn inside(image: &str, dir: &Path, rel: &str) -> Result<PathBuf, Error> {
+    let p = Path::new(rel);
+    if !stays_inside(p) {
+        return Err(Error::Escapes {
+            image: format!("image {image}"),
+            entry: rel.to_string(),
+        });
+    }
+    Ok(dir.join(p))
+}
+
+/// The digest a file name promises: `blobs/sha256/<hex>` or `<hex>.json`.
+fn promised(rel: &str) -> Option<String> {
+    let name = Path::new(rel).file_name()?.to_str()?;
+    let hex = name.strip_suffix(".json").unwrap_or(name);
+    let d = format!("sha256:{hex}");
+    hex_of(&d).is_some().then_some(d)
+}
+
+/// Load the images of an unpacked `docker save` archive in `dir`; the
+/// references written. Each layer's uncompressed digest must be the
+/// configuration's `diff_ids` entry; layers are stored uncompressed.
+pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>, Error> {
+    let text = std::fs::read(dir.join("manifest.json")).map_err(io(label, "read manifest.json"))?;
+    let entries: Vec<DockerEntry> =
+        serde_json::from_slice(&text).map_err(|e| invalid(label, "manifest.json", e))?;
+    let mut loaded = Vec::new();
+    for entry in entries {
+        let tags = entry.repo_tags.clone().unwrap_or_default();
+        let image = tags.first().cloned().unwrap_or_else(|| label.to_string());
+        let refs = tags
+            .iter()
+            .map(|t| Reference::parse(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cpath = inside(&image, dir, &entry.config)?;
+        let cfile = File::open(&cpath).map_err(io(&image, format!("open {}", entry.config)))?;
+        let (cdigest, csize) = store.put_blob(
+            &image,
+            "the configuration",
+            cfile,
+            promised(&entry.config).as_deref(),
+        )?;
+        let config: ImageConfiguration =
+            serde_json::from_slice(&store.read_blob(&image, &cdigest, "the configuration")?)
+                .map_err(|e| invalid(&image, "its configuration", e))?;
+        let diff_ids = config.rootfs().diff_ids();
+        if diff_ids.len() != entry.layers.len() {
+            return Err(invalid(
+                &image,
+                "its configuration",
+                format!(
+                    "{} diff_ids for {} layers",
+                    diff_ids.len(),
+                    entry.layers.len()
+                ),
+            ));
+        }
+        let mut descriptors = Vec::new();
+        for (i, (rel, diff_id)) in entry.layers.iter().zip(diff_ids).enumerate() {
+            let f =
+                File::open(inside(&image, dir, rel)?).map_err(io(&image, format!("open {rel}")))?;
+            let reader = uncompressed(f).map_err(io(&image, format!("read {rel}")))?;
+            let what = format!("layer {} ({rel})", i + 1);
+            let (digest, size) = store.put_blob(&image, &what, reader, Some(diff_id))?;
+            store.extract_layer(&image, &digest)?;
+            let d = Digest::try_from(digest.as_str()).map_err(|e| invalid(&image, &what, e))?;
+            descriptors.push(Descriptor::new(MediaType::ImageLayer, size, d));
+        }
+        let cd = Digest::try_from(cdigest.as_str()).map_err(|e| invalid(&image, "config", e))?;
+        let manifest = oci_spec::image::ImageManifestBuilder::default()
+            .schema_version(2u32)
+            .media_type(MediaType::ImageManifest)
+            .config(Descriptor::new(MediaType::ImageConfig, csize, cd))
+            .layers(descriptors)
+            .build()
+            .map_err(|e| invalid(&image, "the manifest", e))?;
+        let (mdigest, msize) = store.put_json(&image, "the manifest", &manifest)?;
+        for r in refs {
+            store.set_ref(&r, &mdigest, msize)?;
+            loaded.push(r);
+        }
+    }
+    Ok(loaded)
+}
+
+/// Copy the blob `desc` names from the unpacked OCI layout `dir` into the
+/// store, checking its digest and size.
+fn copy_blob(
+    store: &Store,
+    image: &str,
+    dir: &Path,
+    desc: &Descriptor,
+    what: &str,
+) -> Result<String, Error> {
+    let digest = desc.digest().to_string();
+    let hex = hex_of(&digest).ok_or_else(|| invalid(image, what, "not a sha256 digest"))?;
+    let f = File::open(dir.join("blobs/sha256").join(hex))
+        .map_err(io(image, format!("open {what} {digest}")))?;
+    let (_, size) = store.put_blob(image, what, f, Some(&digest))?;
+    if size != desc.size() {
+        return Err(invalid(
+            image,
+            what,
+            format!("{size} bytes, but its descriptor says {}", desc.size()),
+        ));
+    }
+    Ok(digest)
+}
+
+/// Load the images of an unpacked OCI layout in `dir` that carry a name
+/// (`io.containerd.image.name`, else a full `NAME:TAG` ref annotation).
+/// A nested index picks the linux/amd64 manifest, else the first.
+pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>, Error> {
+    let text = std::fs::read(dir.join("index.json")).map_err(io(label, "read index.json"))?;
+    let index: ImageIndex =
+        serde_json::from_slice(&text).map_err(|e| invalid(label, "index.json", e))?;
+    let mut loaded = Vec::new();
+    for desc in index.manifests() {
+        let annotations = desc.annotations().clone().unwrap_or_default();
+        let Some(name) = annotations
+            .get("io.containerd.image.name")
+            .or_else(|| annotations.get(REF_ANNOTATION))
+            .cloned()
+        else {
+            continue;
+        };
+        let r = Reference::parse(&name)?;
+        let image = r.to_string();
+        let mut desc = desc.clone();
+        if matches!(desc.media_type(), MediaType::ImageIndex) {
+            let digest = copy_blob(store, &image, dir, &desc, "the image index")?;
+            let nested: ImageIndex =
+                serde_json::from_slice(&store.read_blob(&image, &digest, "the image index")?)
+                    .map_err(|e| invalid(&image, "its index", e))?;
+            let pick = nested
+                .manifests()
+                .iter()
+                .find(|m| {
+                    m.platform().as_ref().is_some_and(|p| {
+                        *p.os() == oci_spec::image::Os::Linux
+                            && *p.architecture() == oci_spec::image::Arch::Amd64
+                    })
+                })
+                .or_else(|| nested.manifests().first())
+                .cloned()
+                .ok_or_else(|| invalid(&image, "its index", "no manifest"))?;
+            desc = pick;
+        }
+        let digest = copy_blob(store, &image, dir, &desc, "the manifest")?;
+        let manifest = store.manifest(&image, &digest)?;
+        copy_blob(store, &image, dir, manifest.config(), "the configuration")?;
+        for (i, layer) in manifest.layers().iter().enumerate() {
+            let d = copy_blob(store, &image, dir, layer, &format!("layer {}", i + 1))?;
+            store.extract_layer(&image, &d)?;
+        }
+        store.set_ref(&r, &digest, desc.size())?;
+        loaded.push(r);
+    }
+    if loaded.is_empty() {
+        return Err(invalid(
+            label,
+            "index.json",
+            "no image with a name (io.containerd.image.name or NAME:TAG)",
+        ));
+    }
+    Ok(loaded)
+}
+
+/// Write the image `manifest` (named `r`) as an archive both Docker's
+/// `load` (`manifest.json`) and OCI tools (`oci-layout`, `index.json`,
+/// `blobs/`) read, as `docker save` writes since Docker 25.
+pub fn write_archive<W: Write>(
+    store: &Store,
+    r: &Reference,
+    manifest: &str,
+    out: W,
+) -> Result<W, Error> {
+    let image = r.to_string();
+    let m = store.manifest(&image, manifest)?;
+    let mut b = tar::Builder::new(out);
+    b.mode(tar::HeaderMode::Deterministic);
+    let rel = |d: &str| -> Result<String, Error> {
+        Ok(format!(
+            "blobs/sha256/{}",
+            hex_of(d).ok_or_else(|| invalid(&image, "a digest", d))?
+        ))
+    };
+    let add_bytes = |b: &mut tar::Builder<W>, path: &str, bytes: &[u8]| -> Result<(), Error> {
+        let mut h = tar::Header::new_ustar();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, path, bytes)
+            .map_err(io(&image, format!("write {path}")))
+    };
+    for dir in ["blobs/", "blobs/sha256/"] {
+        let mut h = tar::Header::new_ustar();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, dir, std::io::empty())
+            .map_err(io(&image, "write the archive"))?;
+    }
+    let mut blobs = vec![manifest.to_string(), m.config().digest().to_string()];
+    blobs.extend(m.layers().iter().map(|l| l.digest().to_string()));
+    for d in &blobs {
+        let path = store.blob_path(d)?;
+        b.append_path_with_name(&path, rel(d)?)
+            .map_err(io(&image, format!("write blob {d}")))?;
+    }
+    add_bytes(&mut b, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    let msize = std::fs::metadata(store.blob_path(manifest)?)
+        .map_err(io(&image, "its manifest"))?
+        .len();
+    let mdigest = Digest::try_from(manifest).map_err(|e| invalid(&image, "its manifest", e))?;
+    let mut desc = Descriptor::new(MediaType::ImageManifest, msize, mdigest);
+    desc.set_annotations(Some(HashMap::from([
+        ("io.containerd.image.name".to_string(), image.clone()),
+        (REF_ANNOTATION.to_string(), r.tag.clone()),
+    ])));
+    let mut index = ImageIndex::default();
+    index.set_media_type(Some(MediaType::ImageIndex));
+    index.set_manifests(vec![desc]);
+    let index = serde_json::to_vec(&index).map_err(|e| invalid(&image, "index.json", e))?;
+    add_bytes(&mut b, "index.json", &index)?;
+    let entry = vec![DockerEntry {
+        config: rel(m.config().digest().as_ref())?,
+        repo_tags: Some(vec![image.clone()]),
+        layers: m
+            .layers()
+            .iter()
+            .map(|l| rel(l.digest().as_ref()))
+            .collect::<Result<_, _>>()?,
+    }];
+    let text = serde_json::to_vec(&entry).map_err(|e| invalid(&image, "manifest.json", e))?;
+    add_bytes(&mut b, "manifest.json", &text)?;
+    b.into_inner().map_err(io(&image, "finish the archive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_default_to_latest_and_refuse_bad_names() {
+        let r = Reference::parse("busybox").unwrap();
+        assert_eq!(r.to_string(), "busybox:latest");
+        assert_eq!(Reference::parse("a/b:v1.2").unwrap().tag, "v1.2");
+        assert_eq!(
+            Reference::parse("localhost:5000/x").unwrap().to_string(),
+            "localhost:5000/x:latest"
+        );
+        assert_eq!(
+            Reference::parse("docker.io/library/busybox:1")
+                .unwrap()
+                .to_string(),
+            "busybox:1"
+        );
+        assert_eq!(Reference::parse("docker.io/re/x").unwrap().name, "re/x");
+        assert!(Reference::parse("../x").is_err());
+        assert!(Reference::parse("x:").is_err());
+        assert!(Reference::parse("x:-a").is_err());
+    }
+
+    fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, kind, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_entry_type(*kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o755);
+            h.set_mtime(0);
+            let name = path.as_bytes();
+            h.as_old_mut().name[..name.len()].copy_from_slice(name);
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn device_and_escaping_entries_are_refused() {
+        for (entries, want) in [
+            (
+                vec![("dev/sda", tar::EntryType::Block, &b""[..])],
+                "device node",
+            ),
+            (
+                vec![("dev/null", tar::EntryType::Char, &b""[..])],
+                "device node",
+            ),
+            (
+                vec![("../x", tar::EntryType::Regular, &b"x"[..])],
+                "outside",
+            ),
+            (vec![("/x", tar::EntryType::Regular, &b"x"[..])], "outside"),
+        ] {
+            let t = tempfile::tempdir().unwrap();
+            let e = unpack_layer("img", &tar_of(&entries)[..], t.path()).unwrap_err();
+            assert!(e.to_string().contains(want), "{e}");
+            assert!(e.to_string().contains("image img"), "{e}");
+        }
+    }
+
+    #[test]
+    fn hex_digests_are_checked() {
+        assert!(hex_of("sha256:../../etc").is_none());
+        assert!(hex_of(&digest_of(b"")).is_some());
+    }
+}
