@@ -44,7 +44,12 @@ pub fn cgroup_name(root: &Path, id: &str) -> String {
 /// chapter's options. A missing image or root directory is refused before
 /// anything is made.
 fn config(root: &Path, args: &RunArgs, id: &str) -> Result<Config> {
-    let lower = lower(root, args)?;
+    config_on(args, id, lower(root, args)?)
+}
+
+/// [`config`] on the layer(s) `lower`, found already: a container started
+/// again (step 37) stands on the ones it was made from.
+fn config_on(args: &RunArgs, id: &str, lower: crate::container::spec::Lower) -> Result<Config> {
     Ok(Config {
         name: args.name.clone().unwrap_or_else(|| id.to_string()),
         command: command(args, &lower)?,

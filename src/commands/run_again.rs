@@ -22,7 +22,7 @@ use anyhow::{Context, Result, anyhow};
 use nix::unistd::Pid;
 
 use super::flow::{confine, container_env, network_plan, report, restrict_devices, spec};
-use super::{cgroup_name, config};
+use super::{cgroup_name, config_on};
 use crate::cgroups::{self, detect::Hierarchy};
 use crate::container::guard::Guard;
 use crate::container::identity::Identity;
@@ -76,7 +76,7 @@ pub fn start(root: &Path, name: &str, by_policy: bool) -> Result<()> {
     );
     let args = crate::cli::run_args_again(&info.run_args)
         .map_err(|e| anyhow!("container {name}: its recorded run arguments: {e}"))?;
-    let config = config(root, &args, &info.id)?;
+    let config = config_on(&args, &info.id, recorded_lower(root, &info, &args)?)?;
     anyhow::ensure!(
         config.name == info.name,
         "container {name}: its recorded run arguments name another container ({})",
@@ -188,4 +188,32 @@ fn undo(store: &Store, name: &str, cgroup: &dyn cgroups::Cgroup, rootfs: &Rootfs
     give_back_network(store, name);
     report(name, rootfs.unmount());
     report(name, cgroup.destroy());
+}
+
+/// The layer a container stands on, found again from its image's name
+/// (until step 37 images are addressed by name only).
+#[cfg(not(feature = "oci_image"))]
+fn recorded_lower(
+    root: &Path,
+    _info: &ContainerInfo,
+    args: &crate::cli::RunArgs,
+) -> Result<crate::container::spec::Lower> {
+    super::lower(root, args)
+}
+
+/// From step 38 the layers a container stands on are the ones it recorded
+/// (its manifest's), whatever became of its image's name since: committed
+/// over, re-tagged, or removed with `rmi -f` (which leaves them while a
+/// container records them). A container recorded without them (made by an
+/// earlier build) finds its image by name.
+#[cfg(feature = "oci_image")]
+fn recorded_lower(
+    root: &Path,
+    info: &ContainerInfo,
+    args: &crate::cli::RunArgs,
+) -> Result<crate::container::spec::Lower> {
+    if info.image_manifest.is_empty() {
+        return super::lower(root, args);
+    }
+    Ok(crate::fs::oci::Store::new(root).stack(&info.image, &info.image_manifest)?)
 }
