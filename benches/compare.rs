@@ -104,8 +104,14 @@ fn private_mounts() {
     }
 }
 
-/// An OCI bundle for crun and runc running /bin/true in `rootfs`.
-fn bundle(dir: &Path, rootfs: &Path) {
+/// An OCI bundle for crun and runc running `args` in `rootfs`, confined as
+/// a default mydocker container is: Docker's 14 capabilities in every set
+/// but the ambient one, no_new_privs as ours, the masked and read-only
+/// paths of `fs::kernel_view`, the device allowlist of `devices`, and the
+/// seccomp filter resolved from our own profile for those capabilities
+/// (built here from the same JSON, so the two cannot drift apart). No pids
+/// limit: a default mydocker container has none.
+fn bundle(dir: &Path, rootfs: &Path, args: &[&str]) {
     std::fs::create_dir_all(dir).unwrap();
     let status = Command::new("runc")
         .arg("spec")
@@ -116,11 +122,75 @@ fn bundle(dir: &Path, rootfs: &Path) {
     let path = dir.join("config.json");
     let mut spec: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    spec["process"]["args"] = serde_json::json!(["/bin/true"]);
+    spec["process"]["args"] = serde_json::json!(args);
     spec["process"]["terminal"] = serde_json::json!(false);
     spec["root"]["path"] = serde_json::json!(rootfs);
     spec["root"]["readonly"] = serde_json::json!(true);
+
+    let ours = mydocker::security::Profile::default();
+    let caps = &ours.capabilities;
+    spec["process"]["capabilities"] = serde_json::json!({
+        "bounding": caps, "effective": caps, "permitted": caps,
+        "inheritable": caps, "ambient": [],
+    });
+    spec["process"]["noNewPrivileges"] = serde_json::json!(ours.no_new_privs);
+    spec["linux"]["maskedPaths"] = serde_json::json!(mydocker::fs::kernel_view::MASKED);
+    spec["linux"]["readonlyPaths"] = serde_json::json!(mydocker::fs::kernel_view::READ_ONLY);
+    let policy = mydocker::devices::policy(false, &[]);
+    let mut devices = vec![serde_json::json!({"allow": policy.default_allow, "access": "rwm"})];
+    for r in &policy.rules {
+        devices.push(serde_json::json!({
+            "allow": r.allow, "type": r.kind.letter().to_string(),
+            "major": r.major, "minor": r.minor, "access": r.access.to_string(),
+        }));
+    }
+    spec["linux"]["resources"] = serde_json::json!({ "devices": devices });
+    use mydocker::security::seccomp;
+    let seccomp = seccomp::default_profile()
+        .and_then(|p| p.resolved(caps, &seccomp::Host::this()))
+        .expect("resolve the default seccomp profile");
+    spec["linux"]["seccomp"] = serde_json::to_value(seccomp).unwrap();
     std::fs::write(&path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+}
+
+/// The confinement a process sees in `/proc/self/status`, as `grep` shows it.
+const STATUS_ARGS: [&str; 4] = [
+    "grep",
+    "-E",
+    "CapEff|Seccomp|NoNewPrivs",
+    "/proc/self/status",
+];
+
+/// Run `STATUS_ARGS` in a default mydocker container and in the crun and
+/// runc bundles; panics unless the three agree (else the comparison would
+/// measure different work). Returns the lines, for the report.
+fn same_confinement(md: &Path, root: &Path, oci: &Path) -> String {
+    let out = |c: &mut Command| {
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let mine = out(Command::new(md)
+        .arg("--root")
+        .arg(root)
+        .args(["run", "busybox"])
+        .args(STATUS_ARGS));
+    for rt in ["crun", "runc"] {
+        let theirs = out(Command::new(rt)
+            .arg("run")
+            .arg("-b")
+            .arg(oci)
+            .arg(format!("bench-status-{rt}")));
+        assert_eq!(
+            mine, theirs,
+            "{rt}'s bundle is confined otherwise than mydocker"
+        );
+    }
+    mine
 }
 
 /// Where a start-latency target is missed: by how much, and what the
@@ -185,6 +255,7 @@ fn main() {
         eprintln!("the comparison runs under `cargo bench` (just bench)");
         return;
     }
+    let start_only = std::env::args().any(|a| a == "start");
     private_mounts();
     let work = tempfile::Builder::new()
         .prefix("mydocker-bench-")
@@ -218,8 +289,11 @@ fn main() {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
     let oci = work.path().join("bundle");
-    bundle(&oci, &rootfs);
+    bundle(&oci, &rootfs, &["/bin/true"]);
+    let status_oci = work.path().join("bundle-status");
+    bundle(&status_oci, &rootfs, &STATUS_ARGS);
     let md = mydocker();
+    let confinement = same_confinement(&md, &root, &status_oci);
     let mut report = String::new();
     let machine = format!(
         "{} ({} CPUs, {}), kernel {}",
@@ -279,6 +353,16 @@ fn main() {
     writeln!(
         report,
         "## Start latency: `/bin/true` in a busybox container, full cleanup included\n"
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "crun and runc run a bundle confined as a default mydocker container: Docker's 14 \
+         capabilities (ambient none), no_new_privs as ours, the same masked and read-only \
+         paths, device allowlist and seccomp filter (resolved at run time from \
+         `src/security/seccomp/default.json` for those capabilities). Checked before \
+         timing: `{}` prints the same in all three:\n\n```\n{confinement}\n```\n",
+        STATUS_ARGS.join(" ")
     )
     .unwrap();
     writeln!(
@@ -355,6 +439,12 @@ fn main() {
     }
     writeln!(report).unwrap();
     explain_start(&mut report, &names, &s, &targets, &medians);
+    if start_only {
+        // `cargo bench --bench compare -- start`: this section alone, on
+        // stdout; RESULTS.md is written by the whole run only.
+        print!("{report}");
+        return;
+    }
 
     // ps at scale.
     writeln!(report, "## `ps -a` with many containers' state\n\n| containers | median | range | per container (µs) |\n|---|---|---|---|").unwrap();
