@@ -9,7 +9,9 @@
 //! on a shared machine are noise; ratios are not.
 //!
 //! Needs root, the release build of mydocker, busybox-static, crun, runc
-//! (all installed by `just bench`).
+//! (all installed by `just bench`). `cargo bench --bench compare -- start`
+//! runs the start-latency comparison alone and prints it (RESULTS.md is
+//! written by the whole run only).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -90,7 +90,7 @@ pub fn mounted_root(
     };
     let image_layer = crate::fs::image::layer(store.root(), &info.image)?;
     layers
-        .mount(&image_layer)
+        .mount(&image_layer, false)
         .with_context(|| format!("mount the layers of container {}", info.name))?;
     let volumes = info
         .volumes

@@ -77,7 +77,7 @@ pub fn prepare(
     use anyhow::Context;
 
     let layers = ContainerLayers::new(root, &config.name);
-    if let Err(e) = layers.mount(&config.lower) {
+    if let Err(e) = layers.mount(&config.lower, removed_when_it_ends(config)) {
         if !matches!(e, crate::fs::layers::Error::Busy(_)) {
             let _ = layers.remove();
         }
@@ -92,6 +92,20 @@ pub fn prepare(
         return Err(e);
     }
     Ok(Some(rootfs))
+}
+
+/// Before step 15 every container runs in the foreground, and its layers
+/// are removed when it ends.
+#[cfg(all(feature = "layers", not(feature = "detach")))]
+fn removed_when_it_ends(_config: &Config) -> bool {
+    true
+}
+
+/// From step 15 a foreground container's layers are removed when it ends
+/// (as `docker run --rm`); a detached one's stay until `rm`.
+#[cfg(feature = "detach")]
+fn removed_when_it_ends(config: &Config) -> bool {
+    !config.detach
 }
 
 /// Before step 13 there are no volumes.

@@ -72,8 +72,10 @@ impl ContainerLayers {
         self.base.join("merged")
     }
 
-    /// Mount the union of `image_layer` and a fresh upper layer.
-    pub fn mount(&self, image_layer: &Path) -> Result<(), Error> {
+    /// Mount the union of `image_layer` and a fresh upper layer;
+    /// `throwaway` when the layers are removed once it is unmounted
+    /// (overlayfs's `volatile`, see [`Layers::volatile`]).
+    pub fn mount(&self, image_layer: &Path, throwaway: bool) -> Result<(), Error> {
         if overlay::is_mounted(&self.merged()) {
             return Err(Error::Busy(self.merged()));
         }
@@ -82,6 +84,7 @@ impl ContainerLayers {
             upper: self.upper(),
             work: self.work(),
             merged: self.merged(),
+            volatile: throwaway,
         })?;
         Ok(())
     }
