@@ -78,8 +78,8 @@ impl NetNs {
 }
 
 /// How to start a container: its network namespace, and what to do once
-/// its first process exists and sits in its cgroups, before it may run
-/// (connect it to a network, step 28).
+/// its first process exists, before it may run (connect it to a network,
+/// step 28); `init` joins its cgroups before it goes on.
 pub struct Launch<'a> {
     pub net: NetNs,
     pub attach: &'a dyn Fn(Pid) -> Result<()>,
