@@ -243,7 +243,10 @@ fn explain_start(
          (mydocker started again inside the new namespaces) up to the `execve` of the \
          program; crun runs the bundle's directory in place, while mydocker mounts an \
          overlay write layer for every container and unmounts and removes it before \
-         `run` returns (`teardown`).\n",
+         `run` returns (`teardown: layers`), and keeps its state in a directory of \
+         several files (`state`, `teardown: state`): each is metadata work on the \
+         filesystem of `--root`, which on a disk other programs are writing to waits \
+         for that filesystem's journal.\n",
         missed.join("; "),
         top.join(", ")
     )
@@ -321,6 +324,7 @@ fn main() {
         "runc run",
         "floor (unshare + chroot)",
     ];
+    let load_before = sh("cut -d' ' -f1-3 /proc/loadavg");
     let s = alternate(&names, &|k, i| match k {
         0 => {
             let mut c = Command::new(&md);
@@ -370,6 +374,14 @@ fn main() {
     writeln!(
         report,
         "| command | median | range | mydocker / this | target |\n|---|---|---|---|---|"
+    )
+    .unwrap();
+    let load_after = sh("cut -d' ' -f1-3 /proc/loadavg");
+    writeln!(
+        report,
+        "Load average (1, 5, 15 min) when the comparison began: {load_before}; when it \
+         ended: {load_after} (the machine has {} CPUs).\n",
+        sh("nproc")
     )
     .unwrap();
     let targets = ["", "<= 1.0", "<= 0.5", "<= 2.5"];
