@@ -371,17 +371,17 @@ fn main() {
         STATUS_ARGS.join(" ")
     )
     .unwrap();
-    writeln!(
-        report,
-        "| command | median | range | mydocker / this | target |\n|---|---|---|---|---|"
-    )
-    .unwrap();
     let load_after = sh("cut -d' ' -f1-3 /proc/loadavg");
     writeln!(
         report,
         "Load average (1, 5, 15 min) when the comparison began: {load_before}; when it \
          ended: {load_after} (the machine has {} CPUs).\n",
         sh("nproc")
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "| command | median | range | mydocker / this | target |\n|---|---|---|---|---|"
     )
     .unwrap();
     let targets = ["", "<= 1.0", "<= 0.5", "<= 2.5"];
