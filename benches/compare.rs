@@ -9,7 +9,9 @@
 //! on a shared machine are noise; ratios are not.
 //!
 //! Needs root, the release build of mydocker, busybox-static, crun, runc
-//! (all installed by `just bench`).
+//! (all installed by `just bench`). `cargo bench --bench compare -- start`
+//! runs the start-latency comparison alone and prints it (RESULTS.md is
+//! written by the whole run only).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -104,8 +106,14 @@ fn private_mounts() {
     }
 }
 
-/// An OCI bundle for crun and runc running /bin/true in `rootfs`.
-fn bundle(dir: &Path, rootfs: &Path) {
+/// An OCI bundle for crun and runc running `args` in `rootfs`, confined as
+/// a default mydocker container is: Docker's 14 capabilities in every set
+/// but the ambient one, no_new_privs as ours, the masked and read-only
+/// paths of `fs::kernel_view`, the device allowlist of `devices`, and the
+/// seccomp filter resolved from our own profile for those capabilities
+/// (built here from the same JSON, so the two cannot drift apart). No pids
+/// limit: a default mydocker container has none.
+fn bundle(dir: &Path, rootfs: &Path, args: &[&str]) {
     std::fs::create_dir_all(dir).unwrap();
     let status = Command::new("runc")
         .arg("spec")
@@ -116,11 +124,75 @@ fn bundle(dir: &Path, rootfs: &Path) {
     let path = dir.join("config.json");
     let mut spec: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    spec["process"]["args"] = serde_json::json!(["/bin/true"]);
+    spec["process"]["args"] = serde_json::json!(args);
     spec["process"]["terminal"] = serde_json::json!(false);
     spec["root"]["path"] = serde_json::json!(rootfs);
     spec["root"]["readonly"] = serde_json::json!(true);
+
+    let ours = mydocker::security::Profile::default();
+    let caps = &ours.capabilities;
+    spec["process"]["capabilities"] = serde_json::json!({
+        "bounding": caps, "effective": caps, "permitted": caps,
+        "inheritable": caps, "ambient": [],
+    });
+    spec["process"]["noNewPrivileges"] = serde_json::json!(ours.no_new_privs);
+    spec["linux"]["maskedPaths"] = serde_json::json!(mydocker::fs::kernel_view::MASKED);
+    spec["linux"]["readonlyPaths"] = serde_json::json!(mydocker::fs::kernel_view::READ_ONLY);
+    let policy = mydocker::devices::policy(false, &[]);
+    let mut devices = vec![serde_json::json!({"allow": policy.default_allow, "access": "rwm"})];
+    for r in &policy.rules {
+        devices.push(serde_json::json!({
+            "allow": r.allow, "type": r.kind.letter().to_string(),
+            "major": r.major, "minor": r.minor, "access": r.access.to_string(),
+        }));
+    }
+    spec["linux"]["resources"] = serde_json::json!({ "devices": devices });
+    use mydocker::security::seccomp;
+    let seccomp = seccomp::default_profile()
+        .and_then(|p| p.resolved(caps, &seccomp::Host::this()))
+        .expect("resolve the default seccomp profile");
+    spec["linux"]["seccomp"] = serde_json::to_value(seccomp).unwrap();
     std::fs::write(&path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+}
+
+/// The confinement a process sees in `/proc/self/status`, as `grep` shows it.
+const STATUS_ARGS: [&str; 4] = [
+    "grep",
+    "-E",
+    "CapEff|Seccomp|NoNewPrivs",
+    "/proc/self/status",
+];
+
+/// Run `STATUS_ARGS` in a default mydocker container and in the crun and
+/// runc bundles; panics unless the three agree (else the comparison would
+/// measure different work). Returns the lines, for the report.
+fn same_confinement(md: &Path, root: &Path, oci: &Path) -> String {
+    let out = |c: &mut Command| {
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let mine = out(Command::new(md)
+        .arg("--root")
+        .arg(root)
+        .args(["run", "busybox"])
+        .args(STATUS_ARGS));
+    for rt in ["crun", "runc"] {
+        let theirs = out(Command::new(rt)
+            .arg("run")
+            .arg("-b")
+            .arg(oci)
+            .arg(format!("bench-status-{rt}")));
+        assert_eq!(
+            mine, theirs,
+            "{rt}'s bundle is confined otherwise than mydocker"
+        );
+    }
+    mine
 }
 
 /// Where a start-latency target is missed: by how much, and what the
@@ -171,7 +243,10 @@ fn explain_start(
          (mydocker started again inside the new namespaces) up to the `execve` of the \
          program; crun runs the bundle's directory in place, while mydocker mounts an \
          overlay write layer for every container and unmounts and removes it before \
-         `run` returns (`teardown`).\n",
+         `run` returns (`teardown: layers`), and keeps its state in a directory of \
+         several files (`state`, `teardown: state`): each is metadata work on the \
+         filesystem of `--root`, which on a disk other programs are writing to waits \
+         for that filesystem's journal.\n",
         missed.join("; "),
         top.join(", ")
     )
@@ -185,6 +260,7 @@ fn main() {
         eprintln!("the comparison runs under `cargo bench` (just bench)");
         return;
     }
+    let start_only = std::env::args().any(|a| a == "start");
     private_mounts();
     let work = tempfile::Builder::new()
         .prefix("mydocker-bench-")
@@ -218,8 +294,11 @@ fn main() {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
     let oci = work.path().join("bundle");
-    bundle(&oci, &rootfs);
+    bundle(&oci, &rootfs, &["/bin/true"]);
+    let status_oci = work.path().join("bundle-status");
+    bundle(&status_oci, &rootfs, &STATUS_ARGS);
     let md = mydocker();
+    let confinement = same_confinement(&md, &root, &status_oci);
     let mut report = String::new();
     let machine = format!(
         "{} ({} CPUs, {}), kernel {}",
@@ -245,6 +324,7 @@ fn main() {
         "runc run",
         "floor (unshare + chroot)",
     ];
+    let load_before = sh("cut -d' ' -f1-3 /proc/loadavg");
     let s = alternate(&names, &|k, i| match k {
         0 => {
             let mut c = Command::new(&md);
@@ -279,6 +359,24 @@ fn main() {
     writeln!(
         report,
         "## Start latency: `/bin/true` in a busybox container, full cleanup included\n"
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "crun and runc run a bundle confined as a default mydocker container: Docker's 14 \
+         capabilities (ambient none), no_new_privs as ours, the same masked and read-only \
+         paths, device allowlist and seccomp filter (resolved at run time from \
+         `src/security/seccomp/default.json` for those capabilities). Checked before \
+         timing: `{}` prints the same in all three:\n\n```\n{confinement}\n```\n",
+        STATUS_ARGS.join(" ")
+    )
+    .unwrap();
+    let load_after = sh("cut -d' ' -f1-3 /proc/loadavg");
+    writeln!(
+        report,
+        "Load average (1, 5, 15 min) when the comparison began: {load_before}; when it \
+         ended: {load_after} (the machine has {} CPUs).\n",
+        sh("nproc")
     )
     .unwrap();
     writeln!(
@@ -355,6 +453,12 @@ fn main() {
     }
     writeln!(report).unwrap();
     explain_start(&mut report, &names, &s, &targets, &medians);
+    if start_only {
+        // `cargo bench --bench compare -- start`: this section alone, on
+        // stdout; RESULTS.md is written by the whole run only.
+        print!("{report}");
+        return;
+    }
 
     // ps at scale.
     writeln!(report, "## `ps -a` with many containers' state\n\n| containers | median | range | per container (µs) |\n|---|---|---|---|").unwrap();

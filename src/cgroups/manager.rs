@@ -133,6 +133,15 @@ pub trait Cgroup {
     fn apply(&self, resources: &Resources) -> Result<(), Error>;
     /// Move process `pid` into the container's cgroups.
     fn add_task(&self, pid: i32) -> Result<(), Error>;
+    /// The files a single-threaded process writes `0` to in order to move
+    /// itself into the container's cgroups, cheaply; empty when only
+    /// [`Cgroup::add_task`] can. Moving a whole process (`cgroup.procs`)
+    /// takes the kernel's global `cgroup_threadgroup_rwsem` for writing,
+    /// which waits for an RCU grace period (5 to 15 ms on a loaded
+    /// machine); a thread moving itself through v1's `tasks` file skips
+    /// that lock (`cgroup_procs_write_start` in `kernel/cgroup/cgroup.c`).
+    /// `init` is one thread, so moving it moves the process.
+    fn self_placement(&self) -> Vec<PathBuf>;
     /// Remove the directories (all tasks must have exited).
     fn destroy(&self) -> Result<(), Error>;
     /// The directories, one per hierarchy.

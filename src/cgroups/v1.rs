@@ -111,6 +111,11 @@ impl Cgroup for V1Cgroup {
         Ok(())
     }
 
+    /// Each hierarchy's `tasks` file.
+    fn self_placement(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|(_, d)| d.join("tasks")).collect()
+    }
+
     fn destroy(&self) -> Result<(), Error> {
         for (_, dir) in &self.dirs {
             remove_dir(dir)?;

@@ -113,6 +113,12 @@ impl Cgroup for V2Cgroup {
         write_file(&self.dir, "cgroup.procs", &pid.to_string())
     }
 
+    /// None: v2's `cgroup.threads` moves a thread only within a threaded
+    /// subtree, and `cgroup.procs` takes the global lock even for `0`.
+    fn self_placement(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
     fn destroy(&self) -> Result<(), Error> {
         remove_dir(&self.dir)
     }

@@ -138,9 +138,14 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     trace::mark("record");
     let code = stdio.wait(pid);
     trace::mark("wait");
-    // A foreground container is removed with everything it made.
-    drop((rootfs, recorded, cgroup));
-    trace::mark("teardown");
+    // A foreground container is removed with everything it made, in this
+    // order: its layers, its state, its cgroups.
+    drop(rootfs);
+    trace::mark("teardown: layers");
+    drop(recorded);
+    trace::mark("teardown: state");
+    drop(cgroup);
+    trace::mark("teardown: cgroups");
     trace::total("run");
     code
 }

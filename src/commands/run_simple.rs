@@ -31,6 +31,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         hostname: id.clone(),
         rootfs: rootfs.as_ref().map(|r| r.path.clone()),
         env: None,
+        cgroup_tasks: Vec::new(),
     };
     cgroup.apply(&config.resources)?;
     let pid = process::start_container(&spec, &**cgroup, &process::Launch::isolated(), &[])?;

@@ -51,5 +51,6 @@ pub fn receive(inbox: &Inbox) -> Result<Spec> {
         hostname: inbox.hostname.clone(),
         rootfs: None,
         env: None,
+        cgroup_tasks: Vec::new(),
     })
 }

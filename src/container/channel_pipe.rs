@@ -1,8 +1,10 @@
 //! Step 08: the spec travels over a pipe. The parent creates a pipe, hands
 //! the read end to `init` as descriptor 3 (`init --spec-fd 3`: a descriptor
 //! 3 that some other program left open is never mistaken for it), and writes the spec as JSON once
-//! the child sits in its cgroups. `init` blocks reading until the parent
-//! closes its end, so the user's program can never run outside its limits,
+//! the child sits in its cgroups, or with the cgroup files `init` writes
+//! first to move itself there (v1, see `process::place`). `init` blocks
+//! reading until the parent closes its end, so the user's program can
+//! never run outside its limits,
 //! and arguments of any size, with spaces, quotes or newlines, arrive
 //! intact and never show in `ps`.
 //!

@@ -53,12 +53,28 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub fn main(inbox: &channel::Inbox) -> Result<i32> {
     let spec = channel::receive(inbox)?;
     crate::trace::start();
+    join_cgroups(&spec)?;
     prepare(&Linux, &spec, Path::new("/"))?;
     crate::trace::mark("init mounts");
     take_terminal(&Linux, &spec)?;
     enter_workdir(&spec)?;
     confine(&spec)?;
     Ok(exec(&spec.argv, spec.env.as_deref()))
+}
+
+/// Move this (single-threaded) process into the container's cgroups, when
+/// `run` left that to it (`Spec::cgroup_tasks`), before anything else:
+/// what init does is charged to the container, and a failure stops it
+/// before the program runs.
+fn join_cgroups(spec: &Spec) -> Result<()> {
+    for tasks in &spec.cgroup_tasks {
+        std::fs::write(tasks, "0")
+            .with_context(|| format!("move init into its cgroup ({})", tasks.display()))?;
+    }
+    if !spec.cgroup_tasks.is_empty() {
+        crate::trace::mark("init cgroup placement");
+    }
+    Ok(())
 }
 
 /// Before step 36 the program keeps the stdio `run` gave init.

@@ -90,7 +90,7 @@ pub fn mounted_root(
     };
     let image = image_layers(store, info)?;
     layers
-        .mount(&image)
+        .mount(&image, false)
         .with_context(|| format!("mount the layers of container {}", info.name))?;
     let volumes = info
         .volumes

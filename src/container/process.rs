@@ -78,8 +78,8 @@ impl NetNs {
 }
 
 /// How to start a container: its network namespace, and what to do once
-/// its first process exists and sits in its cgroups, before it may run
-/// (connect it to a network, step 28).
+/// its first process exists, before it may run (connect it to a network,
+/// step 28); `init` joins its cgroups before it goes on.
 pub struct Launch<'a> {
     pub net: NetNs,
     pub attach: &'a dyn Fn(Pid) -> Result<()>,
@@ -116,18 +116,42 @@ pub fn start_container(
     fds.extend(channel_fds);
     let pid = start(&argv, &fds, launch.net)?;
     crate::trace::mark("clone");
-    let placed = cgroup
-        .add_task(pid.as_raw())
-        .map_err(anyhow::Error::from)
-        .inspect(|()| crate::trace::mark("cgroup placement"))
-        .and_then(|()| (launch.attach)(pid))
-        .inspect(|()| crate::trace::mark("network"))
-        .and_then(|()| sender.send(spec));
+    let placed = place(spec, cgroup, pid).and_then(|spec| {
+        crate::trace::mark("cgroup placement");
+        (launch.attach)(pid)?;
+        crate::trace::mark("network");
+        sender.send(&spec)
+    });
     if let Err(e) = placed {
         abort(pid);
         return Err(e);
     }
     Ok(pid)
+}
+
+/// Before step 08 `init` gets no spec it could act on before the program
+/// runs: `run` moves it into its cgroups (`cgroup.procs`) first.
+#[cfg(not(feature = "pipe"))]
+fn place(spec: &Spec, cgroup: &dyn Cgroup, pid: Pid) -> Result<Spec> {
+    cgroup.add_task(pid.as_raw())?;
+    Ok(spec.clone())
+}
+
+/// From step 08: where the cgroups allow it (v1), `init` moves itself in
+/// before anything else, which costs the kernel far less than `run`
+/// moving it ([`Cgroup::self_placement`]); `run` still waits for the
+/// program to start, so nothing of the container's runs outside them.
+/// Elsewhere `run` moves it.
+#[cfg(feature = "pipe")]
+fn place(spec: &Spec, cgroup: &dyn Cgroup, pid: Pid) -> Result<Spec> {
+    let tasks = cgroup.self_placement();
+    if tasks.is_empty() {
+        cgroup.add_task(pid.as_raw())?;
+    }
+    Ok(Spec {
+        cgroup_tasks: tasks,
+        ..spec.clone()
+    })
 }
 
 /// Before step 33 `init` runs from `/proc/self/exe`, the host's binary:

@@ -68,8 +68,10 @@ pub fn prepare_again(sys: &dyn Syscall, root: &std::path::Path, config: &Config)
         config.name,
         layers.upper().display()
     );
+    // A container started again keeps its layers after it ends: never
+    // volatile.
     layers
-        .mount(&config.lower)
+        .mount(&config.lower, false)
         .context("mount the container's layers again")?;
     let rootfs = Rootfs {
         path: layers.merged(),
@@ -116,7 +118,7 @@ pub fn prepare(
     use anyhow::Context;
 
     let layers = ContainerLayers::new(root, &config.name);
-    if let Err(e) = layers.mount(&config.lower) {
+    if let Err(e) = layers.mount(&config.lower, removed_when_it_ends(config)) {
         if !matches!(e, crate::fs::layers::Error::Busy(_)) {
             let _ = layers.remove();
         }
@@ -131,6 +133,20 @@ pub fn prepare(
         return Err(e);
     }
     Ok(Some(rootfs))
+}
+
+/// Before step 15 every container runs in the foreground, and its layers
+/// are removed when it ends.
+#[cfg(all(feature = "layers", not(feature = "detach")))]
+fn removed_when_it_ends(_config: &Config) -> bool {
+    true
+}
+
+/// From step 15 a foreground container's layers are removed when it ends
+/// (as `docker run --rm`); a detached one's stay until `rm`.
+#[cfg(feature = "detach")]
+fn removed_when_it_ends(config: &Config) -> bool {
+    !config.detach
 }
 
 /// Before step 13 there are no volumes.

@@ -110,6 +110,12 @@ pub struct Spec {
     #[cfg(feature = "hardening")]
     #[serde(default)]
     pub devices: Vec<crate::devices::Device>,
+    /// Cgroup files init writes `0` to first, moving itself into the
+    /// container's cgroups ([`crate::cgroups::Cgroup::self_placement`]);
+    /// empty when `run` has placed it. From step 08, whose pipe carries
+    /// the spec before init goes on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_tasks: Vec<PathBuf>,
     /// With `-t`, the size of the pseudo-terminal init makes inside and
     /// gives the program (from step 36; before that it keeps the caller's
     /// stdio).

@@ -91,8 +91,10 @@ impl ContainerLayers {
         self.base.join("merged")
     }
 
-    /// Mount the union of the image's layers and a fresh upper layer.
-    pub fn mount(&self, image: &(impl LowerDirs + ?Sized)) -> Result<(), Error> {
+    /// Mount the union of the image's layers and a fresh upper layer;
+    /// `throwaway` when the layers are removed once it is unmounted
+    /// (overlayfs's `volatile`, see [`Layers::volatile`]).
+    pub fn mount(&self, image: &(impl LowerDirs + ?Sized), throwaway: bool) -> Result<(), Error> {
         if overlay::is_mounted(&self.merged()) {
             return Err(Error::Busy(self.merged()));
         }
@@ -101,6 +103,7 @@ impl ContainerLayers {
             upper: self.upper(),
             work: self.work(),
             merged: self.merged(),
+            volatile: throwaway,
         })?;
         Ok(())
     }

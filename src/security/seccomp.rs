@@ -541,6 +541,58 @@ impl Profile {
         Ok(out)
     }
 
+    /// This profile as it applies to a container with `caps` on `host`:
+    /// the rules whose `includes` and `excludes` hold, without those
+    /// conditions; `archMap` replaced by the architectures of the native
+    /// one's entry; names libseccomp does not know and rules with the
+    /// default action dropped. [`Profile::compile`] makes the same filter
+    /// from either. Serialized, it is the runtime-spec's `linux.seccomp`
+    /// (`config.md`: `defaultAction`, `defaultErrnoRet`, `architectures`,
+    /// `syscalls` of `names`, `action`, `errnoRet`, `args`), which is how
+    /// the benchmark gives crun and runc the filter a default container
+    /// gets here.
+    pub fn resolved(&self, caps: &[String], host: &Host) -> Result<Profile, Error> {
+        let default = action(&self.default_action, self.default_errno_ret)?;
+        let mut architectures = self.architectures.clone();
+        for entry in &self.arch_map {
+            if arch(&entry.architecture)? == host.arch {
+                architectures.push(entry.architecture.clone());
+                architectures.extend(entry.sub_architectures.iter().cloned());
+            }
+        }
+        let mut syscalls = Vec::new();
+        for rule in &self.syscalls {
+            if action(&rule.action, rule.errno_ret)? == default
+                || !Profile::applies(rule, caps, host)
+            {
+                continue;
+            }
+            let names: Vec<String> = rule
+                .names
+                .iter()
+                .chain(&rule.name)
+                .filter(|n| libseccomp::ScmpSyscall::from_name(n).is_ok())
+                .cloned()
+                .collect();
+            if !names.is_empty() {
+                syscalls.push(Rule {
+                    names,
+                    name: None,
+                    includes: Condition::default(),
+                    excludes: Condition::default(),
+                    ..rule.clone()
+                });
+            }
+        }
+        Ok(Profile {
+            default_action: self.default_action.clone(),
+            default_errno_ret: self.default_errno_ret,
+            architectures,
+            arch_map: Vec::new(),
+            syscalls,
+        })
+    }
+
     /// The filter of this profile for a container with `caps` on `host`,
     /// ready to load. A name libseccomp does not know is skipped, as
     /// Docker skips it (a profile may name calls of newer kernels).
@@ -694,6 +746,49 @@ mod tests {
             &[],
             &host
         ));
+    }
+
+    #[test]
+    fn resolving_keeps_what_applies_and_compiles_to_the_same_filter() {
+        let p = default_profile().unwrap();
+        let host = x86_64((6, 1));
+        let caps = crate::security::Profile::default().capabilities;
+        let r = p.resolved(&caps, &host).unwrap();
+        assert_eq!(
+            r.architectures,
+            ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+        );
+        assert!(r.arch_map.is_empty());
+        assert!(r.syscalls.iter().all(|rule| rule.includes.is_empty()
+            && rule.excludes.is_empty()
+            && rule.name.is_none()
+            && (rule.action.as_str(), rule.errno_ret.unwrap_or(EPERM))
+                != ("SCMP_ACT_ERRNO", EPERM)
+            && !rule.names.is_empty()));
+        let allowed = |r: &Profile, name: &str| {
+            r.syscalls
+                .iter()
+                .any(|rule| rule.args.is_empty() && rule.names.iter().any(|n| n == name))
+        };
+        assert!(allowed(&r, "read"));
+        assert!(!allowed(&r, "mount") && !allowed(&r, "keyctl"));
+        let admin = [caps.clone(), vec!["CAP_SYS_ADMIN".to_string()]].concat();
+        assert!(allowed(&p.resolved(&admin, &host).unwrap(), "mount"));
+        // The runtime-spec's shape: no Docker-only keys.
+        let json = serde_json::to_value(&r).unwrap();
+        for key in ["archMap", "includes", "excludes", "name"] {
+            assert!(!json.to_string().contains(&format!("\"{key}\"")), "{key}");
+        }
+        // The same program, resolved or not.
+        let bpf = |p: &Profile, caps: &[String]| {
+            let mut out = tempfile::tempfile().unwrap();
+            p.compile(caps, &host).unwrap().export_bpf(&out).unwrap();
+            let mut bytes = Vec::new();
+            std::io::Seek::rewind(&mut out).unwrap();
+            std::io::Read::read_to_end(&mut out, &mut bytes).unwrap();
+            bytes
+        };
+        assert_eq!(bpf(&r, &caps), bpf(p, &caps));
     }
 
     #[test]

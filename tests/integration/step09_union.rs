@@ -22,6 +22,7 @@ fn union_mount_copies_up_and_whites_out(env: Env) {
         upper: base.join("upper"),
         work: base.join("work"),
         merged: base.join("merged"),
+        volatile: false,
     };
     overlay::mount_union(&layers).unwrap();
     let m = &layers.merged;
@@ -83,6 +84,7 @@ fn two_lower_layers_stack_topmost_first(env: Env) {
         upper: base.join("upper"),
         work: base.join("work"),
         merged: base.join("merged"),
+        volatile: false,
     };
     overlay::mount_union(&layers).unwrap();
     let f = fs::read_to_string(layers.merged.join("f"));

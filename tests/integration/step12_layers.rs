@@ -64,3 +64,53 @@ fn a_root_with_commas_colons_and_backslashes_mounts() {
         .success()
         .stdout("ok\n");
 }
+
+/// A foreground container's write layer is removed when it ends, so it is
+/// mounted `volatile`: unmounting it does not sync the host's filesystem.
+#[rstest]
+fn a_foreground_containers_layers_are_mounted_volatile(env: Env) {
+    let out = env
+        .run(&[], &["grep", " / / ", "/proc/self/mountinfo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.contains("overlay") && line.contains("volatile"),
+        "{line}"
+    );
+}
+
+/// A detached container's layers outlive it (until `rm`): no `volatile`.
+#[cfg(feature = "detach")]
+#[rstest]
+fn a_detached_containers_layers_are_not_volatile(env: Env) {
+    env.md()
+        .args([
+            "run",
+            "-d",
+            "--name",
+            "layers-durable",
+            "busybox",
+            "sleep",
+            "30",
+        ])
+        .assert()
+        .success();
+    let root = env.root.to_str().unwrap().to_string();
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = table
+        .lines()
+        .find(|l| {
+            l.split(' ')
+                .nth(4)
+                .is_some_and(|m| m.starts_with(&root) && m.ends_with("/merged"))
+        })
+        .map(str::to_string);
+    env.md()
+        .args(["rm", "-f", "layers-durable"])
+        .assert()
+        .success();
+    let line = line.expect("the detached container's root is mounted");
+    assert!(!line.contains("volatile"), "{line}");
+}
