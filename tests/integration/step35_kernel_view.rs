@@ -238,6 +238,8 @@ fn pids_limit_stops_forks_and_is_in_pids_max(env: Env) {
 #[case::dev(&["--tmpfs", "/dev/x"], "runtime")]
 #[case::twice(&["--tmpfs", "/x", "--tmpfs", "/x"], "duplicate mount point")]
 #[case::volume(&["--tmpfs", "/data", "-v", "/tmp:/data"], "duplicate mount point")]
+#[case::over_a_volume(&["--tmpfs", "/data", "-v", "/tmp:/data/sub"], "would hide the volume")]
+#[case::over_etc(&["--tmpfs", "/etc"], "would hide the container's own /etc/")]
 fn a_tmpfs_that_cannot_work_exits_125_and_makes_nothing(
     env: Env,
     #[case] opts: &[&str],

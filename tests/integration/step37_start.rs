@@ -482,3 +482,29 @@ fn rm_removes_several_and_goes_on_past_a_failure(env: Env) {
         .run();
     Expect::new(md(&env, &["ps", "-a", "-q"])).stdout("").run();
 }
+
+/// `--rm` as Docker users type it: a foreground container is removed when
+/// it ends (as every foreground container here), a detached one by its
+/// monitor once its exit is recorded, with nothing left; `--rm` with a
+/// restart policy is refused (Docker: conflicting options).
+#[rstest]
+fn rm_flag_removes_the_container_when_it_ends(env: Env) {
+    env.run(&["--rm"], &["echo", "hi"])
+        .assert()
+        .success()
+        .stdout("hi\n");
+    env.run_d(&["--rm", "--name", "gone"], &["sh", "-c", "exit 3"]);
+    wait_for("the detached --rm container to go", || {
+        (!env.root.join("containers/gone").exists()).then_some(())
+    });
+    env.assert_no_leaks();
+    let out = env
+        .run(&["-d", "--rm", "--restart", "always"], &["true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--rm"),
+        "{out:?}"
+    );
+}
