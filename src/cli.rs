@@ -267,6 +267,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "POLICY", default_value = "no")]
     pub restart: crate::container::restart::Policy,
 
+    /// Remove the container when it exits (a foreground one always is)
+    #[cfg(feature = "lifecycle")]
+    #[arg(long = "rm")]
+    pub auto_remove: bool,
+
     /// The directory to use as the container's root filesystem
     #[cfg(all(feature = "pivot", not(feature = "image")))]
     #[arg(long, value_name = "DIR")]

@@ -55,6 +55,10 @@ fn rfc3339(secs: Option<u64>) -> String {
 
 /// The JSON document of one container.
 pub fn document(info: &ContainerInfo) -> Value {
+    // The capabilities, no_new_privs and which seccomp profile; not the
+    // compiled filter (kilobytes of BPF in hex, which only init reads).
+    let mut security = info.security.clone();
+    security.seccomp.program = None;
     let status = info.current_status();
     let running = status == Status::Running;
     let (path, args) = match info.command.split_first() {
@@ -104,7 +108,7 @@ pub fn document(info: &ContainerInfo) -> Value {
         "HostConfig": {
             "Binds": info.volumes,
             "NetworkMode": info.net.clone().unwrap_or_else(|| "none".into()),
-            "AutoRemove": !info.detached,
+            "AutoRemove": !info.detached || info.auto_remove,
             "RestartPolicy": {
                 "Name": info.restart.name_and_max().0,
                 "MaximumRetryCount": info.restart.name_and_max().1,
@@ -119,7 +123,7 @@ pub fn document(info: &ContainerInfo) -> Value {
             "Detached": info.detached,
             "Cgroups": info.cgroups,
             "Layers": info.layers,
-            "Security": info.security,
+            "Security": security,
         },
     })
 }

@@ -200,7 +200,12 @@ fn image_user(lower: &crate::container::spec::Lower) -> Option<String> {
 #[cfg(feature = "hardening")]
 fn view(args: &RunArgs) -> Result<crate::fs::kernel_view::View> {
     let volumes: Vec<&Path> = args.volumes.iter().map(|v| v.target.as_path()).collect();
-    crate::fs::tmpfs::check_targets(&args.tmpfs, &volumes).map_err(anyhow::Error::msg)?;
+    let own: Vec<std::path::PathBuf> = crate::container::identity::FILES
+        .iter()
+        .map(|f| Path::new("/etc").join(f))
+        .collect();
+    let own: Vec<&Path> = own.iter().map(|p| p.as_path()).collect();
+    crate::fs::tmpfs::check_targets(&args.tmpfs, &volumes, &own).map_err(anyhow::Error::msg)?;
     Ok(crate::fs::kernel_view::View {
         mask: !args.privileged,
         read_only: args.read_only,

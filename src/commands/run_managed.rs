@@ -320,13 +320,20 @@ fn remember(_args: &RunArgs, _info: &mut ContainerInfo) -> Result<()> {
     Ok(())
 }
 
-/// From step 37: the arguments as typed (`start` reads them again) and
+/// From step 37: the arguments as typed (`start` reads them again),
 /// `--restart`, which only a detached container may have: a foreground
 /// container is removed when it ends (as Docker's `--rm`, with which
-/// Docker refuses `--restart` too).
+/// Docker refuses `--restart` too), and `--rm`, which a detached container
+/// records for its monitor.
 #[cfg(feature = "lifecycle")]
 fn remember(args: &RunArgs, info: &mut ContainerInfo) -> Result<()> {
     use crate::container::restart::Policy;
+    anyhow::ensure!(
+        args.restart == Policy::No || !args.auto_remove,
+        "conflicting options: --restart {} and --rm (a container removed when it \
+         exits cannot be started again)",
+        args.restart
+    );
     anyhow::ensure!(
         args.restart == Policy::No || args.detach,
         "--restart {} needs -d: a foreground container is removed when it ends \
@@ -335,6 +342,7 @@ fn remember(args: &RunArgs, info: &mut ContainerInfo) -> Result<()> {
     );
     info.run_args = crate::cli::run_args(&std::env::args_os().collect::<Vec<_>>());
     info.restart = args.restart;
+    info.auto_remove = args.auto_remove && args.detach;
     info.started = Some(now());
     Ok(())
 }

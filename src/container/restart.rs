@@ -92,7 +92,8 @@ pub fn plan(info: &mut ContainerInfo, code: i32) {
 /// the container (the count and the manual stop rule differ).
 pub const BY_POLICY_FLAG: &str = "--by-policy";
 
-/// After the exit is recorded: when a restart was planned, wait the
+/// After the exit is recorded: a container run with `-d --rm` is removed;
+/// when a restart was planned, wait the
 /// backoff, then, unless the user stopped or removed the container
 /// meanwhile, replace the monitor with `mydocker start --by-policy NAME`
 /// (this same program), which starts the container as `start` does, under
@@ -104,6 +105,9 @@ pub fn after_exit(store: &Store, name: &str) {
         return;
     };
     if !info.restarting {
+        if info.auto_remove {
+            remove_now(store, &info);
+        }
         return;
     }
     std::thread::sleep(backoff(info.restart_count));
@@ -230,5 +234,18 @@ mod tests {
             serde_json::from_str::<Policy>(&json).unwrap(),
             Policy::Always
         );
+    }
+}
+
+/// `run -d --rm`: remove the container whose exit was just recorded, as
+/// `rm` would (under the store's lock; a concurrent `rm` may have won).
+fn remove_now(store: &Store, info: &ContainerInfo) {
+    let Ok(_lock) = store.lock() else {
+        return;
+    };
+    if let Ok(info) = store.load(&info.name)
+        && let Err(e) = super::remove::remove(store, &info)
+    {
+        eprintln!("mydocker: container {}: --rm: {e:#}", info.name);
     }
 }

@@ -142,6 +142,11 @@ pub struct ContainerInfo {
     #[cfg(feature = "lifecycle")]
     #[serde(default)]
     pub manually_stopped: bool,
+    /// `run -d --rm`: its monitor removes it once its exit is recorded
+    /// (step 37; Docker's HostConfig.AutoRemove).
+    #[cfg(feature = "lifecycle")]
+    #[serde(default)]
+    pub auto_remove: bool,
     /// When its program was last started, seconds since the epoch (step 37).
     #[cfg(feature = "lifecycle")]
     #[serde(default)]

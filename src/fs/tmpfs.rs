@@ -132,8 +132,12 @@ fn check_value(key: &str, value: &str) -> Result<(), String> {
 
 /// Refuse two mounts at one place: two `--tmpfs` of the same path, or a
 /// `--tmpfs` where a volume (`volumes`, container paths) is mounted, as
-/// Docker refuses a duplicate mount point.
-pub fn check_targets(mounts: &[Tmpfs], volumes: &[&Path]) -> Result<(), String> {
+/// Docker refuses a duplicate mount point. Refuse too a `--tmpfs` above a
+/// volume or one of the container's own files (`files`: `/etc/hostname`
+/// and the others): it is mounted by `init`, after them, and would hide
+/// them (Docker orders all mounts by depth; here they are made in two
+/// places, so the overlap is refused rather than silently lost).
+pub fn check_targets(mounts: &[Tmpfs], volumes: &[&Path], files: &[&Path]) -> Result<(), String> {
     use crate::fs::volume::normal;
     for (i, m) in mounts.iter().enumerate() {
         let at = normal(&m.path);
@@ -147,6 +151,24 @@ pub fn check_targets(mounts: &[Tmpfs], volumes: &[&Path]) -> Result<(), String> 
             return Err(format!(
                 "duplicate mount point: {} is both a --tmpfs and a volume",
                 at.display()
+            ));
+        }
+        let below = |p: &&&Path| {
+            let p = normal(p);
+            p != at && p.starts_with(&at)
+        };
+        if let Some(v) = volumes.iter().find(below) {
+            return Err(format!(
+                "--tmpfs {} would hide the volume at {} (a tmpfs is mounted after the volumes)",
+                at.display(),
+                v.display()
+            ));
+        }
+        if let Some(f) = files.iter().find(below) {
+            return Err(format!(
+                "--tmpfs {} would hide the container's own {} (mount the tmpfs below it instead)",
+                at.display(),
+                f.display()
             ));
         }
     }
@@ -247,13 +269,25 @@ mod tests {
     #[test]
     fn a_mount_point_is_given_once() {
         let t = |s: &str| parse(s).unwrap();
-        assert!(check_targets(&[t("/a"), t("/b")], &[Path::new("/c")]).is_ok());
-        let twice = check_targets(&[t("/a"), t("/a/")], &[]).unwrap_err();
+        let etc = [Path::new("/etc/hosts")];
+        assert!(check_targets(&[t("/a"), t("/b")], &[Path::new("/c")], &etc).is_ok());
+        assert!(check_targets(&[t("/data/sub")], &[Path::new("/data")], &etc).is_ok());
+        let twice = check_targets(&[t("/a"), t("/a/")], &[], &etc).unwrap_err();
         assert!(twice.contains("--tmpfs /a is given twice"), "{twice}");
-        let both = check_targets(&[t("/data")], &[Path::new("/data")]).unwrap_err();
+        let both = check_targets(&[t("/data")], &[Path::new("/data")], &etc).unwrap_err();
         assert!(
             both.contains("/data is both a --tmpfs and a volume"),
             "{both}"
+        );
+        let hides = check_targets(&[t("/data")], &[Path::new("/data/sub")], &etc).unwrap_err();
+        assert!(
+            hides.contains("would hide the volume at /data/sub"),
+            "{hides}"
+        );
+        let hides = check_targets(&[t("/etc")], &[], &etc).unwrap_err();
+        assert!(
+            hides.contains("would hide the container's own /etc/hosts"),
+            "{hides}"
         );
     }
 
