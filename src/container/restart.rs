@@ -172,6 +172,19 @@ impl fmt::Display for Policy {
     }
 }
 
+/// `run -d --rm`: remove the container whose exit was just recorded, as
+/// `rm` would (under the store's lock; a concurrent `rm` may have won).
+fn remove_now(store: &Store, info: &ContainerInfo) {
+    let Ok(_lock) = store.lock() else {
+        return;
+    };
+    if let Ok(info) = store.load(&info.name)
+        && let Err(e) = super::remove::remove(store, &info)
+    {
+        eprintln!("mydocker: container {}: --rm: {e:#}", info.name);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,18 +247,5 @@ mod tests {
             serde_json::from_str::<Policy>(&json).unwrap(),
             Policy::Always
         );
-    }
-}
-
-/// `run -d --rm`: remove the container whose exit was just recorded, as
-/// `rm` would (under the store's lock; a concurrent `rm` may have won).
-fn remove_now(store: &Store, info: &ContainerInfo) {
-    let Ok(_lock) = store.lock() else {
-        return;
-    };
-    if let Ok(info) = store.load(&info.name)
-        && let Err(e) = super::remove::remove(store, &info)
-    {
-        eprintln!("mydocker: container {}: --rm: {e:#}", info.name);
     }
 }
