@@ -83,7 +83,23 @@ fn bad_container_names_are_refused(env: Env, #[case] name: &str) {
 
 #[rstest]
 fn a_command_that_cannot_start_is_recorded_as_127(env: Env) {
-    env.run_d(&["--name", "nocmd"], &["no-such-command"]);
+    // As Docker: `run -d` says why and exits 127 (126 for a file that
+    // cannot be run), printing no ID; the container stays, exited.
+    let out = env
+        .run(&["-d", "--name", "nocmd"], &["no-such-command"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no-such-command"),
+        "{out:?}"
+    );
+    let out = env
+        .run(&["-d", "--name", "notexec"], &["/etc/passwd"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
     assert_eq!(env.wait_exited("nocmd").exit_code, Some(127));
     assert!(
         env.wait_log("nocmd", "no-such-command")
