@@ -181,7 +181,7 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
                 eprintln!("mydocker: {e:#}");
                 std::process::exit(crate::exit_code::EXIT_MYDOCKER);
             }
-            std::process::exit(init::exec(&args.command, Some(&env)));
+            std::process::exit(init::exec(&args.command, Some(&env), |_| {}));
         }
         ForkResult::Parent { child } => {
             drop(cgroups);

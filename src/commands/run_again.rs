@@ -140,7 +140,10 @@ pub fn start(root: &Path, name: &str, by_policy: bool) -> Result<()> {
     rootfs.keep();
     cgroup.keep();
     recorded.keep();
-    forked.started()
+    match forked.started()? {
+        None => Ok(()),
+        Some(failed) => Err(anyhow!("container {name}: {}", failed.message)),
+    }
 }
 
 /// What the monitor of a container gives back when its program ends

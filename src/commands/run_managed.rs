@@ -121,12 +121,19 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         rootfs.keep();
         recorded.keep();
         cgroup.keep();
-        forked.started()?;
+        // As Docker: a program that cannot start is said, with its code
+        // (126, 127), and no ID; the container stays, exited.
+        if let Some(failed) = forked.started()? {
+            eprintln!("mydocker: {}", failed.message);
+            return Ok(failed.code);
+        }
         println!("{id}");
         return Ok(0);
     }
 
-    let pid = process::start_container(&spec, &**cgroup, &how, &stdio.for_init()?)?;
+    // A program that cannot start: init says why on stderr, and its exit
+    // code (126, 127) is the container's.
+    let (pid, _) = process::start_container(&spec, &**cgroup, &how, &stdio.for_init()?)?;
     trace::mark("start");
     let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     let _ = store.update(&name, |i| {

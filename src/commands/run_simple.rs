@@ -34,7 +34,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<i32> {
         cgroup_tasks: Vec::new(),
     };
     cgroup.apply(&config.resources)?;
-    let pid = process::start_container(&spec, &**cgroup, &process::Launch::isolated(), &[])?;
+    let (pid, _) = process::start_container(&spec, &**cgroup, &process::Launch::isolated(), &[])?;
     let code = process::wait_forwarding(pid)?;
     // Ended: what could not be removed now is this command's error.
     let released = rootfs.keep().map_or(Ok(()), |r| r.release());

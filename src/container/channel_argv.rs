@@ -38,11 +38,17 @@ pub fn prepare(spec: &Spec) -> Result<Prepared> {
 }
 
 impl Sender {
-    /// Nothing to send: the command is already on init's command line.
-    pub fn send(self, _spec: &Spec) -> Result<()> {
-        Ok(())
+    /// Nothing to send: the command is already on init's command line,
+    /// and no channel back tells whether the program started (init's exit
+    /// code does).
+    pub fn send(self, _spec: &Spec) -> Result<Option<super::ExecFailure>> {
+        Ok(None)
     }
 }
+
+/// Before step 08 there is no channel back to `run`: init's exit code
+/// tells it.
+pub fn report_failure(_failure: &super::ExecFailure) {}
 
 /// The child's half: read the spec from init's own arguments.
 pub fn receive(inbox: &Inbox) -> Result<Spec> {

@@ -13,7 +13,9 @@
 //! kernel closes it at the moment `execve` succeeds (or init exits). The
 //! parent reads until end of file: when `run` returns, the container's root,
 //! mounts and hostname are in place, and `exec` or `ps` never see a
-//! half-made container.
+//! half-made container. When the program cannot be started, init writes
+//! its exit code and the reason into that pipe before it exits
+//! ([`report_failure`]), so the parent knows which of the two happened.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -23,7 +25,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;
 
-use super::Prepared;
+use super::{ExecFailure, Prepared};
 use super::spec::Spec;
 
 /// The descriptor number `init` finds the pipe on.
@@ -82,9 +84,9 @@ pub fn prepare(_spec: &Spec) -> Result<Prepared> {
 
 impl Sender {
     /// Write the spec and close the pipe; `init` then goes on. Returns once
-    /// `init` has started the program or given up (its exit code tells
-    /// which).
-    pub fn send(self, spec: &Spec) -> Result<()> {
+    /// `init` has started the program (`None`) or given up: then why, as
+    /// init reported it.
+    pub fn send(self, spec: &Spec) -> Result<Option<ExecFailure>> {
         let Sender {
             write,
             _read,
@@ -102,8 +104,31 @@ impl Sender {
         ready
             .read_to_end(&mut rest)
             .context("wait for init to start the program")?;
-        Ok(())
+        Ok(parse_failure(&rest))
     }
+}
+
+/// Tell the parent, over the ready pipe, that the program cannot be
+/// started: `CODE MESSAGE`. Best effort: nobody may be reading.
+pub fn report_failure(failure: &ExecFailure) {
+    // SAFETY: descriptor 4 is init's ready pipe (checked by `receive`),
+    // borrowed for this one write; when it is gone the write fails, which
+    // only means nobody waits for the word.
+    #[allow(unsafe_code)]
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(READY_FD) };
+    let line = format!("{} {}", failure.code, failure.message);
+    let _ = nix::unistd::write(fd, line.as_bytes());
+}
+
+/// What init wrote into the ready pipe: nothing when the program started,
+/// else `CODE MESSAGE` ([`report_failure`]).
+fn parse_failure(bytes: &[u8]) -> Option<ExecFailure> {
+    let text = String::from_utf8_lossy(bytes);
+    let (code, message) = text.split_once(' ')?;
+    Some(ExecFailure {
+        code: code.parse().ok()?,
+        message: message.to_string(),
+    })
 }
 
 /// The child's half: read the spec from descriptor 3 until the parent

@@ -53,13 +53,23 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub fn main(inbox: &channel::Inbox) -> Result<i32> {
     let spec = channel::receive(inbox)?;
     crate::trace::start();
-    join_cgroups(&spec)?;
-    prepare(&Linux, &spec, Path::new("/"))?;
-    crate::trace::mark("init mounts");
-    take_terminal(&Linux, &spec)?;
-    enter_workdir(&spec)?;
-    confine(&spec)?;
-    Ok(exec(&spec.argv, spec.env.as_deref()))
+    let ready = (|| {
+        join_cgroups(&spec)?;
+        prepare(&Linux, &spec, Path::new("/"))?;
+        crate::trace::mark("init mounts");
+        take_terminal(&Linux, &spec)?;
+        enter_workdir(&spec)?;
+        confine(&spec)
+    })();
+    if let Err(e) = ready {
+        // Said on stderr by `main` (exit 125); `run` hears it too.
+        channel::report_failure(&super::ExecFailure {
+            code: crate::exit_code::EXIT_MYDOCKER,
+            message: format!("{e:#}"),
+        });
+        return Err(e);
+    }
+    Ok(exec(&spec.argv, spec.env.as_deref(), channel::report_failure))
 }
 
 /// Move this (single-threaded) process into the container's cgroups, when
@@ -186,12 +196,14 @@ pub fn resolve(program: &str, path: &str) -> Option<PathBuf> {
 }
 
 /// Replace this process with `argv`, with the environment `env` when given
-/// (else this process's own). Returns the exit code when that fails.
-pub fn exec(argv: &[String], env: Option<&[String]>) -> i32 {
+/// (else this process's own). When that fails: says why on stderr, tells
+/// `tell` (init tells `run` over its ready pipe), and returns the exit code.
+pub fn exec(argv: &[String], env: Option<&[String]>, tell: fn(&super::ExecFailure)) -> i32 {
     match try_exec(argv, env) {
         Ok(never) => match never {},
         Err(ExecError { code, message }) => {
             eprintln!("mydocker: {message}");
+            tell(&super::ExecFailure { code, message });
             code
         }
     }

@@ -78,6 +78,17 @@ pub mod channel;
 #[path = "channel_pipe.rs"]
 pub mod channel;
 
+/// The program could not be started (init's `execve` failed, or init
+/// gave up before it): the exit code init leaves (126 found but not
+/// runnable, 127 not found, as Docker) and why. `init` tells `run` over
+/// its ready pipe (from step 08), so a detached container's `run` can say
+/// it as the foreground one does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecFailure {
+    pub code: i32,
+    pub message: String,
+}
+
 /// What `run` needs to start `init`: its argument vector, the descriptors
 /// to hand it (`(source, target)` pairs), and the sending half of the
 /// channel.

@@ -65,20 +65,31 @@ pub struct Forked {
 }
 
 impl Forked {
-    /// Wait for the monitor's word: the container runs, or why it could
-    /// not start (the monitor has then removed what was made for it).
-    pub fn started(self) -> Result<()> {
+    /// Wait for the monitor's word: the container runs (`None`), its
+    /// program could not be started (why: the container is kept, and its
+    /// exit recorded), or an error, why the container could not be made
+    /// (the monitor has then removed what was made for it).
+    pub fn started(self) -> Result<Option<super::ExecFailure>> {
         let mut report = String::new();
         let mut file = self.report;
         file.read_to_string(&mut report)
             .context("read the monitor's report")?;
-        match report.strip_prefix("ok") {
-            Some(_) => Ok(()),
-            None if report.is_empty() => {
-                bail!("the monitor exited before starting the container")
-            }
-            None => bail!("{}", report.trim_start_matches("err: ").trim_end()),
+        if report.starts_with("ok") {
+            return Ok(None);
         }
+        if let Some(failed) = report.strip_prefix("failed ")
+            && let Some((code, message)) = failed.trim_end().split_once(' ')
+            && let Ok(code) = code.parse()
+        {
+            return Ok(Some(super::ExecFailure {
+                code,
+                message: message.to_string(),
+            }));
+        }
+        if report.is_empty() {
+            bail!("the monitor exited before starting the container")
+        }
+        bail!("{}", report.trim_start_matches("err: ").trim_end())
     }
 }
 
@@ -125,11 +136,17 @@ fn monitor(job: &Job, mut report: File, mut stdio: Stdio) -> i32 {
     } = *job;
     let started = start(job, &mut stdio);
     let (pid, output) = match started {
-        Ok(started) => {
+        Ok((pid, output, failed)) => {
             creation.done();
-            let _ = report.write_all(b"ok\n");
+            // A program that cannot start is still recorded, and its exit
+            // (126, 127) below: `run` says why and exits with that code.
+            let word = match failed {
+                None => "ok\n".to_string(),
+                Some(f) => format!("failed {} {}\n", f.code, f.message),
+            };
+            let _ = report.write_all(word.as_bytes());
             drop(report);
-            started
+            (pid, output)
         }
         Err(e) => {
             // Cleaned up before `run` hears of it: when `run` exits 125,
@@ -211,7 +228,10 @@ fn release_at_exit(rootfs: Option<&Rootfs>) -> bool {
 
 /// Point stdio at /dev/null, start the container with its output going
 /// to its log ([`super::output`]), and record it as running.
-fn start(job: &Job, stdio: &mut Stdio) -> Result<(nix::unistd::Pid, Output)> {
+fn start(
+    job: &Job,
+    stdio: &mut Stdio,
+) -> Result<(nix::unistd::Pid, Output, Option<super::ExecFailure>)> {
     let Job {
         store,
         info,
@@ -235,7 +255,7 @@ fn start(job: &Job, stdio: &mut Stdio) -> Result<(nix::unistd::Pid, Output)> {
     // From step 36 with `-t`, init also gets the console socket as stdin.
     let mut moves = output.stdio().to_vec();
     moves.extend(stdio.for_monitor(&store.container_dir(&info.name))?);
-    let pid = process::start_container(spec, cgroup, how, &moves)?;
+    let (pid, failed) = process::start_container(spec, cgroup, how, &moves)?;
     let start_time = crate::proc_stat::process_start_time(pid.as_raw());
     store.update(&info.name, |i| {
         i.status = Status::Running;
@@ -245,5 +265,5 @@ fn start(job: &Job, stdio: &mut Stdio) -> Result<(nix::unistd::Pid, Output)> {
         // it ends again)
         i.exit_code = None;
     })?;
-    Ok((pid, output))
+    Ok((pid, output, failed))
 }

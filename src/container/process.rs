@@ -100,12 +100,14 @@ impl Launch<'_> {
 /// descriptor moves `stdio` (done first) and the channel's, place it in
 /// `cgroup`, attach it (its network), then send the spec; the program runs
 /// once that is done. A failure on the way kills the half-started init.
+/// Returns init's PID and, when the program could not be started, why
+/// (init then exits with the failure's code).
 pub fn start_container(
     spec: &Spec,
     cgroup: &dyn Cgroup,
     launch: &Launch,
     stdio: &[(RawFd, RawFd)],
-) -> Result<Pid> {
+) -> Result<(Pid, Option<super::ExecFailure>)> {
     let Prepared {
         mut argv,
         fds: channel_fds,
@@ -122,11 +124,13 @@ pub fn start_container(
         crate::trace::mark("network");
         sender.send(&spec)
     });
-    if let Err(e) = placed {
-        abort(pid);
-        return Err(e);
+    match placed {
+        Ok(failed) => Ok((pid, failed)),
+        Err(e) => {
+            abort(pid);
+            Err(e)
+        }
     }
-    Ok(pid)
 }
 
 /// Before step 08 `init` gets no spec it could act on before the program
