@@ -344,3 +344,229 @@ fn concurrent_pulls_of_one_image_both_succeed(env: Env) {
         .success()
         .stdout("made\n");
 }
+
+/// How the fake registry serves the layer blob.
+#[derive(Clone, Copy, PartialEq)]
+enum LayerAnswer {
+    Whole,
+    Error500,
+    CloseHalfway,
+}
+
+/// A registry of a few lines, for what the real one does not do: ask for
+/// a bearer token, serve an index with several platforms and a manifest
+/// without `mediaType` (as umoci writes them), fail with 500 or close the
+/// connection in the middle of a blob. Serves `x:1` (an index) and `x:2`
+/// (the amd64 manifest itself); the token is `t0k`.
+struct FakeRegistry {
+    host: String,
+    layer: String,
+}
+
+fn sha(bytes: &[u8]) -> String {
+    mydocker::fs::oci::digest_of(bytes)
+}
+
+impl FakeRegistry {
+    fn start(answer: LayerAnswer) -> FakeRegistry {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(5);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_cksum();
+        tar.append_data(&mut h, "hello", &b"fake\n"[..]).unwrap();
+        let layer = tar.into_inner().unwrap();
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}},"config":{{}}}}"#,
+            sha(&layer)
+        );
+        // No mediaType field: the Content-Type says what it is.
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{}","size":{}}}]}}"#,
+            sha(config.as_bytes()),
+            config.len(),
+            sha(&layer),
+            layer.len()
+        );
+        let wrong = r#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":1},"layers":[]}"#;
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
+            sha(wrong.as_bytes()),
+            wrong.len(),
+            sha(manifest.as_bytes()),
+            manifest.len()
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let realm = format!("http://{host}/token");
+        let layer_digest = sha(&layer);
+        let blobs: Vec<(String, Vec<u8>, &str)> = vec![
+            (
+                "/v2/x/manifests/1".into(),
+                index.into_bytes(),
+                "application/vnd.oci.image.index.v1+json",
+            ),
+            (
+                "/v2/x/manifests/2".into(),
+                manifest.clone().into_bytes(),
+                "application/vnd.oci.image.manifest.v1+json",
+            ),
+            (
+                format!("/v2/x/manifests/{}", sha(manifest.as_bytes())),
+                manifest.into_bytes(),
+                "application/vnd.oci.image.manifest.v1+json",
+            ),
+            (
+                format!("/v2/x/blobs/{}", sha(config.as_bytes())),
+                config.into_bytes(),
+                "application/octet-stream",
+            ),
+            (
+                format!("/v2/x/blobs/{layer_digest}"),
+                layer,
+                "application/octet-stream",
+            ),
+        ];
+        let layer_path = format!("/v2/x/blobs/{layer_digest}");
+        std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader, Write};
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let path = line.split(' ').nth(1).unwrap_or("").to_string();
+                let mut authorized = false;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                    authorized |= h.to_ascii_lowercase() == "authorization: bearer t0k\r\n";
+                }
+                let send = |s: &mut std::net::TcpStream,
+                            status: &str,
+                            ctype: &str,
+                            body: &[u8],
+                            extra: &str| {
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+                        body.len()
+                    );
+                    let _ = s.write_all(body);
+                };
+                if path.starts_with("/token?") {
+                    let ok = path.contains("service=fake")
+                        && path.contains("scope=repository%3Ax%3Apull");
+                    if ok {
+                        send(
+                            &mut stream,
+                            "200 OK",
+                            "application/json",
+                            br#"{"token":"t0k"}"#,
+                            "",
+                        );
+                    } else {
+                        send(
+                            &mut stream,
+                            "400 Bad Request",
+                            "text/plain",
+                            b"bad token request",
+                            "",
+                        );
+                    }
+                    continue;
+                }
+                if !authorized {
+                    let challenge = format!(
+                        "WWW-Authenticate: Bearer realm=\"{realm}\",service=\"fake\",scope=\"repository:x:pull\"\r\n"
+                    );
+                    send(&mut stream, "401 Unauthorized", "application/json", br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#, &challenge);
+                    continue;
+                }
+                let Some((_, body, ctype)) = blobs.iter().find(|(p, _, _)| *p == path) else {
+                    send(
+                        &mut stream,
+                        "404 Not Found",
+                        "application/json",
+                        br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+                        "",
+                    );
+                    continue;
+                };
+                if path == layer_path && answer == LayerAnswer::Error500 {
+                    send(
+                        &mut stream,
+                        "500 Internal Server Error",
+                        "text/plain",
+                        b"storage on fire",
+                        "",
+                    );
+                    continue;
+                }
+                if path == layer_path && answer == LayerAnswer::CloseHalfway {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(&body[..body.len() / 2]);
+                    continue;
+                }
+                send(&mut stream, "200 OK", ctype, body, "");
+            }
+        });
+        FakeRegistry {
+            host,
+            layer: layer_digest,
+        }
+    }
+}
+
+#[rstest]
+fn an_index_behind_a_bearer_token_gives_its_linux_amd64_manifest(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Whole);
+    for tag in ["1", "2"] {
+        let image = format!("{}/x:{tag}", reg.host);
+        ok(&env.md().args(["pull", &image]).output().unwrap());
+    }
+    let hello = env
+        .root
+        .join("layers")
+        .join(&reg.layer["sha256:".len()..])
+        .join("hello");
+    assert_eq!(std::fs::read_to_string(hello).unwrap(), "fake\n");
+}
+
+#[rstest]
+#[case::error_500(LayerAnswer::Error500, "500")]
+#[case::closed_mid_blob(LayerAnswer::CloseHalfway, "layer 1")]
+fn a_failing_registry_leaves_nothing_named(
+    env: Env,
+    #[case] answer: LayerAnswer,
+    #[case] word: &str,
+) {
+    let reg = FakeRegistry::start(answer);
+    let image = format!("{}/x:1", reg.host);
+    refused(
+        &env.md().args(["pull", &image]).output().unwrap(),
+        &[&image, word],
+    );
+    assert_eq!(index_names(&env.root), Vec::<String>::new());
+    assert!(
+        !env.root
+            .join("blobs/sha256")
+            .join(&reg.layer["sha256:".len()..])
+            .exists()
+    );
+    assert!(
+        !env.root
+            .join("layers")
+            .join(&reg.layer["sha256:".len()..])
+            .exists()
+    );
+}
