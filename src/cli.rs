@@ -286,10 +286,10 @@ pub struct RunArgs {
     #[arg(value_name = "IMAGE")]
     pub image: String,
 
-    /// A registry reached over plain HTTP when `run` pulls a missing image
-    /// (besides localhost and 127.0.0.1)
+    /// A registry to pull from over plain HTTP, as HOST[:PORT] (localhost
+    /// and 127.0.0.1 always are)
     #[cfg(feature = "pull")]
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registries: Vec<String>,
 
     /// The working directory of the program, made if missing (default: the
@@ -737,8 +737,9 @@ pub struct SaveArgs {
 #[cfg(feature = "pull")]
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// A registry reached over plain HTTP (besides localhost and 127.0.0.1)
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    /// A registry to pull from over plain HTTP, as HOST[:PORT] (localhost
+    /// and 127.0.0.1 always are)
+    #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registries: Vec<String>,
     /// The image: [HOST[:PORT]/]NAME[:TAG|@sha256:DIGEST] (no host: Docker Hub)
     #[arg(value_name = "NAME[:TAG|@DIGEST]")]
