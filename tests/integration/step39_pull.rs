@@ -322,6 +322,35 @@ fn a_running_container_is_untouched_by_a_pull_of_a_new_image_under_its_name(env:
         .unwrap());
 }
 
+/// Three pulls of one image at once: the layer is fetched once (a lock
+/// file per blob), all three succeed.
+#[rstest]
+fn concurrent_pulls_download_each_blob_once(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Whole);
+    let image = format!("{}/x:1", reg.host);
+    let pulls: Vec<_> = (0..3)
+        .map(|_| {
+            std::process::Command::new(crate::harness::bin())
+                .arg("--root")
+                .arg(&env.root)
+                .args(["pull", &image])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for p in pulls {
+        ok(&p.wait_with_output().unwrap());
+    }
+    assert_eq!(
+        reg.layer_downloads
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_eq!(index_names(&env.root), vec![image]);
+}
+
 #[rstest]
 fn concurrent_pulls_of_one_image_both_succeed(env: Env) {
     let reg = Registry::start(&env);
@@ -361,6 +390,8 @@ enum LayerAnswer {
 struct FakeRegistry {
     host: String,
     layer: String,
+    /// How many times the layer was served whole.
+    layer_downloads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn sha(bytes: &[u8]) -> String {
@@ -431,6 +462,8 @@ impl FakeRegistry {
             ),
         ];
         let layer_path = format!("/v2/x/blobs/{layer_digest}");
+        let layer_downloads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = layer_downloads.clone();
         std::thread::spawn(move || {
             use std::io::{BufRead, BufReader, Write};
             for stream in listener.incoming() {
@@ -445,7 +478,7 @@ impl FakeRegistry {
                     if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
                         break;
                     }
-                    authorized |= h.to_ascii_lowercase() == "authorization: bearer t0k\r\n";
+                    authorized |= h.eq_ignore_ascii_case("authorization: bearer t0k\r\n");
                 }
                 let send = |s: &mut std::net::TcpStream,
                             status: &str,
@@ -517,12 +550,18 @@ impl FakeRegistry {
                     let _ = stream.write_all(&body[..body.len() / 2]);
                     continue;
                 }
+                if path == layer_path {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    // Slow enough that concurrent pulls meet here.
+                    std::thread::sleep(Duration::from_millis(300));
+                }
                 send(&mut stream, "200 OK", ctype, body, "");
             }
         });
         FakeRegistry {
             host,
             layer: layer_digest,
+            layer_downloads,
         }
     }
 }
