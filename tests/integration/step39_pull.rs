@@ -609,3 +609,24 @@ fn a_failing_registry_leaves_nothing_named(
             .exists()
     );
 }
+
+/// On a terminal (here `script`'s pseudo-terminal) a line per layer.
+#[rstest]
+fn a_terminal_gets_a_line_per_layer(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Whole);
+    let image = format!("{}/x:2", reg.host);
+    let line = format!(
+        "{} --root {} pull {image}",
+        crate::harness::bin(),
+        env.root.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("run script (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let short = &reg.layer["sha256:".len().."sha256:".len() + 12];
+    assert!(text.contains(&format!("{short}: Pulling")), "{text}");
+    assert!(text.contains(&format!("{short}: Pull complete")), "{text}");
+}
