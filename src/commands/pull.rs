@@ -27,13 +27,14 @@ pub fn pull(root: &Path, args: &PullArgs) -> Result<i32> {
 }
 
 /// The layers of `image` for `run`: from the store, else (when its name
-/// has a registry host, or it is `NAME@DIGEST`) pulled first.
+/// has a registry host) pulled first; `HOST/NAME@DIGEST` by its entry in
+/// the index, else pulled.
 pub fn local_or_pulled(
     root: &Path,
     image: &str,
     insecure: &[String],
 ) -> Result<crate::fs::oci::Stack> {
-    if image.contains('@') {
+    if image.contains('@') && registry::has_registry_host(image) {
         let remote = Remote::parse(image)?;
         let store = Store::new(root);
         let digest = match store.lookup_named(&remote.local)? {

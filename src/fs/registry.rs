@@ -120,8 +120,7 @@ impl Remote {
             None => (text, None),
         };
         // The store's own parse checks the name's spelling and the tag.
-        let local =
-            Reference::parse(named).map_err(|_| refuse("not NAME[:TAG] with a valid name"))?;
+        let local = Reference::parse(named)?;
         let tagged = named[named.rfind('/').map_or(0, |i| i + 1)..].contains(':');
         if digest.is_some() && tagged {
             return Err(refuse("give a tag or a digest, not both"));
@@ -319,6 +318,11 @@ impl Client {
     }
 }
 
+fn is_manifest(kind: &str) -> bool {
+    kind == "application/vnd.oci.image.manifest.v1+json"
+        || kind == "application/vnd.docker.distribution.manifest.v2+json"
+}
+
 fn is_index(kind: &str) -> bool {
     kind == "application/vnd.oci.image.index.v1+json"
         || kind == "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -400,7 +404,14 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
             ));
         }
     }
-    let _ = kind;
+    if !is_manifest(&kind) {
+        return Err(invalid(
+            "its manifest",
+            format!(
+                "of type {kind:?}, which mydocker does not read (an OCI or a Docker v2 manifest)"
+            ),
+        ));
+    }
     let manifest: ImageManifest =
         serde_json::from_slice(&bytes).map_err(|e| invalid("its manifest", e.to_string()))?;
     let store = Store::new(root);
