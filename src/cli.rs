@@ -121,6 +121,10 @@ pub enum Command {
     #[cfg(feature = "oci_image")]
     Save(SaveArgs),
 
+    /// Download an image from a registry
+    #[cfg(feature = "pull")]
+    Pull(PullArgs),
+
     /// Manage images
     #[cfg(feature = "oci_image")]
     Image(ImageArgs),
@@ -286,6 +290,12 @@ pub struct RunArgs {
     #[cfg(feature = "oci_image")]
     #[arg(value_name = "IMAGE")]
     pub image: String,
+
+    /// A registry to pull from over plain HTTP, as HOST[:PORT] (localhost
+    /// and 127.0.0.1 always are)
+    #[cfg(feature = "pull")]
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
 
     /// The working directory of the program, made if missing (default: the
     /// image's WorkingDir, else /)
@@ -726,6 +736,18 @@ pub struct SaveArgs {
     pub output: PathBuf,
     /// The image (NAME[:TAG])
     #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+#[cfg(feature = "pull")]
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// A registry to pull from over plain HTTP, as HOST[:PORT] (localhost
+    /// and 127.0.0.1 always are)
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+    /// The image: [HOST[:PORT]/]NAME[:TAG|@sha256:DIGEST] (no host: Docker Hub)
+    #[arg(value_name = "NAME[:TAG|@DIGEST]")]
     pub image: String,
 }
 

@@ -5,7 +5,8 @@
 #   provision.sh          what the quick start needs: build the runtime, make
 #                         the busybox image, run containers and the tests
 #                         (busybox-static, iptables, iproute2, a C toolchain,
-#                         libseccomp-dev, wget, just). Nothing else is
+#                         libseccomp-dev, wget, just, skopeo, podman and
+#                         docker-registry for steps 38-39's tests). Nothing else is
 #                         downloaded.
 #   provision.sh --vm     also the VM tools: QEMU, a kernel to boot and
 #                         virtme-ng for `just qemu-test`, Vagrant (and its libvirt plugin) for
@@ -128,7 +129,19 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v wget >/dev/null 2>&1 || need+=(wget)
 command -v just >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1 \
     || need+=(python3-pip)
+# Step 39 (pull) tests push images to a registry the test itself starts on
+# 127.0.0.1: Debian's docker-registry and skopeo.
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+# Step 38's test loads `mydocker save` output with podman (its own storage).
+command -v podman >/dev/null 2>&1 || need+=(podman)
+registry_new=no
+if ! command -v docker-registry >/dev/null 2>&1; then need+=(docker-registry); registry_new=yes; fi
 apt_install "${need[@]}"
+# The package enables (and on a systemd host starts) a system registry on
+# :5000; the tests start their own, so stop and disable that one.
+if [ $registry_new = yes ] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+fi
 
 # A Rust toolchain: keep the one present; otherwise Debian's rustup (13+).
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then

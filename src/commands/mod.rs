@@ -31,6 +31,8 @@ pub mod logs;
 pub mod network;
 #[cfg(feature = "ps")]
 pub mod ps;
+#[cfg(feature = "pull")]
+pub mod pull;
 #[cfg(feature = "lifecycle")]
 pub mod restart;
 #[cfg(feature = "rm")]
@@ -95,6 +97,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Load(args) => image_store::load(&cli.root, &args),
         #[cfg(feature = "oci_image")]
         Command::Save(args) => image_store::save(&cli.root, &args),
+        #[cfg(feature = "pull")]
+        Command::Pull(args) => pull::pull(&cli.root, &args),
         #[cfg(feature = "oci_image")]
         Command::Image(args) => image_store::image(&cli.root, &args),
         #[cfg(feature = "run")]

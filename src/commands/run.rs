@@ -156,9 +156,18 @@ fn lower(_root: &Path, args: &RunArgs) -> Result<std::path::PathBuf> {
 }
 
 /// From step 11: the image's layer, extracted once.
-#[cfg(feature = "image")]
+#[cfg(all(feature = "image", not(feature = "pull")))]
 fn lower(root: &Path, args: &RunArgs) -> Result<crate::container::spec::Lower> {
     Ok(crate::fs::store::layer(root, &args.image)?)
+}
+
+/// From step 39: the image's layers; an image missing from the store
+/// whose name has a registry host (`127.0.0.1:5000/app:1`) is pulled
+/// first, as Docker does (a short name is not: mydocker reaches the
+/// network only when a registry is named).
+#[cfg(feature = "pull")]
+fn lower(root: &Path, args: &RunArgs) -> Result<crate::container::spec::Lower> {
+    crate::commands::pull::local_or_pulled(root, &args.image, &args.insecure_registries)
 }
 
 /// From step 35: `-u`, resolved in the image's `/etc/passwd` and

@@ -27,6 +27,8 @@ pub mod oci;
 pub mod overlay;
 #[cfg(feature = "pivot")]
 pub mod pivot;
+#[cfg(feature = "pull")]
+pub mod registry;
 #[cfg(feature = "volume")]
 pub mod scoped;
 #[cfg(feature = "image")]

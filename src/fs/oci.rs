@@ -395,21 +395,37 @@ impl Store {
             .map_err(io("store", "write index.json"))
     }
 
+    /// The store's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The manifest digest `r` names, if any.
     pub fn lookup(&self, r: &Reference) -> Result<Option<String>, Error> {
-        let wanted = r.to_string();
+        self.lookup_named(&r.to_string())
+    }
+
+    /// The manifest digest the index entry `wanted` names, if any.
+    pub fn lookup_named(&self, wanted: &str) -> Result<Option<String>, Error> {
         Ok(self
             .index()?
             .manifests()
             .iter()
-            .find(|d| ref_name(d).as_deref() == Some(wanted.as_str()))
+            .find(|d| ref_name(d).as_deref() == Some(wanted))
             .map(|d| d.digest().to_string()))
     }
 
     /// Point `r` at `manifest` (replacing what it named): the caller holds
     /// [`Store::lock`].
     pub fn set_ref(&self, r: &Reference, manifest: &str, size: u64) -> Result<(), Error> {
-        let name = r.to_string();
+        self.set_named(&r.to_string(), manifest, size)
+    }
+
+    /// Point the index entry named `name` (`NAME:TAG`, or `NAME@DIGEST`
+    /// for an image pulled by digest) at `manifest`: the caller holds
+    /// [`Store::lock`].
+    pub fn set_named(&self, name: &str, manifest: &str, size: u64) -> Result<(), Error> {
+        let name = name.to_string();
         let mut index = self.index()?;
         let mut entries = index.manifests().clone();
         entries.retain(|d| ref_name(d).as_deref() != Some(name.as_str()));

@@ -127,6 +127,9 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-38") {
         s = 38;
     }
+    if cfg!(feature = "step-39") {
+        s = 39;
+    }
     s
 };
 

@@ -86,3 +86,5 @@ mod step37_lifecycle;
 mod step37_start;
 #[cfg(feature = "oci_image")]
 mod step38_image_store;
+#[cfg(feature = "pull")]
+mod step39_pull;

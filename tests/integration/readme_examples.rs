@@ -539,6 +539,11 @@ fn step37_readme_examples() {
 fn step38_readme_examples() {
     check_readme("steps/38-image-store/README.md", 38);
 }
+#[cfg(feature = "step-39")]
+#[test]
+fn step39_readme_examples() {
+    check_readme("steps/39-pull/README.md", 39);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {

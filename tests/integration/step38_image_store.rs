@@ -497,3 +497,54 @@ fn an_imported_root_filesystem_runs(env: Env) {
         .unwrap());
     assert!(json.contains(id.trim()), "{json}");
 }
+
+/// `save`'s archive is one `podman load` takes, with the same image ID
+/// and manifest digest (podman with its own storage in the test's
+/// directory, the vfs driver: nothing mounted).
+#[rstest]
+fn podman_loads_a_saved_image_with_the_same_id(env: Env) {
+    let archive = env.scratch("archives").join("bb.tar");
+    ok(&env
+        .md()
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg("busybox")
+        .output()
+        .unwrap());
+    let dir = env.scratch("podman");
+    let podman = |args: &[&str]| {
+        std::process::Command::new("podman")
+            .arg("--root")
+            .arg(dir.join("root"))
+            .arg("--runroot")
+            .arg(dir.join("run"))
+            .arg("--tmpdir")
+            .arg(dir.join("tmp"))
+            .args(["--storage-driver", "vfs", "--events-backend", "none"])
+            .args(args)
+            .output()
+            .expect("run podman (apt-get install podman)")
+    };
+    let loaded = ok(&podman(&["load", "-q", "-i", archive.to_str().unwrap()]));
+    assert!(loaded.contains("busybox:latest"), "{loaded}");
+    let ours: serde_json::Value = serde_json::from_str(&ok(&env
+        .md()
+        .args(["images", "--format", "json"])
+        .output()
+        .unwrap()))
+    .unwrap();
+    let theirs = ok(&podman(&[
+        "images",
+        "--no-trunc",
+        "--format",
+        "{{.ID}} {{.Digest}}",
+    ]));
+    assert_eq!(
+        theirs.trim(),
+        format!(
+            "{} {}",
+            ours["ID"].as_str().unwrap(),
+            ours["Digest"].as_str().unwrap()
+        )
+    );
+}

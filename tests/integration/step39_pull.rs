@@ -1,0 +1,632 @@
+//! Step 39: `pull` from a registry. Each test starts its own registry
+//! (Debian's `docker-registry`) on a free port of 127.0.0.1, its storage
+//! and configuration in the test's directory, stopped by PID when the test
+//! ends; images are pushed to it with `skopeo copy` from `mydocker save`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rstest::rstest;
+
+use crate::harness::{Env, env, stdout_of, wait_for};
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_of(out)
+}
+
+fn refused(out: &std::process::Output, words: &[&str]) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    for w in words {
+        assert!(err.contains(w), "{w:?} not in {err}");
+    }
+    err
+}
+
+/// A registry of this test's own, on 127.0.0.1.
+struct Registry {
+    child: Child,
+    /// `127.0.0.1:PORT`
+    host: String,
+    storage: PathBuf,
+}
+
+impl Registry {
+    fn start(env: &Env) -> Registry {
+        let dir = env.scratch("registry");
+        let storage = dir.join("storage");
+        // A free port (never 5000, where a system registry may listen).
+        let port = loop {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let p = l.local_addr().unwrap().port();
+            if p != 5000 {
+                break p;
+            }
+        };
+        let host = format!("127.0.0.1:{port}");
+        let config = dir.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                storage.display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start docker-registry (apt-get install docker-registry)");
+        wait_for("the registry to listen", || {
+            std::net::TcpStream::connect_timeout(&host.parse().unwrap(), Duration::from_millis(200))
+                .ok()
+        });
+        Registry {
+            child,
+            host,
+            storage,
+        }
+    }
+
+    /// `mydocker save` of `image` in `env`, pushed as `NAME:TAG`; the
+    /// manifest digest skopeo wrote.
+    fn push(&self, env: &Env, image: &str, name_tag: &str) -> String {
+        let dir = env.scratch("push");
+        let archive = dir.join("image.tar");
+        ok(&env
+            .md()
+            .args(["save", "-o"])
+            .arg(&archive)
+            .arg(image)
+            .output()
+            .unwrap());
+        let digest_file = dir.join("digest");
+        let out = Command::new("skopeo")
+            .args(["copy", "-q", "--dest-tls-verify=false", "--digestfile"])
+            .arg(&digest_file)
+            .arg(format!("docker-archive:{}", archive.display()))
+            .arg(format!("docker://{}/{name_tag}", self.host))
+            .output()
+            .expect("run skopeo (apt-get install skopeo)");
+        assert!(
+            out.status.success(),
+            "skopeo copy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(digest_file)
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// The file holding blob `digest` in the registry's storage.
+    fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.storage
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `image` committed from busybox with /bin/vi deleted and /made added: a
+/// two-layer image whose upper layer whites out a file of the lower one.
+fn two_layer_image(env: &Env, container: &str, image: &str) {
+    env.run_d(
+        &["--name", container],
+        &["sh", "-c", "rm /bin/vi; echo made > /made"],
+    );
+    env.wait_exited(container);
+    ok(&env
+        .md()
+        .args(["commit", container, image])
+        .output()
+        .unwrap());
+    ok(&env.md().args(["rm", container]).output().unwrap());
+}
+
+/// The layer digests of the manifest `digest` in a store.
+fn layers_of(root: &std::path::Path, digest: &str) -> Vec<String> {
+    let blob = root
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(blob).unwrap()).unwrap();
+    m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn index_names(root: &std::path::Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(root.join("index.json")) else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    v["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
+        .map(str::to_string)
+        .collect()
+}
+
+#[rstest]
+fn a_pulled_two_layer_image_runs_without_the_file_its_upper_layer_deletes(env: Env) {
+    let reg = Registry::start(&env);
+    two_layer_image(&env, "t39-del", "t39-del:1");
+    let digest = reg.push(&env, "t39-del:1", "deleted:1");
+    let puller = Env::with_root_named("root");
+    let image = format!("{}/deleted:1", reg.host);
+    let out = ok(&puller.md().args(["pull", &image]).output().unwrap());
+    assert!(out.contains(&format!("Digest: {digest}")), "{out}");
+    // Not a terminal: no progress lines.
+    assert!(!out.contains("Pull complete"), "{out}");
+    assert_eq!(layers_of(&puller.root, &digest).len(), 2);
+    puller
+        .run_image(
+            &image,
+            &[],
+            &["sh", "-c", "test -e /bin/vi && echo vi; cat /made"],
+        )
+        .assert()
+        .success()
+        .stdout("made\n");
+}
+
+#[rstest]
+fn pull_by_digest_stores_that_manifest_and_runs_it(env: Env) {
+    let reg = Registry::start(&env);
+    let digest = reg.push(&env, "busybox", "bb:1");
+    let puller = Env::with_root_named("root");
+    let image = format!("{}/bb@{digest}", reg.host);
+    let out = ok(&puller.md().args(["pull", &image]).output().unwrap());
+    assert!(out.contains(&format!("Digest: {digest}")), "{out}");
+    assert_eq!(index_names(&puller.root), vec![image.clone()]);
+    puller
+        .run_image(&image, &[], &["echo", "by digest"])
+        .assert()
+        .success()
+        .stdout("by digest\n");
+    // A digest the registry does not have is refused, naming it.
+    let other = format!("{}/bb@sha256:{}", reg.host, "0".repeat(64));
+    refused(
+        &puller.md().args(["pull", &other]).output().unwrap(),
+        &["manifest unknown", &"0".repeat(64)],
+    );
+}
+
+#[rstest]
+fn a_tampered_layer_is_refused_and_nothing_is_named(env: Env) {
+    let reg = Registry::start(&env);
+    let digest = reg.push(&env, "busybox", "bb:1");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reg.blob_file(&digest)).unwrap()).unwrap();
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Same size, one byte changed.
+    let file = reg.blob_file(&layer);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let puller = Env::with_root_named("root");
+    let image = format!("{}/bb:1", reg.host);
+    let err = refused(
+        &puller.md().args(["pull", &image]).output().unwrap(),
+        &[&image, "layer 1", &layer],
+    );
+    assert!(err.contains("digest"), "{err}");
+    assert_eq!(index_names(&puller.root), Vec::<String>::new());
+    let kept = puller
+        .root
+        .join("blobs/sha256")
+        .join(&layer["sha256:".len()..]);
+    assert!(!kept.exists(), "the tampered layer was kept");
+    refused(
+        &puller.md().args(["run", &image, "true"]).output().unwrap(),
+        &[&image],
+    );
+}
+
+#[rstest]
+fn a_missing_tag_is_125_naming_the_image_and_the_tag(env: Env) {
+    let reg = Registry::start(&env);
+    reg.push(&env, "busybox", "bb:1");
+    let image = format!("{}/bb:nope", reg.host);
+    let err = refused(
+        &env.md().args(["pull", &image]).output().unwrap(),
+        &[&image, "manifest unknown", "\"nope\""],
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[rstest]
+fn run_pulls_a_missing_image_named_with_its_registry(env: Env) {
+    let reg = Registry::start(&env);
+    reg.push(&env, "busybox", "tools/bb:2");
+    let puller = Env::with_root_named("root");
+    let image = format!("{}/tools/bb:2", reg.host);
+    let out = puller
+        .run_image(&image, &[], &["echo", "pulled"])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "pulled\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Unable to find image"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(index_names(&puller.root), vec![image]);
+}
+
+/// Docker's "Done when": a running container keeps its layers when its
+/// image's name is pulled again and now means another image.
+#[rstest]
+fn a_running_container_is_untouched_by_a_pull_of_a_new_image_under_its_name(env: Env) {
+    let reg = Registry::start(&env);
+    let first = reg.push(&env, "busybox", "app:1");
+    let puller = Env::with_root_named("root");
+    let image = format!("{}/app:1", reg.host);
+    ok(&puller.md().args(["pull", &image]).output().unwrap());
+    puller
+        .run_image(&image, &["-d", "--name", "t39-running"], &["sleep", "1000"])
+        .assert()
+        .success();
+    two_layer_image(&env, "t39-new", "t39-new:1");
+    let second = reg.push(&env, "t39-new:1", "app:1");
+    assert_ne!(first, second);
+    let out = ok(&puller.md().args(["pull", &image]).output().unwrap());
+    assert!(out.contains(&format!("Digest: {second}")), "{out}");
+    // Its root is still the first image's: /bin/vi there, /made not.
+    ok(&puller
+        .md()
+        .args([
+            "exec",
+            "t39-running",
+            "sh",
+            "-c",
+            "test -e /bin/vi && test ! -e /made",
+        ])
+        .output()
+        .unwrap());
+    ok(&puller
+        .md()
+        .args(["rm", "-f", "t39-running"])
+        .output()
+        .unwrap());
+}
+
+/// Three pulls of one image at once: the layer is fetched once (a lock
+/// file per blob), all three succeed.
+#[rstest]
+fn concurrent_pulls_download_each_blob_once(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Whole);
+    let image = format!("{}/x:1", reg.host);
+    let pulls: Vec<_> = (0..3)
+        .map(|_| {
+            std::process::Command::new(crate::harness::bin())
+                .arg("--root")
+                .arg(&env.root)
+                .args(["pull", &image])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for p in pulls {
+        ok(&p.wait_with_output().unwrap());
+    }
+    assert_eq!(
+        reg.layer_downloads
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_eq!(index_names(&env.root), vec![image]);
+}
+
+#[rstest]
+fn concurrent_pulls_of_one_image_both_succeed(env: Env) {
+    let reg = Registry::start(&env);
+    two_layer_image(&env, "t39-conc", "t39-conc:1");
+    let digest = reg.push(&env, "t39-conc:1", "conc:1");
+    let puller = Env::with_root_named("root");
+    let image = format!("{}/conc:1", reg.host);
+    let mut a = std::process::Command::new(crate::harness::bin());
+    a.arg("--root").arg(&puller.root).args(["pull", &image]);
+    let mut b = std::process::Command::new(crate::harness::bin());
+    b.arg("--root").arg(&puller.root).args(["pull", &image]);
+    let (a, b) = (a.spawn().unwrap(), b.spawn().unwrap());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    assert_eq!(index_names(&puller.root), vec![image.clone()]);
+    assert_eq!(layers_of(&puller.root, &digest).len(), 2);
+    puller
+        .run_image(&image, &[], &["cat", "/made"])
+        .assert()
+        .success()
+        .stdout("made\n");
+}
+
+/// How the fake registry serves the layer blob.
+#[derive(Clone, Copy, PartialEq)]
+enum LayerAnswer {
+    Whole,
+    Error500,
+    CloseHalfway,
+}
+
+/// A registry of a few lines, for what the real one does not do: ask for
+/// a bearer token, serve an index with several platforms and a manifest
+/// without `mediaType` (as umoci writes them), fail with 500 or close the
+/// connection in the middle of a blob. Serves `x:1` (an index) and `x:2`
+/// (the amd64 manifest itself); the token is `t0k`.
+struct FakeRegistry {
+    host: String,
+    layer: String,
+    /// How many times the layer was served whole.
+    layer_downloads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn sha(bytes: &[u8]) -> String {
+    mydocker::fs::oci::digest_of(bytes)
+}
+
+impl FakeRegistry {
+    fn start(answer: LayerAnswer) -> FakeRegistry {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(5);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_cksum();
+        tar.append_data(&mut h, "hello", &b"fake\n"[..]).unwrap();
+        let layer = tar.into_inner().unwrap();
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}},"config":{{}}}}"#,
+            sha(&layer)
+        );
+        // No mediaType field: the Content-Type says what it is.
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{}","size":{}}}]}}"#,
+            sha(config.as_bytes()),
+            config.len(),
+            sha(&layer),
+            layer.len()
+        );
+        let wrong = r#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":1},"layers":[]}"#;
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
+            sha(wrong.as_bytes()),
+            wrong.len(),
+            sha(manifest.as_bytes()),
+            manifest.len()
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let realm = format!("http://{host}/token");
+        let layer_digest = sha(&layer);
+        let blobs: Vec<(String, Vec<u8>, &str)> = vec![
+            (
+                "/v2/x/manifests/1".into(),
+                index.into_bytes(),
+                "application/vnd.oci.image.index.v1+json",
+            ),
+            (
+                "/v2/x/manifests/2".into(),
+                manifest.clone().into_bytes(),
+                "application/vnd.oci.image.manifest.v1+json",
+            ),
+            (
+                format!("/v2/x/manifests/{}", sha(manifest.as_bytes())),
+                manifest.into_bytes(),
+                "application/vnd.oci.image.manifest.v1+json",
+            ),
+            (
+                format!("/v2/x/blobs/{}", sha(config.as_bytes())),
+                config.into_bytes(),
+                "application/octet-stream",
+            ),
+            (
+                format!("/v2/x/blobs/{layer_digest}"),
+                layer,
+                "application/octet-stream",
+            ),
+        ];
+        let layer_path = format!("/v2/x/blobs/{layer_digest}");
+        let layer_downloads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = layer_downloads.clone();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader, Write};
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let path = line.split(' ').nth(1).unwrap_or("").to_string();
+                let mut authorized = false;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                    authorized |= h.eq_ignore_ascii_case("authorization: bearer t0k\r\n");
+                }
+                let send = |s: &mut std::net::TcpStream,
+                            status: &str,
+                            ctype: &str,
+                            body: &[u8],
+                            extra: &str| {
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+                        body.len()
+                    );
+                    let _ = s.write_all(body);
+                };
+                if path.starts_with("/token?") {
+                    let ok = path.contains("service=fake")
+                        && path.contains("scope=repository%3Ax%3Apull");
+                    if ok {
+                        send(
+                            &mut stream,
+                            "200 OK",
+                            "application/json",
+                            br#"{"token":"t0k"}"#,
+                            "",
+                        );
+                    } else {
+                        send(
+                            &mut stream,
+                            "400 Bad Request",
+                            "text/plain",
+                            b"bad token request",
+                            "",
+                        );
+                    }
+                    continue;
+                }
+                if !authorized {
+                    let challenge = format!(
+                        "WWW-Authenticate: Bearer realm=\"{realm}\",service=\"fake\",scope=\"repository:x:pull\"\r\n"
+                    );
+                    send(&mut stream, "401 Unauthorized", "application/json", br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#, &challenge);
+                    continue;
+                }
+                let Some((_, body, ctype)) = blobs.iter().find(|(p, _, _)| *p == path) else {
+                    send(
+                        &mut stream,
+                        "404 Not Found",
+                        "application/json",
+                        br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+                        "",
+                    );
+                    continue;
+                };
+                if path == layer_path && answer == LayerAnswer::Error500 {
+                    send(
+                        &mut stream,
+                        "500 Internal Server Error",
+                        "text/plain",
+                        b"storage on fire",
+                        "",
+                    );
+                    continue;
+                }
+                if path == layer_path && answer == LayerAnswer::CloseHalfway {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(&body[..body.len() / 2]);
+                    continue;
+                }
+                if path == layer_path {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    // Slow enough that concurrent pulls meet here.
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                send(&mut stream, "200 OK", ctype, body, "");
+            }
+        });
+        FakeRegistry {
+            host,
+            layer: layer_digest,
+            layer_downloads,
+        }
+    }
+}
+
+#[rstest]
+fn an_index_behind_a_bearer_token_gives_its_linux_amd64_manifest(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Whole);
+    for tag in ["1", "2"] {
+        let image = format!("{}/x:{tag}", reg.host);
+        ok(&env.md().args(["pull", &image]).output().unwrap());
+    }
+    let hello = env
+        .root
+        .join("layers")
+        .join(&reg.layer["sha256:".len()..])
+        .join("hello");
+    assert_eq!(std::fs::read_to_string(hello).unwrap(), "fake\n");
+}
+
+#[rstest]
+#[case::error_500(LayerAnswer::Error500, "500")]
+#[case::closed_mid_blob(LayerAnswer::CloseHalfway, "layer 1")]
+fn a_failing_registry_leaves_nothing_named(
+    env: Env,
+    #[case] answer: LayerAnswer,
+    #[case] word: &str,
+) {
+    let reg = FakeRegistry::start(answer);
+    let image = format!("{}/x:1", reg.host);
+    refused(
+        &env.md().args(["pull", &image]).output().unwrap(),
+        &[&image, word],
+    );
+    assert_eq!(index_names(&env.root), Vec::<String>::new());
+    assert!(
+        !env.root
+            .join("blobs/sha256")
+            .join(&reg.layer["sha256:".len()..])
+            .exists()
+    );
+    assert!(
+        !env.root
+            .join("layers")
+            .join(&reg.layer["sha256:".len()..])
+            .exists()
+    );
+}
+
+/// On a terminal (here `script`'s pseudo-terminal) a line per layer.
+#[rstest]
+fn a_terminal_gets_a_line_per_layer(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Whole);
+    let image = format!("{}/x:2", reg.host);
+    let line = format!(
+        "{} --root {} pull {image}",
+        crate::harness::bin(),
+        env.root.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("run script (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let short = &reg.layer["sha256:".len().."sha256:".len() + 12];
+    assert!(text.contains(&format!("{short}: Pulling")), "{text}");
+    assert!(text.contains(&format!("{short}: Pull complete")), "{text}");
+}
