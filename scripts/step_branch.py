@@ -619,7 +619,8 @@ def missing_recipes(work):
 # own integration tests are `stepNN_` (its README's examples among them).
 def check_commands(step, tests):
     cmds = [("clippy", ["cargo", "clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]),
-            ("rustfmt", ["cargo", "fmt", "--all", "--", "--check"])]
+            ("rustfmt", ["cargo", "fmt", "--all", "--", "--check"]),
+            ("test build", ["cargo", "test", "--no-run", "--quiet", "--lib", "--bins", "--tests"])]
     if tests == "all":
         cmds.append(("tests", ["cargo", "test", "--no-fail-fast", "--lib", "--bins", "--tests"]))
     else:
