@@ -732,6 +732,10 @@ def main():
             report(branch, f"FAILED ({e.phase})", e.times)
             print(f"--- {branch}: {e.phase} failed; the branch is not made\n{e.detail.rstrip()}\n---",
                   flush=True)
+        except subprocess.CalledProcessError as e:
+            failed.append(branch)
+            print(f"{branch}  FAILED (git)\n--- {' '.join(map(str, e.cmd))}\n{(e.stderr or '').rstrip()}\n---",
+                  flush=True)
     if failed:
         print(f"{len(failed)} of {len(steps)} failed: {' '.join(failed)}", file=sys.stderr)
         return 1
