@@ -190,6 +190,9 @@ class SpeaksOfItself(unittest.TestCase):
                            ".ci/run": "just qemu-test 7\n"})
         self.assertEqual([f.split(":")[0] for f in found], ["Justfile", ".ci/run"])
 
+    def test_main_names_only_recipes_it_has(self):
+        self.assertEqual(step_branch.missing_recipes(step_branch.TOP), [])
+
     def test_main_only_ci_sections_go(self):
         ci = ('section "just test"\njust test\n# main-only\n# the VM\nsection "qemu"\n'
               'just qemu-test\n# /main-only\nsection "done"\n')
