@@ -52,7 +52,7 @@ test-step N *FLAGS:
 explain N:
     just test-step {{N}} --explain
 
-# test-step for every implemented step in turn
+# test-step for every implemented step in turn (CI runs step-branches --check instead)
 test-steps:
     for n in {{implemented}}; do echo "--- step $n"; just test-step $n; done
 # /main-only
@@ -60,6 +60,10 @@ test-steps:
 # # The integration tests of chapter N of this branch (needs root); `just test` runs them all
 # test-step N:
 #     cargo test --test integration step$(printf %02d {{N}})_
+#
+# # Chapter N's tests one at a time, each mydocker command they run shown with its output
+# explain N:
+#     MYDOCKER_EXPLAIN=1 cargo test --test integration step$(printf %02d {{N}})_ -- --test-threads=1 --nocapture
 # /branch-only
 
 # main-only
@@ -97,7 +101,7 @@ bench: build
 step-branch N:
     python3 scripts/step_branch.py {{N}}
 
-# Every step branch; with --check, each is also built, linted and tested
+# Every step branch, one line each; --check also lints each and runs its tests (--own-tests: the chapter's own)
 step-branches *CHECK:
     python3 scripts/step_branch.py {{CHECK}} $(seq 1 39)
 

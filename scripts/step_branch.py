@@ -6,9 +6,19 @@ removed, so the code reads as plain code. The text is transformed line by
 line, never reformatted (only blank lines left doubled by a removal are
 merged).
 
-    scripts/step_branch.py N            make or refresh branch step-NN, once
-                                        its tree builds (`cargo build`)
-    scripts/step_branch.py N --check    also lint it and run its tests
+    scripts/step_branch.py N...         make or refresh each branch step-NN,
+                                        once its tree builds (`cargo build`)
+    scripts/step_branch.py --check N... also clippy (-D warnings) and rustfmt
+                                        it, and run all its tests (root)
+    ... --check --own-tests N...        the unit tests and chapter N's own
+                                        integration tests only
+
+Each branch gets one line: its name, the result, the seconds in all and
+by phase; a failure is followed by what the failing command printed (a
+test run's failures, a compiler's errors), and the run goes on to the
+next branch. The exit status is 1 if any branch failed. The branches
+share one target directory (target/step-branches), so the dependencies
+build once.
 
 Gates may only sit on `mod` lines, items, fields, variants, match arms and
 statements, one attribute line each (see ARCHITECTURE.md). A gate the
@@ -21,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 
@@ -474,8 +485,9 @@ def rewrite_docs(work, step):
     jf.write_text(j)
     (work / "scripts" / "step_branch.py").unlink(missing_ok=True)
     (work / "scripts" / "test_step_branch.py").unlink(missing_ok=True)
+    # CI's script marks what only main runs as the Justfile does.
     ci = work / ".ci" / "run"
-    ci.write_text(re.sub(r'\nsection "step branches[^\n]*\n(?:[^\n]+\n)*', "\n", ci.read_text()))
+    ci.write_text(branch_justfile(ci.read_text(), step))
     for md in [work / "README.md", *sorted(steps_dir.rglob("*.md"))]:
         md.write_text(drop_step_rows(branch_markdown(md.read_text(), step), step))
     readme = work / "README.md"
@@ -483,7 +495,8 @@ def rewrite_docs(work, step):
     nxt = f"step-{step + 1:02}" if step < LAST_STEP else None
     banner = (f"> This branch is **step {step:02}**: mydocker as it stands after chapter {step} of the series, "
               "generated from `main`. "
-              + (f"The next chapter is the branch `{nxt}`; `just step-diff {step + 1}` on main shows what it adds.\n\n" if nxt else "It is the last chapter.\n\n"))
+              + (f"The next chapter is the branch `{nxt}`; main's recipe `step-diff {step + 1}` shows what it adds.\n\n"
+                 if nxt else "It is the last chapter.\n\n"))
     r = r.replace("# mydocker\n\n", "# mydocker\n\n" + banner, 1)
     readme.write_text(r)
 
@@ -544,66 +557,195 @@ def leftovers(work):
             if re.search(r"main-only|branch-only", line):
                 out.append(f"{rel}:{n}: a main-only/branch-only marker is left")
     jf = work / "Justfile"
-    if jf.exists():
-        for n, line in enumerate(jf.read_text().split("\n"), 1):
+    scripts = [jf, work / ".ci" / "run"]
+    for p in scripts:
+        if not p.exists():
+            continue
+        rel = p.relative_to(work)
+        for n, line in enumerate(p.read_text().split("\n"), 1):
             if re.search(r"step_branch\.py|main-only|branch-only", line):
-                out.append(f"Justfile:{n}: `{line.strip()}` belongs to main")
+                out.append(f"{rel}:{n}: `{line.strip()}` belongs to main")
+    out += missing_recipes(work)
+    return out
+
+
+# `just RECIPE` where a learner or CI would type it.
+JUST_CALL = re.compile(r"(?<![\w-])just ([a-z][\w-]*)")
+RECIPE_LINE = re.compile(r"^(@?[a-z][\w-]*)(?:\s+[^:=]*)?:(?!=)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def recipes(justfile_text):
+    """The names of the recipes a Justfile defines."""
+    return {m.group(1).lstrip("@") for line in justfile_text.split("\n")
+            if (m := RECIPE_LINE.match(line))}
+
+
+def code_of_markdown(text):
+    """(line number, code) for each fenced code line and each inline
+    `code` span of Markdown: where a command is shown, not prose."""
+    fenced = False
+    for n, line in enumerate(text.split("\n"), 1):
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            yield n, line
+        else:
+            for span in re.findall(r"`([^`]+)`", line):
+                yield n, span
+
+
+def missing_recipes(work):
+    """`just X` in the branch's READMEs, Justfile or CI script where its
+    Justfile has no recipe X (say `just step-diff` on a branch)."""
+    jf = work / "Justfile"
+    if not jf.exists():
+        return []
+    have = recipes(jf.read_text())
+    out = []
+
+    def check(rel, n, code):
+        for name in JUST_CALL.findall(code):
+            if name not in have:
+                out.append(f"{rel}:{n}: `just {name}`, a recipe this branch's Justfile lacks")
+    for p in [work / "README.md", *sorted((work / "steps").rglob("*.md"))]:
+        if p.exists():
+            for n, code in code_of_markdown(p.read_text()):
+                check(p.relative_to(work), n, code)
+    for p in (jf, work / ".ci" / "run"):
+        if p.exists():
+            for n, line in enumerate(p.read_text().split("\n"), 1):
+                check(p.relative_to(work), n, line)
     return out
 
 
 # --- git --------------------------------------------------------------------
 
-def make_branch(step, check):
+# What a check runs in a branch, in order: (phase, command). The branch's
+# own integration tests are `stepNN_` (its README's examples among them).
+def check_commands(step, tests):
+    cmds = [("clippy", ["cargo", "clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]),
+            ("rustfmt", ["cargo", "fmt", "--all", "--", "--check"]),
+            ("test build", ["cargo", "test", "--no-run", "--quiet", "--lib", "--bins", "--tests"])]
+    if tests == "all":
+        cmds.append(("tests", ["cargo", "test", "--no-fail-fast", "--lib", "--bins", "--tests"]))
+    else:
+        cmds += [("tests", ["cargo", "test", "--no-fail-fast", "--lib", "--bins"]),
+                 ("tests", ["cargo", "test", "--no-fail-fast", "--test", "integration", f"step{step:02}_"])]
+    return cmds
+
+
+FAILURES = re.compile(r"(?ms)^failures:\n\n---- .*?^test result: FAILED[^\n]*")
+
+
+def failure_excerpt(stdout, stderr):
+    """What to show of a failed cargo command: the failures sections of a
+    test run (each failing test's output, then the list), else the end of
+    what it printed (a compiler's or clippy's errors)."""
+    sections = FAILURES.findall(stdout)
+    errors = [l for l in stderr.split("\n") if l.startswith("error")]
+    if sections:
+        return "\n\n".join(sections) + ("\n" + "\n".join(errors) if errors else "")
+    tail = lambda text, n: "\n".join(text.rstrip("\n").split("\n")[-n:])
+    return "\n".join(t for t in (tail(stdout, 30), tail(stderr, 120)) if t.strip())
+
+
+class BranchFailed(Exception):
+    def __init__(self, phase, detail):
+        super().__init__(phase)
+        self.phase, self.detail = phase, detail
+
+
+def make_branch(step, check, tests="all"):
     """Generate the tree of chapter `step`, build it, and only then point
     the branch step-NN at it: a tree that does not `cargo build` is never
-    emitted (nor one that fails clippy, rustfmt or its tests, with
-    `check`)."""
+    emitted (nor, with `check`, one that fails clippy, rustfmt or its
+    tests: all of them, or with `tests="own"` the unit tests and chapter
+    `step`'s integration tests). Every branch shares one target directory,
+    so the dependencies build once. Returns the seconds each phase took;
+    raises BranchFailed naming the phase, with what to show of it."""
     branch = f"step-{step:02}"
     tmp = Path(tempfile.mkdtemp(prefix=f"mydocker-{branch}-"))
     work = tmp / "tree"
+    times = {}
+    clock = time.monotonic()
+
+    def lap(phase):
+        nonlocal clock
+        now = time.monotonic()
+        times[phase] = times.get(phase, 0) + now - clock
+        clock = now
     sh("git", "worktree", "add", "--detach", str(work), "HEAD", cwd=TOP, capture=True)
     try:
-        transform(work, step)
+        try:
+            transform(work, step)
+        except GateError as e:
+            raise BranchFailed("generate", str(e))
         sh("cargo", "fmt", "--all", cwd=work, check=False, capture=True)
         sh("git", "add", "-A", cwd=work)
         sh("git", "-c", "user.name=mydocker", "-c", "user.email=steps@mydocker.invalid",
            "commit", "-q", "-m", f"Step {step:02}, generated from main", "--allow-empty", cwd=work)
         commit = sh("git", "rev-parse", "HEAD", cwd=work, capture=True).stdout.strip()
+        lap("generate")
         env = dict(os.environ, CARGO_TARGET_DIR=str(TOP / "target" / "step-branches"))
-        cmds = [["cargo", "build", "--quiet"]]
+        cmds = [("build", ["cargo", "build", "--quiet"])]
         if check:
-            cmds += [["cargo", "clippy", "--all-targets", "--", "-D", "warnings"],
-                     ["cargo", "fmt", "--all", "--", "--check"],
-                     ["cargo", "test", "--lib", "--bins", "--tests"]]
-        for cmd in cmds:
-            print(f"[{branch}] {' '.join(cmd)}", flush=True)
-            subprocess.run(cmd, cwd=work, env=env, check=True)
+            cmds += check_commands(step, tests)
+        for phase, cmd in cmds:
+            r = subprocess.run(cmd, cwd=work, env=env, text=True, capture_output=True)
+            lap(phase)
+            if r.returncode != 0:
+                raise BranchFailed(phase, f"$ {' '.join(cmd)}\n" + failure_excerpt(r.stdout, r.stderr))
         sh("git", "branch", "-f", branch, commit, cwd=TOP)
-        print(f"branch {branch} made")
+        return times
+    except BranchFailed as e:
+        lap(e.phase)
+        e.times = times
+        raise
     finally:
         sh("git", "worktree", "remove", "--force", str(work), cwd=TOP, check=False, capture=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def report(branch, result, times):
+    """One line per branch: its name, the result, the seconds in all and
+    by phase."""
+    phases = ", ".join(f"{p} {round(t)}s" for p, t in times.items())
+    print(f"{branch}  {result:<18} {round(sum(times.values())):5}s  ({phases})", flush=True)
+
+
 def main():
     args = sys.argv[1:]
     check = "--check" in args
+    tests = "own" if "--own-tests" in args else "all"
+    unknown = [a for a in args if not a.isdigit() and a not in ("--check", "--own-tests")]
     steps = [int(a) for a in args if a.isdigit()]
-    if not steps:
+    if not steps or unknown:
         print(__doc__)
         return 2
     for s in steps:
         if not 1 <= s <= LAST_STEP:
             print(f"step {s}: there are steps 1 to {LAST_STEP}", file=sys.stderr)
             return 2
+    failed = []
+    for s in steps:
+        branch = f"step-{s:02}"
         try:
-            make_branch(s, check)
-        except GateError as e:
-            print(f"step {s}: {e}", file=sys.stderr)
-            return 1
+            times = make_branch(s, check, tests)
+            report(branch, "checked" if check else "made", times)
+        except BranchFailed as e:
+            failed.append(branch)
+            report(branch, f"FAILED ({e.phase})", e.times)
+            print(f"--- {branch}: {e.phase} failed; the branch is not made\n{e.detail.rstrip()}\n---",
+                  flush=True)
         except subprocess.CalledProcessError as e:
-            print(f"step {s}: {' '.join(map(str, e.cmd))} failed", file=sys.stderr)
-            return 1
+            failed.append(branch)
+            print(f"{branch}  FAILED (git)\n--- {' '.join(map(str, e.cmd))}\n{(e.stderr or '').rstrip()}\n---",
+                  flush=True)
+    if failed:
+        print(f"{len(failed)} of {len(steps)} failed: {' '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Unit tests of the step-branch generator's gate stripping (no git, no
-cargo): a gated item is removed whole, statement terminator included.
+"""Unit tests of the step-branch generator (no git, no cargo): gate
+stripping (a gated item is removed whole, statement terminator included),
+what a branch must not keep or mention, and what a check runs and shows.
 
     python3 -m unittest discover -s scripts -p 'test_*.py'
 """
@@ -151,6 +152,86 @@ class Leftovers(unittest.TestCase):
     def test_justfile_recipes_of_main_are_refused(self):
         found = self.tree({"src/lib.rs": "", "Justfile": "step-branch N:\n    python3 scripts/step_branch.py {{N}}\n"})
         self.assertEqual(len(found), 1)
+
+
+class SpeaksOfItself(unittest.TestCase):
+    """A branch's READMEs, Justfile and CI script name only recipes its
+    Justfile has."""
+
+    def tree(self, files):
+        d = tempfile.TemporaryDirectory()
+        self.addCleanup(d.cleanup)
+        root = Path(d.name)
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        return step_branch.missing_recipes(root)
+
+    JUSTFILE = ("root := \"x\"\n# Build\nbuild:\n    cargo build\ntest-step N:\n    cargo test\n"
+                "demo: build\n    just build\n")
+
+    def test_the_recipes_of_a_justfile(self):
+        self.assertEqual(step_branch.recipes(self.JUSTFILE), {"build", "test-step", "demo"})
+
+    def test_recipes_it_has_pass(self):
+        self.assertEqual(self.tree({
+            "Justfile": self.JUSTFILE,
+            "README.md": "```sh\njust test-step 5\n```\nRun `just demo`; it is just before the end.\n",
+            ".ci/run": "just build\n",
+        }), [])
+
+    def test_a_readme_offering_a_recipe_of_main_is_refused(self):
+        found = self.tree({
+            "Justfile": self.JUSTFILE,
+            "README.md": "```sh\njust step-branch 21 && git checkout step-21\n```\n",
+            "steps/05-run/README.md": "Then `just step-diff 6` shows it.\n",
+        })
+        self.assertEqual(len(found), 2)
+        self.assertIn("README.md:2: `just step-branch`", found[0])
+        self.assertIn("steps/05-run/README.md:1: `just step-diff`", found[1])
+
+    def test_prose_outside_code_is_not_a_command(self):
+        self.assertEqual(self.tree({"Justfile": self.JUSTFILE,
+                                    "README.md": "It ran just before the end.\n"}), [])
+
+    def test_ci_and_the_justfile_itself_are_checked(self):
+        found = self.tree({"Justfile": self.JUSTFILE + "all:\n    just test-steps\n",
+                           ".ci/run": "just qemu-test 7\n"})
+        self.assertEqual([f.split(":")[0] for f in found], ["Justfile", ".ci/run"])
+
+    def test_main_names_only_recipes_it_has(self):
+        self.assertEqual(step_branch.missing_recipes(step_branch.TOP), [])
+
+    def test_main_only_ci_sections_go(self):
+        ci = ('section "just test"\njust test\n# main-only\n# the VM\nsection "qemu"\n'
+              'just qemu-test\n# /main-only\nsection "done"\n')
+        self.assertEqual(step_branch.branch_justfile(ci, 9),
+                         'section "just test"\njust test\nsection "done"\n')
+
+
+class Check(unittest.TestCase):
+    def test_all_tests_or_the_chapters_own(self):
+        phases = lambda tests: [(p, c[-1]) for p, c in step_branch.check_commands(7, tests)]
+        first = [("clippy", "warnings"), ("rustfmt", "--check"), ("test build", "--tests")]
+        self.assertEqual(phases("all"), first + [("tests", "--tests")])
+        self.assertEqual(phases("own"), first + [("tests", "--bins"), ("tests", "step07_")])
+
+    def test_a_failed_test_run_shows_its_failures(self):
+        out = ("running 2 tests\ntest a ... ok\ntest b ... FAILED\n\nfailures:\n\n"
+               "---- b stdout ----\nexpected 1, got 2\n\nfailures:\n    b\n\n"
+               "test result: FAILED. 1 passed; 1 failed\n\nrunning 3 tests\ntest c ... ok\n")
+        err = "   Compiling x\nerror: test failed, to rerun pass `--test integration`\n"
+        shown = step_branch.failure_excerpt(out, err)
+        self.assertTrue(shown.startswith("failures:\n\n---- b stdout ----\nexpected 1, got 2"))
+        self.assertIn("test result: FAILED. 1 passed; 1 failed", shown)
+        self.assertNotIn("test a ... ok", shown)
+        self.assertTrue(shown.endswith("error: test failed, to rerun pass `--test integration`"))
+
+    def test_a_failed_build_shows_the_end_of_its_errors(self):
+        err = "".join(f"   Compiling dep{i}\n" for i in range(200)) + "error[E0425]: cannot find x\n"
+        shown = step_branch.failure_excerpt("", err)
+        self.assertTrue(shown.endswith("error[E0425]: cannot find x"))
+        self.assertLessEqual(len(shown.split("\n")), 120)
 
 
 if __name__ == "__main__":
