@@ -22,9 +22,18 @@ demo: build image
     {{bin}} check >/dev/null || {{bin}} check
     {{bin}} --root {{root}} run -m 100m --cpuset-cpus 0 busybox sh -c 'echo "PID $$ on $(hostname)"; grep Cpus_allowed_list /proc/self/status; ls /; ps'
 
-# Every test (needs root)
+# main-only
+# Every test (needs root; installs the registry, skopeo and podman that steps
+# 38-39's tests talk to when missing)
 test:
+    bash vagrant/provision.sh --test >/dev/null
     cargo test --lib --bins --tests
+# /main-only
+# branch-only
+# # Every test (needs root)
+# test:
+#     cargo test --lib --bins --tests
+# /branch-only
 
 # main-only
 # Chapter N's own tests run first (its README's examples among them), under a

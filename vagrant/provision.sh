@@ -5,9 +5,11 @@
 #   provision.sh          what the quick start needs: build the runtime, make
 #                         the busybox image, run containers and the tests
 #                         (busybox-static, iptables, iproute2, a C toolchain,
-#                         libseccomp-dev, wget, just, skopeo, podman and
-#                         docker-registry for steps 38-39's tests). Nothing else is
+#                         libseccomp-dev, wget, just). Nothing else is
 #                         downloaded.
+#   provision.sh --test   also what steps 38-39's tests talk to: a registry
+#                         (docker-registry, which the tests start themselves
+#                         on 127.0.0.1), skopeo and podman
 #   provision.sh --vm     also the VM tools: QEMU, a kernel to boot and
 #                         virtme-ng for `just qemu-test`, Vagrant (and its libvirt plugin) for
 #                         `just vm-validate` (hundreds of MiB)
@@ -15,7 +17,8 @@
 #                         hyperfine)
 #
 # Used by the Vagrant VM (no flags), by `just qemu-test`/`vm-validate`
-# (--vm), `just bench` (--bench) and CI (.ci/run: --vm --bench).
+# (--vm), `just test` (--test), `just bench` (--bench) and CI (.ci/run:
+# --vm --test).
 #
 # Packages are chosen to agree with what the machine already has: when an
 # installed QEMU package comes from bookworm-backports (a machine image may
@@ -25,13 +28,15 @@
 set -euo pipefail
 
 want_vm=no
+want_test=no
 want_bench=no
 for arg in "$@"; do
     case $arg in
         --vm) want_vm=yes ;;
+        --test) want_test=yes ;;
         --bench) want_bench=yes ;;
         -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "provision: unknown option $arg (options: --vm, --bench)" >&2; exit 2 ;;
+        *) echo "provision: unknown option $arg (options: --vm, --test, --bench)" >&2; exit 2 ;;
     esac
 done
 # MYDOCKER_QEMU=1 is the older spelling of --vm.
@@ -129,19 +134,7 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v wget >/dev/null 2>&1 || need+=(wget)
 command -v just >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1 \
     || need+=(python3-pip)
-# Step 39 (pull) tests push images to a registry the test itself starts on
-# 127.0.0.1: Debian's docker-registry and skopeo.
-command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
-# Step 38's test loads `mydocker save` output with podman (its own storage).
-command -v podman >/dev/null 2>&1 || need+=(podman)
-registry_new=no
-if ! command -v docker-registry >/dev/null 2>&1; then need+=(docker-registry); registry_new=yes; fi
 apt_install "${need[@]}"
-# The package enables (and on a systemd host starts) a system registry on
-# :5000; the tests start their own, so stop and disable that one.
-if [ $registry_new = yes ] && command -v systemctl >/dev/null 2>&1; then
-    systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
-fi
 
 # A Rust toolchain: keep the one present; otherwise Debian's rustup (13+).
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
@@ -189,6 +182,24 @@ if [ $want_vm = yes ]; then
     command -v vng >/dev/null 2>&1 || { echo "provision: virtme-ng (vng) was not installed" >&2; exit 1; }
 fi
 
+# --- what the tests of steps 38-39 talk to --------------------------------
+if [ $want_test = yes ]; then
+    tools=()
+    # Step 39 (pull) tests push images to a registry the test itself starts
+    # on 127.0.0.1: Debian's docker-registry and skopeo.
+    command -v skopeo >/dev/null 2>&1 || tools+=(skopeo)
+    # Step 38's test loads `mydocker save` output with podman (its own storage).
+    command -v podman >/dev/null 2>&1 || tools+=(podman)
+    registry_new=no
+    if ! command -v docker-registry >/dev/null 2>&1; then tools+=(docker-registry); registry_new=yes; fi
+    apt_install "${tools[@]}"
+    # The package enables (and on a systemd host starts) a system registry
+    # on :5000; the tests start their own, so stop and disable that one.
+    if [ $registry_new = yes ] && command -v systemctl >/dev/null 2>&1; then
+        systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+    fi
+fi
+
 # --- what the benchmarks compare against ---------------------------------
 if [ $want_bench = yes ]; then
     bench=()
@@ -200,5 +211,6 @@ fi
 
 extras=""
 [ $want_vm = yes ] && extras="$extras, VM tools"
+[ $want_test = yes ] && extras="$extras, test tools"
 [ $want_bench = yes ] && extras="$extras, bench tools"
 echo "provision: ready ($(just --version), $(cargo --version 2>/dev/null || echo 'cargo in ~/.cargo/bin')$extras)"
