@@ -25,8 +25,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;
 
-use super::{ExecFailure, Prepared};
 use super::spec::Spec;
+use super::{ExecFailure, Prepared};
 
 /// The descriptor number `init` finds the pipe on.
 pub const SPEC_FD: RawFd = 3;

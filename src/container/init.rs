@@ -69,7 +69,11 @@ pub fn main(inbox: &channel::Inbox) -> Result<i32> {
         });
         return Err(e);
     }
-    Ok(exec(&spec.argv, spec.env.as_deref(), channel::report_failure))
+    Ok(exec(
+        &spec.argv,
+        spec.env.as_deref(),
+        channel::report_failure,
+    ))
 }
 
 /// Move this (single-threaded) process into the container's cgroups, when

@@ -210,3 +210,23 @@ fn odd_state_values_never_panic(env: Env, #[case] change: serde_json::Value) {
     let table = ps(&env, &["-a"]);
     assert_eq!(table.lines().count(), 2, "one line per container:\n{table}");
 }
+
+/// A reader that goes away (`mydocker ps | head -1`) ends `ps` as it ends
+/// any Unix tool: quietly, by SIGPIPE, not with an "internal error".
+#[rstest]
+fn a_closed_pipe_on_stdout_ends_ps_quietly(env: Env) {
+    use std::os::unix::process::ExitStatusExt;
+    env.run_d(&["--name", "piped"], &["sleep", "1000"]);
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let out = std::process::Command::new(crate::harness::bin())
+        .arg("--root")
+        .arg(&env.root)
+        .args(["ps", "-a"])
+        .stdout(std::process::Stdio::from(write))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{out:?}");
+}
