@@ -8,7 +8,10 @@
 //! A panic is a bug in mydocker, never the user's doing; should one happen
 //! anyway, [`install_panic_hook`] makes it one line on stderr (`mydocker:
 //! internal error: ...`) and exit code 125, like any other failure of
-//! mydocker's own, not a backtrace and Rust's 101.
+//! mydocker's own, not a backtrace and Rust's 101. One panic is no bug:
+//! Rust ignores SIGPIPE and `println!` panics when the reader of standard
+//! output has gone (`mydocker ps | head -1`); then mydocker dies of SIGPIPE,
+//! quietly, as a C tool (and Docker's Go CLI) would.
 
 /// mydocker itself failed.
 pub const EXIT_MYDOCKER: i32 = 125;
@@ -48,15 +51,45 @@ pub fn install_panic_hook() {
             .copied()
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
             .unwrap_or("a panic without a message");
+        if is_closed_stdout(message) {
+            die_of_sigpipe();
+        }
         let line = panic_line(message, info.location());
         let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{line}\n").as_bytes());
         std::process::exit(EXIT_MYDOCKER);
     }));
 }
 
+/// `println!`'s panic when standard output's reader has gone.
+fn is_closed_stdout(message: &str) -> bool {
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
+}
+
+/// End as the kernel ends a process that writes to a pipe nobody reads:
+/// by SIGPIPE at its default disposition.
+fn die_of_sigpipe() -> ! {
+    use nix::sys::signal::{SigHandler, Signal, raise, signal};
+    // SAFETY: the default disposition installs no handler.
+    #[allow(unsafe_code)]
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+    let _ = raise(Signal::SIGPIPE);
+    std::process::exit(signal_exit_code(libc::SIGPIPE));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_closed_stdout_is_a_closed_stdout() {
+        assert!(is_closed_stdout(
+            "failed printing to stdout: Broken pipe (os error 32)"
+        ));
+        assert!(!is_closed_stdout(
+            "failed printing to stdout: No space left on device"
+        ));
+        assert!(!is_closed_stdout("index out of bounds"));
+    }
 
     #[test]
     fn a_panic_message_becomes_one_line() {
