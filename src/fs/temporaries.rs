@@ -13,18 +13,16 @@
 //! long as it works on it ([`Temporary::claim`]), and a sweeper
 //! ([`sweep`]) deletes only the temporaries whose lock it can take: their
 //! writer is gone. One gap remains, between creating a temporary and
-//! locking it; writers close it by holding a shared lock on the
-//! directory's `.temporaries.lock` across the two steps, which the sweeper
-//! takes exclusively.
+//! locking it; writers close it by holding a shared lock on the directory
+//! itself across the two steps (a directory can be `flock`ed like a file;
+//! no lock file is left beside the images), which the sweeper takes
+//! exclusively.
 
 use std::fs::File;
 use std::io;
 use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
-
-/// The lock file that orders writers' claims before a sweep.
-const DIR_LOCK: &str = ".temporaries.lock";
 
 /// A writer's hold on its temporary file or directory: while this lives,
 /// [`sweep`] leaves the temporary alone.
@@ -42,9 +40,9 @@ impl Temporary {
         make: impl FnOnce() -> io::Result<T>,
         path: impl Fn(&T) -> &Path,
     ) -> io::Result<(T, Temporary)> {
-        let _shared = lock(&dir.join(DIR_LOCK), FlockArg::LockShared, true)?;
+        let _shared = lock(dir, FlockArg::LockShared)?;
         let made = make()?;
-        let own = lock(path(&made), FlockArg::LockExclusive, false)?;
+        let own = lock(path(&made), FlockArg::LockExclusive)?;
         Ok((made, Temporary { _lock: own }))
     }
 }
@@ -55,31 +53,21 @@ impl Temporary {
     /// sees it there unlocked. Errors: `path` cannot be opened or locked.
     pub fn hold(path: &Path) -> io::Result<Temporary> {
         Ok(Temporary {
-            _lock: lock(path, FlockArg::LockExclusive, false)?,
+            _lock: lock(path, FlockArg::LockExclusive)?,
         })
     }
 }
 
-/// Open `path` (a file, or a directory; `create` makes a missing file)
-/// and lock it with `how`.
-fn lock(path: &Path, how: FlockArg, create: bool) -> io::Result<Flock<File>> {
-    let file = if create {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)?
-    } else {
-        File::open(path)?
-    };
-    Flock::lock(file, how).map_err(|(_, e)| io::Error::from(e))
+/// Open `path` (a file or a directory) and lock it with `how`.
+fn lock(path: &Path, how: FlockArg) -> io::Result<Flock<File>> {
+    Flock::lock(File::open(path)?, how).map_err(|(_, e)| io::Error::from(e))
 }
 
 /// Delete every temporary in `dir` whose name starts with one of
 /// `prefixes` and whose writer is gone (its lock can be taken). Best
 /// effort: what cannot be deleted now is left for the next sweep.
 pub fn sweep(dir: &Path, prefixes: &[&str]) {
-    let Ok(_exclusive) = lock(&dir.join(DIR_LOCK), FlockArg::LockExclusive, true) else {
+    let Ok(_exclusive) = lock(dir, FlockArg::LockExclusive) else {
         return;
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -88,12 +76,12 @@ pub fn sweep(dir: &Path, prefixes: &[&str]) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name == DIR_LOCK || !prefixes.iter().any(|p| name.starts_with(p)) {
+        if !prefixes.iter().any(|p| name.starts_with(p)) {
             continue;
         }
         let path = entry.path();
         // Taken at once, or the writer still works on it.
-        if lock(&path, FlockArg::LockExclusiveNonblock, false).is_err() {
+        if lock(&path, FlockArg::LockExclusiveNonblock).is_err() {
             continue;
         }
         let _ = match entry.file_type() {

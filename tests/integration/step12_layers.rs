@@ -82,7 +82,8 @@ fn a_foreground_containers_layers_are_mounted_volatile(env: Env) {
 }
 
 /// A detached container's layers outlive it (until `rm`): no `volatile`.
-#[cfg(feature = "detach")]
+/// (From step 20, which has `rm` to end it with.)
+#[cfg(feature = "rm")]
 #[rstest]
 fn a_detached_containers_layers_are_not_volatile(env: Env) {
     env.md()

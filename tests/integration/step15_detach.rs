@@ -95,14 +95,22 @@ fn a_command_that_cannot_start_is_recorded_as_127(env: Env) {
         String::from_utf8_lossy(&out.stderr).contains("no-such-command"),
         "{out:?}"
     );
-    let out = env
-        .run(&["-d", "--name", "notexec"], &["/etc/passwd"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(126), "{out:?}");
     assert_eq!(env.wait_exited("nocmd").exit_code, Some(127));
     assert!(
         env.wait_log("nocmd", "no-such-command")
             .contains("not found")
     );
+}
+
+/// A file that exists but cannot be run: `run -d` says so and exits 126,
+/// as Docker.
+#[rstest]
+fn a_file_that_cannot_run_exits_126(env: Env) {
+    let out = env
+        .run(&["-d", "--name", "notexec"], &["/etc/passwd"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert_eq!(env.wait_exited("notexec").exit_code, Some(126));
 }
