@@ -433,3 +433,55 @@ fn a_network_create_killed_at_any_instant_is_listed_and_removable(env: Env) {
     }
     eprintln!("{listed_after_kill} of 24 killed creates left a listed network");
 }
+
+/// The kind behind a leak CI saw once in the test above: mydocker killed
+/// while an `iptables` it started is still adding a rule. The `iptables`
+/// outlives it and adds the rule after `network rm` looked for it, so the
+/// rule stays for ever. An `iptables` that lingers here (a wrapper earlier
+/// on `PATH` that waits before adding the first rule) makes the window
+/// wide; `network rm` must still leave nothing behind.
+#[rstest]
+fn a_rule_still_being_added_by_a_killed_create_is_removed_by_network_rm(env: Env) {
+    let (name, subnet) = env.unique_network();
+    let wrappers = env.scratch("slow-iptables");
+    std::fs::create_dir_all(&wrappers).unwrap();
+    let started = wrappers.join("started");
+    let real = mydocker::programs::find("iptables").expect("iptables is installed");
+    let script = format!(
+        "#!/bin/sh\ncase \"$*\" in *'-A POSTROUTING'*MASQUERADE*) : > {started}; sleep 1 ;; esac\nexec {real} \"$@\"\n",
+        started = started.display(),
+        real = real.display()
+    );
+    let wrapper = wrappers.join("iptables");
+    std::fs::write(&wrapper, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        wrappers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = std::process::Command::new(crate::harness::bin())
+        .arg("--root")
+        .arg(&env.root)
+        .args(["network", "create", "--subnet", &subnet, &name])
+        .env("PATH", path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::harness::wait_for("the first rule's iptables to start", || {
+        started.exists().then_some(())
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = md(&env, &["network", "rm", &name]);
+    assert!(
+        out.status.success(),
+        "network rm of what a killed create left failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Past the lingering iptables' end: nothing may appear after `rm`.
+    std::thread::sleep(Duration::from_millis(1500));
+    env.assert_no_leaks();
+}
