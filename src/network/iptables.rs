@@ -18,8 +18,22 @@
 //!   own network through the host is DNATed back onto the bridge; without
 //!   this the server would answer it directly, from an address it never
 //!   called, and the connection would fail.
+//!
+//! A rule is added by another program, so mydocker can be killed while
+//! that `iptables` is still running: it goes on and adds its rule. If
+//! `network rm` (or `rm` of a container) looked for the rule in between, it
+//! found nothing and the rule would stay for ever. So every call holds a
+//! host-wide lock, and the `iptables` it starts inherits the lock's open
+//! file: the lock lasts until that `iptables` ends, even when mydocker died
+//! first, and a remover's own `iptables` calls wait for it.
 
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::process::CommandExt;
 use std::process::Command;
+
+/// The lock every `iptables` call holds (see the module's comment).
+const LOCK: &str = "/run/lock/mydocker-iptables.lock";
 
 /// A failed iptables call.
 #[derive(Debug, thiserror::Error)]
@@ -30,24 +44,60 @@ pub enum Error {
     Failed { args: String, message: String },
 }
 
-/// Run `iptables ARGS...` (waiting for the xtables lock).
+/// Run `iptables ARGS...` (waiting for the xtables lock), holding
+/// [`LOCK`] until that `iptables` ends, even if mydocker is killed first.
 pub fn run(args: &[String]) -> Result<String, Error> {
     let program = crate::programs::find("iptables").ok_or(Error::Missing)?;
-    let out = Command::new(program)
-        .arg("-w")
-        .args(args)
-        .output()
-        .map_err(|e| Error::Failed {
-            args: args.join(" "),
-            message: e.to_string(),
-        })?;
+    let lock = lock().map_err(|e| Error::Failed {
+        args: format!("lock {LOCK}"),
+        message: e.to_string(),
+    })?;
+    let fd = lock.as_raw_fd();
+    let mut command = Command::new(program);
+    command.arg("-w").args(args);
+    // SAFETY: between fork and exec the closure only calls fcntl(2),
+    // which is async-signal-safe, on a descriptor this process owns.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(move || keep_across_exec(fd))
+    };
+    let out = command.output().map_err(|e| Error::Failed {
+        args: args.join(" "),
+        message: e.to_string(),
+    })?;
     if !out.status.success() {
         return Err(Error::Failed {
             args: args.join(" "),
             message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
+    drop(lock);
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Open and lock [`LOCK`] exclusively (waiting for the holder). std's
+/// lock, not nix's `Flock`: closing ours must not unlock the file while a
+/// killed call's `iptables` still holds it.
+fn lock() -> std::io::Result<File> {
+    let _ = std::fs::create_dir_all("/run/lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(LOCK)?;
+    file.lock()?;
+    Ok(file)
+}
+
+/// In the child: clear close-on-exec on `fd`, so the program it becomes
+/// holds the lock too.
+#[allow(unsafe_code)]
+fn keep_across_exec(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl(2) on a descriptor number; no memory is passed.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The comment that marks the rules of `owner` (a network or container).
