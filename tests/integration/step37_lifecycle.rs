@@ -90,6 +90,14 @@ fn inspect_speaks_docker_field_names(env: Env) {
     assert_eq!(doc["Args"], serde_json::json!(["1000"]));
     assert_eq!(doc["State"]["Status"], "running");
     assert_eq!(doc["State"]["Running"], true);
+    // Text without a field is printed once per container; an empty
+    // template is the JSON (as Docker's Go templates).
+    Expect::new(md(&env, &["inspect", "-f", "found", "i"]))
+        .stdout("found\n")
+        .run();
+    let out = md(&env, &["inspect", "-f", "", "i"]).output().unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again[0]["Id"], id.as_str());
     let pid = doc["State"]["Pid"].as_i64().unwrap();
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
     assert!(
@@ -210,6 +218,11 @@ fn logs_keeps_stdout_and_stderr_apart(env: Env) {
         .stdout("c\npartial")
         .run();
     Expect::new(md(&env, &["logs", "-n", "0", "w"])).run();
+    // A negative count is every line, as Docker's daemon reads it.
+    Expect::new(md(&env, &["logs", "--tail", "-1", "w"]))
+        .stdout("a\nc\npartial")
+        .stderr("b\n")
+        .run();
     // Each line with the time it was written.
     let out = md(&env, &["logs", "-t", "w"]).output().unwrap();
     let shown = stdout_of(&out);
