@@ -461,15 +461,17 @@ pub enum Tail {
     Last(usize),
 }
 
-/// `--tail N` or `all`.
+/// `--tail N` or `all`; a negative N is every line, as Docker's daemon
+/// reads it.
 #[cfg(feature = "lifecycle")]
 fn parse_tail(s: &str) -> Result<Tail, String> {
-    match s {
-        "all" => Ok(Tail::All),
-        n => n
-            .parse()
-            .map(Tail::Last)
-            .map_err(|_| format!("invalid --tail {s:?}: expected a number of lines or all")),
+    match s.parse::<i64>() {
+        _ if s == "all" => Ok(Tail::All),
+        Ok(n) if n < 0 => Ok(Tail::All),
+        Ok(n) => Ok(Tail::Last(usize::try_from(n).unwrap_or(usize::MAX))),
+        Err(_) => Err(format!(
+            "invalid --tail {s:?}: expected a number of lines or all"
+        )),
     }
 }
 
@@ -592,7 +594,7 @@ pub struct LogsArgs {
 
     /// Only the last N lines (`all`: every line)
     #[cfg(feature = "lifecycle")]
-    #[arg(short = 'n', long, default_value = "all", value_name = "N", value_parser = parse_tail)]
+    #[arg(short = 'n', long, default_value = "all", value_name = "N", value_parser = parse_tail, allow_negative_numbers = true)]
     pub tail: Tail,
 
     /// Begin each line with the time it was written (RFC 3339, UTC)

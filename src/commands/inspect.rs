@@ -21,7 +21,13 @@ use crate::cli::InspectArgs;
 use crate::container::state::{ContainerInfo, Status, Store};
 
 pub fn inspect(root: &Path, args: &InspectArgs) -> Result<i32> {
-    let template = args.format.as_deref().map(Template::parse).transpose()?;
+    // An empty template is none, as Docker reads `-f ""`: the JSON.
+    let template = args
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .map(Template::parse)
+        .transpose()?;
     let store = Store::new(root);
     let mut found = Vec::new();
     let mut code = 0;
@@ -178,9 +184,6 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_string()));
         }
-        if !parts.iter().any(|p| matches!(p, Part::Field { .. })) {
-            return Err(unsupported());
-        }
         Ok(Template(parts))
     }
 
@@ -279,15 +282,11 @@ mod tests {
         let t = Template::parse("{{.State.Pid}} {{.State.Status}}").unwrap();
         let doc = json!({"State": {"Pid": 42, "Status": "running"}});
         assert_eq!(t.render(&doc).unwrap(), "42 running");
-        for bad in [
-            "",
-            "text",
-            "{{range .X}}",
-            "{{.A.}}",
-            "{{A}}",
-            "{{.A",
-            "{{.A}} }}",
-        ] {
+        // Text alone is printed as it is, once per container (Go's
+        // templates do the same).
+        let t = Template::parse("text").unwrap();
+        assert_eq!(t.render(&doc).unwrap(), "text");
+        for bad in ["{{range .X}}", "{{.A.}}", "{{A}}", "{{.A", "{{.A}} }}"] {
             assert!(Template::parse(bad).is_err(), "{bad}");
         }
     }
