@@ -468,6 +468,21 @@ fn run_honours_the_image_configuration(env: Env) {
         .assert()
         .success()
         .stdout("plain\n");
+    // Everything after the image is the command, flags included (Docker:
+    // `docker run IMAGE --version`, `sh -c` as the Entrypoint's argument):
+    // `-c` and `-m` are mydocker's flags too, but not after the image.
+    env.run_image(
+        "configured:1",
+        &["--entrypoint", "sh"],
+        &["-c", "echo dash"],
+    )
+    .assert()
+    .success()
+    .stdout("dash\n");
+    env.run_image("configured:1", &["--entrypoint", "echo"], &["-m", "5"])
+        .assert()
+        .success()
+        .stdout("-m 5\n");
     // busybox as imported has no configuration: no command is refused.
     let out = env.md().args(["run", "busybox"]).output().unwrap();
     refused(&out, &["image busybox", "no command"]);
