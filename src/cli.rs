@@ -866,75 +866,99 @@ const ALIASES: [(&str, &str); 6] = [
     ("-memory", "--memory"),
 ];
 
-/// Options of `run` that take a value in the next argument; needed to find
-/// where the options end and the image and command begin.
-const RUN_VALUE_OPTIONS: [&str; 28] = [
-    "--root",
-    "--name",
-    "--hostname",
-    "--dns",
-    "--add-host",
-    "-m",
-    "--memory",
-    "--cpu-shares",
-    "--cpuset-cpus",
-    "-v",
-    "--volume",
-    "-e",
-    "--env",
-    "--net",
-    "--network",
-    "-p",
-    "--publish",
-    "--cap-add",
-    "--cap-drop",
-    "--security-opt",
-    "-u",
-    "--user",
-    "--tmpfs",
-    "--pids-limit",
-    "--device",
-    "-name",
-    "-cpushare",
-    "-cpuset",
-];
-
-/// Rewrite the tutorial's single-dash long options of `run` (`-name x`,
-/// `-cpushare=512`) to their Docker spellings. Only options before the
-/// container's command are touched: `run busybox sh -c 'x -name'` keeps
-/// its command as typed.
-pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
-    let mut out = Vec::with_capacity(args.len());
-    let mut iter = args.into_iter();
-    out.extend(iter.next()); // program name
-    let mut in_run = false;
-    let mut take_value = false;
-    let mut done = false;
-    for arg in iter {
-        if done || take_value {
-            take_value = false;
-            out.push(arg);
-            continue;
+/// Whether the option word `word` (already in Docker's spelling: `--name`,
+/// `-e`, a cluster such as `-it` or `-m5`) takes its value from the next
+/// argument, as `command`'s options are declared to clap. An unknown option
+/// takes none (clap then reports it).
+fn takes_next_value(command: &clap::Command, word: &str) -> bool {
+    let takes = |a: &clap::Arg| a.get_action().takes_values();
+    if let Some(long) = word.strip_prefix("--") {
+        if long.contains('=') {
+            return false;
         }
+        return command.get_arguments().any(|a| {
+            takes(a)
+                && (a.get_long() == Some(long)
+                    || a.get_all_aliases().is_some_and(|v| v.contains(&long)))
+        });
+    }
+    // A cluster of short options: the first that takes a value takes the
+    // rest of the word, or the next argument when the word ends there.
+    let mut shorts = word.trim_start_matches('-').chars();
+    while let Some(c) = shorts.next() {
+        match command.get_arguments().find(|a| a.get_short() == Some(c)) {
+            Some(a) if takes(a) => return shorts.as_str().is_empty(),
+            Some(_) => continue,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// The number of operands of `verb` before its command, when its last
+/// operand is a command with its arguments: 1 for `run IMAGE` and `exec
+/// CONTAINER`, 0 for `run COMMAND` before images (step 11). `None` for a
+/// verb without such a command.
+fn operands_before_command(verb: &clap::Command) -> Option<usize> {
+    let positionals: Vec<&clap::Arg> = verb.get_positionals().collect();
+    let last = positionals.last()?;
+    last.is_trailing_var_arg_set()
+        .then(|| positionals.len() - 1)
+}
+
+/// Prepare the argument vector for clap: rewrite the tutorial's
+/// single-dash long options of `run` (`-name x`, `-cpushare=512`) to their
+/// Docker spellings, and end the options where the command begins, as
+/// Docker does: everything after `run`'s image (or `exec`'s container) is
+/// the program's, flags included (`run IMAGE -c x`, `run IMAGE --version`),
+/// by putting `--` there unless the user did. Only options are rewritten:
+/// `run busybox sh -c 'x -name'` keeps its command as typed.
+pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
+    let mut cli = <Cli as clap::CommandFactory>::command();
+    cli.build();
+    let mut out = Vec::with_capacity(args.len() + 1);
+    let mut iter = args.into_iter().peekable();
+    out.extend(iter.next()); // program name
+    // The verb's clap command once it is known, and how many operands
+    // remain before its command.
+    let mut verb: Option<&clap::Command> = None;
+    let mut before_command: Option<usize> = None;
+    while let Some(arg) = iter.next() {
         let Some(s) = arg.to_str() else {
             out.push(arg);
             continue;
         };
         if s == "--" {
-            done = true;
             out.push(arg);
-            continue;
+            break;
         }
-        if !s.starts_with('-') {
-            // The verb, or (for `run`) the first word of the image and command.
-            if s == "run" && !in_run {
-                in_run = true;
-            } else {
-                done = true;
+        if !s.starts_with('-') || s == "-" {
+            out.push(arg.clone());
+            match verb {
+                None => {
+                    verb = cli.find_subcommand(s);
+                    before_command = verb.and_then(operands_before_command);
+                    if verb.is_none_or(|v| v.has_subcommands()) {
+                        break;
+                    }
+                }
+                // The command's first word: clap takes every word after it
+                // as the command's (trailing_var_arg).
+                Some(_) => match before_command {
+                    Some(0) => break,
+                    Some(1) => {
+                        if iter.peek().is_some_and(|a| a.to_str() != Some("--")) {
+                            out.push("--".into());
+                        }
+                        break;
+                    }
+                    Some(n) => before_command = Some(n - 1),
+                    None => {}
+                },
             }
-            out.push(arg);
             continue;
         }
+        let in_run = verb.is_some_and(|v| v.get_name() == "run");
         let (flag, value) = match s.split_once('=') {
             Some((f, v)) => (f, Some(v)),
             None => (s, None),
@@ -944,12 +968,17 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
             .find(|(from, _)| *from == flag && in_run)
             .map(|(_, to)| *to)
             .unwrap_or(flag);
-        take_value = value.is_none() && RUN_VALUE_OPTIONS.contains(&flag);
+        let options = verb.unwrap_or(&cli);
+        let take_value = value.is_none() && takes_next_value(options, flag);
         out.push(match value {
             Some(v) => OsString::from(format!("{flag}={v}")),
             None => OsString::from(flag),
         });
+        if take_value && let Some(v) = iter.next() {
+            out.push(v);
+        }
     }
+    out.extend(iter);
     out
 }
 
@@ -1082,6 +1111,7 @@ mod tests {
                 "-e",
                 "A=1",
                 "busybox",
+                "--",
                 "sh",
                 "-c",
                 "echo -name"
@@ -1094,9 +1124,19 @@ mod tests {
         assert!(run_args_again(&["--nope".into()]).is_err());
     }
 
+    /// `normalize` without the `--` it puts before a command (present from
+    /// step 11, where `run`'s first operand is the image).
+    fn rewritten(args: &[&str]) -> Vec<OsString> {
+        let mut got = normalize(os(args));
+        if let Some(i) = got.iter().position(|a| a == "--") {
+            got.remove(i);
+        }
+        got
+    }
+
     #[test]
     fn tutorial_spellings_are_rewritten_before_the_command_only() {
-        let got = normalize(os(&[
+        let got = rewritten(&[
             "mydocker",
             "run",
             "-ti",
@@ -1105,7 +1145,7 @@ mod tests {
             "sh",
             "-c",
             "echo -name",
-        ]));
+        ]);
         assert_eq!(
             got,
             os(&[
@@ -1119,7 +1159,7 @@ mod tests {
                 "echo -name"
             ])
         );
-        let got = normalize(os(&[
+        let got = rewritten(&[
             "mydocker",
             "--root",
             "/r",
@@ -1128,7 +1168,7 @@ mod tests {
             "-cpuset",
             "0",
             "top",
-        ]));
+        ]);
         assert_eq!(
             got,
             os(&[
@@ -1148,6 +1188,30 @@ mod tests {
     fn value_of_an_option_is_not_taken_for_the_command() {
         let got = normalize(os(&["mydocker", "run", "--name", "-name", "x"]));
         assert_eq!(got, os(&["mydocker", "run", "--name", "-name", "x"]));
+    }
+
+    /// Everything after `run`'s image is the command's, flags included,
+    /// as Docker reads it; the options before it are mydocker's, with
+    /// their values wherever clap allows them.
+    #[cfg(feature = "image")]
+    #[test]
+    fn the_command_after_the_image_keeps_its_flags() {
+        let run = |args: &[&str]| match parse(os(args)).unwrap().command {
+            Command::Run(r) => r,
+            _ => unreachable!(),
+        };
+        let r = run(&["mydocker", "run", "-m", "10m", "busybox", "-m", "5"]);
+        assert_eq!(r.image, "busybox");
+        assert_eq!(r.command, ["-m", "5"]);
+        assert_eq!(r.memory, Some(10 << 20));
+        let r = run(&[
+            "mydocker", "run", "-it", "-m10m", "busybox", "--rm", "-c", "x",
+        ]);
+        assert_eq!(r.command, ["--rm", "-c", "x"]);
+        assert!(r.tty && r.interactive);
+        // A `--` the user wrote is kept as the end of the options.
+        let r = run(&["mydocker", "run", "busybox", "--", "-x"]);
+        assert_eq!(r.command, ["-x"]);
     }
 
     #[test]
