@@ -221,10 +221,13 @@ fn start_after_its_monitor_was_killed_gives_back_what_it_held(env: Env) {
         .stdout("orphan\n")
         .run();
     assert!(fetch(port).unwrap().starts_with("HTTP/1."));
-    // One union mount, not the old one with the new one over it.
+    // One union mount, not the old one with the new one over it (of this
+    // root: other tests have containers named orphan too).
     let merged: Vec<_> = crate::harness::mounts()
         .into_iter()
-        .filter(|m| m.mount_point.ends_with("orphan/merged"))
+        .filter(|m| {
+            m.mount_point.starts_with(&env.root) && m.mount_point.ends_with("orphan/merged")
+        })
         .collect();
     assert_eq!(merged.len(), 1, "{merged:?}");
 }
