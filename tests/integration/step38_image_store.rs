@@ -548,3 +548,116 @@ fn podman_loads_a_saved_image_with_the_same_id(env: Env) {
         )
     );
 }
+
+/// What the store's temporaries are named like: layers being extracted,
+/// blobs being written, the index being replaced.
+fn store_temporaries(env: &Env) -> Vec<String> {
+    let mut left = Vec::new();
+    for dir in [
+        env.root.join("layers"),
+        env.root.join("blobs/sha256"),
+        env.root.clone(),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let temporary = [".extract-", ".incoming-", ".index.json.", ".oci-layout."]
+                .iter()
+                .any(|p| name.starts_with(p));
+            if temporary {
+                left.push(e.path().display().to_string());
+            }
+        }
+    }
+    left
+}
+
+/// A one-layer image archive `tag` whose layer holds `files` small files
+/// (different bytes for each `tag`, so each is a new layer to extract).
+fn many_files_archive(tag: &str, files: usize) -> Vec<u8> {
+    let names: Vec<String> = (0..files).map(|i| format!("d/f{i}")).collect();
+    let mut entries: Vec<(&str, Option<&[u8]>)> = vec![("d/", None)];
+    entries.extend(names.iter().map(|n| (n.as_str(), Some(tag.as_bytes()))));
+    let layer = tar_of(&entries);
+    let id = sha256(&layer);
+    docker_archive(tag, &[layer], &[id])
+}
+
+/// Temporaries a killed writer left (nobody holds them) are swept by the
+/// next command that writes there, and by `image prune`.
+#[rstest]
+fn temporaries_a_killed_load_left_are_swept(env: Env) {
+    let plant = || {
+        let layers = env.root.join("layers/.extract-dead");
+        std::fs::create_dir_all(layers.join("d")).unwrap();
+        std::fs::write(layers.join("d/f"), b"half").unwrap();
+        std::fs::create_dir_all(env.root.join("blobs/sha256")).unwrap();
+        std::fs::write(env.root.join("blobs/sha256/.incoming-dead"), b"half").unwrap();
+    };
+    plant();
+    let archive = write(&env, "new.tar", &many_files_archive("fresh:1", 3));
+    ok(&env
+        .md()
+        .args(["load", "-i"])
+        .arg(&archive)
+        .output()
+        .unwrap());
+    assert_eq!(store_temporaries(&env), Vec::<String>::new(), "after load");
+    plant();
+    ok(&env.md().args(["image", "prune"]).output().unwrap());
+    assert_eq!(store_temporaries(&env), Vec::<String>::new(), "after prune");
+}
+
+/// `load` killed with SIGKILL at any instant leaves the image whole or
+/// absent, and once another command ran no temporary of the store is
+/// left; `images`, `rmi` and `image prune` still work.
+#[rstest]
+fn a_load_killed_at_any_instant_leaves_no_temporaries(env: Env) {
+    use std::time::Duration;
+    let mut whole = 0;
+    for n in 0..12u64 {
+        let tag = format!("killed{n}:1");
+        let archive = write(&env, &format!("k{n}.tar"), &many_files_archive(&tag, 1500));
+        let args = env.root_args(&["load", "-i", archive.to_str().unwrap()]);
+        // From at once to past the end of a load (0, 2, 8, ... 242 ms).
+        env.spawn_and_kill_after(&args, Duration::from_millis(2 * n * n));
+        if ok(&env.md().arg("images").output().unwrap()).contains(&format!("killed{n} ")) {
+            whole += 1;
+            env.run_image(&tag, &[], &["cat", "/d/f0"])
+                .assert()
+                .success()
+                .stdout(tag.clone());
+        }
+    }
+    // A load that is not killed sweeps what the killed ones left.
+    let last = write(&env, "last.tar", &many_files_archive("last:1", 3));
+    ok(&env.md().args(["load", "-i"]).arg(&last).output().unwrap());
+    assert_eq!(store_temporaries(&env), Vec::<String>::new());
+    let listed = ok(&env.md().arg("images").output().unwrap());
+    for line in listed.lines().skip(1) {
+        let name = line
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(":");
+        ok(&env.md().args(["rmi", &name]).output().unwrap());
+    }
+    ok(&env.md().args(["image", "prune"]).output().unwrap());
+    assert_eq!(
+        ok(&env.md().arg("images").output().unwrap())
+            .lines()
+            .count(),
+        1
+    );
+    for dir in ["layers", "blobs/sha256"] {
+        let left: Vec<_> = std::fs::read_dir(env.root.join(dir))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "left in {dir}: {left:?}");
+    }
+    eprintln!("{whole} of 12 killed loads left a whole image");
+}
