@@ -550,7 +550,8 @@ fn podman_loads_a_saved_image_with_the_same_id(env: Env) {
 }
 
 /// What the store's temporaries are named like: layers being extracted,
-/// blobs being written, the index being replaced.
+/// blobs being written, the index being replaced, an archive being loaded,
+/// a layer being committed.
 fn store_temporaries(env: &Env) -> Vec<String> {
     let mut left = Vec::new();
     for dir in [
@@ -563,9 +564,16 @@ fn store_temporaries(env: &Env) -> Vec<String> {
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let temporary = [".extract-", ".incoming-", ".index.json.", ".oci-layout."]
-                .iter()
-                .any(|p| name.starts_with(p));
+            let temporary = [
+                ".extract-",
+                ".incoming-",
+                ".index.json.",
+                ".oci-layout.",
+                ".load-",
+                ".commit-",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p));
             if temporary {
                 left.push(e.path().display().to_string());
             }
@@ -595,6 +603,8 @@ fn temporaries_a_killed_load_left_are_swept(env: Env) {
         std::fs::write(layers.join("d/f"), b"half").unwrap();
         std::fs::create_dir_all(env.root.join("blobs/sha256")).unwrap();
         std::fs::write(env.root.join("blobs/sha256/.incoming-dead"), b"half").unwrap();
+        std::fs::create_dir_all(env.root.join(".load-dead/layer0")).unwrap();
+        std::fs::write(env.root.join(".commit-dead"), b"half").unwrap();
     };
     plant();
     let archive = write(&env, "new.tar", &many_files_archive("fresh:1", 3));
