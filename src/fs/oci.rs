@@ -113,12 +113,15 @@ pub enum Error {
     },
 }
 
-fn io(image: &str, what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+/// An [`Error::Io`] of the image `image` (for the store itself, `store`)
+/// while doing `what`.
+pub(crate) fn io(image: &str, what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let (image, what) = (format!("image {image}"), what.into());
     move |err| Error::Io { image, what, err }
 }
 
-fn invalid(image: &str, what: impl Into<String>, reason: impl ToString) -> Error {
+/// An [`Error::Invalid`]: `what` of the image `image` is not usable, why.
+pub(crate) fn invalid(image: &str, what: impl Into<String>, reason: impl ToString) -> Error {
     Error::Invalid {
         image: format!("image {image}"),
         what: what.into(),
