@@ -223,6 +223,22 @@ pub fn require_root() {
     }
 }
 
+/// Fail at once, in one line, when the program `tool` that a test works
+/// with (`docker-registry`, `skopeo`, `podman`) is on no directory of
+/// `PATH`, instead of with a raw spawn error.
+#[track_caller]
+pub fn require_tool(tool: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| {
+        std::fs::metadata(dir.join(tool))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    });
+    if !found {
+        panic!("{tool} is not installed: run bash vagrant/provision.sh --test");
+    }
+}
+
 /// A test's own mydocker root, checked for leaks when dropped.
 pub struct Env {
     dir: tempfile::TempDir,

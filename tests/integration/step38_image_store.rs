@@ -503,6 +503,7 @@ fn an_imported_root_filesystem_runs(env: Env) {
 /// directory, the vfs driver: nothing mounted).
 #[rstest]
 fn podman_loads_a_saved_image_with_the_same_id(env: Env) {
+    crate::harness::require_tool("podman");
     let archive = env.scratch("archives").join("bb.tar");
     ok(&env
         .md()
@@ -523,7 +524,7 @@ fn podman_loads_a_saved_image_with_the_same_id(env: Env) {
             .args(["--storage-driver", "vfs", "--events-backend", "none"])
             .args(args)
             .output()
-            .expect("run podman (apt-get install podman)")
+            .expect("run podman")
     };
     let loaded = ok(&podman(&["load", "-q", "-i", archive.to_str().unwrap()]));
     assert!(loaded.contains("busybox:latest"), "{loaded}");

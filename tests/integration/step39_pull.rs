@@ -41,6 +41,7 @@ struct Registry {
 
 impl Registry {
     fn start(env: &Env) -> Registry {
+        crate::harness::require_tool("docker-registry");
         let dir = env.scratch("registry");
         let storage = dir.join("storage");
         // A free port (never 5000, where a system registry may listen).
@@ -69,7 +70,7 @@ impl Registry {
             .stderr(log)
             .stdin(Stdio::null())
             .spawn()
-            .expect("start docker-registry (apt-get install docker-registry)");
+            .expect("start docker-registry");
         wait_for("the registry to listen", || {
             std::net::TcpStream::connect_timeout(&host.parse().unwrap(), Duration::from_millis(200))
                 .ok()
@@ -84,6 +85,7 @@ impl Registry {
     /// `mydocker save` of `image` in `env`, pushed as `NAME:TAG`; the
     /// manifest digest skopeo wrote.
     fn push(&self, env: &Env, image: &str, name_tag: &str) -> String {
+        crate::harness::require_tool("skopeo");
         let dir = env.scratch("push");
         let archive = dir.join("image.tar");
         ok(&env
@@ -100,7 +102,7 @@ impl Registry {
             .arg(format!("docker-archive:{}", archive.display()))
             .arg(format!("docker://{}/{name_tag}", self.host))
             .output()
-            .expect("run skopeo (apt-get install skopeo)");
+            .expect("run skopeo");
         assert!(
             out.status.success(),
             "skopeo copy: {}",
