@@ -27,27 +27,39 @@ fn refused(out: &std::process::Output, words: &[&str]) {
     }
 }
 
-/// A tar of `entries`: (path, content; `None` for a directory). Names are
-/// written raw, so `../` entries can be made.
-fn tar_of(entries: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+/// A tar of `entries`: (path, content; `None` for a directory, whose
+/// path ends in `/`). Names are written raw, so `../` entries can be made.
+pub(crate) fn tar_of(entries: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    let typed: Vec<(&str, tar::EntryType, &[u8])> = entries
+        .iter()
+        .map(|(path, data)| match data {
+            Some(d) => (*path, tar::EntryType::Regular, *d),
+            None => (*path, tar::EntryType::Directory, &b""[..]),
+        })
+        .collect();
+    tar_with(&typed)
+}
+
+/// The one tar builder of these tests: `entries` (path, type, content),
+/// owned by root, mode 0755, time 0; a block device is 8:0 (`/dev/sda`).
+fn tar_with(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
-    for (path, data) in entries {
+    for (path, kind, data) in entries {
         let mut h = tar::Header::new_gnu();
         h.set_uid(0);
         h.set_gid(0);
-        let data = data.unwrap_or_default();
-        h.set_entry_type(if path.ends_with('/') {
-            tar::EntryType::Directory
-        } else {
-            tar::EntryType::Regular
-        });
+        h.set_entry_type(*kind);
         h.set_size(data.len() as u64);
         h.set_mode(0o755);
         h.set_mtime(0);
+        if *kind == tar::EntryType::Block {
+            h.set_device_major(8).unwrap();
+            h.set_device_minor(0).unwrap();
+        }
         let name = path.as_bytes();
         h.as_old_mut().name[..name.len()].copy_from_slice(name);
         h.set_cksum();
-        b.append(&h, data).unwrap();
+        b.append(&h, *data).unwrap();
     }
     b.into_inner().unwrap()
 }
@@ -77,34 +89,25 @@ fn docker_archive_with(
     });
     let config = serde_json::to_vec(&config).unwrap();
     let chex = sha256(&config)["sha256:".len()..].to_string();
-    let mut b = tar::Builder::new(Vec::new());
-    let add = |b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, path, data).unwrap();
-    };
-    add(&mut b, &format!("{chex}.json"), &config);
-    let mut paths = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let p = format!("layer{i}/layer.tar");
-        add(&mut b, &p, l);
-        paths.push(p);
-    }
-    let manifest = serde_json::json!([{
-        "Config": format!("{chex}.json"),
+    let config_name = format!("{chex}.json");
+    let paths: Vec<String> = (0..layers.len())
+        .map(|i| format!("layer{i}/layer.tar"))
+        .collect();
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": config_name,
         "RepoTags": [tag],
         "Layers": paths,
-    }]);
-    add(
-        &mut b,
-        "manifest.json",
-        &serde_json::to_vec(&manifest).unwrap(),
+    }]))
+    .unwrap();
+    let mut files: Vec<(&str, Option<&[u8]>)> = vec![(&config_name, Some(&config))];
+    files.extend(
+        paths
+            .iter()
+            .zip(layers)
+            .map(|(p, l)| (p.as_str(), Some(&l[..]))),
     );
-    b.into_inner().unwrap()
+    files.push(("manifest.json", Some(&manifest)));
+    tar_of(&files)
 }
 
 fn write(env: &Env, name: &str, bytes: &[u8]) -> PathBuf {
@@ -338,17 +341,11 @@ fn import_refuses_entries_leading_out(
 
 #[rstest]
 fn import_refuses_device_nodes(env: Env) {
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_entry_type(tar::EntryType::Block);
-    h.set_size(0);
-    h.set_device_major(8).unwrap();
-    h.set_device_minor(0).unwrap();
-    h.set_cksum();
-    b.append_data(&mut h, "dev/sda", std::io::empty()).unwrap();
-    let tar = write(&env, "dev.tar", &b.into_inner().unwrap());
+    let tar = write(
+        &env,
+        "dev.tar",
+        &tar_with(&[("dev/sda", tar::EntryType::Block, b"")]),
+    );
     let out = env
         .md()
         .args(["import"])

@@ -402,16 +402,7 @@ fn sha(bytes: &[u8]) -> String {
 
 impl FakeRegistry {
     fn start(answer: LayerAnswer) -> FakeRegistry {
-        let mut tar = tar::Builder::new(Vec::new());
-        let mut h = tar::Header::new_gnu();
-        h.set_size(5);
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        h.set_cksum();
-        tar.append_data(&mut h, "hello", &b"fake\n"[..]).unwrap();
-        let layer = tar.into_inner().unwrap();
+        let layer = crate::step38_image_store::tar_of(&[("hello", Some(b"fake\n"))]);
         let config = format!(
             r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}},"config":{{}}}}"#,
             sha(&layer)
