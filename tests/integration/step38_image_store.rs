@@ -110,6 +110,11 @@ fn docker_archive_with(
     tar_of(&files)
 }
 
+/// `mydocker load -i ARCHIVE` in `env`.
+fn load(env: &Env, archive: &std::path::Path) -> std::process::Output {
+    env.md().args(["load", "-i"]).arg(archive).output().unwrap()
+}
+
 fn write(env: &Env, name: &str, bytes: &[u8]) -> PathBuf {
     let p = env.scratch("archives").join(name);
     std::fs::write(&p, bytes).unwrap();
@@ -199,12 +204,7 @@ fn whiteouts_of_an_upper_layer_hide_the_lower_layers_files(env: Env) {
         "three.tar",
         &docker_archive("three:layers", &[busybox, lower, upper], &ids),
     );
-    let out = ok(&env
-        .md()
-        .args(["load", "-i"])
-        .arg(&archive)
-        .output()
-        .unwrap());
+    let out = ok(&load(&env, &archive));
     assert_eq!(out, "Loaded image: three:layers\n");
     env.run_image(
         "three:layers",
@@ -366,12 +366,7 @@ fn load_refuses_a_layer_of_another_digest(env: Env) {
         "tampered.tar",
         &docker_archive("tampered:1", &[layer], std::slice::from_ref(&promised)),
     );
-    let out = env
-        .md()
-        .args(["load", "-i"])
-        .arg(&archive)
-        .output()
-        .unwrap();
+    let out = load(&env, &archive);
     refused(&out, &["tampered:1", &promised]);
     assert!(!ok(&env.md().arg("images").output().unwrap()).contains("tampered"));
 }
@@ -396,12 +391,7 @@ fn save_then_load_gives_the_same_image(env: Env) {
         assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
     }
     let other = Env::with_root_named("other");
-    ok(&other
-        .md()
-        .args(["load", "-i"])
-        .arg(&archive)
-        .output()
-        .unwrap());
+    ok(&load(&other, &archive));
     let id = |e: &Env| {
         ok(&e
             .md()
@@ -443,12 +433,7 @@ fn run_honours_the_image_configuration(env: Env) {
             }),
         ),
     );
-    ok(&env
-        .md()
-        .args(["load", "-i"])
-        .arg(&archive)
-        .output()
-        .unwrap());
+    ok(&load(&env, &archive));
     env.run_image("configured:1", &["-e", "BAR=flag"], &[])
         .assert()
         .success()
@@ -581,14 +566,15 @@ fn store_temporaries(env: &Env) -> Vec<String> {
 }
 
 /// A one-layer image archive `tag` whose layer holds `files` small files
-/// (different bytes for each `tag`, so each is a new layer to extract).
-fn many_files_archive(tag: &str, files: usize) -> Vec<u8> {
+/// (different bytes for each `tag`, so each is a new layer to extract),
+/// and the layer's digest.
+fn many_files_archive(tag: &str, files: usize) -> (Vec<u8>, String) {
     let names: Vec<String> = (0..files).map(|i| format!("d/f{i}")).collect();
     let mut entries: Vec<(&str, Option<&[u8]>)> = vec![("d/", None)];
     entries.extend(names.iter().map(|n| (n.as_str(), Some(tag.as_bytes()))));
     let layer = tar_of(&entries);
     let id = sha256(&layer);
-    docker_archive(tag, &[layer], &[id])
+    (docker_archive(tag, &[layer], std::slice::from_ref(&id)), id)
 }
 
 /// Temporaries a killed writer left (nobody holds them) are swept by the
@@ -605,13 +591,8 @@ fn temporaries_a_killed_load_left_are_swept(env: Env) {
         std::fs::write(env.root.join(".commit-dead"), b"half").unwrap();
     };
     plant();
-    let archive = write(&env, "new.tar", &many_files_archive("fresh:1", 3));
-    ok(&env
-        .md()
-        .args(["load", "-i"])
-        .arg(&archive)
-        .output()
-        .unwrap());
+    let archive = write(&env, "new.tar", &many_files_archive("fresh:1", 3).0);
+    ok(&load(&env, &archive));
     assert_eq!(store_temporaries(&env), Vec::<String>::new(), "after load");
     plant();
     ok(&env.md().args(["image", "prune"]).output().unwrap());
@@ -625,23 +606,24 @@ fn temporaries_a_killed_load_left_are_swept(env: Env) {
 fn a_load_killed_at_any_instant_leaves_no_temporaries(env: Env) {
     use std::time::Duration;
     let mut whole = 0;
-    for n in 0..12u64 {
+    for n in 0..16u64 {
         let tag = format!("killed{n}:1");
-        let archive = write(&env, &format!("k{n}.tar"), &many_files_archive(&tag, 1500));
+        let (archive, layer) = many_files_archive(&tag, 400);
+        let archive = write(&env, &format!("k{n}.tar"), &archive);
         let args = env.root_args(&["load", "-i", archive.to_str().unwrap()]);
-        // From at once to past the end of a load (0, 2, 8, ... 242 ms).
-        env.spawn_and_kill_after(&args, Duration::from_millis(2 * n * n));
+        // From at once to past the end of a load, about 250 ms here
+        // (0, 2, 8, ... 450 ms).
+        env.spawn_and_kill_after(&args, Duration::from_micros(2000 * n * n));
         if ok(&env.md().arg("images").output().unwrap()).contains(&format!("killed{n} ")) {
             whole += 1;
-            env.run_image(&tag, &[], &["cat", "/d/f0"])
-                .assert()
-                .success()
-                .stdout(tag.clone());
+            // Named only once its layer is whole.
+            let dir = env.root.join("layers").join(&layer["sha256:".len()..]);
+            assert_eq!(std::fs::read(dir.join("d/f399")).unwrap(), tag.as_bytes());
         }
     }
     // A load that is not killed sweeps what the killed ones left.
-    let last = write(&env, "last.tar", &many_files_archive("last:1", 3));
-    ok(&env.md().args(["load", "-i"]).arg(&last).output().unwrap());
+    let last = write(&env, "last.tar", &many_files_archive("last:1", 3).0);
+    ok(&load(&env, &last));
     assert_eq!(store_temporaries(&env), Vec::<String>::new());
     let listed = ok(&env.md().arg("images").output().unwrap());
     for line in listed.lines().skip(1) {
@@ -667,5 +649,5 @@ fn a_load_killed_at_any_instant_leaves_no_temporaries(env: Env) {
             .collect();
         assert!(left.is_empty(), "left in {dir}: {left:?}");
     }
-    eprintln!("{whole} of 12 killed loads left a whole image");
+    eprintln!("{whole} of 16 killed loads left a whole image");
 }
