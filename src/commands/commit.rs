@@ -99,11 +99,7 @@ pub fn commit(root: &Path, args: &CommitArgs) -> Result<i32> {
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("container {}: its recorded volumes", info.name))?;
     let store = Store::new(root);
-    std::fs::create_dir_all(root).with_context(|| format!("create {}", root.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".commit-")
-        .tempfile_in(root)
-        .context("create a temporary file")?;
+    let (mut tmp, _claim) = store.commit_file()?;
     oci::pack_changes(
         &image,
         &upper,

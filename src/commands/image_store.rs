@@ -140,14 +140,10 @@ pub fn image(root: &Path, args: &ImageArgs) -> Result<i32> {
 pub fn load(root: &Path, args: &LoadArgs) -> Result<i32> {
     let label = args.input.display().to_string();
     let file = std::fs::File::open(&args.input).with_context(|| format!("open {label}"))?;
-    std::fs::create_dir_all(root).with_context(|| format!("create {}", root.display()))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".load-")
-        .tempdir_in(root)
-        .context("create a temporary directory")?;
+    let store = Store::new(root);
+    let (tmp, _claim) = store.load_dir()?;
     let reader = oci::uncompressed(file).with_context(|| format!("read {label}"))?;
     crate::fs::image::extract_stream(&label, reader, tmp.path())?;
-    let store = Store::new(root);
     let _lock = store.lock()?;
     let loaded = if tmp.path().join("manifest.json").is_file() {
         oci::load_docker(&store, &label, tmp.path())?

@@ -19,17 +19,9 @@ use crate::container::stop;
 
 pub fn kill(root: &Path, args: &KillArgs) -> Result<i32> {
     let store = Store::new(root);
-    let mut code = 0;
-    for key in &args.containers {
-        match kill_one(&store, key, args.signal) {
-            Ok(()) => println!("{key}"),
-            Err(e) => {
-                eprintln!("mydocker: {e:#}");
-                code = crate::exit_code::EXIT_MYDOCKER;
-            }
-        }
-    }
-    Ok(code)
+    Ok(super::stop::each_container(&args.containers, |key| {
+        kill_one(&store, key, args.signal)
+    }))
 }
 
 fn kill_one(store: &Store, key: &str, signal: nix::sys::signal::Signal) -> Result<()> {

@@ -12,20 +12,9 @@ use crate::container::{state::Store, stop};
 
 pub fn restart(root: &Path, args: &RestartArgs) -> Result<i32> {
     let store = Store::new(root);
-    let mut code = 0;
-    for key in &args.containers {
-        let result = store
-            .find(key)
-            .map_err(anyhow::Error::from)
-            .and_then(|info| stop::stop(&store, &info, Duration::from_secs(args.time)))
-            .and_then(|()| super::start::start_one(root, &store, key, false));
-        match result {
-            Ok(_) => println!("{key}"),
-            Err(e) => {
-                eprintln!("mydocker: {e:#}");
-                code = crate::exit_code::EXIT_MYDOCKER;
-            }
-        }
-    }
-    Ok(code)
+    Ok(super::stop::each_container(&args.containers, |key| {
+        let info = store.find(key)?;
+        stop::stop(&store, &info, Duration::from_secs(args.time))?;
+        super::start::start_one(root, &store, key, false)
+    }))
 }

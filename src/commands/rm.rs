@@ -16,17 +16,9 @@ use crate::container::{remove, stop};
 
 pub fn rm(root: &Path, args: &RmArgs) -> Result<i32> {
     let store = Store::new(root);
-    let mut code = 0;
-    for key in &args.containers {
-        match remove_one(root, &store, key, args.force) {
-            Ok(()) => println!("{key}"),
-            Err(e) => {
-                eprintln!("mydocker: {e:#}");
-                code = crate::exit_code::EXIT_MYDOCKER;
-            }
-        }
-    }
-    Ok(code)
+    Ok(super::stop::each_container(&args.containers, |key| {
+        remove_one(root, &store, key, args.force)
+    }))
 }
 
 fn remove_one(root: &Path, store: &Store, key: &str, force: bool) -> Result<()> {

@@ -12,19 +12,26 @@ use crate::container::{state::Store, stop};
 
 pub fn stop(root: &Path, args: &StopArgs) -> Result<i32> {
     let store = Store::new(root);
+    Ok(each_container(&args.containers, |key| {
+        let info = store.find(key)?;
+        stop::stop(&store, &info, Duration::from_secs(args.time))
+    }))
+}
+
+/// Do `one` to each container of `keys` in turn, as Docker's `stop`,
+/// `rm`, `kill` and `restart` do: each one done is named on stdout, each
+/// failure reported on stderr, and the rest still tried. The exit code:
+/// 125 (mydocker's error) when any failed, else 0.
+pub fn each_container<T>(keys: &[String], mut one: impl FnMut(&str) -> Result<T>) -> i32 {
     let mut code = 0;
-    for key in &args.containers {
-        let result = store
-            .find(key)
-            .map_err(anyhow::Error::from)
-            .and_then(|info| stop::stop(&store, &info, Duration::from_secs(args.time)));
-        match result {
-            Ok(()) => println!("{key}"),
+    for key in keys {
+        match one(key) {
+            Ok(_) => println!("{key}"),
             Err(e) => {
                 eprintln!("mydocker: {e:#}");
                 code = crate::exit_code::EXIT_MYDOCKER;
             }
         }
     }
-    Ok(code)
+    code
 }

@@ -306,6 +306,17 @@ impl Creation {
     }
 }
 
+/// Open the lock file `path`, made empty when missing (never truncated:
+/// its content is nothing, its `flock` everything). Errors name the path.
+fn open_lock_file(path: &Path) -> Result<File, Error> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io_err("open", path))
+}
+
 /// How long `rm` waits for a container to be made before giving up.
 const CREATION_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -346,12 +357,7 @@ impl Store {
     /// bring the directories back.
     fn lock_in_place(&self) -> Result<Lock, Error> {
         let path = self.dir.join(".lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err("open", &path))?;
+        let file = open_lock_file(&path)?;
         Flock::lock(file, FlockArg::LockExclusive)
             .map(Lock)
             .map_err(|(_, errno)| Error::Io {
@@ -375,7 +381,7 @@ impl Store {
             Err(e) => return Err(io_err("create", &dir)(e)),
         }
         let path = dir.join("creating.lock");
-        let file = File::create(&path).map_err(io_err("create", &path))?;
+        let file = open_lock_file(&path)?;
         // std's lock is flock(2), and is not released on drop: `run -d`
         // closes its copy while the monitor it forked still holds the lock.
         file.lock().map_err(io_err("lock", &path))?;
@@ -391,12 +397,7 @@ impl Store {
     pub fn begin_start(&self, name: &str) -> Result<Creation, Error> {
         names::validate("container", name)?;
         let path = self.container_dir(name).join("creating.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err("open", &path))?;
+        let file = open_lock_file(&path)?;
         match file.try_lock() {
             Ok(()) => Ok(Creation(file)),
             Err(fs::TryLockError::WouldBlock) => Err(Error::BeingStarted(name.to_string())),

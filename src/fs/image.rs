@@ -105,35 +105,14 @@ pub fn layer(root: &Path, name: &str) -> Result<PathBuf, Error> {
     if !tar.is_file() {
         return Err(Error::NotFound(name.to_string()));
     }
-    let dir = images_dir(root);
-    temporaries::sweep(&dir, TEMPORARIES);
-    let (tmp, _claim) = Temporary::claim(
-        &dir,
-        || {
-            tempfile::Builder::new()
-                .prefix(&format!(".extract-{name}-"))
-                .tempdir_in(&dir)
-        },
-        |t| t.path(),
-    )
-    .map_err(io(name, "create a temporary directory"))?;
-    extract(name, &tar, tmp.path())?;
-    let tmp = tmp.keep();
-    match std::fs::rename(&tmp, &layer) {
-        Ok(()) => Ok(layer),
-        // Another run extracted it at the same moment: use theirs.
-        Err(_) if layer.is_dir() => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Ok(layer)
-        }
-        Err(err) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Err(io(
-                name,
-                format!("rename the extracted layer to {}", layer.display()),
-            )(err))
-        }
-    }
+    temporaries::make_dir_in_place(
+        &layer,
+        &format!(".extract-{name}-"),
+        TEMPORARIES,
+        |tmp| extract(name, &tar, tmp),
+        |what, err| io(name, what)(err),
+    )?;
+    Ok(layer)
 }
 
 /// Is this archive path safe to create below the destination?
@@ -254,16 +233,8 @@ pub fn save(root: &Path, name: &str, src: &Path) -> Result<PathBuf, Error> {
     let dir = images_dir(root);
     std::fs::create_dir_all(&dir).map_err(io(name, format!("create {}", dir.display())))?;
     temporaries::sweep(&dir, TEMPORARIES);
-    let (tmp, _claim) = Temporary::claim(
-        &dir,
-        || {
-            tempfile::Builder::new()
-                .prefix(&format!(".{name}.tar."))
-                .tempfile_in(&dir)
-        },
-        |t| t.path(),
-    )
-    .map_err(io(name, "create a temporary file"))?;
+    let (tmp, _claim) = Temporary::file_in(&dir, &format!(".{name}.tar."))
+        .map_err(io(name, "create a temporary file"))?;
     {
         let mut builder =
             tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file()));

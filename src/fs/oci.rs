@@ -39,6 +39,10 @@
 //! links leading out, device nodes and writes through planted symlinks are
 //! refused (error naming the image and the entry), and an extraction
 //! happens in a temporary directory renamed into place only when complete.
+//! Every temporary (a layer being extracted, a blob being written, the
+//! index being replaced) is claimed with a lock while its writer works,
+//! so that the next writer can sweep what a killed one left
+//! (`fs::temporaries`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -51,7 +55,23 @@ use oci_spec::image::{
 };
 use sha2::{Digest as _, Sha256};
 
+use crate::fs::temporaries::{self, Temporary};
 use crate::names;
+
+/// What the temporaries of `ROOT/layers` are named like: a layer being
+/// extracted. A writer killed midway leaves one, swept (as
+/// [`temporaries`] describes) by the next extraction or `image prune`.
+const LAYER_TEMPORARIES: &[&str] = &[".extract-"];
+
+/// The temporaries of `ROOT/blobs/sha256`: a blob being written and
+/// hashed, swept by the next blob written or `image prune`.
+const BLOB_TEMPORARIES: &[&str] = &[".incoming-"];
+
+/// The store's temporaries in `ROOT` itself: the index and the layout
+/// marker being replaced, an archive being loaded ([`Store::load_dir`]),
+/// a layer being committed ([`Store::commit_file`]); swept by the next
+/// of these and by `image prune`.
+const ROOT_TEMPORARIES: &[&str] = &[".index.json.", ".oci-layout.", ".load-", ".commit-"];
 
 /// The annotation naming an index entry, here the full `NAME:TAG`.
 pub const REF_ANNOTATION: &str = "org.opencontainers.image.ref.name";
@@ -93,12 +113,15 @@ pub enum Error {
     },
 }
 
-fn io(image: &str, what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+/// An [`Error::Io`] of the image `image` (for the store itself, `store`)
+/// while doing `what`.
+pub(crate) fn io(image: &str, what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let (image, what) = (format!("image {image}"), what.into());
     move |err| Error::Io { image, what, err }
 }
 
-fn invalid(image: &str, what: impl Into<String>, reason: impl ToString) -> Error {
+/// An [`Error::Invalid`]: `what` of the image `image` is not usable, why.
+pub(crate) fn invalid(image: &str, what: impl Into<String>, reason: impl ToString) -> Error {
     Error::Invalid {
         image: format!("image {image}"),
         what: what.into(),
@@ -384,15 +407,50 @@ impl Store {
     }
 
     fn write_index(&self, index: &ImageIndex) -> Result<(), Error> {
+        temporaries::sweep(&self.root, ROOT_TEMPORARIES);
         let layout = self.root.join("oci-layout");
         if !layout.is_file() {
-            crate::atomic_file::write_atomic(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)
-                .map_err(io("store", "write oci-layout"))?;
+            self.replace(
+                ROOT_TEMPORARIES[1],
+                &layout,
+                br#"{"imageLayoutVersion":"1.0.0"}"#,
+            )
+            .map_err(io("store", "write oci-layout"))?;
         }
         let bytes =
             serde_json::to_vec_pretty(index).map_err(|e| invalid("store", "index.json", e))?;
-        crate::atomic_file::write_atomic(&self.index_path(), &bytes)
+        self.replace(ROOT_TEMPORARIES[0], &self.index_path(), &bytes)
             .map_err(io("store", "write index.json"))
+    }
+
+    /// A claimed temporary directory `ROOT/.load-*` for `load` to unpack
+    /// an archive into. Errors: the root cannot be made or written.
+    pub fn load_dir(&self) -> Result<(tempfile::TempDir, Temporary), Error> {
+        self.scratch(|| Temporary::dir_in(&self.root, ROOT_TEMPORARIES[2]))
+    }
+
+    /// A claimed temporary file `ROOT/.commit-*` for `commit` to pack a
+    /// layer into. Errors: the root cannot be made or written.
+    pub fn commit_file(&self) -> Result<(tempfile::NamedTempFile, Temporary), Error> {
+        self.scratch(|| Temporary::file_in(&self.root, ROOT_TEMPORARIES[3]))
+    }
+
+    /// Make a temporary of the root with `make`, after sweeping those
+    /// killed writers left.
+    fn scratch<T>(&self, make: impl FnOnce() -> std::io::Result<T>) -> Result<T, Error> {
+        std::fs::create_dir_all(&self.root).map_err(io("store", "create the root"))?;
+        temporaries::sweep(&self.root, ROOT_TEMPORARIES);
+        make().map_err(io("store", "create a temporary"))
+    }
+
+    /// Replace the file `path` of the root with `bytes`: a claimed
+    /// temporary (named `prefix`...) written, fsynced and renamed over it.
+    fn replace(&self, prefix: &str, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let (mut tmp, _claim) = Temporary::file_in(&self.root, prefix)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// The store's root directory.
@@ -467,9 +525,8 @@ impl Store {
     ) -> Result<(String, u64), Error> {
         let dir = self.root.join("blobs/sha256");
         std::fs::create_dir_all(&dir).map_err(io(image, format!("create {}", dir.display())))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".incoming-")
-            .tempfile_in(&dir)
+        temporaries::sweep(&dir, BLOB_TEMPORARIES);
+        let (mut tmp, _claim) = Temporary::file_in(&dir, BLOB_TEMPORARIES[0])
             .map_err(io(image, "create a temporary blob"))?;
         let mut hashing = Hashing::new(reader);
         {
@@ -561,36 +618,27 @@ impl Store {
         })
     }
 
-    /// `ROOT/layers/<hex>`, extracting the blob the first time.
+    /// `ROOT/layers/<hex>`, extracting the blob the first time, whole or
+    /// not at all (see [`temporaries::make_dir_in_place`]).
     pub fn extract_layer(&self, image: &str, digest: &str) -> Result<PathBuf, Error> {
         let dir = self.layer_dir(digest)?;
         if dir.is_dir() {
             return Ok(dir);
         }
-        let parent = self.root.join("layers");
-        std::fs::create_dir_all(&parent).map_err(io(image, "create the layers directory"))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".extract-")
-            .tempdir_in(&parent)
-            .map_err(io(image, "create a temporary directory"))?;
         let blob = self.blob_path(digest)?;
-        let file = File::open(&blob).map_err(io(image, format!("open layer {digest}")))?;
-        let reader = uncompressed(file).map_err(io(image, format!("read layer {digest}")))?;
-        unpack_layer(image, reader, tmp.path())?;
-        let tmp = tmp.keep();
-        match std::fs::rename(&tmp, &dir) {
-            Ok(()) => Ok(dir),
-            Err(_) if dir.is_dir() => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                Ok(dir)
-            }
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                Err(io(image, format!("rename the layer to {}", dir.display()))(
-                    e,
-                ))
-            }
-        }
+        temporaries::make_dir_in_place(
+            &dir,
+            LAYER_TEMPORARIES[0],
+            LAYER_TEMPORARIES,
+            |tmp| {
+                let file = File::open(&blob).map_err(io(image, format!("open layer {digest}")))?;
+                let reader =
+                    uncompressed(file).map_err(io(image, format!("read layer {digest}")))?;
+                unpack_layer(image, reader, tmp)
+            },
+            |what, err| io(image, format!("layer {digest}: {what}"))(err),
+        )?;
+        Ok(dir)
     }
 
     /// `import`: the flat root filesystem `tar` (plain or gzip) becomes a
@@ -772,6 +820,11 @@ pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collecte
     };
     sweep(root.join("layers"), true, &mut done)?;
     sweep(root.join("blobs/sha256"), false, &mut done)?;
+    // What killed writers left (digests' names are hexadecimal: the
+    // loops above never see a temporary).
+    temporaries::sweep(&root.join("layers"), LAYER_TEMPORARIES);
+    temporaries::sweep(&root.join("blobs/sha256"), BLOB_TEMPORARIES);
+    temporaries::sweep(root, ROOT_TEMPORARIES);
     Ok(done)
 }
 

@@ -41,16 +41,13 @@ application/vnd.oci.image.index.v1+json, \
 application/vnd.docker.distribution.manifest.v2+json, \
 application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// A failed pull; the image is named by the caller's context.
+/// A failed pull; the image is named by the caller's context. A bad
+/// reference, a bad manifest or blob, and a local failure are the store's
+/// own errors ([`oci::Error`]'s `Reference`, `Invalid`, `Io`).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Store(#[from] oci::Error),
-    #[error("invalid image reference {reference:?}: {reason}")]
-    Reference {
-        reference: String,
-        reason: &'static str,
-    },
     #[error("{image}: {url}: {reason}")]
     Http {
         image: String,
@@ -62,18 +59,6 @@ pub enum Error {
         image: String,
         host: String,
         what: String,
-    },
-    #[error("{image}: {what}: {reason}")]
-    Invalid {
-        image: String,
-        what: String,
-        reason: String,
-    },
-    #[error("{image}: {what}: {err}")]
-    Io {
-        image: String,
-        what: String,
-        err: std::io::Error,
     },
 }
 
@@ -103,9 +88,11 @@ pub fn has_registry_host(name: &str) -> bool {
 impl Remote {
     /// Parse `[HOST[:PORT]/]NAME[:TAG|@sha256:HEX]`.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let refuse = |reason| Error::Reference {
-            reference: text.to_string(),
-            reason,
+        let refuse = |reason| {
+            Error::from(oci::Error::Reference {
+                reference: text.to_string(),
+                reason,
+            })
         };
         let (named, digest) = match text.split_once('@') {
             Some((n, d)) => {
@@ -333,11 +320,7 @@ fn is_index(kind: &str) -> bool {
 /// Progress lines (one per layer) go to stdout only on a terminal.
 pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String, Error> {
     let image = remote.local.clone();
-    let invalid = |what: &str, reason: String| Error::Invalid {
-        image: format!("image {image}"),
-        what: what.to_string(),
-        reason,
-    };
+    let invalid = |what: &str, reason: String| Error::from(oci::invalid(&image, what, reason));
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(30))
         .timeout_read(Duration::from_secs(60))
@@ -468,10 +451,7 @@ fn fetch_blob(
         }
         return Ok(());
     }
-    let io = |w: &str| {
-        let (image, what) = (format!("image {image}"), w.to_string());
-        move |err| Error::Io { image, what, err }
-    };
+    let io = |what: &str| oci::io(image, what.to_string());
     let locks: PathBuf = store.root().join("pulls");
     std::fs::create_dir_all(&locks).map_err(io("create the pull locks' directory"))?;
     let file = std::fs::OpenOptions::new()
@@ -498,11 +478,12 @@ fn fetch_blob(
     let body = resp.into_reader().take(desc.size() + 1);
     let (_, got) = store.put_blob(image, what, body, Some(&digest))?;
     if got != desc.size() {
-        return Err(Error::Invalid {
-            image: format!("image {image}"),
-            what: what.to_string(),
-            reason: format!("{got} bytes, but its manifest says {}", desc.size()),
-        });
+        return Err(oci::invalid(
+            image,
+            what,
+            format!("{got} bytes, but its manifest says {}", desc.size()),
+        )
+        .into());
     }
     if progress {
         println!("{short}: Pull complete");

@@ -1,5 +1,7 @@
 //! Temporary files a killed process leaves behind (step 11, for images;
-//! from step 20 also the directories of containers being removed).
+//! from step 20 also the directories of containers being removed; from
+//! step 38 the OCI store's blobs being written and layers being
+//! extracted).
 //!
 //! An image is written whole or not at all: into a temporary file or
 //! directory beside its final name, then renamed into place. A process
@@ -23,6 +25,7 @@ use std::io;
 use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
+use tempfile::{NamedTempFile, TempDir};
 
 /// A writer's hold on its temporary file or directory: while this lives,
 /// [`sweep`] leaves the temporary alone.
@@ -44,6 +47,66 @@ impl Temporary {
         let made = make()?;
         let own = lock(path(&made), FlockArg::LockExclusive)?;
         Ok((made, Temporary { _lock: own }))
+    }
+}
+
+impl Temporary {
+    /// A new temporary file in `dir` named `prefix` and random letters,
+    /// claimed. Errors: as [`Temporary::claim`].
+    pub fn file_in(dir: &Path, prefix: &str) -> io::Result<(NamedTempFile, Temporary)> {
+        Temporary::claim(
+            dir,
+            || tempfile::Builder::new().prefix(prefix).tempfile_in(dir),
+            |t| t.path(),
+        )
+    }
+
+    /// A new temporary directory in `dir` named `prefix` and random
+    /// letters, claimed. Errors: as [`Temporary::claim`].
+    pub fn dir_in(dir: &Path, prefix: &str) -> io::Result<(TempDir, Temporary)> {
+        Temporary::claim(
+            dir,
+            || tempfile::Builder::new().prefix(prefix).tempdir_in(dir),
+            |t| t.path(),
+        )
+    }
+}
+
+/// Make the directory `dest` whole or not at all: sweep what killed
+/// writers left in its parent (names starting with one of `leftovers`),
+/// let `fill` write into a claimed temporary directory beside `dest`
+/// (named `prefix` and random letters), then rename it into place. A
+/// `dest` that another process finished first is kept, and ours dropped.
+/// Used for an image's layer (step 11) and the OCI store's layers
+/// (step 38). Errors: `fill`'s, or `io_err(what, cause)` for the
+/// temporary directory or the rename.
+pub fn make_dir_in_place<E>(
+    dest: &Path,
+    prefix: &str,
+    leftovers: &[&str],
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+    io_err: impl Fn(String, io::Error) -> E,
+) -> Result<(), E> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| io_err(format!("create {}", parent.display()), e))?;
+    sweep(parent, leftovers);
+    let (tmp, _claim) = Temporary::dir_in(parent, prefix)
+        .map_err(|e| io_err("create a temporary directory".to_string(), e))?;
+    fill(tmp.path())?;
+    let tmp = tmp.keep();
+    match std::fs::rename(&tmp, dest) {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            if dest.is_dir() {
+                return Ok(());
+            }
+            Err(io_err(
+                format!("rename the extracted directory to {}", dest.display()),
+                err,
+            ))
+        }
     }
 }
 

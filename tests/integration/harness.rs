@@ -223,6 +223,22 @@ pub fn require_root() {
     }
 }
 
+/// Fail at once, in one line, when the program `tool` that a test works
+/// with (`docker-registry`, `skopeo`, `podman`) is on no directory of
+/// `PATH`, instead of with a raw spawn error.
+#[track_caller]
+pub fn require_tool(tool: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| {
+        std::fs::metadata(dir.join(tool))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    });
+    if !found {
+        panic!("{tool} is not installed: run bash vagrant/provision.sh --test");
+    }
+}
+
 /// A test's own mydocker root, checked for leaks when dropped.
 pub struct Env {
     dir: tempfile::TempDir,
@@ -733,6 +749,45 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+impl Env {
+    /// `--root ROOT ARGS...`: a command line of this root for
+    /// [`Env::spawn_and_kill_after`].
+    pub fn root_args(&self, args: &[&str]) -> Vec<String> {
+        let mut v = vec!["--root".to_string(), self.root.display().to_string()];
+        v.extend(args.iter().map(|s| s.to_string()));
+        v
+    }
+
+    /// Start `mydocker ARGS` (a whole command line, `--root` included, as
+    /// [`Env::run_args`] and [`Env::root_args`] give) with its output
+    /// discarded, and kill it with SIGKILL after `delay`: the crash tests'
+    /// "killed at any instant". Returns once it is reaped.
+    pub fn spawn_and_kill_after(&self, args: &[String], delay: Duration) {
+        self.spawn_and_kill_after_with(args, delay, |child| {
+            let _ = child.kill();
+        });
+    }
+
+    /// [`Env::spawn_and_kill_after`] with its own way of killing (say,
+    /// the command and the processes it forked).
+    pub fn spawn_and_kill_after_with(
+        &self,
+        args: &[String],
+        delay: Duration,
+        kill: impl FnOnce(&mut std::process::Child),
+    ) {
+        let mut child = std::process::Command::new(bin())
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start mydocker");
+        std::thread::sleep(delay);
+        kill(&mut child);
+        let _ = child.wait();
+    }
 }
 
 /// Cleanup can trail a container's exit by a moment (a monitor finishing);

@@ -152,17 +152,12 @@ fn a_run_killed_at_any_instant_is_listed_and_removable(env: Env) {
     let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
     for n in 0..30u64 {
         let name = format!("k{n}");
-        let mut child = std::process::Command::new(crate::harness::bin())
-            .args(env.run_args(&["-d", "--name", &name], &["sleep", "1000"]))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
         // From at once to well past the point where the monitor runs it,
         // in steps of 0.4 ms.
-        std::thread::sleep(Duration::from_micros(n * 400));
-        let _ = child.kill();
-        let _ = child.wait();
+        env.spawn_and_kill_after(
+            &env.run_args(&["-d", "--name", &name], &["sleep", "1000"]),
+            Duration::from_micros(n * 400),
+        );
         // Whatever the kill left, ps lists it (broken or not)...
         let out = env
             .md()
@@ -333,18 +328,11 @@ fn an_rm_killed_at_any_instant_leaves_what_a_second_rm_removes(env: Env) {
     for n in 0..20u64 {
         let name = format!("r{n}");
         env.run_d(&["--name", &name], &["sleep", "1000"]);
-        let mut child = std::process::Command::new(crate::harness::bin())
-            .arg("--root")
-            .arg(&env.root)
-            .args(["rm", "-f", &name])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
         // From at once to past the end of an rm (0, 0.25, 1, ... 90 ms).
-        std::thread::sleep(Duration::from_micros(n * n * 250));
-        let _ = child.kill();
-        let _ = child.wait();
+        env.spawn_and_kill_after(
+            &env.root_args(&["rm", "-f", &name]),
+            Duration::from_micros(n * n * 250),
+        );
         let out = env
             .md()
             .args(["ps", "-a", "--format", "json"])

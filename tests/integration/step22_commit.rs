@@ -157,18 +157,11 @@ fn a_commit_killed_at_any_instant_leaves_the_image_whole_or_absent(env: Env) {
     let mut whole = 0;
     for n in 0..16u64 {
         let image = format!("snap{n}");
-        let mut child = std::process::Command::new(crate::harness::bin())
-            .arg("--root")
-            .arg(&env.root)
-            .args(["commit", "src", &image])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
         // From at once to past the end of a commit (0, 1, 4, ... 225 ms).
-        std::thread::sleep(Duration::from_millis(n * n));
-        let _ = child.kill();
-        let _ = child.wait();
+        env.spawn_and_kill_after(
+            &env.root_args(&["commit", "src", &image]),
+            Duration::from_millis(n * n),
+        );
         if images.join(format!("{image}.tar")).is_file() {
             whole += 1;
             env.run_image(&image, &[], &["cat", "/saved"])

@@ -89,19 +89,14 @@ fn a_run_killed_at_any_instant_gives_its_address_back_on_rm(env: Env) {
     let ipam = Ipam::new(&env.root);
     for n in 0..30u64 {
         let cname = format!("k{n}");
-        let mut child = std::process::Command::new(crate::harness::bin())
-            .args(env.run_args(
+        // From at once to well past the attach, in steps of 0.5 ms.
+        env.spawn_and_kill_after(
+            &env.run_args(
                 &["-d", "--name", &cname, "--net", &name],
                 &["sleep", "1000"],
-            ))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        // From at once to well past the attach, in steps of 0.5 ms.
-        std::thread::sleep(Duration::from_micros(n * 500));
-        let _ = child.kill();
-        let _ = child.wait();
+            ),
+            Duration::from_micros(n * 500),
+        );
         let out = env.md().args(["rm", "-f", &cname]).output().unwrap();
         let _ = out; // nothing may be left to remove
         assert_eq!(
@@ -145,25 +140,23 @@ fn a_run_and_its_monitor_killed_at_any_instant_give_the_address_back_on_rm(env: 
     let ipam = Ipam::new(&env.root);
     for n in 0..30u64 {
         let cname = format!("m{n}");
-        let mut child = std::process::Command::new(crate::harness::bin())
-            .args(env.run_args(
+        // From at once to past the attach (0, 0.1, 0.4, ... 84 ms): the
+        // run and the monitor it forked.
+        env.spawn_and_kill_after_with(
+            &env.run_args(
                 &["-d", "--name", &cname, "--net", &name],
                 &["sleep", "1000"],
-            ))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        // From at once to past the attach (0, 0.1, 0.4, ... 84 ms).
-        std::thread::sleep(Duration::from_micros(n * n * 100));
-        let pids = processes_naming(&env, &cname);
-        for pid in pids {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        let _ = child.wait();
+            ),
+            Duration::from_micros(n * n * 100),
+            |_| {
+                for pid in processes_naming(&env, &cname) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            },
+        );
         let id = mydocker::container::state::Store::new(&env.root)
             .load(&cname)
             .map(|info| info.id)

@@ -392,18 +392,11 @@ fn a_network_create_killed_at_any_instant_is_listed_and_removable(env: Env) {
     let mut listed_after_kill = 0;
     for n in 0..24u64 {
         let (name, subnet) = env.unique_network();
-        let mut child = std::process::Command::new(crate::harness::bin())
-            .arg("--root")
-            .arg(&env.root)
-            .args(["network", "create", "--subnet", &subnet, &name])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
         // From at once to past the end of a create, in steps of 0.5 ms.
-        std::thread::sleep(Duration::from_micros(n * 500));
-        let _ = child.kill();
-        let _ = child.wait();
+        env.spawn_and_kill_after(
+            &env.root_args(&["network", "create", "--subnet", &subnet, &name]),
+            Duration::from_micros(n * 500),
+        );
         let list = stdout_of(&md(&env, &["network", "ls"]));
         let listed = list
             .lines()

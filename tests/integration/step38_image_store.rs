@@ -27,27 +27,39 @@ fn refused(out: &std::process::Output, words: &[&str]) {
     }
 }
 
-/// A tar of `entries`: (path, content; `None` for a directory). Names are
-/// written raw, so `../` entries can be made.
-fn tar_of(entries: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+/// A tar of `entries`: (path, content; `None` for a directory, whose
+/// path ends in `/`). Names are written raw, so `../` entries can be made.
+pub(crate) fn tar_of(entries: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    let typed: Vec<(&str, tar::EntryType, &[u8])> = entries
+        .iter()
+        .map(|(path, data)| match data {
+            Some(d) => (*path, tar::EntryType::Regular, *d),
+            None => (*path, tar::EntryType::Directory, &b""[..]),
+        })
+        .collect();
+    tar_with(&typed)
+}
+
+/// The one tar builder of these tests: `entries` (path, type, content),
+/// owned by root, mode 0755, time 0; a block device is 8:0 (`/dev/sda`).
+fn tar_with(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
-    for (path, data) in entries {
+    for (path, kind, data) in entries {
         let mut h = tar::Header::new_gnu();
         h.set_uid(0);
         h.set_gid(0);
-        let data = data.unwrap_or_default();
-        h.set_entry_type(if path.ends_with('/') {
-            tar::EntryType::Directory
-        } else {
-            tar::EntryType::Regular
-        });
+        h.set_entry_type(*kind);
         h.set_size(data.len() as u64);
         h.set_mode(0o755);
         h.set_mtime(0);
+        if *kind == tar::EntryType::Block {
+            h.set_device_major(8).unwrap();
+            h.set_device_minor(0).unwrap();
+        }
         let name = path.as_bytes();
         h.as_old_mut().name[..name.len()].copy_from_slice(name);
         h.set_cksum();
-        b.append(&h, data).unwrap();
+        b.append(&h, *data).unwrap();
     }
     b.into_inner().unwrap()
 }
@@ -77,34 +89,30 @@ fn docker_archive_with(
     });
     let config = serde_json::to_vec(&config).unwrap();
     let chex = sha256(&config)["sha256:".len()..].to_string();
-    let mut b = tar::Builder::new(Vec::new());
-    let add = |b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, path, data).unwrap();
-    };
-    add(&mut b, &format!("{chex}.json"), &config);
-    let mut paths = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let p = format!("layer{i}/layer.tar");
-        add(&mut b, &p, l);
-        paths.push(p);
-    }
-    let manifest = serde_json::json!([{
-        "Config": format!("{chex}.json"),
+    let config_name = format!("{chex}.json");
+    let paths: Vec<String> = (0..layers.len())
+        .map(|i| format!("layer{i}/layer.tar"))
+        .collect();
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": config_name,
         "RepoTags": [tag],
         "Layers": paths,
-    }]);
-    add(
-        &mut b,
-        "manifest.json",
-        &serde_json::to_vec(&manifest).unwrap(),
+    }]))
+    .unwrap();
+    let mut files: Vec<(&str, Option<&[u8]>)> = vec![(&config_name, Some(&config))];
+    files.extend(
+        paths
+            .iter()
+            .zip(layers)
+            .map(|(p, l)| (p.as_str(), Some(&l[..]))),
     );
-    b.into_inner().unwrap()
+    files.push(("manifest.json", Some(&manifest)));
+    tar_of(&files)
+}
+
+/// `mydocker load -i ARCHIVE` in `env`.
+fn load(env: &Env, archive: &std::path::Path) -> std::process::Output {
+    env.md().args(["load", "-i"]).arg(archive).output().unwrap()
 }
 
 fn write(env: &Env, name: &str, bytes: &[u8]) -> PathBuf {
@@ -196,12 +204,7 @@ fn whiteouts_of_an_upper_layer_hide_the_lower_layers_files(env: Env) {
         "three.tar",
         &docker_archive("three:layers", &[busybox, lower, upper], &ids),
     );
-    let out = ok(&env
-        .md()
-        .args(["load", "-i"])
-        .arg(&archive)
-        .output()
-        .unwrap());
+    let out = ok(&load(&env, &archive));
     assert_eq!(out, "Loaded image: three:layers\n");
     env.run_image(
         "three:layers",
@@ -338,17 +341,11 @@ fn import_refuses_entries_leading_out(
 
 #[rstest]
 fn import_refuses_device_nodes(env: Env) {
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_entry_type(tar::EntryType::Block);
-    h.set_size(0);
-    h.set_device_major(8).unwrap();
-    h.set_device_minor(0).unwrap();
-    h.set_cksum();
-    b.append_data(&mut h, "dev/sda", std::io::empty()).unwrap();
-    let tar = write(&env, "dev.tar", &b.into_inner().unwrap());
+    let tar = write(
+        &env,
+        "dev.tar",
+        &tar_with(&[("dev/sda", tar::EntryType::Block, b"")]),
+    );
     let out = env
         .md()
         .args(["import"])
@@ -369,12 +366,7 @@ fn load_refuses_a_layer_of_another_digest(env: Env) {
         "tampered.tar",
         &docker_archive("tampered:1", &[layer], std::slice::from_ref(&promised)),
     );
-    let out = env
-        .md()
-        .args(["load", "-i"])
-        .arg(&archive)
-        .output()
-        .unwrap();
+    let out = load(&env, &archive);
     refused(&out, &["tampered:1", &promised]);
     assert!(!ok(&env.md().arg("images").output().unwrap()).contains("tampered"));
 }
@@ -399,12 +391,7 @@ fn save_then_load_gives_the_same_image(env: Env) {
         assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
     }
     let other = Env::with_root_named("other");
-    ok(&other
-        .md()
-        .args(["load", "-i"])
-        .arg(&archive)
-        .output()
-        .unwrap());
+    ok(&load(&other, &archive));
     let id = |e: &Env| {
         ok(&e
             .md()
@@ -446,12 +433,7 @@ fn run_honours_the_image_configuration(env: Env) {
             }),
         ),
     );
-    ok(&env
-        .md()
-        .args(["load", "-i"])
-        .arg(&archive)
-        .output()
-        .unwrap());
+    ok(&load(&env, &archive));
     env.run_image("configured:1", &["-e", "BAR=flag"], &[])
         .assert()
         .success()
@@ -518,6 +500,7 @@ fn an_imported_root_filesystem_runs(env: Env) {
 /// directory, the vfs driver: nothing mounted).
 #[rstest]
 fn podman_loads_a_saved_image_with_the_same_id(env: Env) {
+    crate::harness::require_tool("podman");
     let archive = env.scratch("archives").join("bb.tar");
     ok(&env
         .md()
@@ -538,7 +521,7 @@ fn podman_loads_a_saved_image_with_the_same_id(env: Env) {
             .args(["--storage-driver", "vfs", "--events-backend", "none"])
             .args(args)
             .output()
-            .expect("run podman (apt-get install podman)")
+            .expect("run podman")
     };
     let loaded = ok(&podman(&["load", "-q", "-i", archive.to_str().unwrap()]));
     assert!(loaded.contains("busybox:latest"), "{loaded}");
@@ -562,4 +545,124 @@ fn podman_loads_a_saved_image_with_the_same_id(env: Env) {
             ours["Digest"].as_str().unwrap()
         )
     );
+}
+
+/// What the store's temporaries are named like: layers being extracted,
+/// blobs being written, the index being replaced, an archive being loaded,
+/// a layer being committed.
+fn store_temporaries(env: &Env) -> Vec<String> {
+    let mut left = Vec::new();
+    for dir in [
+        env.root.join("layers"),
+        env.root.join("blobs/sha256"),
+        env.root.clone(),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let temporary = [
+                ".extract-",
+                ".incoming-",
+                ".index.json.",
+                ".oci-layout.",
+                ".load-",
+                ".commit-",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p));
+            if temporary {
+                left.push(e.path().display().to_string());
+            }
+        }
+    }
+    left
+}
+
+/// A one-layer image archive `tag` whose layer holds `files` small files
+/// (different bytes for each `tag`, so each is a new layer to extract),
+/// and the layer's digest.
+fn many_files_archive(tag: &str, files: usize) -> (Vec<u8>, String) {
+    let names: Vec<String> = (0..files).map(|i| format!("d/f{i}")).collect();
+    let mut entries: Vec<(&str, Option<&[u8]>)> = vec![("d/", None)];
+    entries.extend(names.iter().map(|n| (n.as_str(), Some(tag.as_bytes()))));
+    let layer = tar_of(&entries);
+    let id = sha256(&layer);
+    (docker_archive(tag, &[layer], std::slice::from_ref(&id)), id)
+}
+
+/// Temporaries a killed writer left (nobody holds them) are swept by the
+/// next command that writes there, and by `image prune`.
+#[rstest]
+fn temporaries_a_killed_load_left_are_swept(env: Env) {
+    let plant = || {
+        let layers = env.root.join("layers/.extract-dead");
+        std::fs::create_dir_all(layers.join("d")).unwrap();
+        std::fs::write(layers.join("d/f"), b"half").unwrap();
+        std::fs::create_dir_all(env.root.join("blobs/sha256")).unwrap();
+        std::fs::write(env.root.join("blobs/sha256/.incoming-dead"), b"half").unwrap();
+        std::fs::create_dir_all(env.root.join(".load-dead/layer0")).unwrap();
+        std::fs::write(env.root.join(".commit-dead"), b"half").unwrap();
+    };
+    plant();
+    let archive = write(&env, "new.tar", &many_files_archive("fresh:1", 3).0);
+    ok(&load(&env, &archive));
+    assert_eq!(store_temporaries(&env), Vec::<String>::new(), "after load");
+    plant();
+    ok(&env.md().args(["image", "prune"]).output().unwrap());
+    assert_eq!(store_temporaries(&env), Vec::<String>::new(), "after prune");
+}
+
+/// `load` killed with SIGKILL at any instant leaves the image whole or
+/// absent, and once another command ran no temporary of the store is
+/// left; `images`, `rmi` and `image prune` still work.
+#[rstest]
+fn a_load_killed_at_any_instant_leaves_no_temporaries(env: Env) {
+    use std::time::Duration;
+    let mut whole = 0;
+    for n in 0..16u64 {
+        let tag = format!("killed{n}:1");
+        let (archive, layer) = many_files_archive(&tag, 400);
+        let archive = write(&env, &format!("k{n}.tar"), &archive);
+        let args = env.root_args(&["load", "-i", archive.to_str().unwrap()]);
+        // From at once to past the end of a load, about 250 ms here
+        // (0, 2, 8, ... 450 ms).
+        env.spawn_and_kill_after(&args, Duration::from_micros(2000 * n * n));
+        if ok(&env.md().arg("images").output().unwrap()).contains(&format!("killed{n} ")) {
+            whole += 1;
+            // Named only once its layer is whole.
+            let dir = env.root.join("layers").join(&layer["sha256:".len()..]);
+            assert_eq!(std::fs::read(dir.join("d/f399")).unwrap(), tag.as_bytes());
+        }
+    }
+    // A load that is not killed sweeps what the killed ones left.
+    let last = write(&env, "last.tar", &many_files_archive("last:1", 3).0);
+    ok(&load(&env, &last));
+    assert_eq!(store_temporaries(&env), Vec::<String>::new());
+    let listed = ok(&env.md().arg("images").output().unwrap());
+    for line in listed.lines().skip(1) {
+        let name = line
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(":");
+        ok(&env.md().args(["rmi", &name]).output().unwrap());
+    }
+    ok(&env.md().args(["image", "prune"]).output().unwrap());
+    assert_eq!(
+        ok(&env.md().arg("images").output().unwrap())
+            .lines()
+            .count(),
+        1
+    );
+    for dir in ["layers", "blobs/sha256"] {
+        let left: Vec<_> = std::fs::read_dir(env.root.join(dir))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "left in {dir}: {left:?}");
+    }
+    eprintln!("{whole} of 16 killed loads left a whole image");
 }

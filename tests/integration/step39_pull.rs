@@ -41,6 +41,7 @@ struct Registry {
 
 impl Registry {
     fn start(env: &Env) -> Registry {
+        crate::harness::require_tool("docker-registry");
         let dir = env.scratch("registry");
         let storage = dir.join("storage");
         // A free port (never 5000, where a system registry may listen).
@@ -69,7 +70,7 @@ impl Registry {
             .stderr(log)
             .stdin(Stdio::null())
             .spawn()
-            .expect("start docker-registry (apt-get install docker-registry)");
+            .expect("start docker-registry");
         wait_for("the registry to listen", || {
             std::net::TcpStream::connect_timeout(&host.parse().unwrap(), Duration::from_millis(200))
                 .ok()
@@ -84,6 +85,7 @@ impl Registry {
     /// `mydocker save` of `image` in `env`, pushed as `NAME:TAG`; the
     /// manifest digest skopeo wrote.
     fn push(&self, env: &Env, image: &str, name_tag: &str) -> String {
+        crate::harness::require_tool("skopeo");
         let dir = env.scratch("push");
         let archive = dir.join("image.tar");
         ok(&env
@@ -100,7 +102,7 @@ impl Registry {
             .arg(format!("docker-archive:{}", archive.display()))
             .arg(format!("docker://{}/{name_tag}", self.host))
             .output()
-            .expect("run skopeo (apt-get install skopeo)");
+            .expect("run skopeo");
         assert!(
             out.status.success(),
             "skopeo copy: {}",
@@ -400,16 +402,7 @@ fn sha(bytes: &[u8]) -> String {
 
 impl FakeRegistry {
     fn start(answer: LayerAnswer) -> FakeRegistry {
-        let mut tar = tar::Builder::new(Vec::new());
-        let mut h = tar::Header::new_gnu();
-        h.set_size(5);
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        h.set_cksum();
-        tar.append_data(&mut h, "hello", &b"fake\n"[..]).unwrap();
-        let layer = tar.into_inner().unwrap();
+        let layer = crate::step38_image_store::tar_of(&[("hello", Some(b"fake\n"))]);
         let config = format!(
             r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}},"config":{{}}}}"#,
             sha(&layer)
