@@ -17,6 +17,20 @@
 //!   service=..,scope=..`: a GET of the realm with those parameters gives
 //!   an anonymous token, sent back as `Authorization: Bearer TOKEN` (the
 //!   distribution project's `docs/spec/auth/token.md`, as Docker Hub does).
+//!   A registry that wants a user answers `WWW-Authenticate: Basic
+//!   realm=..` instead (RFC 7617), or refuses the anonymous token.
+//!
+//! Credentials are read where `docker login` and `podman login` write
+//! them, never asked for: `$REGISTRY_AUTH_FILE`, podman's
+//! `$XDG_RUNTIME_DIR/containers/auth.json` and
+//! `$XDG_CONFIG_HOME/containers/auth.json`, then Docker's
+//! `$DOCKER_CONFIG/config.json` (else `~/.docker/config.json`), the order
+//! podman's `containers-auth.json(5)` gives. Each holds
+//! `{"auths": {"HOST": {"auth": "base64(user:password)"}}}`; the first
+//! file with an entry for the registry's host wins. They go to the
+//! registry as `Authorization: Basic ..`, or to the token realm when the
+//! registry asks for a bearer token. Docker's credential helpers
+//! (`credsStore`, `credHelpers`) are programs of their own: not run.
 //!
 //! The image's name in the index is written last, under the store's lock:
 //! a pull that fails leaves blobs no name reaches (`image prune` frees
@@ -25,7 +39,7 @@
 //! (`ROOT/pulls/HEX.lock`) is held while the blob is fetched, and the
 //! second finds it in the store.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,6 +82,19 @@ pub enum Error {
         image: String,
         what: String,
         reason: String,
+    },
+    #[error(
+        "{image}: the registry {host} asks for a user and password, and none are known for it: \
+         log in with `docker login {host}` or `podman login {host}` (mydocker reads their files), \
+         or name an auth.json with REGISTRY_AUTH_FILE"
+    )]
+    NeedsCredentials { image: String, host: String },
+    #[error("{image}: the registry {host} refused the credentials of user {user:?} (from {file})")]
+    CredentialsRefused {
+        image: String,
+        host: String,
+        user: String,
+        file: String,
     },
     #[error("{image}: {what}: {err}")]
     Io {
@@ -173,12 +200,126 @@ impl Remote {
     }
 }
 
+/// A user and password for a registry, and the file they were read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+    /// Where they were found, for error messages.
+    pub file: PathBuf,
+}
+
+impl Credentials {
+    /// The `Authorization` header's value for Basic auth (RFC 7617).
+    fn basic(&self) -> String {
+        use base64::Engine as _;
+        let pair = format!("{}:{}", self.user, self.password);
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+}
+
+/// The auth files to read, in podman's order (`containers-auth.json(5)`),
+/// for the environment `var` gives: `$REGISTRY_AUTH_FILE`,
+/// `$XDG_RUNTIME_DIR/containers/auth.json`,
+/// `$XDG_CONFIG_HOME/containers/auth.json` (else `~/.config/..`), then
+/// Docker's `$DOCKER_CONFIG/config.json` (else `~/.docker/config.json`).
+pub fn auth_files(var: impl Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let var = |k: &str| var(k).filter(|v| !v.is_empty());
+    let home = var("HOME").map(PathBuf::from);
+    let mut out = Vec::new();
+    if let Some(f) = var("REGISTRY_AUTH_FILE") {
+        out.push(PathBuf::from(f));
+    }
+    if let Some(d) = var("XDG_RUNTIME_DIR") {
+        out.push(Path::new(&d).join("containers/auth.json"));
+    }
+    match (var("XDG_CONFIG_HOME"), &home) {
+        (Some(d), _) => out.push(Path::new(&d).join("containers/auth.json")),
+        (None, Some(h)) => out.push(h.join(".config/containers/auth.json")),
+        (None, None) => {}
+    }
+    match (var("DOCKER_CONFIG"), &home) {
+        (Some(d), _) => out.push(Path::new(&d).join("config.json")),
+        (None, Some(h)) => out.push(h.join(".docker/config.json")),
+        (None, None) => {}
+    }
+    out
+}
+
+/// The host an `auths` key names: keys are `HOST`, `HOST/PATH` or a URL
+/// (`https://index.docker.io/v1/` for Docker Hub, as `docker login`
+/// writes it).
+fn auth_key_host(key: &str) -> &str {
+    let key = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    key.split('/').next().unwrap_or(key)
+}
+
+fn same_registry(key_host: &str, host: &str) -> bool {
+    let hub = |h: &str| {
+        matches!(
+            h,
+            "docker.io" | "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com"
+        )
+    };
+    key_host == host || (hub(key_host) && hub(host))
+}
+
+/// The credentials for `host` in one auth file's JSON: an entry's `auth`
+/// (base64 of `user:password`), else its `username` and `password`.
+pub fn credentials_in(json: &serde_json::Value, host: &str, file: &Path) -> Option<Credentials> {
+    use base64::Engine as _;
+    let auths = json["auths"].as_object()?;
+    let (_, entry) = auths
+        .iter()
+        .find(|(k, _)| same_registry(auth_key_host(k), host))?;
+    let (user, password) = match entry["auth"].as_str().filter(|a| !a.is_empty()) {
+        Some(encoded) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()?;
+            let text = String::from_utf8(bytes).ok()?;
+            let (u, p) = text.split_once(':')?;
+            (u.to_string(), p.to_string())
+        }
+        None => (
+            entry["username"].as_str()?.to_string(),
+            entry["password"].as_str()?.to_string(),
+        ),
+    };
+    Some(Credentials {
+        user,
+        password,
+        file: file.to_path_buf(),
+    })
+}
+
+/// The credentials for `host` from the first auth file that has some.
+pub fn credentials_for(host: &str) -> Option<Credentials> {
+    auth_files(|k| std::env::var(k).ok())
+        .into_iter()
+        .find_map(|file| {
+            let bytes = std::fs::read(&file).ok()?;
+            let json = serde_json::from_slice(&bytes).ok()?;
+            credentials_in(&json, host, &file)
+        })
+}
+
 /// An HTTP client for one registry, keeping the bearer token it was given.
 struct Client {
     agent: ureq::Agent,
     base: String,
+    host: String,
     image: String,
     token: Option<String>,
+    credentials: Option<Credentials>,
+    /// The registry asked for Basic auth: every request carries it.
+    basic: bool,
 }
 
 /// The `key="value"` parameters of a `WWW-Authenticate: Bearer ...` header.
@@ -211,10 +352,11 @@ impl Client {
         }
     }
 
-    /// GET `path` (under `/v2/`), answering one bearer challenge.
+    /// GET `path` (under `/v2/`), answering one challenge: Basic with the
+    /// known credentials, Bearer with a token from its realm.
     fn get(&mut self, path: &str, accept: Option<&str>) -> Result<ureq::Response, Error> {
         let url = format!("{}/v2/{path}", self.base);
-        let mut tried_token = false;
+        let mut answered = false;
         loop {
             let mut req = self.agent.get(&url);
             if let Some(a) = accept {
@@ -222,23 +364,49 @@ impl Client {
             }
             if let Some(t) = &self.token {
                 req = req.set("Authorization", &format!("Bearer {t}"));
+            } else if let Some(c) = self.credentials.as_ref().filter(|_| self.basic) {
+                req = req.set("Authorization", &c.basic());
             }
             match req.call() {
                 Ok(resp) => return Ok(resp),
-                Err(ureq::Error::Status(401, resp)) if !tried_token => {
+                Err(ureq::Error::Status(401, _)) if answered => return Err(self.unauthorized()),
+                Err(ureq::Error::Status(401, resp)) => {
                     let challenge = resp.header("WWW-Authenticate").unwrap_or("").to_string();
-                    let params = bearer_params(&challenge).ok_or_else(|| {
-                        self.http(
-                            &url,
-                            format!("401 with no bearer challenge ({challenge:?})"),
-                        )
-                    })?;
-                    self.token = Some(self.fetch_token(&params)?);
-                    tried_token = true;
+                    if challenge.trim_start().starts_with("Basic") {
+                        if self.credentials.is_none() {
+                            return Err(self.unauthorized());
+                        }
+                        self.basic = true;
+                    } else {
+                        let params = bearer_params(&challenge).ok_or_else(|| {
+                            self.http(
+                                &url,
+                                format!("401 with no bearer challenge ({challenge:?})"),
+                            )
+                        })?;
+                        self.token = Some(self.fetch_token(&params)?);
+                    }
+                    answered = true;
                 }
                 Err(ureq::Error::Status(code, resp)) => return Err(self.status(&url, code, resp)),
                 Err(e) => return Err(self.http(&url, e)),
             }
+        }
+    }
+
+    /// A 401 that credentials would answer: none known, or refused.
+    fn unauthorized(&self) -> Error {
+        match &self.credentials {
+            None => Error::NeedsCredentials {
+                image: format!("image {}", self.image),
+                host: self.host.clone(),
+            },
+            Some(c) => Error::CredentialsRefused {
+                image: format!("image {}", self.image),
+                host: self.host.clone(),
+                user: c.user.clone(),
+                file: c.file.display().to_string(),
+            },
         }
     }
 
@@ -265,7 +433,8 @@ impl Client {
         self.http(url, format!("the registry answered {code}{detail}"))
     }
 
-    /// An anonymous token from the challenge's realm.
+    /// A token from the challenge's realm: anonymous, or for the known
+    /// user (the credentials sent to the realm as Basic auth).
     fn fetch_token(&self, params: &[(String, String)]) -> Result<String, Error> {
         let realm = params
             .iter()
@@ -278,9 +447,14 @@ impl Client {
                 req = req.query(k, v);
             }
         }
-        let resp = req
-            .call()
-            .map_err(|e| self.http(&realm, format!("token: {e}")))?;
+        if let Some(c) = &self.credentials {
+            req = req.set("Authorization", &c.basic());
+        }
+        let resp = match req.call() {
+            Ok(resp) => resp,
+            Err(ureq::Error::Status(401 | 403, _)) => return Err(self.unauthorized()),
+            Err(e) => return Err(self.http(&realm, format!("token: {e}"))),
+        };
         let v: serde_json::Value = serde_json::from_reader(resp.into_reader().take(1 << 20))
             .map_err(|e| self.http(&realm, format!("token: {e}")))?;
         v["token"]
@@ -330,7 +504,7 @@ fn is_index(kind: &str) -> bool {
 
 /// Pull `remote` into the store at `root`; the manifest digest.
 /// `insecure`: hosts reached over plain HTTP (`--insecure-registry`).
-/// Progress lines (one per layer) go to stdout only on a terminal.
+/// A progress bar per layer goes to stderr when it is a terminal.
 pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String, Error> {
     let image = remote.local.clone();
     let invalid = |what: &str, reason: String| Error::Invalid {
@@ -345,8 +519,11 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
     let mut client = Client {
         agent,
         base: format!("{}://{}", remote.scheme(insecure), remote.host),
+        host: remote.host.clone(),
         image: image.clone(),
         token: None,
+        credentials: credentials_for(&remote.host),
+        basic: false,
     };
     let unknown = |e: Error| match e {
         Error::Http { reason, .. }
@@ -415,14 +592,14 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
     let manifest: ImageManifest =
         serde_json::from_slice(&bytes).map_err(|e| invalid("its manifest", e.to_string()))?;
     let store = Store::new(root);
-    let tty = std::io::stdout().is_terminal();
+    let progress = Progress::new(std::io::stderr().is_terminal(), manifest.layers());
     fetch_blob(
         &mut client,
         &store,
         remote,
         manifest.config(),
         "the configuration",
-        false,
+        None,
     )?;
     for (i, layer) in manifest.layers().iter().enumerate() {
         fetch_blob(
@@ -431,41 +608,103 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
             remote,
             layer,
             &format!("layer {}", i + 1),
-            tty,
+            progress.bar(i),
         )?;
     }
     let (digest, size) = store.put_blob(&image, "the manifest", &bytes[..], None)?;
     // Extraction and the name, under the store's lock; the name last.
     let _lock = store.lock()?;
-    for layer in manifest.layers() {
+    for (i, layer) in manifest.layers().iter().enumerate() {
+        if let Some(bar) = progress.bar(i) {
+            bar.set_message("Extracting");
+        }
         store.extract_layer(&image, layer.digest().as_ref())?;
+        if let Some(bar) = progress.bar(i) {
+            if bar.message() == "Already exists" {
+                bar.finish();
+            } else {
+                bar.finish_with_message("Pull complete");
+            }
+        }
     }
     store.set_named(&remote.local, &digest, size)?;
     Ok(digest)
 }
 
+/// One progress bar per layer on stderr, as Docker draws them
+/// (`SHORT-ID: Downloading [====>    ] 1.2 MB/3.4 MB`), redrawn in place;
+/// none when stderr is not a terminal (see the step's README).
+struct Progress {
+    bars: Vec<indicatif::ProgressBar>,
+    _multi: Option<indicatif::MultiProgress>,
+}
+
+impl Progress {
+    fn new(terminal: bool, layers: &[Descriptor]) -> Progress {
+        if !terminal {
+            return Progress {
+                bars: Vec::new(),
+                _multi: None,
+            };
+        }
+        let multi = indicatif::MultiProgress::new();
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix}: {msg:<16} [{bar:40}] {decimal_bytes}/{decimal_total_bytes}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> ");
+        let bars = layers
+            .iter()
+            .map(|l| {
+                let bar = multi.add(indicatif::ProgressBar::new(l.size()));
+                bar.set_style(style.clone());
+                bar.set_prefix(short_id(l.digest().as_ref()));
+                bar.set_message("Waiting");
+                bar
+            })
+            .collect();
+        Progress {
+            bars,
+            _multi: Some(multi),
+        }
+    }
+
+    fn bar(&self, layer: usize) -> Option<&indicatif::ProgressBar> {
+        self.bars.get(layer)
+    }
+}
+
+/// The first 12 hexadecimal digits of a digest, as Docker names layers.
+fn short_id(digest: &str) -> String {
+    digest
+        .trim_start_matches("sha256:")
+        .chars()
+        .take(12)
+        .collect()
+}
+
 /// Fetch the blob `desc` unless the store has it, holding its lock file
-/// so a concurrent pull of the same blob waits and then finds it.
+/// so a concurrent pull of the same blob waits and then finds it; `bar`
+/// counts the bytes as they arrive.
 fn fetch_blob(
     client: &mut Client,
     store: &Store,
     remote: &Remote,
     desc: &Descriptor,
     what: &str,
-    progress: bool,
+    bar: Option<&indicatif::ProgressBar>,
 ) -> Result<(), Error> {
     let image = remote.local.as_str();
     let digest = desc.digest().to_string();
     let dest = store.blob_path(&digest)?;
-    let short = digest
-        .trim_start_matches("sha256:")
-        .chars()
-        .take(12)
-        .collect::<String>();
-    if dest.is_file() {
-        if progress {
-            println!("{short}: Already exists");
+    let exists = || {
+        if let Some(bar) = bar {
+            bar.set_position(desc.size());
+            bar.set_message("Already exists");
         }
+    };
+    if dest.is_file() {
+        exists();
         return Ok(());
     }
     let io = |w: &str| {
@@ -483,29 +722,28 @@ fn fetch_blob(
     let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| io("lock a blob's lock file")(e.into()))?;
     if dest.is_file() {
+        exists();
         return Ok(());
-    }
-    if progress {
-        println!(
-            "{short}: Pulling {}",
-            crate::format::human_size(desc.size())
-        );
-        let _ = std::io::stdout().flush();
     }
     let path = format!("{}/blobs/{digest}", remote.repository);
     let resp = client.get(&path, None)?;
     // One byte more than promised: a longer blob is caught by its size.
     let body = resp.into_reader().take(desc.size() + 1);
-    let (_, got) = store.put_blob(image, what, body, Some(&digest))?;
+    let (_, got) = match bar {
+        Some(bar) => {
+            bar.set_message("Downloading");
+            let got = store.put_blob(image, what, bar.wrap_read(body), Some(&digest));
+            bar.set_message("Download complete");
+            got?
+        }
+        None => store.put_blob(image, what, body, Some(&digest))?,
+    };
     if got != desc.size() {
         return Err(Error::Invalid {
             image: format!("image {image}"),
             what: what.to_string(),
             reason: format!("{got} bytes, but its manifest says {}", desc.size()),
         });
-    }
-    if progress {
-        println!("{short}: Pull complete");
     }
     Ok(())
 }
