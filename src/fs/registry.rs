@@ -804,4 +804,48 @@ mod tests {
         );
         assert!(bearer_params("Basic realm=\"x\"").is_none());
     }
+
+    #[test]
+    fn auth_files_follow_podmans_order() {
+        let env = |k: &str| {
+            match k {
+                "REGISTRY_AUTH_FILE" => Some("/a/auth.json"),
+                "XDG_RUNTIME_DIR" => Some("/run/user/0"),
+                "HOME" => Some("/root"),
+                "DOCKER_CONFIG" => Some(""),
+                _ => None,
+            }
+            .map(str::to_string)
+        };
+        let files: Vec<String> = auth_files(env)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "/a/auth.json",
+                "/run/user/0/containers/auth.json",
+                "/root/.config/containers/auth.json",
+                "/root/.docker/config.json",
+            ]
+        );
+    }
+
+    #[test]
+    fn credentials_are_read_from_auth_and_from_user_and_password() {
+        let file = Path::new("/f");
+        // base64("u:p:w") — the password may hold a ':'.
+        let json = serde_json::json!({"auths": {
+            "http://127.0.0.1:5001/v2/": {"auth": "dTpwOnc="},
+            "https://index.docker.io/v1/": {"username": "hub", "password": "pw"},
+        }});
+        let c = credentials_in(&json, "127.0.0.1:5001", file).unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("u", "p:w"));
+        assert_eq!(c.basic(), "Basic dTpwOnc=");
+        let hub = credentials_in(&json, DOCKER_HUB, file).unwrap();
+        assert_eq!(hub.user, "hub");
+        assert!(credentials_in(&json, "127.0.0.1:5002", file).is_none());
+        assert!(credentials_in(&serde_json::json!({}), DOCKER_HUB, file).is_none());
+    }
 }

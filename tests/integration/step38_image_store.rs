@@ -423,6 +423,66 @@ fn save_then_load_gives_the_same_image(env: Env) {
         .stdout("loaded\n");
 }
 
+/// An OCI archive whose layers are zstd-compressed (`tar+zstd`, as
+/// `skopeo copy --dest-compress-format zstd` writes them) loads and runs.
+#[rstest]
+fn an_oci_archive_with_zstd_layers_loads_and_runs(env: Env) {
+    let dir = env.scratch("zstd");
+    let archive = dir.join("bb.tar");
+    ok(&env
+        .md()
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg("busybox")
+        .output()
+        .unwrap());
+    let oci = dir.join("zbox.tar");
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "-q",
+            "--dest-compress-format",
+            "zstd",
+            "--dest-compress",
+        ])
+        .arg(format!("docker-archive:{}", archive.display()))
+        .arg(format!("oci-archive:{}:zbox:1", oci.display()))
+        .output()
+        .expect("run skopeo (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut layer_types = Vec::new();
+    for e in tar::Archive::new(std::fs::File::open(&oci).unwrap())
+        .entries()
+        .unwrap()
+    {
+        let mut e = e.unwrap();
+        let mut text = String::new();
+        if std::io::Read::read_to_string(&mut e, &mut text).is_ok()
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Some(layers) = v["layers"].as_array()
+        {
+            layer_types.extend(layers.iter().map(|l| l["mediaType"].to_string()));
+        }
+    }
+    assert_eq!(
+        layer_types,
+        ["\"application/vnd.oci.image.layer.v1.tar+zstd\""],
+        "skopeo wrote no zstd layer"
+    );
+    let other = Env::with_root_named("other");
+    let out = ok(&other.md().args(["load", "-i"]).arg(&oci).output().unwrap());
+    assert!(out.contains("Loaded image: zbox:1"), "{out}");
+    other
+        .run_image("zbox:1", &[], &["echo", "zstd"])
+        .assert()
+        .success()
+        .stdout("zstd\n");
+}
+
 /// The image's configuration is honoured: Entrypoint + Cmd with no
 /// command, Env under `-e`, WorkingDir, User; `--entrypoint` and `-w`
 /// override.
