@@ -85,14 +85,18 @@ pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
                     named?;
                     bail!("no such image: {image}");
                 }
+                let ids: HashSet<&String> = found.iter().map(|e| &e.config).collect();
+                if ids.len() > 1 {
+                    bail!("image ID prefix {image} names more than one image: give more of it");
+                }
                 if found.len() > 1 && !args.force {
-                    let list: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+                    let list: Vec<&str> = found.iter().map(|e| e.name.as_str()).collect();
                     bail!(
                         "image {image} is referenced by more than one name ({}): rmi each name, or rmi -f {image}",
                         list.join(", ")
                     );
                 }
-                found
+                found.into_iter().map(|e| (e.name, e.manifest)).collect()
             }
         };
         for (name, manifest) in names {

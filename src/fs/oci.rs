@@ -491,8 +491,10 @@ impl Store {
     }
 
     /// The manifest digest `text` names: an index entry (`NAME[:TAG]`,
-    /// `NAME@DIGEST`), else an image ID or a unique prefix of it (two
-    /// images that share the prefix: an error naming both).
+    /// `NAME@DIGEST`), else an image ID or a unique prefix of it. One ID
+    /// is one image even when several manifests carry it (the same layers
+    /// compressed otherwise): any of them serves. A prefix of two IDs is
+    /// an error.
     pub fn resolve(&self, text: &str) -> Result<Option<String>, Error> {
         if let Ok(name) = index_name(text)
             && let Some(d) = self.lookup_named(&name)?
@@ -500,41 +502,39 @@ impl Store {
             return Ok(Some(d));
         }
         let found = self.by_id(text)?;
-        let mut manifests: Vec<&String> = found.iter().map(|(_, m)| m).collect();
-        manifests.dedup();
-        match manifests.as_slice() {
-            [] => Ok(None),
-            [one] => Ok(Some((*one).clone())),
-            _ => Err(Error::Reference {
+        let ids: HashSet<&String> = found.iter().map(|e| &e.config).collect();
+        if ids.len() > 1 {
+            return Err(Error::Reference {
                 reference: text.to_string(),
                 reason: "this image ID prefix names more than one image: give more of it",
-            }),
+            });
         }
+        Ok(found.first().map(|e| e.manifest.clone()))
     }
 
-    /// The index entries (name, manifest digest) of the image whose ID
-    /// (configuration digest) is, or starts with, `text`.
-    pub fn by_id(&self, text: &str) -> Result<Vec<(String, String)>, Error> {
+    /// The index entries of the image whose ID (configuration digest) is,
+    /// or starts with, `text` (`sha256:` optional).
+    pub fn by_id(&self, text: &str) -> Result<Vec<IdEntry>, Error> {
         let Some(prefix) = id_prefix(text) else {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
         for d in self.index()?.manifests() {
             let Some(name) = ref_name(d) else { continue };
-            let digest = d.digest().to_string();
-            let Ok(m) = self.manifest(&name, &digest) else {
+            let manifest = d.digest().to_string();
+            let Ok(m) = self.manifest(&name, &manifest) else {
                 continue;
             };
-            if m.config()
-                .digest()
-                .to_string()
-                .trim_start_matches("sha256:")
-                .starts_with(prefix)
-            {
-                out.push((name, digest));
+            let config = m.config().digest().to_string();
+            if config.trim_start_matches("sha256:").starts_with(prefix) {
+                out.push(IdEntry {
+                    name,
+                    manifest,
+                    config,
+                });
             }
         }
-        out.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
@@ -852,6 +852,17 @@ impl Store {
         out.sort_by(|a, b| (&a.repository, &a.tag).cmp(&(&b.repository, &b.tag)));
         Ok(out)
     }
+}
+
+/// An index entry found by image ID ([`Store::by_id`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdEntry {
+    /// `NAME:TAG` or `NAME@DIGEST`.
+    pub name: String,
+    /// The manifest's digest.
+    pub manifest: String,
+    /// The configuration's digest: the image ID.
+    pub config: String,
 }
 
 /// The `NAME:TAG` an index entry carries.

@@ -656,11 +656,12 @@ impl Progress {
         let bars = layers
             .iter()
             .map(|l| {
-                let bar = multi.add(indicatif::ProgressBar::new(l.size()));
-                bar.set_style(style.clone());
-                bar.set_prefix(short_id(l.digest().as_ref()));
-                bar.set_message("Waiting");
-                bar
+                multi.add(
+                    indicatif::ProgressBar::new(l.size())
+                        .with_style(style.clone())
+                        .with_prefix(short_id(l.digest().as_ref()))
+                        .with_message("Waiting"),
+                )
             })
             .collect();
         Progress {
@@ -671,6 +672,22 @@ impl Progress {
 
     fn bar(&self, layer: usize) -> Option<&indicatif::ProgressBar> {
         self.bars.get(layer)
+    }
+}
+
+impl Drop for Progress {
+    /// The bars stay as they were last drawn (a failed pull shows where it
+    /// stopped), and what follows starts on a line of its own.
+    fn drop(&mut self) {
+        if self.bars.is_empty() {
+            return;
+        }
+        for bar in &self.bars {
+            if !bar.is_finished() {
+                bar.abandon();
+            }
+        }
+        eprintln!();
     }
 }
 
