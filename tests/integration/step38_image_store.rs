@@ -423,6 +423,42 @@ fn save_then_load_gives_the_same_image(env: Env) {
         .stdout("loaded\n");
 }
 
+/// An image ID (or a unique prefix) names the image in `run`, `tag` and
+/// `rmi`, as in Docker; `rmi ID` of an image with two names needs -f.
+#[rstest]
+fn an_image_id_names_the_image(env: Env) {
+    ok(&env
+        .md()
+        .args(["tag", "busybox", "t38-id:1"])
+        .output()
+        .unwrap());
+    let listed = ok(&env.md().arg("images").output().unwrap());
+    let id = listed
+        .lines()
+        .find(|l| l.starts_with("t38-id "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no t38-id row: {listed}"))
+        .to_string();
+    env.run_image(&id[..8], &[], &["echo", "by id"])
+        .assert()
+        .success()
+        .stdout("by id\n");
+    ok(&env
+        .md()
+        .args(["tag", &format!("sha256:{id}"), "t38-id:2"])
+        .output()
+        .unwrap());
+    refused(
+        &env.md().args(["rmi", &id]).output().unwrap(),
+        &["more than one name", "t38-id:1", "-f"],
+    );
+    let out = ok(&env.md().args(["rmi", "-f", &id]).output().unwrap());
+    for name in ["busybox:latest", "t38-id:1", "t38-id:2"] {
+        assert!(out.contains(&format!("Untagged: {name}")), "{out}");
+    }
+    assert!(!ok(&env.md().arg("images").output().unwrap()).contains("t38-id"));
+}
+
 /// An OCI archive whose layers are zstd-compressed (`tar+zstd`, as
 /// `skopeo copy --dest-compress-format zstd` writes them) loads and runs.
 #[rstest]
