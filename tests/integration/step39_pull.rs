@@ -400,8 +400,6 @@ fn concurrent_pulls_of_one_image_both_succeed(env: Env) {
         .stdout("made\n");
 }
 
-/// How the fake registry serves the layer blob.
-
 /// `mydocker` in `env` with no credentials anywhere it looks (`HOME` and
 /// `DOCKER_CONFIG` in the test's directory, podman's variables unset),
 /// plus `vars`.
@@ -585,6 +583,7 @@ fn a_token_realm_that_wants_a_user_gets_the_credentials(env: Env) {
         .unwrap());
 }
 
+/// How the fake registry serves the layer blob.
 #[derive(Clone, Copy, PartialEq)]
 enum LayerAnswer {
     Whole,
