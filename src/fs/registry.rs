@@ -299,6 +299,72 @@ pub fn credentials_in(json: &serde_json::Value, host: &str, file: &Path) -> Opti
     })
 }
 
+/// Docker's Hub as `docker login` keys it in `auths`.
+pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
+/// Docker's config file: `$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json`, for the environment `var` gives.
+pub fn docker_config(var: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let var = |k: &str| var(k).filter(|v| !v.is_empty());
+    match (var("DOCKER_CONFIG"), var("HOME")) {
+        (Some(d), _) => Some(Path::new(&d).join("config.json")),
+        (None, Some(h)) => Some(Path::new(&h).join(".docker/config.json")),
+        (None, None) => None,
+    }
+}
+
+/// `json` (a Docker config file's content, `{}` when none) with the
+/// `auths` entry `key` set to `creds` (`Some`) or removed (`None`); the
+/// other keys kept as they were. Whether an entry was there before.
+pub fn set_auth(json: &mut serde_json::Value, key: &str, creds: Option<(&str, &str)>) -> bool {
+    use base64::Engine as _;
+    if !json.is_object() {
+        *json = serde_json::json!({});
+    }
+    let auths = json
+        .as_object_mut()
+        .expect("an object")
+        .entry("auths")
+        .or_insert_with(|| serde_json::json!({}));
+    if !auths.is_object() {
+        *auths = serde_json::json!({});
+    }
+    let auths = auths.as_object_mut().expect("an object");
+    let had = auths
+        .keys()
+        .any(|k| same_registry(auth_key_host(k), auth_key_host(key)));
+    auths.retain(|k, _| !same_registry(auth_key_host(k), auth_key_host(key)));
+    if let Some((user, password)) = creds {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        auths.insert(key.to_string(), serde_json::json!({ "auth": auth }));
+    }
+    had
+}
+
+/// Check `creds` against the registry `host`: a GET of `/v2/` answering
+/// its challenge (Basic, or a token for the user), as `docker login` does.
+pub fn check_login(host: &str, creds: Credentials, insecure: &[String]) -> Result<(), Error> {
+    let remote = Remote {
+        host: host.to_string(),
+        repository: String::new(),
+        reference: String::new(),
+        local: host.to_string(),
+    };
+    let mut client = Client {
+        agent: ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(30))
+            .timeout_read(Duration::from_secs(60))
+            .build(),
+        base: format!("{}://{host}", remote.scheme(insecure)),
+        host: host.to_string(),
+        image: format!("login to {host}"),
+        token: None,
+        credentials: Some(creds),
+        basic: false,
+    };
+    client.get("", None).map(drop)
+}
+
 /// The credentials for `host` from the first auth file that has some.
 pub fn credentials_for(host: &str) -> Option<Credentials> {
     auth_files(|k| std::env::var(k).ok())
@@ -864,5 +930,23 @@ mod tests {
         assert_eq!(hub.user, "hub");
         assert!(credentials_in(&json, "127.0.0.1:5002", file).is_none());
         assert!(credentials_in(&serde_json::json!({}), DOCKER_HUB, file).is_none());
+    }
+
+    #[test]
+    fn set_auth_keeps_other_keys_and_replaces_the_hosts_entry() {
+        let mut json = serde_json::json!({
+            "auths": {"http://r:5/v2/": {"auth": "b2xk"}, "other:1": {"auth": "eA=="}},
+            "psFormat": "x",
+        });
+        assert!(set_auth(&mut json, "r:5", Some(("u", "pw"))));
+        assert_eq!(json["auths"]["r:5"]["auth"], "dTpwdw==");
+        assert!(json["auths"].get("http://r:5/v2/").is_none());
+        assert_eq!(json["auths"]["other:1"]["auth"], "eA==");
+        assert_eq!(json["psFormat"], "x");
+        assert!(set_auth(&mut json, "r:5", None));
+        assert!(!set_auth(&mut json, "r:5", None));
+        let mut empty = serde_json::Value::Null;
+        assert!(!set_auth(&mut empty, DOCKER_HUB_KEY, Some(("a", "b"))));
+        assert!(credentials_in(&empty, DOCKER_HUB, Path::new("/f")).is_some());
     }
 }

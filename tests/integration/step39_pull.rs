@@ -565,6 +565,62 @@ fn docker_and_podman_credentials_pull_from_a_registry_with_htpasswd(env: Env) {
     );
 }
 
+/// `login` checks the user against the registry and writes Docker's
+/// config.json (0600), which `pull` then reads; `logout` removes it.
+#[rstest]
+fn login_writes_dockers_config_and_logout_removes_it(env: Env) {
+    use std::os::unix::fs::PermissionsExt;
+    let reg = Registry::start_with_auth(&env);
+    let pusher = Env::with_root_named("pusher");
+    reg.push_with(&pusher, "busybox", "private:1", &["--dest-creds", "u:pw"]);
+    let image = format!("{}/private:1", reg.host);
+    let config = env.scratch("home").join(".docker/config.json");
+    // A wrong password: refused, nothing written.
+    refused(
+        &md_with_auth(&env, &[])
+            .args(["login", "-u", "u", "--password-stdin", &reg.host])
+            .write_stdin("nope\n")
+            .output()
+            .unwrap(),
+        &["refused the credentials", &reg.host],
+    );
+    assert!(!config.exists());
+    let out = ok(&md_with_auth(&env, &[])
+        .args(["login", "-u", "u", "--password-stdin", &reg.host])
+        .write_stdin("pw\n")
+        .output()
+        .unwrap());
+    assert_eq!(out, "Login Succeeded\n");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert_eq!(json["auths"][&reg.host]["auth"], "dTpwdw=="); // base64("u:pw")
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    ok(&md_with_auth(&env, &[])
+        .args(["pull", &image])
+        .output()
+        .unwrap());
+    let out = ok(&md_with_auth(&env, &[])
+        .args(["logout", &reg.host])
+        .output()
+        .unwrap());
+    assert_eq!(
+        out,
+        format!("Removing login credentials for {}\n", reg.host)
+    );
+    refused(
+        &md_with_auth(&env, &[])
+            .args(["pull", &format!("{}/private:2", reg.host)])
+            .output()
+            .unwrap(),
+        &["docker login"],
+    );
+    let out = ok(&md_with_auth(&env, &[])
+        .args(["logout", &reg.host])
+        .output()
+        .unwrap());
+    assert_eq!(out, format!("Not logged in to {}\n", reg.host));
+}
+
 #[rstest]
 fn a_token_realm_that_wants_a_user_gets_the_credentials(env: Env) {
     let reg = FakeRegistry::start(LayerAnswer::TokenForUserOnly);
