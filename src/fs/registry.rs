@@ -32,6 +32,11 @@
 //! registry asks for a bearer token. Docker's credential helpers
 //! (`credsStore`, `credHelpers`) are programs of their own: not run.
 //!
+//! On a terminal each layer gets a progress bar on stderr (its bytes of
+//! the manifest's size), redrawn in place, as Docker draws them; off a
+//! terminal nothing but the closing lines of `pull` (step 39's README says
+//! why).
+//!
 //! The image's name in the index is written last, under the store's lock:
 //! a pull that fails leaves blobs no name reaches (`image prune` frees
 //! them), never a name pointing at an incomplete image. Two pulls of one
@@ -85,7 +90,7 @@ pub enum Error {
     },
     #[error(
         "{image}: the registry {host} asks for a user and password, and none are known for it: \
-         log in with `docker login {host}` or `podman login {host}` (mydocker reads their files), \
+         log in with `mydocker login {host}` (or docker's or podman's login: mydocker reads their files), \
          or name an auth.json with REGISTRY_AUTH_FILE"
     )]
     NeedsCredentials { image: String, host: String },

@@ -518,7 +518,7 @@ fn a_registry_that_wants_a_user_is_125_without_credentials(env: Env) {
             .args(["pull", &image])
             .output()
             .unwrap(),
-        &[&image, &reg.host, "docker login", "REGISTRY_AUTH_FILE"],
+        &[&image, &reg.host, "mydocker login", "REGISTRY_AUTH_FILE"],
     );
     assert!(!err.contains("internal error"), "{err}");
     assert_eq!(index_names(&env.root), Vec::<String>::new());
@@ -612,7 +612,7 @@ fn login_writes_dockers_config_and_logout_removes_it(env: Env) {
             .args(["pull", &format!("{}/private:2", reg.host)])
             .output()
             .unwrap(),
-        &["docker login"],
+        &["mydocker login"],
     );
     let out = ok(&md_with_auth(&env, &[])
         .args(["logout", &reg.host])
@@ -630,7 +630,7 @@ fn a_token_realm_that_wants_a_user_gets_the_credentials(env: Env) {
             .args(["pull", &image])
             .output()
             .unwrap(),
-        &[&image, "docker login"],
+        &[&image, "mydocker login"],
     );
     let file = auth_file(&env, "podman", &reg.host, "u:pw");
     ok(&md_with_auth(&env, &[("REGISTRY_AUTH_FILE", &file)])
