@@ -6,7 +6,8 @@
 //! encryption: the file is made readable by its owner only (0600), as
 //! Docker makes it. Docker's credential helpers (`credsStore`) are other
 //! programs: not run, and a config naming one is refused rather than
-//! written past.
+//! written past. The file is a few lines of JSON handled with
+//! `serde_json` and `base64` ([`crate::fs::registry::set_auth`]).
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
