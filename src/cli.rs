@@ -125,6 +125,14 @@ pub enum Command {
     #[cfg(feature = "pull")]
     Pull(PullArgs),
 
+    /// Log in to a registry (the credentials go to Docker's config.json)
+    #[cfg(feature = "pull")]
+    Login(LoginArgs),
+
+    /// Log out from a registry (its credentials leave Docker's config.json)
+    #[cfg(feature = "pull")]
+    Logout(LogoutArgs),
+
     /// Manage images
     #[cfg(feature = "oci_image")]
     Image(ImageArgs),
@@ -751,6 +759,36 @@ pub struct PullArgs {
     /// The image: [HOST[:PORT]/]NAME[:TAG|@sha256:DIGEST] (no host: Docker Hub)
     #[arg(value_name = "NAME[:TAG|@DIGEST]")]
     pub image: String,
+}
+
+#[cfg(feature = "pull")]
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The user name
+    #[arg(short = 'u', long = "username", value_name = "USER")]
+    pub username: String,
+    /// The password (seen by other users in the process list: prefer
+    /// --password-stdin)
+    #[arg(short = 'p', long = "password", value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Read the password from standard input
+    #[arg(long = "password-stdin", conflicts_with = "password")]
+    pub password_stdin: bool,
+    /// A registry reached over plain HTTP, as HOST[:PORT] (localhost and
+    /// 127.0.0.1 always are)
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+    /// The registry, HOST[:PORT] (none: Docker Hub)
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
+}
+
+#[cfg(feature = "pull")]
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry, HOST[:PORT] (none: Docker Hub)
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
 }
 
 #[cfg(feature = "oci_image")]

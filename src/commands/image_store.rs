@@ -45,54 +45,80 @@ fn collect(root: &Path) -> Result<oci::Collected> {
     Ok(oci::collect_garbage(root, &keep)?)
 }
 
-/// `tag SOURCE TARGET`: TARGET names SOURCE's manifest.
+/// `tag SOURCE TARGET`: TARGET names SOURCE's manifest (SOURCE a name,
+/// `NAME@DIGEST` or an image ID).
 pub fn tag(root: &Path, args: &TagArgs) -> Result<i32> {
     let store = Store::new(root);
-    let source = Reference::parse(&args.source)?;
     let target = Reference::parse(&args.target)?;
     // The tutorial's tar dropped into ROOT/images counts as an image
     // (imported here, under the store's lock).
     oci::layer(root, &args.source)?;
     let _lock = store.lock()?;
-    let Some(manifest) = store.lookup(&source)? else {
-        bail!("no such image: {source}");
+    let Some(manifest) = store.resolve(&args.source)? else {
+        bail!("no such image: {}", args.source);
     };
     let size = std::fs::metadata(store.blob_path(&manifest)?)
-        .with_context(|| format!("image {source}: its manifest"))?
+        .with_context(|| format!("image {}: its manifest", args.source))?
         .len();
     store.set_ref(&target, &manifest, size)?;
     Ok(0)
 }
 
-/// `rmi [-f] IMAGE...`: remove each name; an image a container was made
-/// from is refused without -f, and even with it the container's layers
-/// stay until it is removed (`image prune` then frees them).
+/// `rmi [-f] IMAGE...`: remove each name (`NAME[:TAG]`, `NAME@DIGEST`);
+/// an image ID removes every name of that image, and with more than one
+/// name only with -f (Docker's "referenced in multiple repositories").
+/// An image a container was made from is refused without -f, and even
+/// with it the container's layers stay until it is removed (`image
+/// prune` then frees them).
 pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
     let store = Store::new(root);
     let _lock = store.lock()?;
     for image in &args.images {
-        let r = Reference::parse(image)?;
-        let Some(manifest) = store.lookup(&r)? else {
-            bail!("no such image: {r}");
+        let names: Vec<(String, String)> = match oci::index_name(image) {
+            Ok(name) if store.lookup_named(&name)?.is_some() => {
+                let manifest = store.lookup_named(&name)?.unwrap_or_default();
+                vec![(name, manifest)]
+            }
+            named => {
+                let found = store.by_id(image)?;
+                if found.is_empty() {
+                    named?;
+                    bail!("no such image: {image}");
+                }
+                let ids: HashSet<&String> = found.iter().map(|e| &e.config).collect();
+                if ids.len() > 1 {
+                    bail!("image ID prefix {image} names more than one image: give more of it");
+                }
+                if found.len() > 1 && !args.force {
+                    let list: Vec<&str> = found.iter().map(|e| e.name.as_str()).collect();
+                    bail!(
+                        "image {image} is referenced by more than one name ({}): rmi each name, or rmi -f {image}",
+                        list.join(", ")
+                    );
+                }
+                found.into_iter().map(|e| (e.name, e.manifest)).collect()
+            }
         };
-        let (users, _) = in_use(root);
-        let other_names = store
-            .index()?
-            .manifests()
-            .iter()
-            .filter(|d| d.digest().to_string() == manifest)
-            .count()
-            > 1;
-        if let Some((_, container)) = users.iter().find(|(m, _)| *m == manifest)
-            && !args.force
-            && !other_names
-        {
-            bail!(
-                "image {r} is used by container {container}: remove the container first, or rmi -f (the name goes, the container keeps its layers)"
-            );
+        for (name, manifest) in names {
+            let (users, _) = in_use(root);
+            let other_names = store
+                .index()?
+                .manifests()
+                .iter()
+                .filter(|d| d.digest().to_string() == manifest)
+                .count()
+                > 1;
+            if let Some((_, container)) = users.iter().find(|(m, _)| *m == manifest)
+                && !args.force
+                && !other_names
+            {
+                bail!(
+                    "image {name} is used by container {container}: remove the container first, or rmi -f (the name goes, the container keeps its layers)"
+                );
+            }
+            store.remove_named(&name)?;
+            println!("Untagged: {name}");
         }
-        store.remove_ref(&r)?;
-        println!("Untagged: {r}");
     }
     for d in collect(root)?.blobs {
         println!("Deleted: {d}");

@@ -1,6 +1,7 @@
 //! `mydocker images` from step 38: the references of the OCI store's
 //! index, as Docker lists them (REPOSITORY TAG IMAGE ID CREATED SIZE; the
-//! image ID is the configuration's digest).
+//! image ID is the configuration's digest; an image pulled by digest has
+//! the tag `<none>`, step 39).
 
 use std::path::Path;
 
@@ -27,8 +28,8 @@ pub fn images(root: &Path, args: &ImagesArgs) -> Result<i32> {
     if args.json || args.format == "json" {
         for i in &list {
             let row = serde_json::json!({
-                "Repository": i.reference.name,
-                "Tag": i.reference.tag,
+                "Repository": i.repository,
+                "Tag": i.tag.as_deref().unwrap_or("<none>"),
                 "ID": i.id,
                 "Digest": i.manifest,
                 "CreatedAt": i.created,
@@ -48,8 +49,8 @@ pub fn images(root: &Path, args: &ImagesArgs) -> Result<i32> {
     ]];
     for i in &list {
         rows.push([
-            i.reference.name.clone(),
-            i.reference.tag.clone(),
+            i.repository.clone(),
+            i.tag.clone().unwrap_or_else(|| "<none>".into()),
             short(&i.id),
             created(i),
             crate::format::human_size(i.size),

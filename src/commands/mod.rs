@@ -22,6 +22,8 @@ pub mod images;
 pub mod inspect;
 #[cfg(feature = "lifecycle")]
 pub mod kill;
+#[cfg(feature = "pull")]
+pub mod login;
 #[cfg(all(feature = "logs", not(feature = "lifecycle")))]
 pub mod logs;
 #[cfg(feature = "lifecycle")]
@@ -99,6 +101,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Save(args) => image_store::save(&cli.root, &args),
         #[cfg(feature = "pull")]
         Command::Pull(args) => pull::pull(&cli.root, &args),
+        #[cfg(feature = "pull")]
+        Command::Login(args) => login::login(&args),
+        #[cfg(feature = "pull")]
+        Command::Logout(args) => login::logout(&args),
         #[cfg(feature = "oci_image")]
         Command::Image(args) => image_store::image(&cli.root, &args),
         #[cfg(feature = "run")]

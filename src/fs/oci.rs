@@ -227,7 +227,11 @@ impl crate::fs::layers::LowerDirs for Stack {
 /// One image of the index, as `images` shows it.
 #[derive(Debug, Clone)]
 pub struct ImageInfo {
-    pub reference: Reference,
+    /// Docker's REPOSITORY: the name without its tag or digest.
+    pub repository: String,
+    /// The tag; none for an image known only by `NAME@DIGEST` (pulled by
+    /// digest), which Docker lists with the tag `<none>`.
+    pub tag: Option<String>,
     /// The manifest's digest, `sha256:<hex>`.
     pub manifest: String,
     /// The configuration's digest: Docker's image ID.
@@ -261,23 +265,51 @@ pub fn recorded(root: &Path, digests: &[String], manifest: &str) -> Result<Stack
     })
 }
 
-/// The layers of the image `reference`, each extracted once. The
-/// tutorial's `ROOT/images/NAME.tar` is imported as `NAME:latest` the first
-/// time it is used, when no such image is in the index.
+/// The layers of the image `reference` (`NAME[:TAG]`, `NAME@DIGEST`, or
+/// an image ID: the configuration's digest, or a unique prefix of its
+/// hex, as Docker accepts), each extracted once. The tutorial's
+/// `ROOT/images/NAME.tar` is imported as `NAME:latest` the first time it
+/// is used, when no such image is in the index.
 pub fn layer(root: &Path, reference: &str) -> Result<Stack, Error> {
     let store = Store::new(root);
+    if let Some(manifest_digest) = store.resolve(reference)? {
+        return store.stack(reference, &manifest_digest);
+    }
     let r = Reference::parse(reference)?;
-    let manifest_digest = match store.lookup(&r)? {
-        Some(d) => d,
-        None => {
-            let tar = root.join("images").join(format!("{}.tar", r.name));
-            if r.tag != "latest" || r.name.contains('/') || !tar.is_file() {
-                return Err(Error::NotFound(reference.to_string()));
-            }
-            store.import(&tar, &r, None, true)?
-        }
-    };
+    let tar = root.join("images").join(format!("{}.tar", r.name));
+    if r.tag != "latest" || r.name.contains('/') || !tar.is_file() {
+        return Err(Error::NotFound(reference.to_string()));
+    }
+    let manifest_digest = store.import(&tar, &r, None, true)?;
     store.stack(&r.to_string(), &manifest_digest)
+}
+
+/// The name an index entry carries for `text`: `NAME:TAG` (the tag
+/// `latest` when none is given), or `NAME@sha256:HEX` for a reference by
+/// digest (Docker ignores a tag given with a digest: so does this).
+pub fn index_name(text: &str) -> Result<String, Error> {
+    let Some((named, digest)) = text.split_once('@') else {
+        return Ok(Reference::parse(text)?.to_string());
+    };
+    let digest = digest.to_ascii_lowercase();
+    if hex_of(&digest).is_none() {
+        return Err(Error::Reference {
+            reference: text.to_string(),
+            reason: "a digest is sha256: and 64 hexadecimal digits",
+        });
+    }
+    Ok(format!("{}@{digest}", Reference::parse(named)?.name))
+}
+
+/// The hex an image ID names: `sha256:HEX` or a prefix of HEX.
+fn id_prefix(text: &str) -> Option<&str> {
+    let hex = text.strip_prefix("sha256:").unwrap_or(text);
+    (!hex.is_empty()
+        && hex.len() <= 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    .then_some(hex)
 }
 
 /// Every image in the index, sorted by reference.
@@ -341,17 +373,37 @@ fn hex_of(digest: &str) -> Option<&str> {
     .then_some(hex)
 }
 
-fn is_gzip(reader: &mut impl BufRead) -> std::io::Result<bool> {
-    Ok(reader.fill_buf()?.starts_with(&[0x1f, 0x8b]))
+/// How a layer's bytes are compressed, told by their first bytes (the
+/// media type says it too, but an archive's manifest may lie or omit it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    /// RFC 1952's magic `1f 8b` (`tar+gzip` layers).
+    Gzip,
+    /// RFC 8878's frame magic `28 b5 2f fd` (`tar+zstd` layers).
+    Zstd,
 }
 
-/// A layer's bytes, uncompressed (gzip layers are inflated).
+fn compression(reader: &mut impl BufRead) -> std::io::Result<Compression> {
+    let head = reader.fill_buf()?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    })
+}
+
+/// A layer's bytes, uncompressed: gzip layers are inflated and zstd
+/// layers (`application/vnd.oci.image.layer.v1.tar+zstd`, and its
+/// non-distributable variant) decoded; anything else is read as a tar.
 pub fn uncompressed<'a>(reader: impl Read + 'a) -> std::io::Result<Box<dyn Read + 'a>> {
     let mut reader = BufReader::with_capacity(1 << 20, reader);
-    Ok(if is_gzip(&mut reader)? {
-        Box::new(flate2::read::GzDecoder::new(reader))
-    } else {
-        Box::new(reader)
+    Ok(match compression(&mut reader)? {
+        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(reader)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(reader)?),
+        Compression::None => Box::new(reader),
     })
 }
 
@@ -496,18 +548,71 @@ impl Store {
         self.write_index(&index)
     }
 
+    /// The manifest digest `text` names: an index entry (`NAME[:TAG]`,
+    /// `NAME@DIGEST`), else an image ID or a unique prefix of it. One ID
+    /// is one image even when several manifests carry it (the same layers
+    /// compressed otherwise): any of them serves. A prefix of two IDs is
+    /// an error.
+    pub fn resolve(&self, text: &str) -> Result<Option<String>, Error> {
+        if let Ok(name) = index_name(text)
+            && let Some(d) = self.lookup_named(&name)?
+        {
+            return Ok(Some(d));
+        }
+        let found = self.by_id(text)?;
+        let ids: HashSet<&String> = found.iter().map(|e| &e.config).collect();
+        if ids.len() > 1 {
+            return Err(Error::Reference {
+                reference: text.to_string(),
+                reason: "this image ID prefix names more than one image: give more of it",
+            });
+        }
+        Ok(found.first().map(|e| e.manifest.clone()))
+    }
+
+    /// The index entries of the image whose ID (configuration digest) is,
+    /// or starts with, `text` (`sha256:` optional).
+    pub fn by_id(&self, text: &str) -> Result<Vec<IdEntry>, Error> {
+        let Some(prefix) = id_prefix(text) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for d in self.index()?.manifests() {
+            let Some(name) = ref_name(d) else { continue };
+            let manifest = d.digest().to_string();
+            let Ok(m) = self.manifest(&name, &manifest) else {
+                continue;
+            };
+            let config = m.config().digest().to_string();
+            if config.trim_start_matches("sha256:").starts_with(prefix) {
+                out.push(IdEntry {
+                    name,
+                    manifest,
+                    config,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
     /// Remove the reference `r`; its manifest digest, if it was there.
     pub fn remove_ref(&self, r: &Reference) -> Result<Option<String>, Error> {
-        let name = r.to_string();
+        self.remove_named(&r.to_string())
+    }
+
+    /// Remove the index entry `name` (`NAME:TAG` or `NAME@DIGEST`); its
+    /// manifest digest, if it was there. The caller holds [`Store::lock`].
+    pub fn remove_named(&self, name: &str) -> Result<Option<String>, Error> {
         let mut index = self.index()?;
         let found = index
             .manifests()
             .iter()
-            .find(|d| ref_name(d).as_deref() == Some(name.as_str()))
+            .find(|d| ref_name(d).as_deref() == Some(name))
             .map(|d| d.digest().to_string());
         if found.is_some() {
             let mut entries = index.manifests().clone();
-            entries.retain(|d| ref_name(d).as_deref() != Some(name.as_str()));
+            entries.retain(|d| ref_name(d).as_deref() != Some(name));
             index.set_manifests(entries);
             self.write_index(&index)?;
         }
@@ -641,7 +746,7 @@ impl Store {
         Ok(dir)
     }
 
-    /// `import`: the flat root filesystem `tar` (plain or gzip) becomes a
+    /// `import`: the flat root filesystem `tar` (plain, gzip or zstd) becomes a
     /// one-layer image `r`; its manifest digest. With `only_if_missing`
     /// an `r` already in the index is kept (the tutorial's tar, imported by
     /// whichever `run` comes first). The layer is extracted
@@ -747,30 +852,65 @@ impl Store {
         Ok(out)
     }
 
+    /// The images of the index as Docker lists them: a row per tag, and a
+    /// `<none>` row for an image pulled by digest whose repository has no
+    /// tag for it.
     fn list(&self) -> Result<Vec<ImageInfo>, Error> {
+        let entries: Vec<(String, String)> = self
+            .index()?
+            .manifests()
+            .iter()
+            .filter_map(|d| Some((ref_name(d)?, d.digest().to_string())))
+            .collect();
         let mut out = Vec::new();
-        for d in self.index()?.manifests() {
-            let Some(name) = ref_name(d) else { continue };
-            let Ok(reference) = Reference::parse(&name) else {
-                continue;
+        for (name, digest) in &entries {
+            let (repository, tag) = match name.split_once('@') {
+                Some((repository, _)) => {
+                    let tagged = entries.iter().any(|(n, d)| {
+                        d == digest
+                            && Reference::parse(n).is_ok_and(|r| r.name == repository)
+                            && !n.contains('@')
+                    });
+                    if tagged {
+                        continue;
+                    }
+                    (repository.to_string(), None)
+                }
+                None => {
+                    let Ok(r) = Reference::parse(name) else {
+                        continue;
+                    };
+                    (r.name, Some(r.tag))
+                }
             };
-            let digest = d.digest().to_string();
-            let manifest = self.manifest(&name, &digest)?;
+            let manifest = self.manifest(name, digest)?;
             let created = self
-                .config(&name, &manifest)
+                .config(name, &manifest)
                 .ok()
                 .and_then(|c| c.created().clone());
             out.push(ImageInfo {
-                reference,
-                manifest: digest,
+                repository,
+                tag,
+                manifest: digest.clone(),
                 id: manifest.config().digest().to_string(),
                 created,
                 size: manifest.layers().iter().map(|l| l.size()).sum(),
             });
         }
-        out.sort_by(|a, b| a.reference.cmp(&b.reference));
+        out.sort_by(|a, b| (&a.repository, &a.tag).cmp(&(&b.repository, &b.tag)));
         Ok(out)
     }
+}
+
+/// An index entry found by image ID ([`Store::by_id`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdEntry {
+    /// `NAME:TAG` or `NAME@DIGEST`.
+    pub name: String,
+    /// The manifest's digest.
+    pub manifest: String,
+    /// The configuration's digest: the image ID.
+    pub config: String,
 }
 
 /// The `NAME:TAG` an index entry carries.
@@ -1355,6 +1495,26 @@ mod tests {
             assert!(e.to_string().contains(want), "{e}");
             assert!(e.to_string().contains("image img"), "{e}");
         }
+    }
+
+    #[test]
+    fn zstd_and_gzip_layers_read_as_the_same_tar() {
+        let tar = tar_of(&[("etc/motd", tar::EntryType::Regular, &b"hi\n"[..])]);
+        let zst = zstd::encode_all(&tar[..], 3).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        for bytes in [&tar, &zst, &gz] {
+            let mut out = Vec::new();
+            uncompressed(&bytes[..])
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(out, tar);
+        }
+        let t = tempfile::tempdir().unwrap();
+        unpack_layer("img", uncompressed(&zst[..]).unwrap(), t.path()).unwrap();
+        assert_eq!(std::fs::read(t.path().join("etc/motd")).unwrap(), b"hi\n");
     }
 
     #[test]

@@ -17,6 +17,25 @@
 //!   service=..,scope=..`: a GET of the realm with those parameters gives
 //!   an anonymous token, sent back as `Authorization: Bearer TOKEN` (the
 //!   distribution project's `docs/spec/auth/token.md`, as Docker Hub does).
+//!   A registry that wants a user answers `WWW-Authenticate: Basic
+//!   realm=..` instead (RFC 7617), or refuses the anonymous token.
+//!
+//! Credentials are read where `docker login` and `podman login` write
+//! them, never asked for: `$REGISTRY_AUTH_FILE`, podman's
+//! `$XDG_RUNTIME_DIR/containers/auth.json` and
+//! `$XDG_CONFIG_HOME/containers/auth.json`, then Docker's
+//! `$DOCKER_CONFIG/config.json` (else `~/.docker/config.json`), the order
+//! podman's `containers-auth.json(5)` gives. Each holds
+//! `{"auths": {"HOST": {"auth": "base64(user:password)"}}}`; the first
+//! file with an entry for the registry's host wins. They go to the
+//! registry as `Authorization: Basic ..`, or to the token realm when the
+//! registry asks for a bearer token. Docker's credential helpers
+//! (`credsStore`, `credHelpers`) are programs of their own: not run.
+//!
+//! On a terminal each layer gets a progress bar on stderr (its bytes of
+//! the manifest's size), redrawn in place, as Docker draws them; off a
+//! terminal nothing but the closing lines of `pull` (step 39's README says
+//! why).
 //!
 //! The image's name in the index is written last, under the store's lock:
 //! a pull that fails leaves blobs no name reaches (`image prune` frees
@@ -25,7 +44,7 @@
 //! (`ROOT/pulls/HEX.lock`) is held while the blob is fetched, and the
 //! second finds it in the store.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -59,6 +78,19 @@ pub enum Error {
         image: String,
         host: String,
         what: String,
+    },
+    #[error(
+        "{image}: the registry {host} asks for a user and password, and none are known for it: \
+         log in with `mydocker login {host}` (or docker's or podman's login: mydocker reads their files), \
+         or name an auth.json with REGISTRY_AUTH_FILE"
+    )]
+    NeedsCredentials { image: String, host: String },
+    #[error("{image}: the registry {host} refused the credentials of user {user:?} (from {file})")]
+    CredentialsRefused {
+        image: String,
+        host: String,
+        user: String,
+        file: String,
     },
 }
 
@@ -160,12 +192,192 @@ impl Remote {
     }
 }
 
+/// A user and password for a registry, and the file they were read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+    /// Where they were found, for error messages.
+    pub file: PathBuf,
+}
+
+impl Credentials {
+    /// The `Authorization` header's value for Basic auth (RFC 7617).
+    fn basic(&self) -> String {
+        use base64::Engine as _;
+        let pair = format!("{}:{}", self.user, self.password);
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+}
+
+/// The auth files to read, in podman's order (`containers-auth.json(5)`),
+/// for the environment `var` gives: `$REGISTRY_AUTH_FILE`,
+/// `$XDG_RUNTIME_DIR/containers/auth.json`,
+/// `$XDG_CONFIG_HOME/containers/auth.json` (else `~/.config/..`), then
+/// Docker's `$DOCKER_CONFIG/config.json` (else `~/.docker/config.json`).
+pub fn auth_files(var: impl Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let var = |k: &str| var(k).filter(|v| !v.is_empty());
+    let home = var("HOME").map(PathBuf::from);
+    let mut out = Vec::new();
+    if let Some(f) = var("REGISTRY_AUTH_FILE") {
+        out.push(PathBuf::from(f));
+    }
+    if let Some(d) = var("XDG_RUNTIME_DIR") {
+        out.push(Path::new(&d).join("containers/auth.json"));
+    }
+    match (var("XDG_CONFIG_HOME"), &home) {
+        (Some(d), _) => out.push(Path::new(&d).join("containers/auth.json")),
+        (None, Some(h)) => out.push(h.join(".config/containers/auth.json")),
+        (None, None) => {}
+    }
+    match (var("DOCKER_CONFIG"), &home) {
+        (Some(d), _) => out.push(Path::new(&d).join("config.json")),
+        (None, Some(h)) => out.push(h.join(".docker/config.json")),
+        (None, None) => {}
+    }
+    out
+}
+
+/// The host an `auths` key names: keys are `HOST`, `HOST/PATH` or a URL
+/// (`https://index.docker.io/v1/` for Docker Hub, as `docker login`
+/// writes it).
+fn auth_key_host(key: &str) -> &str {
+    let key = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    key.split('/').next().unwrap_or(key)
+}
+
+fn same_registry(key_host: &str, host: &str) -> bool {
+    let hub = |h: &str| {
+        matches!(
+            h,
+            "docker.io" | "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com"
+        )
+    };
+    key_host == host || (hub(key_host) && hub(host))
+}
+
+/// The credentials for `host` in one auth file's JSON: an entry's `auth`
+/// (base64 of `user:password`), else its `username` and `password`.
+pub fn credentials_in(json: &serde_json::Value, host: &str, file: &Path) -> Option<Credentials> {
+    use base64::Engine as _;
+    let auths = json["auths"].as_object()?;
+    let (_, entry) = auths
+        .iter()
+        .find(|(k, _)| same_registry(auth_key_host(k), host))?;
+    let (user, password) = match entry["auth"].as_str().filter(|a| !a.is_empty()) {
+        Some(encoded) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()?;
+            let text = String::from_utf8(bytes).ok()?;
+            let (u, p) = text.split_once(':')?;
+            (u.to_string(), p.to_string())
+        }
+        None => (
+            entry["username"].as_str()?.to_string(),
+            entry["password"].as_str()?.to_string(),
+        ),
+    };
+    Some(Credentials {
+        user,
+        password,
+        file: file.to_path_buf(),
+    })
+}
+
+/// Docker's Hub as `docker login` keys it in `auths`.
+pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
+/// Docker's config file: `$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json`, for the environment `var` gives.
+pub fn docker_config(var: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let var = |k: &str| var(k).filter(|v| !v.is_empty());
+    match (var("DOCKER_CONFIG"), var("HOME")) {
+        (Some(d), _) => Some(Path::new(&d).join("config.json")),
+        (None, Some(h)) => Some(Path::new(&h).join(".docker/config.json")),
+        (None, None) => None,
+    }
+}
+
+/// `json` (a Docker config file's content, `{}` when none) with the
+/// `auths` entry `key` set to `creds` (`Some`) or removed (`None`); the
+/// other keys kept as they were. Whether an entry was there before.
+pub fn set_auth(json: &mut serde_json::Value, key: &str, creds: Option<(&str, &str)>) -> bool {
+    use base64::Engine as _;
+    if !json.is_object() {
+        *json = serde_json::json!({});
+    }
+    let auths = json
+        .as_object_mut()
+        .expect("an object")
+        .entry("auths")
+        .or_insert_with(|| serde_json::json!({}));
+    if !auths.is_object() {
+        *auths = serde_json::json!({});
+    }
+    let auths = auths.as_object_mut().expect("an object");
+    let had = auths
+        .keys()
+        .any(|k| same_registry(auth_key_host(k), auth_key_host(key)));
+    auths.retain(|k, _| !same_registry(auth_key_host(k), auth_key_host(key)));
+    if let Some((user, password)) = creds {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        auths.insert(key.to_string(), serde_json::json!({ "auth": auth }));
+    }
+    had
+}
+
+/// Check `creds` against the registry `host`: a GET of `/v2/` answering
+/// its challenge (Basic, or a token for the user), as `docker login` does.
+pub fn check_login(host: &str, creds: Credentials, insecure: &[String]) -> Result<(), Error> {
+    let remote = Remote {
+        host: host.to_string(),
+        repository: String::new(),
+        reference: String::new(),
+        local: host.to_string(),
+    };
+    let mut client = Client {
+        agent: ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(30))
+            .timeout_read(Duration::from_secs(60))
+            .build(),
+        base: format!("{}://{host}", remote.scheme(insecure)),
+        host: host.to_string(),
+        image: format!("login to {host}"),
+        token: None,
+        credentials: Some(creds),
+        basic: false,
+    };
+    client.get("", None).map(drop)
+}
+
+/// The credentials for `host` from the first auth file that has some.
+pub fn credentials_for(host: &str) -> Option<Credentials> {
+    auth_files(|k| std::env::var(k).ok())
+        .into_iter()
+        .find_map(|file| {
+            let bytes = std::fs::read(&file).ok()?;
+            let json = serde_json::from_slice(&bytes).ok()?;
+            credentials_in(&json, host, &file)
+        })
+}
+
 /// An HTTP client for one registry, keeping the bearer token it was given.
 struct Client {
     agent: ureq::Agent,
     base: String,
+    host: String,
     image: String,
     token: Option<String>,
+    credentials: Option<Credentials>,
+    /// The registry asked for Basic auth: every request carries it.
+    basic: bool,
 }
 
 /// The `key="value"` parameters of a `WWW-Authenticate: Bearer ...` header.
@@ -198,10 +410,11 @@ impl Client {
         }
     }
 
-    /// GET `path` (under `/v2/`), answering one bearer challenge.
+    /// GET `path` (under `/v2/`), answering one challenge: Basic with the
+    /// known credentials, Bearer with a token from its realm.
     fn get(&mut self, path: &str, accept: Option<&str>) -> Result<ureq::Response, Error> {
         let url = format!("{}/v2/{path}", self.base);
-        let mut tried_token = false;
+        let mut answered = false;
         loop {
             let mut req = self.agent.get(&url);
             if let Some(a) = accept {
@@ -209,23 +422,49 @@ impl Client {
             }
             if let Some(t) = &self.token {
                 req = req.set("Authorization", &format!("Bearer {t}"));
+            } else if let Some(c) = self.credentials.as_ref().filter(|_| self.basic) {
+                req = req.set("Authorization", &c.basic());
             }
             match req.call() {
                 Ok(resp) => return Ok(resp),
-                Err(ureq::Error::Status(401, resp)) if !tried_token => {
+                Err(ureq::Error::Status(401, _)) if answered => return Err(self.unauthorized()),
+                Err(ureq::Error::Status(401, resp)) => {
                     let challenge = resp.header("WWW-Authenticate").unwrap_or("").to_string();
-                    let params = bearer_params(&challenge).ok_or_else(|| {
-                        self.http(
-                            &url,
-                            format!("401 with no bearer challenge ({challenge:?})"),
-                        )
-                    })?;
-                    self.token = Some(self.fetch_token(&params)?);
-                    tried_token = true;
+                    if challenge.trim_start().starts_with("Basic") {
+                        if self.credentials.is_none() {
+                            return Err(self.unauthorized());
+                        }
+                        self.basic = true;
+                    } else {
+                        let params = bearer_params(&challenge).ok_or_else(|| {
+                            self.http(
+                                &url,
+                                format!("401 with no bearer challenge ({challenge:?})"),
+                            )
+                        })?;
+                        self.token = Some(self.fetch_token(&params)?);
+                    }
+                    answered = true;
                 }
                 Err(ureq::Error::Status(code, resp)) => return Err(self.status(&url, code, resp)),
                 Err(e) => return Err(self.http(&url, e)),
             }
+        }
+    }
+
+    /// A 401 that credentials would answer: none known, or refused.
+    fn unauthorized(&self) -> Error {
+        match &self.credentials {
+            None => Error::NeedsCredentials {
+                image: format!("image {}", self.image),
+                host: self.host.clone(),
+            },
+            Some(c) => Error::CredentialsRefused {
+                image: format!("image {}", self.image),
+                host: self.host.clone(),
+                user: c.user.clone(),
+                file: c.file.display().to_string(),
+            },
         }
     }
 
@@ -252,7 +491,8 @@ impl Client {
         self.http(url, format!("the registry answered {code}{detail}"))
     }
 
-    /// An anonymous token from the challenge's realm.
+    /// A token from the challenge's realm: anonymous, or for the known
+    /// user (the credentials sent to the realm as Basic auth).
     fn fetch_token(&self, params: &[(String, String)]) -> Result<String, Error> {
         let realm = params
             .iter()
@@ -265,9 +505,14 @@ impl Client {
                 req = req.query(k, v);
             }
         }
-        let resp = req
-            .call()
-            .map_err(|e| self.http(&realm, format!("token: {e}")))?;
+        if let Some(c) = &self.credentials {
+            req = req.set("Authorization", &c.basic());
+        }
+        let resp = match req.call() {
+            Ok(resp) => resp,
+            Err(ureq::Error::Status(401 | 403, _)) => return Err(self.unauthorized()),
+            Err(e) => return Err(self.http(&realm, format!("token: {e}"))),
+        };
         let v: serde_json::Value = serde_json::from_reader(resp.into_reader().take(1 << 20))
             .map_err(|e| self.http(&realm, format!("token: {e}")))?;
         v["token"]
@@ -317,7 +562,7 @@ fn is_index(kind: &str) -> bool {
 
 /// Pull `remote` into the store at `root`; the manifest digest.
 /// `insecure`: hosts reached over plain HTTP (`--insecure-registry`).
-/// Progress lines (one per layer) go to stdout only on a terminal.
+/// A progress bar per layer goes to stderr when it is a terminal.
 pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String, Error> {
     let image = remote.local.clone();
     let invalid = |what: &str, reason: String| Error::from(oci::invalid(&image, what, reason));
@@ -328,8 +573,11 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
     let mut client = Client {
         agent,
         base: format!("{}://{}", remote.scheme(insecure), remote.host),
+        host: remote.host.clone(),
         image: image.clone(),
         token: None,
+        credentials: credentials_for(&remote.host),
+        basic: false,
     };
     let unknown = |e: Error| match e {
         Error::Http { reason, .. }
@@ -398,14 +646,14 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
     let manifest: ImageManifest =
         serde_json::from_slice(&bytes).map_err(|e| invalid("its manifest", e.to_string()))?;
     let store = Store::new(root);
-    let tty = std::io::stdout().is_terminal();
+    let progress = Progress::new(std::io::stderr().is_terminal(), manifest.layers());
     fetch_blob(
         &mut client,
         &store,
         remote,
         manifest.config(),
         "the configuration",
-        false,
+        None,
     )?;
     for (i, layer) in manifest.layers().iter().enumerate() {
         fetch_blob(
@@ -414,41 +662,120 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
             remote,
             layer,
             &format!("layer {}", i + 1),
-            tty,
+            progress.bar(i),
         )?;
     }
     let (digest, size) = store.put_blob(&image, "the manifest", &bytes[..], None)?;
     // Extraction and the name, under the store's lock; the name last.
     let _lock = store.lock()?;
-    for layer in manifest.layers() {
+    for (i, layer) in manifest.layers().iter().enumerate() {
+        if let Some(bar) = progress.bar(i) {
+            bar.set_message("Extracting");
+        }
         store.extract_layer(&image, layer.digest().as_ref())?;
+        if let Some(bar) = progress.bar(i) {
+            if bar.message() == "Already exists" {
+                bar.finish();
+            } else {
+                bar.finish_with_message("Pull complete");
+            }
+        }
     }
     store.set_named(&remote.local, &digest, size)?;
     Ok(digest)
 }
 
+/// One progress bar per layer on stderr, as Docker draws them
+/// (`SHORT-ID: Downloading [====>    ] 1.2 MB/3.4 MB`), redrawn in place;
+/// none when stderr is not a terminal (see the step's README).
+struct Progress {
+    bars: Vec<indicatif::ProgressBar>,
+    _multi: Option<indicatif::MultiProgress>,
+}
+
+impl Progress {
+    fn new(terminal: bool, layers: &[Descriptor]) -> Progress {
+        if !terminal {
+            return Progress {
+                bars: Vec::new(),
+                _multi: None,
+            };
+        }
+        let multi = indicatif::MultiProgress::new();
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix}: {msg:<16} [{bar:40}] {decimal_bytes}/{decimal_total_bytes}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> ");
+        let bars = layers
+            .iter()
+            .map(|l| {
+                multi.add(
+                    indicatif::ProgressBar::new(l.size())
+                        .with_style(style.clone())
+                        .with_prefix(short_id(l.digest().as_ref()))
+                        .with_message("Waiting"),
+                )
+            })
+            .collect();
+        Progress {
+            bars,
+            _multi: Some(multi),
+        }
+    }
+
+    fn bar(&self, layer: usize) -> Option<&indicatif::ProgressBar> {
+        self.bars.get(layer)
+    }
+}
+
+impl Drop for Progress {
+    /// The bars stay as they were last drawn (a failed pull shows where it
+    /// stopped), and what follows starts on a line of its own.
+    fn drop(&mut self) {
+        if self.bars.is_empty() {
+            return;
+        }
+        for bar in &self.bars {
+            if !bar.is_finished() {
+                bar.abandon();
+            }
+        }
+        eprintln!();
+    }
+}
+
+/// The first 12 hexadecimal digits of a digest, as Docker names layers.
+fn short_id(digest: &str) -> String {
+    digest
+        .trim_start_matches("sha256:")
+        .chars()
+        .take(12)
+        .collect()
+}
+
 /// Fetch the blob `desc` unless the store has it, holding its lock file
-/// so a concurrent pull of the same blob waits and then finds it.
+/// so a concurrent pull of the same blob waits and then finds it; `bar`
+/// counts the bytes as they arrive.
 fn fetch_blob(
     client: &mut Client,
     store: &Store,
     remote: &Remote,
     desc: &Descriptor,
     what: &str,
-    progress: bool,
+    bar: Option<&indicatif::ProgressBar>,
 ) -> Result<(), Error> {
     let image = remote.local.as_str();
     let digest = desc.digest().to_string();
     let dest = store.blob_path(&digest)?;
-    let short = digest
-        .trim_start_matches("sha256:")
-        .chars()
-        .take(12)
-        .collect::<String>();
-    if dest.is_file() {
-        if progress {
-            println!("{short}: Already exists");
+    let exists = || {
+        if let Some(bar) = bar {
+            bar.set_position(desc.size());
+            bar.set_message("Already exists");
         }
+    };
+    if dest.is_file() {
+        exists();
         return Ok(());
     }
     let io = |what: &str| oci::io(image, what.to_string());
@@ -463,20 +790,22 @@ fn fetch_blob(
     let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| io("lock a blob's lock file")(e.into()))?;
     if dest.is_file() {
+        exists();
         return Ok(());
-    }
-    if progress {
-        println!(
-            "{short}: Pulling {}",
-            crate::format::human_size(desc.size())
-        );
-        let _ = std::io::stdout().flush();
     }
     let path = format!("{}/blobs/{digest}", remote.repository);
     let resp = client.get(&path, None)?;
     // One byte more than promised: a longer blob is caught by its size.
     let body = resp.into_reader().take(desc.size() + 1);
-    let (_, got) = store.put_blob(image, what, body, Some(&digest))?;
+    let (_, got) = match bar {
+        Some(bar) => {
+            bar.set_message("Downloading");
+            let got = store.put_blob(image, what, bar.wrap_read(body), Some(&digest));
+            bar.set_message("Download complete");
+            got?
+        }
+        None => store.put_blob(image, what, body, Some(&digest))?,
+    };
     if got != desc.size() {
         return Err(oci::invalid(
             image,
@@ -484,9 +813,6 @@ fn fetch_blob(
             format!("{got} bytes, but its manifest says {}", desc.size()),
         )
         .into());
-    }
-    if progress {
-        println!("{short}: Pull complete");
     }
     Ok(())
 }
@@ -546,5 +872,67 @@ mod tests {
             ]
         );
         assert!(bearer_params("Basic realm=\"x\"").is_none());
+    }
+
+    #[test]
+    fn auth_files_follow_podmans_order() {
+        let env = |k: &str| {
+            match k {
+                "REGISTRY_AUTH_FILE" => Some("/a/auth.json"),
+                "XDG_RUNTIME_DIR" => Some("/run/user/0"),
+                "HOME" => Some("/root"),
+                "DOCKER_CONFIG" => Some(""),
+                _ => None,
+            }
+            .map(str::to_string)
+        };
+        let files: Vec<String> = auth_files(env)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "/a/auth.json",
+                "/run/user/0/containers/auth.json",
+                "/root/.config/containers/auth.json",
+                "/root/.docker/config.json",
+            ]
+        );
+    }
+
+    #[test]
+    fn credentials_are_read_from_auth_and_from_user_and_password() {
+        let file = Path::new("/f");
+        // base64("u:p:w") — the password may hold a ':'.
+        let json = serde_json::json!({"auths": {
+            "http://127.0.0.1:5001/v2/": {"auth": "dTpwOnc="},
+            "https://index.docker.io/v1/": {"username": "hub", "password": "pw"},
+        }});
+        let c = credentials_in(&json, "127.0.0.1:5001", file).unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("u", "p:w"));
+        assert_eq!(c.basic(), "Basic dTpwOnc=");
+        let hub = credentials_in(&json, DOCKER_HUB, file).unwrap();
+        assert_eq!(hub.user, "hub");
+        assert!(credentials_in(&json, "127.0.0.1:5002", file).is_none());
+        assert!(credentials_in(&serde_json::json!({}), DOCKER_HUB, file).is_none());
+    }
+
+    #[test]
+    fn set_auth_keeps_other_keys_and_replaces_the_hosts_entry() {
+        let mut json = serde_json::json!({
+            "auths": {"http://r:5/v2/": {"auth": "b2xk"}, "other:1": {"auth": "eA=="}},
+            "psFormat": "x",
+        });
+        assert!(set_auth(&mut json, "r:5", Some(("u", "pw"))));
+        assert_eq!(json["auths"]["r:5"]["auth"], "dTpwdw==");
+        assert!(json["auths"].get("http://r:5/v2/").is_none());
+        assert_eq!(json["auths"]["other:1"]["auth"], "eA==");
+        assert_eq!(json["psFormat"], "x");
+        assert!(set_auth(&mut json, "r:5", None));
+        assert!(!set_auth(&mut json, "r:5", None));
+        let mut empty = serde_json::Value::Null;
+        assert!(!set_auth(&mut empty, DOCKER_HUB_KEY, Some(("a", "b"))));
+        assert!(credentials_in(&empty, DOCKER_HUB, Path::new("/f")).is_some());
     }
 }

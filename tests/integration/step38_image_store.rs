@@ -410,6 +410,102 @@ fn save_then_load_gives_the_same_image(env: Env) {
         .stdout("loaded\n");
 }
 
+/// An image ID (or a unique prefix) names the image in `run`, `tag` and
+/// `rmi`, as in Docker; `rmi ID` of an image with two names needs -f.
+#[rstest]
+fn an_image_id_names_the_image(env: Env) {
+    ok(&env
+        .md()
+        .args(["tag", "busybox", "t38-id:1"])
+        .output()
+        .unwrap());
+    let listed = ok(&env.md().arg("images").output().unwrap());
+    let id = listed
+        .lines()
+        .find(|l| l.starts_with("t38-id "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no t38-id row: {listed}"))
+        .to_string();
+    env.run_image(&id[..8], &[], &["echo", "by id"])
+        .assert()
+        .success()
+        .stdout("by id\n");
+    ok(&env
+        .md()
+        .args(["tag", &format!("sha256:{id}"), "t38-id:2"])
+        .output()
+        .unwrap());
+    refused(
+        &env.md().args(["rmi", &id]).output().unwrap(),
+        &["more than one name", "t38-id:1", "-f"],
+    );
+    let out = ok(&env.md().args(["rmi", "-f", &id]).output().unwrap());
+    for name in ["busybox:latest", "t38-id:1", "t38-id:2"] {
+        assert!(out.contains(&format!("Untagged: {name}")), "{out}");
+    }
+    assert!(!ok(&env.md().arg("images").output().unwrap()).contains("t38-id"));
+}
+
+/// An OCI archive whose layers are zstd-compressed (`tar+zstd`, as
+/// `skopeo copy --dest-compress-format zstd` writes them) loads and runs.
+#[rstest]
+fn an_oci_archive_with_zstd_layers_loads_and_runs(env: Env) {
+    let dir = env.scratch("zstd");
+    let archive = dir.join("bb.tar");
+    ok(&env
+        .md()
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg("busybox")
+        .output()
+        .unwrap());
+    let oci = dir.join("zbox.tar");
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "-q",
+            "--dest-compress-format",
+            "zstd",
+            "--dest-compress",
+        ])
+        .arg(format!("docker-archive:{}", archive.display()))
+        .arg(format!("oci-archive:{}:zbox:1", oci.display()))
+        .output()
+        .expect("run skopeo (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut layer_types = Vec::new();
+    for e in tar::Archive::new(std::fs::File::open(&oci).unwrap())
+        .entries()
+        .unwrap()
+    {
+        let mut e = e.unwrap();
+        let mut text = String::new();
+        if std::io::Read::read_to_string(&mut e, &mut text).is_ok()
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Some(layers) = v["layers"].as_array()
+        {
+            layer_types.extend(layers.iter().map(|l| l["mediaType"].to_string()));
+        }
+    }
+    assert_eq!(
+        layer_types,
+        ["\"application/vnd.oci.image.layer.v1.tar+zstd\""],
+        "skopeo wrote no zstd layer"
+    );
+    let other = Env::with_root_named("other");
+    let out = ok(&other.md().args(["load", "-i"]).arg(&oci).output().unwrap());
+    assert!(out.contains("Loaded image: zbox:1"), "{out}");
+    other
+        .run_image("zbox:1", &[], &["echo", "zstd"])
+        .assert()
+        .success()
+        .stdout("zstd\n");
+}
+
 /// The image's configuration is honoured: Entrypoint + Cmd with no
 /// command, Env under `-e`, WorkingDir, User; `--entrypoint` and `-w`
 /// override.

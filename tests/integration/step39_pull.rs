@@ -39,8 +39,22 @@ struct Registry {
     storage: PathBuf,
 }
 
+/// The user `u` with the password `pw`, bcrypt-hashed (cost 5) as
+/// `htpasswd -B` writes it: the registry's htpasswd file.
+const HTPASSWD: &str = "u:$2b$05$abcdefghijklmnopqrstuuHIrMEWpUCQe2YqFR3sXwQ75u4od..9q\n";
+
 impl Registry {
     fn start(env: &Env) -> Registry {
+        Registry::start_with(env, false)
+    }
+
+    /// A registry that asks for the user `u` (password `pw`): Basic auth,
+    /// checked against an htpasswd file.
+    fn start_with_auth(env: &Env) -> Registry {
+        Registry::start_with(env, true)
+    }
+
+    fn start_with(env: &Env, auth: bool) -> Registry {
         crate::harness::require_tool("docker-registry");
         let dir = env.scratch("registry");
         let storage = dir.join("storage");
@@ -54,14 +68,19 @@ impl Registry {
         };
         let host = format!("127.0.0.1:{port}");
         let config = dir.join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
-                storage.display()
-            ),
-        )
-        .unwrap();
+        let mut yml = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+            storage.display()
+        );
+        if auth {
+            let htpasswd = dir.join("htpasswd");
+            std::fs::write(&htpasswd, HTPASSWD).unwrap();
+            yml.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: t39\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        std::fs::write(&config, yml).unwrap();
         let log = std::fs::File::create(dir.join("registry.log")).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
@@ -85,6 +104,11 @@ impl Registry {
     /// `mydocker save` of `image` in `env`, pushed as `NAME:TAG`; the
     /// manifest digest skopeo wrote.
     fn push(&self, env: &Env, image: &str, name_tag: &str) -> String {
+        self.push_with(env, image, name_tag, &[])
+    }
+
+    /// [`Registry::push`] with more `skopeo copy` options.
+    fn push_with(&self, env: &Env, image: &str, name_tag: &str, skopeo: &[&str]) -> String {
         crate::harness::require_tool("skopeo");
         let dir = env.scratch("push");
         let archive = dir.join("image.tar");
@@ -97,7 +121,9 @@ impl Registry {
             .unwrap());
         let digest_file = dir.join("digest");
         let out = Command::new("skopeo")
-            .args(["copy", "-q", "--dest-tls-verify=false", "--digestfile"])
+            .args(["copy", "-q", "--dest-tls-verify=false"])
+            .args(skopeo)
+            .arg("--digestfile")
             .arg(&digest_file)
             .arg(format!("docker-archive:{}", archive.display()))
             .arg(format!("docker://{}/{name_tag}", self.host))
@@ -376,12 +402,254 @@ fn concurrent_pulls_of_one_image_both_succeed(env: Env) {
         .stdout("made\n");
 }
 
+/// `mydocker` in `env` with no credentials anywhere it looks (`HOME` and
+/// `DOCKER_CONFIG` in the test's directory, podman's variables unset),
+/// plus `vars`.
+fn md_with_auth(env: &Env, vars: &[(&str, &std::path::Path)]) -> assert_cmd::Command {
+    let home = env.scratch("home");
+    let mut c = env.md();
+    c.env("HOME", &home)
+        .env("DOCKER_CONFIG", home.join(".docker"))
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME");
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    c
+}
+
+/// An auth file in Docker's and podman's format for `host`.
+fn auth_file(env: &Env, name: &str, host: &str, user_password: &str) -> PathBuf {
+    use base64::Engine as _;
+    let dir = env.scratch(name);
+    let file = dir.join(if name == "docker" {
+        "config.json"
+    } else {
+        "auth.json"
+    });
+    let auth = base64::engine::general_purpose::STANDARD.encode(user_password);
+    std::fs::write(
+        &file,
+        serde_json::json!({"auths": {host: {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    file
+}
+
+#[rstest]
+fn a_zstd_compressed_image_pulls_and_runs(env: Env) {
+    let reg = Registry::start(&env);
+    let digest = reg.push_with(
+        &env,
+        "busybox",
+        "zbox:1",
+        &[
+            "--format",
+            "oci",
+            "--dest-compress-format",
+            "zstd",
+            "--dest-compress",
+        ],
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reg.blob_file(&digest)).unwrap()).unwrap();
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+zstd"
+    );
+    let puller = Env::with_root_named("root");
+    let image = format!("{}/zbox:1", reg.host);
+    ok(&puller.md().args(["pull", &image]).output().unwrap());
+    puller
+        .run_image(&image, &[], &["echo", "from zstd"])
+        .assert()
+        .success()
+        .stdout("from zstd\n");
+}
+
+/// As Docker: an image pulled by digest has no tag (`<none>`), and is
+/// named by `NAME@DIGEST` or its image ID.
+#[rstest]
+fn an_image_pulled_by_digest_is_listed_untagged_runs_by_id_and_is_removed(env: Env) {
+    let reg = Registry::start(&env);
+    let digest = reg.push(&env, "busybox", "bb:1");
+    let puller = Env::with_root_named("root");
+    let image = format!("{}/bb@{digest}", reg.host);
+    ok(&puller.md().args(["pull", &image]).output().unwrap());
+    let listed = ok(&puller.md().arg("images").output().unwrap());
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with(&format!("{}/bb ", reg.host)))
+        .unwrap_or_else(|| panic!("no row for {image}: {listed}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols[1], "<none>", "{listed}");
+    let id = cols[2].to_string();
+    assert_eq!(id.len(), 12, "{listed}");
+    puller
+        .run_image(&id, &[], &["echo", "by id"])
+        .assert()
+        .success()
+        .stdout("by id\n");
+    // Tagging it gives a row with the tag, and the untagged row goes.
+    ok(&puller
+        .md()
+        .args(["tag", &image, &format!("{}/bb:mine", reg.host)])
+        .output()
+        .unwrap());
+    let listed = ok(&puller.md().arg("images").output().unwrap());
+    assert!(!listed.contains("<none>"), "{listed}");
+    assert!(listed.contains(" mine "), "{listed}");
+    ok(&puller
+        .md()
+        .args(["rmi", &format!("{}/bb:mine", reg.host)])
+        .output()
+        .unwrap());
+    let out = ok(&puller.md().args(["rmi", &image]).output().unwrap());
+    assert!(out.contains(&format!("Untagged: {image}")), "{out}");
+    assert!(out.contains(&format!("Deleted: {digest}")), "{out}");
+    assert_eq!(index_names(&puller.root), Vec::<String>::new());
+}
+
+#[rstest]
+fn a_registry_that_wants_a_user_is_125_without_credentials(env: Env) {
+    let reg = Registry::start_with_auth(&env);
+    let image = format!("{}/private:1", reg.host);
+    let err = refused(
+        &md_with_auth(&env, &[])
+            .args(["pull", &image])
+            .output()
+            .unwrap(),
+        &[&image, &reg.host, "mydocker login", "REGISTRY_AUTH_FILE"],
+    );
+    assert!(!err.contains("internal error"), "{err}");
+    assert_eq!(index_names(&env.root), Vec::<String>::new());
+}
+
+#[rstest]
+fn docker_and_podman_credentials_pull_from_a_registry_with_htpasswd(env: Env) {
+    let reg = Registry::start_with_auth(&env);
+    let pusher = Env::with_root_named("pusher");
+    let digest = reg.push_with(&pusher, "busybox", "private:1", &["--dest-creds", "u:pw"]);
+    let image = format!("{}/private:1", reg.host);
+    // Docker's $DOCKER_CONFIG/config.json, keyed by a URL as some tools write.
+    let docker = auth_file(&env, "docker", &format!("http://{}", reg.host), "u:pw");
+    let out = ok(
+        &md_with_auth(&env, &[("DOCKER_CONFIG", docker.parent().unwrap())])
+            .args(["pull", &image])
+            .output()
+            .unwrap(),
+    );
+    assert!(out.contains(&format!("Digest: {digest}")), "{out}");
+    ok(&env.md().args(["rmi", &image]).output().unwrap());
+    // podman's $REGISTRY_AUTH_FILE.
+    let podman = auth_file(&env, "podman", &reg.host, "u:pw");
+    ok(&md_with_auth(&env, &[("REGISTRY_AUTH_FILE", &podman)])
+        .args(["pull", &image])
+        .output()
+        .unwrap());
+    env.run_image(&image, &[], &["echo", "private"])
+        .assert()
+        .success()
+        .stdout("private\n");
+    // A wrong password: refused, naming the user and the file.
+    let wrong = auth_file(&env, "wrong", &reg.host, "u:nope");
+    refused(
+        &md_with_auth(&env, &[("REGISTRY_AUTH_FILE", &wrong)])
+            .args(["pull", &format!("{}/private:2", reg.host)])
+            .output()
+            .unwrap(),
+        &[
+            "refused the credentials",
+            "\"u\"",
+            &wrong.display().to_string(),
+        ],
+    );
+}
+
+/// `login` checks the user against the registry and writes Docker's
+/// config.json (0600), which `pull` then reads; `logout` removes it.
+#[rstest]
+fn login_writes_dockers_config_and_logout_removes_it(env: Env) {
+    use std::os::unix::fs::PermissionsExt;
+    let reg = Registry::start_with_auth(&env);
+    let pusher = Env::with_root_named("pusher");
+    reg.push_with(&pusher, "busybox", "private:1", &["--dest-creds", "u:pw"]);
+    let image = format!("{}/private:1", reg.host);
+    let config = env.scratch("home").join(".docker/config.json");
+    // A wrong password: refused, nothing written.
+    refused(
+        &md_with_auth(&env, &[])
+            .args(["login", "-u", "u", "--password-stdin", &reg.host])
+            .write_stdin("nope\n")
+            .output()
+            .unwrap(),
+        &["refused the credentials", &reg.host],
+    );
+    assert!(!config.exists());
+    let out = ok(&md_with_auth(&env, &[])
+        .args(["login", "-u", "u", "--password-stdin", &reg.host])
+        .write_stdin("pw\n")
+        .output()
+        .unwrap());
+    assert_eq!(out, "Login Succeeded\n");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert_eq!(json["auths"][&reg.host]["auth"], "dTpwdw=="); // base64("u:pw")
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    ok(&md_with_auth(&env, &[])
+        .args(["pull", &image])
+        .output()
+        .unwrap());
+    let out = ok(&md_with_auth(&env, &[])
+        .args(["logout", &reg.host])
+        .output()
+        .unwrap());
+    assert_eq!(
+        out,
+        format!("Removing login credentials for {}\n", reg.host)
+    );
+    refused(
+        &md_with_auth(&env, &[])
+            .args(["pull", &format!("{}/private:2", reg.host)])
+            .output()
+            .unwrap(),
+        &["mydocker login"],
+    );
+    let out = ok(&md_with_auth(&env, &[])
+        .args(["logout", &reg.host])
+        .output()
+        .unwrap());
+    assert_eq!(out, format!("Not logged in to {}\n", reg.host));
+}
+
+#[rstest]
+fn a_token_realm_that_wants_a_user_gets_the_credentials(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::TokenForUserOnly);
+    let image = format!("{}/x:2", reg.host);
+    refused(
+        &md_with_auth(&env, &[])
+            .args(["pull", &image])
+            .output()
+            .unwrap(),
+        &[&image, "mydocker login"],
+    );
+    let file = auth_file(&env, "podman", &reg.host, "u:pw");
+    ok(&md_with_auth(&env, &[("REGISTRY_AUTH_FILE", &file)])
+        .args(["pull", &image])
+        .output()
+        .unwrap());
+}
+
 /// How the fake registry serves the layer blob.
 #[derive(Clone, Copy, PartialEq)]
 enum LayerAnswer {
     Whole,
     Error500,
     CloseHalfway,
+    /// Serve whole, but the token realm answers only the user `u`
+    /// (password `pw`), 401 otherwise.
+    TokenForUserOnly,
 }
 
 /// A registry of a few lines, for what the real one does not do: ask for
@@ -466,12 +734,15 @@ impl FakeRegistry {
                 reader.read_line(&mut line).unwrap();
                 let path = line.split(' ').nth(1).unwrap_or("").to_string();
                 let mut authorized = false;
+                let mut user = false;
                 loop {
                     let mut h = String::new();
                     if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
                         break;
                     }
                     authorized |= h.eq_ignore_ascii_case("authorization: bearer t0k\r\n");
+                    // base64("u:pw")
+                    user |= h.eq_ignore_ascii_case("authorization: basic dTpwdw==\r\n");
                 }
                 let send = |s: &mut std::net::TcpStream,
                             status: &str,
@@ -485,6 +756,16 @@ impl FakeRegistry {
                     );
                     let _ = s.write_all(body);
                 };
+                if path.starts_with("/token?") && answer == LayerAnswer::TokenForUserOnly && !user {
+                    send(
+                        &mut stream,
+                        "401 Unauthorized",
+                        "application/json",
+                        br#"{"details":"incorrect username or password"}"#,
+                        "",
+                    );
+                    continue;
+                }
                 if path.starts_with("/token?") {
                     let ok = path.contains("service=fake")
                         && path.contains("scope=repository%3Ax%3Apull");
@@ -603,9 +884,10 @@ fn a_failing_registry_leaves_nothing_named(
     );
 }
 
-/// On a terminal (here `script`'s pseudo-terminal) a line per layer.
+/// On a terminal (here `script`'s pseudo-terminal) a progress bar per
+/// layer on stderr, redrawn in place; off a terminal no escape sequence.
 #[rstest]
-fn a_terminal_gets_a_line_per_layer(env: Env) {
+fn a_terminal_gets_a_progress_bar_per_layer(env: Env) {
     let reg = FakeRegistry::start(LayerAnswer::Whole);
     let image = format!("{}/x:2", reg.host);
     let line = format!(
@@ -615,11 +897,29 @@ fn a_terminal_gets_a_line_per_layer(env: Env) {
     );
     let out = Command::new("script")
         .args(["-qec", &line, "/dev/null"])
+        .env("COLUMNS", "120")
+        .env("LINES", "40")
         .output()
         .expect("run script (util-linux)");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     let short = &reg.layer["sha256:".len().."sha256:".len() + 12];
-    assert!(text.contains(&format!("{short}: Pulling")), "{text}");
-    assert!(text.contains(&format!("{short}: Pull complete")), "{text}");
+    assert!(text.contains(&format!("{short}: ")), "{text:?}");
+    assert!(text.contains("Pull complete"), "{text:?}");
+    // The bar, full: `[====...]` and the bytes of the total.
+    assert!(text.contains("[=========="), "{text:?}");
+    assert!(text.contains("B/"), "{text:?}");
+    // Redrawn in place: the cursor moves or the line is cleared.
+    assert!(text.contains("\x1b["), "{text:?}");
+    // Not a terminal: the summary only, no escape sequence, no bar.
+    let quiet = Env::with_root_named("quiet");
+    let out = quiet.md().args(["pull", &image]).output().unwrap();
+    let all = format!(
+        "{}{}",
+        stdout_of(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains('\x1b') && !all.contains('['), "{all:?}");
+    assert_eq!(all.lines().count(), 3, "{all}");
 }
