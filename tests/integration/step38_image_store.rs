@@ -602,5 +602,7 @@ fn an_imported_debian_minbase_runs_its_apt_dpkg_and_users(env: Env) {
     env.run_image(image, &["-u", "_apt"], &["id"])
         .assert()
         .success()
-        .stdout(format!("uid={uid}(_apt) gid={gid}(nogroup) groups={gid}(nogroup)\n"));
+        .stdout(format!(
+            "uid={uid}(_apt) gid={gid}(nogroup) groups={gid}(nogroup)\n"
+        ));
 }
