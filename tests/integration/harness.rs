@@ -174,11 +174,12 @@ pub fn busybox_tar() -> &'static Path {
 /// the repository, and reused by every later run and worktree. The first
 /// build downloads about 40 MiB and takes a few minutes.
 ///
-/// A lock file beside the tar (`flock`) makes concurrent tests, and
-/// concurrent test runs, build it once: the others wait, then find it. The
-/// script renames the tar into place only when complete, so a build that
-/// was killed leaves nothing that is used. `MYDOCKER_TEST_DEBIAN` names a
-/// ready-made tar instead.
+/// The script holds a lock file beside the tar (`flock`) while it builds,
+/// so concurrent tests and concurrent test runs build it once: the others
+/// wait, then find it. It renames the tar into place only when complete,
+/// so a build that was killed leaves nothing that is used (the next build
+/// removes its leftovers). `MYDOCKER_TEST_DEBIAN` names a ready-made tar
+/// instead.
 pub fn debian_tar() -> &'static Path {
     static TAR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     TAR.get_or_init(|| {
@@ -190,11 +191,7 @@ pub fn debian_tar() -> &'static Path {
             .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
             .unwrap_or_else(|| PathBuf::from("/var/cache"))
             .join("mydocker-tests");
-        std::fs::create_dir_all(&cache).expect("make the test cache directory");
         let out = cache.join("debian-bookworm-minbase.tar");
-        let lock = std::fs::File::create(cache.join("debian-bookworm-minbase.lock"))
-            .expect("open the Debian image's lock file");
-        lock.lock().expect("lock the Debian image's lock file");
         if !out.exists() {
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mkimage-debian.sh");
             let status = std::process::Command::new("bash")
