@@ -102,7 +102,7 @@ lint:
 
 # Benchmarks against crun, runc and a bare unshare+chroot; writes benches/RESULTS.md (needs root)
 bench: build
-    bash vagrant/provision.sh --bench >/dev/null
+    bash vagrant/provision.sh --test --bench >/dev/null
     cargo bench --bench compare
 
 # main-only

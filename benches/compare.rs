@@ -8,10 +8,11 @@
 //! the ratio of the medians is what the targets are about. Absolute times
 //! on a shared machine are noise; ratios are not.
 //!
-//! Needs root, the release build of mydocker, busybox-static, crun, runc
-//! (all installed by `just bench`). `cargo bench --bench compare -- start`
-//! runs the start-latency comparison alone and prints it (RESULTS.md is
-//! written by the whole run only).
+//! Needs root, the release build of mydocker, busybox-static, crun, runc,
+//! docker-registry and skopeo (all installed by `just bench`). `cargo bench
+//! --bench compare -- start` runs the start-latency comparison alone and
+//! prints it, `-- images` the pull and extraction comparisons (RESULTS.md
+//! is written by the whole run only).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -253,9 +254,381 @@ fn explain_start(
     .unwrap();
 }
 
+/// A stream of pseudo-random bytes (xorshift64*): incompressible, and
+/// cheap enough that making 100 MiB of it takes a fraction of a second.
+struct Noise(u64);
+
+impl Noise {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            let v = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut v = vec![0; n];
+        self.fill(&mut v);
+        v
+    }
+}
+
+/// Append a regular file (0644, root's) to a tar being built.
+fn tar_file<W: std::io::Write>(b: &mut tar::Builder<W>, path: &str, data: &[u8]) {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(1_700_000_000);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, path, data).unwrap();
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A `docker save` archive at `out` of a two-layer image `name` of about
+/// `mib` MiB: each layer one file of random bytes (so the gzip that skopeo
+/// applies on the way to the registry cannot shrink it) and a few small
+/// text files.
+fn two_layer_archive(out: &Path, name: &str, mib: usize) {
+    let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+    let mut layers = Vec::new();
+    for l in 0..2 {
+        let mut b = tar::Builder::new(Vec::new());
+        for i in 0..20 {
+            let text = format!("layer {l} file {i}\n").repeat(200);
+            tar_file(&mut b, &format!("etc/bench/{l}-{i}.txt"), text.as_bytes());
+        }
+        tar_file(&mut b, &format!("data/layer{l}"), &noise.bytes(mib << 19));
+        layers.push(b.into_inner().unwrap());
+    }
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| format!("sha256:{}", sha256_hex(l)))
+        .collect();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": { "Cmd": ["/bin/sh"] },
+        "rootfs": { "type": "layers", "diff_ids": diff_ids },
+    });
+    let config = serde_json::to_vec(&config).unwrap();
+    let manifest = serde_json::json!([{
+        "Config": "config.json",
+        "RepoTags": [name],
+        "Layers": ["layer0.tar", "layer1.tar"],
+    }]);
+    let mut b = tar::Builder::new(std::fs::File::create(out).unwrap());
+    tar_file(&mut b, "config.json", &config);
+    tar_file(
+        &mut b,
+        "manifest.json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
+    for (i, l) in layers.iter().enumerate() {
+        tar_file(&mut b, &format!("layer{i}.tar"), l);
+    }
+    b.finish().unwrap();
+}
+
+/// A gzip'd layer at `out`: `files` files in 50 directories, `mib` MiB in
+/// all, of sizes spread from a few hundred bytes to twice the mean; their
+/// bytes drawn from 64 letters, so gzip shrinks them by about a quarter
+/// (real layers, programs and libraries, shrink by a half or more).
+fn many_files_layer(out: &Path, files: usize, mib: usize) {
+    let mut noise = Noise(0x2545_f491_4f6c_dd1d);
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(out).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut b = tar::Builder::new(gz);
+    let mean = (mib << 20) / files;
+    let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for i in 0..files {
+        let mut pick = [0u8; 8];
+        noise.fill(&mut pick);
+        let size = 256 + (u64::from_le_bytes(pick) as usize) % (2 * mean - 256);
+        let mut data = noise.bytes(size);
+        for c in &mut data {
+            *c = letters[(*c & 63) as usize];
+        }
+        tar_file(&mut b, &format!("usr/lib/d{:02}/f{i:05}", i % 50), &data);
+    }
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+/// Debian's `docker-registry` on a free port of 127.0.0.1, its storage
+/// in `dir`; stopped (by its PID) when dropped.
+struct Registry {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`
+    host: String,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Registry {
+        std::fs::create_dir_all(dir).unwrap();
+        let port = loop {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let p = l.local_addr().unwrap().port();
+            if p != 5000 {
+                break p;
+            }
+        };
+        let host = format!("127.0.0.1:{port}");
+        let config = dir.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                dir.join("storage").display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start docker-registry (vagrant/provision.sh --test)");
+        let addr = host.parse().unwrap();
+        let t = Instant::now();
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "the registry never listened"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Registry { child, host }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Like `alternate`, with `prepare(k, i)` run (untimed) before each timed
+/// run, and `runs` runs of each entry.
+fn alternate_prepared(
+    names: &[&str],
+    runs: usize,
+    make: &dyn Fn(usize, usize) -> Command,
+    prepare: &dyn Fn(usize, usize),
+) -> Vec<Stats> {
+    for i in 0..WARMUP {
+        for k in 0..names.len() {
+            prepare(k, 1_000_000 + i);
+            time(&mut make(k, 1_000_000 + i));
+        }
+    }
+    let mut samples = vec![Vec::new(); names.len()];
+    for i in 0..runs {
+        for (k, s) in samples.iter_mut().enumerate() {
+            prepare(k, i);
+            s.push(time(&mut make(k, i)));
+        }
+    }
+    samples.into_iter().map(stats).collect()
+}
+
+/// One row per command and a verdict on the ratio of the first median to
+/// the second.
+fn ratio_table(report: &mut String, names: &[&str], s: &[Stats], limit: f64, goal: &str) -> f64 {
+    writeln!(report, "| command | median | range |\n|---|---|---|").unwrap();
+    for (n, st) in names.iter().zip(s) {
+        writeln!(
+            report,
+            "| {n} | {} | [{}-{}] |",
+            ms(st.median),
+            ms(st.min),
+            ms(st.max)
+        )
+        .unwrap();
+    }
+    let ratio = s[0].median.as_secs_f64() / s[1].median.as_secs_f64();
+    writeln!(
+        report,
+        "\nRatio {ratio:.2} (target <= {limit} {goal}: {}).\n",
+        if ratio <= limit { "met" } else { "**missed**" }
+    )
+    .unwrap();
+    ratio
+}
+
+/// Runs of each image comparison: each run moves 50 to 100 MiB, so fewer
+/// than the start latency's.
+const IMAGE_RUNS: usize = 15;
+
+/// `pull` from a local registry against `skopeo copy`, and the extraction
+/// of a layer against `tar -xzf`.
+fn images(report: &mut String, md: &Path, work: &Path) {
+    // Pull: a two-layer image of ~100 MiB, pushed with skopeo.
+    let registry = Registry::start(&work.join("registry"));
+    let archive = work.join("big.tar");
+    two_layer_archive(&archive, "bench/big:1", 100);
+    let pushed = Command::new("skopeo")
+        .args(["copy", "-q", "--dest-tls-verify=false"])
+        .arg(format!("docker-archive:{}", archive.display()))
+        .arg(format!("docker://{}/bench/big:1", registry.host))
+        .output()
+        .expect("run skopeo (vagrant/provision.sh --test)");
+    assert!(
+        pushed.status.success(),
+        "skopeo copy to the registry: {}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let remote = format!("{}/bench/big:1", registry.host);
+    let pull_root = work.join("pull-root");
+    let skopeo_dir = work.join("skopeo-dir");
+    let names = ["mydocker pull", "skopeo copy docker://... dir:..."];
+    let s = alternate_prepared(
+        &names,
+        IMAGE_RUNS,
+        &|k, _| {
+            if k == 0 {
+                let mut c = Command::new(md);
+                c.arg("--root").arg(&pull_root).arg("pull").arg(&remote);
+                c
+            } else {
+                let mut c = Command::new("skopeo");
+                c.args(["copy", "-q", "--src-tls-verify=false"])
+                    .arg(format!("docker://{remote}"))
+                    .arg(format!("dir:{}", skopeo_dir.display()));
+                c
+            }
+        },
+        &|k, _| {
+            let dir = if k == 0 { &pull_root } else { &skopeo_dir };
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).unwrap();
+            }
+        },
+    );
+    drop(registry);
+    // What the last runs made: both layers extracted by mydocker, both
+    // blobs (and the config) in skopeo's directory.
+    let layers = summary(&pull_root.join("layers"));
+    assert!(
+        layers.0 >= 42 && layers.1 >= 100 << 20,
+        "mydocker pull extracted {layers:?} (files, bytes)"
+    );
+    let copied = summary(&skopeo_dir);
+    assert!(
+        copied.1 >= 100 << 20,
+        "skopeo copied {copied:?} (files, bytes)"
+    );
+    writeln!(
+        report,
+        "## `pull` of a 100 MiB two-layer image from a local registry\n\n\
+         Debian's `docker-registry` on 127.0.0.1, the image pushed with `skopeo copy` \
+         (layers gzip'd by skopeo; their content random, so gzip cannot shrink them). \
+         Each run starts from an empty `--root` / destination directory (emptied \
+         untimed). `mydocker pull` downloads, verifies and stores the blobs and \
+         extracts both layers; skopeo downloads and verifies them. {IMAGE_RUNS} runs each.\n"
+    )
+    .unwrap();
+    ratio_table(report, &names, &s, 1.2, "of skopeo");
+
+    // Extraction: 5000 files, 50 MiB.
+    let layer = work.join("layer.tar.gz");
+    many_files_layer(&layer, 5000, 50);
+    let into = |k: usize| work.join(format!("extract-{k}"));
+    let names = ["mydocker extraction", "tar -xzf"];
+    // mydocker's extraction is the library's `unpack_layer` (as `pull`,
+    // `load` and `import` call it) run by this bench's own binary, so that
+    // both sides are a process started and timed alike.
+    let me = std::env::current_exe().unwrap();
+    let s = alternate_prepared(
+        &names,
+        IMAGE_RUNS,
+        &|k, _| {
+            let dest = into(k);
+            if k == 0 {
+                let mut c = Command::new(&me);
+                c.arg("--extract-layer").arg(&layer).arg(&dest);
+                c
+            } else {
+                let mut c = Command::new("tar");
+                c.arg("-xzf").arg(&layer).arg("-C").arg(&dest);
+                c
+            }
+        },
+        &|k, _| {
+            let dest = into(k);
+            if dest.exists() {
+                std::fs::remove_dir_all(&dest).unwrap();
+            }
+            std::fs::create_dir_all(&dest).unwrap();
+        },
+    );
+    let (mine, tars) = (summary(&into(0)), summary(&into(1)));
+    assert!(
+        mine == tars && mine.0 == 5000,
+        "mydocker extracted {mine:?} (files, bytes), tar {tars:?}"
+    );
+    writeln!(
+        report,
+        "## Extracting one layer: 5000 files, 50 MiB, gzip'd\n\n\
+         mydocker's extraction is the library's `unpack_layer` (what `pull`, `load` and \
+         `import` run, whiteouts and the checks on every entry included), run by this \
+         bench's own binary (`compare --extract-layer LAYER DIR`); `tar -xzf` as root, \
+         so both keep owners and modes. Each run into a new empty directory. \
+         {IMAGE_RUNS} runs each.\n"
+    )
+    .unwrap();
+    ratio_table(report, &names, &s, 1.0, "of tar");
+}
+
+/// The regular files below `dir` and their bytes.
+fn summary(dir: &Path) -> (u64, u64) {
+    let mut found = (0, 0);
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            let (f, b) = summary(&entry.path());
+            found = (found.0 + f, found.1 + b);
+        } else if kind.is_file() {
+            found = (found.0 + 1, found.1 + entry.metadata().unwrap().len());
+        }
+    }
+    found
+}
+
+/// `compare --extract-layer LAYER DIR`: mydocker's extraction of one
+/// layer, alone, for the extraction comparison.
+fn extract_layer(layer: &Path, dest: &Path) {
+    let file = std::fs::File::open(layer).expect("open the layer");
+    let reader = mydocker::fs::oci::uncompressed(file).expect("read the layer");
+    mydocker::fs::oci::unpack_layer("bench", reader, dest).expect("extract the layer");
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
     // binary without it, and then there is nothing to do.
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, layer, dest] = &args[..]
+        && flag == "--extract-layer"
+    {
+        extract_layer(Path::new(layer), Path::new(dest));
+        return;
+    }
     if !std::env::args().any(|a| a == "--bench") {
         eprintln!("the comparison runs under `cargo bench` (just bench)");
         return;
@@ -266,6 +639,14 @@ fn main() {
         .prefix("mydocker-bench-")
         .tempdir()
         .unwrap();
+    if std::env::args().any(|a| a == "images") {
+        // `cargo bench --bench compare -- images`: the image comparisons
+        // alone, on stdout.
+        let mut report = String::new();
+        images(&mut report, &mydocker(), work.path());
+        print!("{report}");
+        return;
+    }
     let root = work.path().join("root");
     let tar = root.join("images/busybox.tar");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mkimage-busybox.sh");
@@ -632,6 +1013,8 @@ fn main() {
         .arg(&root)
         .args(["rm", "-f", "idle"])
         .status();
+
+    images(&mut report, &md, work.path());
 
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/RESULTS.md");
     std::fs::write(&path, &report).unwrap();

@@ -22,6 +22,7 @@ mkdir -p /tmp/mydocker-vm
 mount -t tmpfs -o size=1G tmpfs /tmp/mydocker-vm
 export MYDOCKER_TEST_TMP=/tmp/mydocker-vm
 export MYDOCKER_TEST_IMAGE=$PWD/target/qemu/busybox.tar
+if [ -f target/qemu/debian.tar ]; then export MYDOCKER_TEST_DEBIAN=$PWD/target/qemu/debian.tar; fi
 export INSTA_UPDATE=no
 
 bin=target/debug/mydocker

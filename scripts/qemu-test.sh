@@ -76,6 +76,14 @@ for line in sys.stdin:
 [ -x "$tests" ] || { echo "qemu-test: the integration tests did not build" >&2; exit 1; }
 mkdir -p target/qemu
 bash scripts/mkimage-busybox.sh target/qemu/busybox.tar >/dev/null
+# From step 38: the Debian minbase that step 38's test imports, built once
+# per machine on the host (debootstrap needs the network) and linked here.
+if [ -z "$step" ] || [ "$((10#$step))" -ge 38 ]; then
+    debian=${XDG_CACHE_HOME:-$HOME/.cache}/mydocker-tests/debian-bookworm-minbase.tar
+    bash scripts/mkimage-debian.sh "$debian" >/dev/null
+    rm -f target/qemu/debian.tar
+    ln "$debian" target/qemu/debian.tar 2>/dev/null || cp "$debian" target/qemu/debian.tar
+fi
 
 kvm=(--disable-kvm)
 [ "${MYDOCKER_QEMU_KVM:-0}" = 1 ] && kvm=()

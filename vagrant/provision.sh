@@ -9,7 +9,7 @@
 #                         downloaded.
 #   provision.sh --test   also what steps 38-39's tests talk to: a registry
 #                         (docker-registry, which the tests start themselves
-#                         on 127.0.0.1), skopeo and podman
+#                         on 127.0.0.1), skopeo, podman and debootstrap
 #   provision.sh --vm     also the VM tools: QEMU, a kernel to boot and
 #                         virtme-ng for `just qemu-test`, Vagrant (and its libvirt plugin) for
 #                         `just vm-validate` (hundreds of MiB)
@@ -17,7 +17,7 @@
 #                         hyperfine)
 #
 # Used by the Vagrant VM (no flags), by `just qemu-test`/`vm-validate`
-# (--vm), `just test` (--test), `just bench` (--bench) and CI (.ci/run:
+# (--vm), `just test` (--test), `just bench` (--test --bench) and CI (.ci/run:
 # --vm --test).
 #
 # Packages are chosen to agree with what the machine already has: when an
@@ -188,6 +188,9 @@ if [ $want_test = yes ]; then
     # Step 39 (pull) tests push images to a registry the test itself starts
     # on 127.0.0.1: Debian's docker-registry and skopeo.
     command -v skopeo >/dev/null 2>&1 || tools+=(skopeo)
+    # Step 38's test of a real distribution imports a Debian minbase that
+    # debootstrap builds once per machine (scripts/mkimage-debian.sh).
+    command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || tools+=(debootstrap)
     # Step 38's test loads `mydocker save` output with podman (its own storage).
     command -v podman >/dev/null 2>&1 || tools+=(podman)
     registry_new=no

@@ -167,6 +167,48 @@ pub fn busybox_tar() -> &'static Path {
     })
 }
 
+/// A real distribution's root filesystem as a flat tar: Debian bookworm
+/// minbase made by `scripts/mkimage-debian.sh` (debootstrap from
+/// deb.debian.org). Built once per machine, not once per run: the tar is
+/// kept in `$XDG_CACHE_HOME/mydocker-tests/` (else `~/.cache/...`), outside
+/// the repository, and reused by every later run and worktree. The first
+/// build downloads about 40 MiB and takes a few minutes.
+///
+/// The script holds a lock file beside the tar (`flock`) while it builds,
+/// so concurrent tests and concurrent test runs build it once: the others
+/// wait, then find it. It renames the tar into place only when complete,
+/// so a build that was killed leaves nothing that is used (the next build
+/// removes its leftovers). `MYDOCKER_TEST_DEBIAN` names a ready-made tar
+/// instead.
+pub fn debian_tar() -> &'static Path {
+    static TAR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TAR.get_or_init(|| {
+        if let Some(made) = std::env::var_os("MYDOCKER_TEST_DEBIAN") {
+            return PathBuf::from(made);
+        }
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+            .unwrap_or_else(|| PathBuf::from("/var/cache"))
+            .join("mydocker-tests");
+        let out = cache.join("debian-bookworm-minbase.tar");
+        if !out.exists() {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mkimage-debian.sh");
+            let status = std::process::Command::new("bash")
+                .arg(&script)
+                .arg(&out)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run scripts/mkimage-debian.sh");
+            assert!(
+                status.success(),
+                "building the Debian image failed (is debootstrap installed and deb.debian.org reachable?)"
+            );
+        }
+        out
+    })
+}
+
 /// The path of the binary under test. With `MYDOCKER_EXPLAIN=1` (`just
 /// explain N`) it is a small wrapper that prints each mydocker command a
 /// test runs, and what it prints, on the test run's own stderr.

@@ -762,3 +762,61 @@ fn a_load_killed_at_any_instant_leaves_no_temporaries(env: Env) {
     }
     eprintln!("{whole} of 16 killed loads left a whole image");
 }
+
+/// A real distribution's root filesystem runs: Debian bookworm as
+/// debootstrap's minbase makes it (`harness::debian_tar`, built once per
+/// machine), imported, runs its own apt and dpkg, and `-u` resolves a
+/// user that only its `/etc/passwd` knows.
+#[rstest]
+fn an_imported_debian_minbase_runs_its_apt_dpkg_and_users(env: Env) {
+    let tar = crate::harness::debian_tar();
+    ok(&env
+        .md()
+        .arg("import")
+        .arg(tar)
+        .arg("debian-minbase:bookworm")
+        .output()
+        .unwrap());
+    let image = "debian-minbase:bookworm";
+
+    let apt = stdout_of(
+        &env.run_image(image, &[], &["apt-get", "--version"])
+            .assert()
+            .success()
+            .get_output()
+            .clone(),
+    );
+    assert!(apt.starts_with("apt "), "{apt}");
+
+    let count = stdout_of(
+        &env.run_image(image, &[], &["sh", "-c", "dpkg -l | wc -l"])
+            .assert()
+            .success()
+            .get_output()
+            .clone(),
+    );
+    let count: usize = count.trim().parse().expect("a count of lines");
+    assert!(count > 50, "dpkg -l listed {count} lines");
+
+    // `_apt` is a user of Debian's own (busybox has none such): its uid and
+    // group as the image's /etc/passwd gives them.
+    let passwd = std::process::Command::new("tar")
+        .arg("-xOf")
+        .arg(tar)
+        .arg("./etc/passwd")
+        .output()
+        .unwrap();
+    let passwd = String::from_utf8_lossy(&passwd.stdout).to_string();
+    let line = passwd
+        .lines()
+        .find(|l| l.starts_with("_apt:"))
+        .unwrap_or_else(|| panic!("no _apt in the image's /etc/passwd: {passwd}"));
+    let fields: Vec<&str> = line.split(':').collect();
+    let (uid, gid) = (fields[2], fields[3]);
+    env.run_image(image, &["-u", "_apt"], &["id"])
+        .assert()
+        .success()
+        .stdout(format!(
+            "uid={uid}(_apt) gid={gid}(nogroup) groups={gid}(nogroup)\n"
+        ));
+}
