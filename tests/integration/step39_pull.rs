@@ -382,6 +382,8 @@ enum LayerAnswer {
     Whole,
     Error500,
     CloseHalfway,
+    /// Held (after counting the request) until `FakeRegistry::release`.
+    Stalled,
 }
 
 /// A registry of a few lines, for what the real one does not do: ask for
@@ -394,6 +396,8 @@ struct FakeRegistry {
     layer: String,
     /// How many times the layer was served whole.
     layer_downloads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Lets a `Stalled` layer go.
+    released: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn sha(bytes: &[u8]) -> String {
@@ -457,6 +461,8 @@ impl FakeRegistry {
         let layer_path = format!("/v2/x/blobs/{layer_digest}");
         let layer_downloads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = layer_downloads.clone();
+        let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let release = released.clone();
         std::thread::spawn(move || {
             use std::io::{BufRead, BufReader, Write};
             for stream in listener.incoming() {
@@ -547,6 +553,11 @@ impl FakeRegistry {
                     counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     // Slow enough that concurrent pulls meet here.
                     std::thread::sleep(Duration::from_millis(300));
+                    while answer == LayerAnswer::Stalled
+                        && !release.load(std::sync::atomic::Ordering::SeqCst)
+                    {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
                 }
                 send(&mut stream, "200 OK", ctype, body, "");
             }
@@ -555,6 +566,7 @@ impl FakeRegistry {
             host,
             layer: layer_digest,
             layer_downloads,
+            released,
         }
     }
 }
@@ -622,4 +634,55 @@ fn a_terminal_gets_a_line_per_layer(env: Env) {
     let short = &reg.layer["sha256:".len().."sha256:".len() + 12];
     assert!(text.contains(&format!("{short}: Pulling")), "{text}");
     assert!(text.contains(&format!("{short}: Pull complete")), "{text}");
+}
+
+/// The trial's fault: `image prune` and `rmi` of another image, run while
+/// a pull was downloading a layer, deleted the configuration the pull had
+/// already stored; the pull still named the image, which then would not
+/// run. What a pull fetched is its own until it names the image, and
+/// neither command waits for the download.
+#[rstest]
+fn prune_and_rmi_during_a_pull_keep_what_it_fetched(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Stalled);
+    let image = format!("{}/x:2", reg.host);
+    ok(&env
+        .md()
+        .args(["tag", "busybox", "other:1"])
+        .output()
+        .unwrap());
+    let mut child = Command::new(crate::harness::bin())
+        .arg("--root")
+        .arg(&env.root)
+        .args(["pull", &image])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the pull to ask for its layer", || {
+        (reg.layer_downloads
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0)
+        .then_some(())
+    });
+    ok(&env.md().args(["image", "prune"]).output().unwrap());
+    ok(&env.md().args(["rmi", "other:1"]).output().unwrap());
+    reg.released
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let out = child.wait_with_output().unwrap();
+    assert!(ok(&out).contains(&image), "{}", stdout_of(&out));
+    // Every blob the image needs is there: `save` reads them all.
+    let archive = env.scratch("saved").join("x.tar");
+    ok(&env
+        .md()
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg(&image)
+        .output()
+        .unwrap());
+    let hello = env
+        .root
+        .join("layers")
+        .join(&reg.layer["sha256:".len()..])
+        .join("hello");
+    assert_eq!(std::fs::read_to_string(hello).unwrap(), "fake\n");
 }
