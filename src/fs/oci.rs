@@ -33,7 +33,8 @@
 //! Retagging or committing to an existing name only moves a reference in
 //! the index: the layers that running containers stand on are untouched.
 //! Nothing is deleted but by [`collect_garbage`], which keeps every blob and
-//! layer an index entry or a container (the caller names them) still uses.
+//! layer an index entry or a container (the caller names them) still uses,
+//! and those an unfinished pull has claimed (step 39, [`Claim`]).
 //!
 //! A tar from outside is untrusted: entries with `..` or an absolute path,
 //! links leading out, device nodes and writes through planted symlinks are
@@ -72,6 +73,11 @@ const BLOB_TEMPORARIES: &[&str] = &[".incoming-"];
 /// a layer being committed ([`Store::commit_file`]); swept by the next
 /// of these and by `image prune`.
 const ROOT_TEMPORARIES: &[&str] = &[".index.json.", ".oci-layout.", ".load-", ".commit-"];
+
+/// The records of `ROOT/claims`: what an unfinished pull holds
+/// ([`Claim`]); a killed puller's record is swept by the next claim or
+/// `image prune`.
+const CLAIM_TEMPORARIES: &[&str] = &[".claim-"];
 
 /// The annotation naming an index entry, here the full `NAME:TAG`.
 pub const REF_ANNOTATION: &str = "org.opencontainers.image.ref.name";
@@ -204,6 +210,55 @@ impl std::fmt::Display for Reference {
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+}
+
+/// What a command that fetches an image piece by piece without the
+/// store's lock (a `pull`: minutes of downloading) holds before the image
+/// is named: a file `ROOT/claims/.claim-*` listing digests, one a line,
+/// locked while its writer lives ([`temporaries`]). [`collect_garbage`]
+/// keeps every digest a record lists, so `image prune` and `rmi` neither
+/// wait for the download nor delete what it has already stored. Dropping
+/// the claim (or the death of its process) releases the digests.
+pub struct Claim {
+    file: tempfile::NamedTempFile,
+    _hold: Temporary,
+    store: Store,
+}
+
+impl Claim {
+    /// List `digests` in the record, under the store's lock: a collection
+    /// that runs before sees none of them stored by this claim's owner,
+    /// one that runs after keeps them. Claim a digest before looking
+    /// whether the store has it. Errors: the lock, or the record cannot
+    /// be written.
+    pub fn add(&mut self, digests: &[String]) -> Result<(), Error> {
+        let _lock = self.store.lock()?;
+        let mut text = String::new();
+        for d in digests {
+            text.push_str(d);
+            text.push('\n');
+        }
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(io("store", "write a pull's claim"))
+    }
+}
+
+/// The digests the live claims of `ROOT/claims` list, after sweeping the
+/// records of dead claimers. The caller holds [`Store::lock`].
+fn claimed(root: &Path) -> HashSet<String> {
+    let dir = root.join("claims");
+    temporaries::sweep(&dir, CLAIM_TEMPORARIES);
+    let mut out = HashSet::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        if let Ok(text) = std::fs::read_to_string(e.path()) {
+            out.extend(text.lines().map(str::to_string));
+        }
+    }
+    out
 }
 
 /// The layers a container stands on, found by [`layer`]: the extracted
@@ -451,6 +506,21 @@ impl Store {
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
+    }
+
+    /// A new, empty [`Claim`], after sweeping the records killed
+    /// claimers left. Errors: `ROOT/claims` cannot be made or written.
+    pub fn claim(&self) -> Result<Claim, Error> {
+        let dir = self.root.join("claims");
+        std::fs::create_dir_all(&dir).map_err(io("store", "create ROOT/claims"))?;
+        temporaries::sweep(&dir, CLAIM_TEMPORARIES);
+        let (file, hold) = Temporary::file_in(&dir, CLAIM_TEMPORARIES[0])
+            .map_err(io("store", "create a pull's claim"))?;
+        Ok(Claim {
+            file,
+            _hold: hold,
+            store: self.clone(),
+        })
     }
 
     /// The store's root directory.
@@ -787,12 +857,13 @@ pub struct Collected {
 }
 
 /// Remove every blob and extracted layer that neither the index nor
-/// `in_use` (the layer digests containers record) reaches. The caller
-/// holds [`Store::lock`].
+/// `in_use` (the layer digests containers record) nor a live [`Claim`]
+/// (an unfinished pull) reaches. The caller holds [`Store::lock`].
 pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collected, Error> {
     let store = Store::new(root);
     let mut keep = store.reachable()?;
     keep.extend(in_use.iter().cloned());
+    keep.extend(claimed(root));
     let mut done = Collected::default();
     let sweep = |dir: PathBuf, is_layer: bool, done: &mut Collected| -> Result<(), Error> {
         let Ok(entries) = std::fs::read_dir(&dir) else {

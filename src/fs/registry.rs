@@ -20,7 +20,9 @@
 //!
 //! The image's name in the index is written last, under the store's lock:
 //! a pull that fails leaves blobs no name reaches (`image prune` frees
-//! them), never a name pointing at an incomplete image. Two pulls of one
+//! them), never a name pointing at an incomplete image. Until then the
+//! pull claims its digests ([`oci::Claim`]): an `image prune` or `rmi`
+//! meanwhile keeps them, without waiting for the download. Two pulls of one
 //! image download each blob once: a lock file per blob digest
 //! (`ROOT/pulls/HEX.lock`) is held while the blob is fetched, and the
 //! second finds it in the store.
@@ -398,6 +400,15 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
     let manifest: ImageManifest =
         serde_json::from_slice(&bytes).map_err(|e| invalid("its manifest", e.to_string()))?;
     let store = Store::new(root);
+    // Everything this pull stores is its own until the name is written:
+    // `image prune` and `rmi` meanwhile keep it (and do not wait).
+    let mut claim = store.claim()?;
+    let mut digests = vec![
+        oci::digest_of(&bytes),
+        manifest.config().digest().to_string(),
+    ];
+    digests.extend(manifest.layers().iter().map(|l| l.digest().to_string()));
+    claim.add(&digests)?;
     let tty = std::io::stdout().is_terminal();
     fetch_blob(
         &mut client,
@@ -424,6 +435,7 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
         store.extract_layer(&image, layer.digest().as_ref())?;
     }
     store.set_named(&remote.local, &digest, size)?;
+    drop(claim);
     Ok(digest)
 }
 
