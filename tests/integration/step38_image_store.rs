@@ -293,6 +293,29 @@ fn rmi_of_an_image_in_use_is_refused_and_forced_keeps_its_layers(env: Env) {
     );
 }
 
+/// `rmi A B C` with B missing removes A and C, reports B, and exits 125,
+/// as `rm` and `stop` do with several containers (Docker's `rmi` too goes
+/// on past an error).
+#[rstest]
+fn rmi_of_several_goes_on_past_an_error(env: Env) {
+    let md = |args: &[&str]| env.md().args(args).output().unwrap();
+    ok(&md(&["tag", "busybox", "a:1"]));
+    ok(&md(&["tag", "busybox", "c:1"]));
+    let out = md(&["rmi", "a:1", "nosuch:1", "c:1"]);
+    refused(&out, &["nosuch:1"]);
+    let said = stdout_of(&out);
+    assert!(said.contains("Untagged: a:1"), "{said}");
+    assert!(said.contains("Untagged: c:1"), "{said}");
+    let left = ok(&md(&["images"]));
+    assert!(
+        !left
+            .lines()
+            .any(|l| l.starts_with("a ") || l.starts_with("c ")),
+        "{left}"
+    );
+    assert!(left.contains("busybox"), "{left}");
+}
+
 #[rstest]
 fn images_lists_docker_columns_and_json(env: Env) {
     let md = |args: &[&str]| env.md().args(args).output().unwrap();
