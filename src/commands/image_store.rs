@@ -66,11 +66,13 @@ pub fn tag(root: &Path, args: &TagArgs) -> Result<i32> {
 
 /// `rmi [-f] IMAGE...`: remove each name; an image a container was made
 /// from is refused without -f, and even with it the container's layers
-/// stay until it is removed (`image prune` then frees them).
+/// stay until it is removed (`image prune` then frees them). An image
+/// refused or missing is reported and the others still removed (exit 125
+/// then, as `rm` of several containers).
 pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
     let store = Store::new(root);
     let _lock = store.lock()?;
-    for image in &args.images {
+    let code = super::stop::each(&args.images, |image| {
         let r = Reference::parse(image)?;
         let Some(manifest) = store.lookup(&r)? else {
             bail!("no such image: {r}");
@@ -93,11 +95,12 @@ pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
         }
         store.remove_ref(&r)?;
         println!("Untagged: {r}");
-    }
+        Ok(())
+    });
     for d in collect(root)?.blobs {
         println!("Deleted: {d}");
     }
-    Ok(0)
+    Ok(code)
 }
 
 /// `import FILE REPOSITORY[:TAG]`: a flat root filesystem as a one-layer
