@@ -686,3 +686,21 @@ fn prune_and_rmi_during_a_pull_keep_what_it_fetched(env: Env) {
         .join("hello");
     assert_eq!(std::fs::read_to_string(hello).unwrap(), "fake\n");
 }
+
+/// A registry that does not answer: its URL is said once (ureq's error
+/// carried it too, and the trial saw it twice).
+#[rstest]
+fn an_unreachable_registry_is_named_once(env: Env) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let image = format!("127.0.0.1:{port}/x:1");
+    let err = refused(
+        &env.md().args(["pull", &image]).output().unwrap(),
+        &[&image, "Connection"],
+    );
+    let url = format!("http://127.0.0.1:{port}/v2/x/manifests/1");
+    assert_eq!(err.matches(&url).count(), 1, "{err}");
+}
