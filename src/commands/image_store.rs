@@ -178,7 +178,8 @@ pub fn save(root: &Path, args: &SaveArgs) -> Result<i32> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".mydocker-save-")
         .tempfile_in(dir)
-        .with_context(|| format!("create a file in {}", dir.display()))?;
+        .map_err(crate::fs::image::os_cause)
+        .with_context(|| format!("write {}", args.output.display()))?;
     {
         let w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         let mut w = oci::write_archive(&store, &r, &manifest, w)?;

@@ -400,9 +400,26 @@ fn is_gzip(reader: &mut impl BufRead) -> std::io::Result<bool> {
     Ok(reader.fill_buf()?.starts_with(&[0x1f, 0x8b]))
 }
 
-/// A layer's bytes, uncompressed (gzip layers are inflated).
+/// The compressions mydocker does not read, by their magic numbers.
+const OTHER_COMPRESSIONS: &[(&[u8], &str)] = &[
+    (&[0xfd, b'7', b'z', b'X', b'Z', 0], "xz"),
+    (b"BZh", "bzip2"),
+    (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
+];
+
+/// A layer's bytes, uncompressed (gzip layers are inflated). Errors: the
+/// reader's, and `InvalidData` for an xz, bzip2 or zstd stream.
 pub fn uncompressed<'a>(reader: impl Read + 'a) -> std::io::Result<Box<dyn Read + 'a>> {
     let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let head = reader.fill_buf()?;
+    if let Some((_, name)) = OTHER_COMPRESSIONS.iter().find(|(m, _)| head.starts_with(m)) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "compressed with {name}, which mydocker does not read (give a plain or gzip tar)"
+            ),
+        ));
+    }
     Ok(if is_gzip(&mut reader)? {
         Box::new(flate2::read::GzDecoder::new(reader))
     } else {
@@ -704,7 +721,7 @@ impl Store {
                 let file = File::open(&blob).map_err(io(image, format!("open layer {digest}")))?;
                 let reader =
                     uncompressed(file).map_err(io(image, format!("read layer {digest}")))?;
-                unpack_layer(image, reader, tmp)
+                unpack_layer(image, digest, reader, tmp)
             },
             |what, err| io(image, format!("layer {digest}: {what}"))(err),
         )?;
@@ -933,21 +950,36 @@ const OPAQUE: &str = ".wh..wh..opq";
 
 /// Extract one layer's tar into the empty directory `dest`: whiteouts
 /// become overlayfs' (a 0/0 character device, the opaque attribute);
-/// entries escaping `dest` and device nodes are refused.
-pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<(), Error> {
+/// entries escaping `dest` and device nodes are refused. Errors name the
+/// image, the `layer` (its digest) and the entry, never `dest` (a
+/// temporary directory).
+pub fn unpack_layer(image: &str, layer: &str, reader: impl Read, dest: &Path) -> Result<(), Error> {
     let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
     archive.set_preserve_ownerships(true);
     archive.set_unpack_xattrs(false);
     archive.set_overwrite(true);
-    let label = format!("image {image}");
-    let entries = archive.entries().map_err(io(image, "read the layer"))?;
+    let label = format!("image {image}: layer {layer}");
+    let at = |what: String| {
+        let image = label.clone();
+        move |err: std::io::Error| Error::Io { image, what, err }
+    };
+    // The tar crate's words for a header it cannot parse ("numeric field
+    // was not a number ... cksum") mean the bytes are no tar.
+    let not_tar = |e: std::io::Error| match e.raw_os_error() {
+        Some(_) => at("read an entry".to_string())(e),
+        None => at("read an entry".to_string())(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a tar archive, or a damaged one",
+        )),
+    };
+    let entries = archive.entries().map_err(not_tar)?;
     for entry in entries {
-        let mut entry = entry.map_err(io(image, "read an entry of a layer"))?;
+        let mut entry = entry.map_err(not_tar)?;
         let path = entry
             .path()
-            .map_err(io(image, "read an entry's path"))?
+            .map_err(at("read an entry's path".to_string()))?
             .into_owned();
         let escapes = |p: &Path| Error::Escapes {
             image: label.clone(),
@@ -1010,9 +1042,18 @@ pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<(), E
             })?;
             continue;
         }
-        let unpacked = entry
-            .unpack_in(dest)
-            .map_err(io(image, format!("extract {}", path.display())))?;
+        let unpacked = match entry.unpack_in(dest) {
+            Ok(u) => u,
+            Err(e) => match crate::fs::image::unpack_cause(e) {
+                None => return Err(escapes(&path)),
+                Some(cause) => {
+                    return Err(at(format!(
+                        "extract entry {:?}",
+                        path.display().to_string()
+                    ))(cause));
+                }
+            },
+        };
         if !unpacked {
             return Err(escapes(&path));
         }
@@ -1422,7 +1463,7 @@ mod tests {
             (vec![("/x", tar::EntryType::Regular, &b"x"[..])], "outside"),
         ] {
             let t = tempfile::tempdir().unwrap();
-            let e = unpack_layer("img", &tar_of(&entries)[..], t.path()).unwrap_err();
+            let e = unpack_layer("img", "sha256:0", &tar_of(&entries)[..], t.path()).unwrap_err();
             assert!(e.to_string().contains(want), "{e}");
             assert!(e.to_string().contains("image img"), "{e}");
         }

@@ -226,7 +226,7 @@ impl Client {
                     tried_token = true;
                 }
                 Err(ureq::Error::Status(code, resp)) => return Err(self.status(&url, code, resp)),
-                Err(e) => return Err(self.http(&url, e)),
+                Err(e) => return Err(self.http(&url, without_url(&url, &e))),
             }
         }
     }
@@ -269,7 +269,7 @@ impl Client {
         }
         let resp = req
             .call()
-            .map_err(|e| self.http(&realm, format!("token: {e}")))?;
+            .map_err(|e| self.http(&realm, format!("token: {}", without_url(&realm, &e))))?;
         let v: serde_json::Value = serde_json::from_reader(resp.into_reader().take(1 << 20))
             .map_err(|e| self.http(&realm, format!("token: {e}")))?;
         v["token"]
@@ -304,6 +304,15 @@ impl Client {
             _ => header,
         };
         Ok((bytes, kind))
+    }
+}
+
+/// A ureq error without the URL it begins with (the caller names it).
+fn without_url(url: &str, e: &ureq::Error) -> String {
+    let text = e.to_string();
+    match text.strip_prefix(url).and_then(|t| t.strip_prefix(": ")) {
+        Some(rest) => rest.to_string(),
+        None => text,
     }
 }
 
