@@ -704,3 +704,19 @@ fn an_unreachable_registry_is_named_once(env: Env) {
     let url = format!("http://127.0.0.1:{port}/v2/x/manifests/1");
     assert_eq!(err.matches(&url).count(), 1, "{err}");
 }
+
+/// The lock file a pull takes per blob (`ROOT/pulls/HEX.lock`) goes when
+/// that blob is fetched: none piles up, one per blob ever pulled.
+#[rstest]
+fn a_pull_leaves_no_lock_files(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Whole);
+    ok(&env
+        .md()
+        .args(["pull", &format!("{}/x:2", reg.host)])
+        .output()
+        .unwrap());
+    let left: Vec<_> = std::fs::read_dir(env.root.join("pulls"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
