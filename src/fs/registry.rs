@@ -25,7 +25,8 @@
 //! meanwhile keeps them, without waiting for the download. Two pulls of one
 //! image download each blob once: a lock file per blob digest
 //! (`ROOT/pulls/HEX.lock`) is held while the blob is fetched, and the
-//! second finds it in the store.
+//! second finds it in the store. The lock file is removed as it is
+//! released ([`BlobLock`] says why that is safe).
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -475,14 +476,8 @@ fn fetch_blob(
     let io = |what: &str| oci::io(image, what.to_string());
     let locks: PathBuf = store.root().join("pulls");
     std::fs::create_dir_all(&locks).map_err(io("create the pull locks' directory"))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(locks.join(format!("{}.lock", digest.trim_start_matches("sha256:"))))
-        .map_err(io("open a blob's lock file"))?;
-    let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| io("lock a blob's lock file")(e.into()))?;
+    let lock_path = locks.join(format!("{}.lock", digest.trim_start_matches("sha256:")));
+    let _lock = BlobLock::take(&lock_path).map_err(io("lock a blob's lock file"))?;
     if dest.is_file() {
         return Ok(());
     }
@@ -512,9 +507,78 @@ fn fetch_blob(
     Ok(())
 }
 
+/// The lock of one blob's download, `ROOT/pulls/HEX.lock`, removed when
+/// it is released so that no file is left per blob ever pulled. Removing
+/// a lock file others may be waiting on is safe as long as each locker,
+/// once it holds the lock, checks that the path still names the file it
+/// locked, and starts again when it does not (the holder unlinked it
+/// meanwhile): then all lockers of one moment lock the same file.
+struct BlobLock {
+    path: PathBuf,
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+impl BlobLock {
+    /// Wait for and take the lock at `path`. Errors: the file cannot be
+    /// created, opened or locked.
+    fn take(path: &Path) -> std::io::Result<BlobLock> {
+        use std::os::unix::fs::MetadataExt;
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)?;
+            let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+                .map_err(|(_, e)| std::io::Error::from(e))?;
+            let held = lock.metadata()?;
+            match std::fs::metadata(path) {
+                Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => {
+                    return Ok(BlobLock {
+                        path: path.to_path_buf(),
+                        _lock: lock,
+                    });
+                }
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for BlobLock {
+    /// Unlink the file while still holding its lock (the lock goes after).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blob_lock_waited_on_while_its_file_is_removed_is_taken_on_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.lock");
+        let first = BlobLock::take(&path).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let second = BlobLock::take(&path).unwrap();
+                tx.send(path.exists()).unwrap();
+                drop(second);
+            })
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(rx.try_recv().is_err(), "the second waits");
+        drop(first);
+        assert!(rx.recv().unwrap(), "held on a file the path names");
+        waiter.join().unwrap();
+        assert!(!path.exists());
+    }
 
     #[test]
     fn docker_hub_short_names_map_to_library() {
