@@ -650,7 +650,7 @@ fn prune_and_rmi_during_a_pull_keep_what_it_fetched(env: Env) {
         .args(["tag", "busybox", "other:1"])
         .output()
         .unwrap());
-    let mut child = Command::new(crate::harness::bin())
+    let child = Command::new(crate::harness::bin())
         .arg("--root")
         .arg(&env.root)
         .args(["pull", &image])
