@@ -34,7 +34,7 @@
 //! the index: the layers that running containers stand on are untouched.
 //! Nothing is deleted but by [`collect_garbage`], which keeps every blob and
 //! layer an index entry or a container (the caller names them) still uses,
-//! and those an unfinished pull has claimed (step 39, [`Claim`]).
+//! and, from step 39, those an unfinished pull has claimed (`Claim`).
 //!
 //! A tar from outside is untrusted: entries with `..` or an absolute path,
 //! links leading out, device nodes and writes through planted symlinks are
@@ -77,6 +77,7 @@ const ROOT_TEMPORARIES: &[&str] = &[".index.json.", ".oci-layout.", ".load-", ".
 /// The records of `ROOT/claims`: what an unfinished pull holds
 /// ([`Claim`]); a killed puller's record is swept by the next claim or
 /// `image prune`.
+#[cfg(feature = "pull")]
 const CLAIM_TEMPORARIES: &[&str] = &[".claim-"];
 
 /// The annotation naming an index entry, here the full `NAME:TAG`.
@@ -219,12 +220,14 @@ pub struct Store {
 /// keeps every digest a record lists, so `image prune` and `rmi` neither
 /// wait for the download nor delete what it has already stored. Dropping
 /// the claim (or the death of its process) releases the digests.
+#[cfg(feature = "pull")]
 pub struct Claim {
     file: tempfile::NamedTempFile,
     _hold: Temporary,
     store: Store,
 }
 
+#[cfg(feature = "pull")]
 impl Claim {
     /// List `digests` in the record, under the store's lock: a collection
     /// that runs before sees none of them stored by this claim's owner,
@@ -246,6 +249,7 @@ impl Claim {
 
 /// The digests the live claims of `ROOT/claims` list, after sweeping the
 /// records of dead claimers. The caller holds [`Store::lock`].
+#[cfg(feature = "pull")]
 fn claimed(root: &Path) -> HashSet<String> {
     let dir = root.join("claims");
     temporaries::sweep(&dir, CLAIM_TEMPORARIES);
@@ -259,6 +263,13 @@ fn claimed(root: &Path) -> HashSet<String> {
         }
     }
     out
+}
+
+/// Before step 39 nothing fetches an image without the store's lock:
+/// there are no claims.
+#[cfg(not(feature = "pull"))]
+fn claimed(_root: &Path) -> HashSet<String> {
+    HashSet::new()
 }
 
 /// The layers a container stands on, found by [`layer`]: the extracted
@@ -527,6 +538,7 @@ impl Store {
 
     /// A new, empty [`Claim`], after sweeping the records killed
     /// claimers left. Errors: `ROOT/claims` cannot be made or written.
+    #[cfg(feature = "pull")]
     pub fn claim(&self) -> Result<Claim, Error> {
         let dir = self.root.join("claims");
         std::fs::create_dir_all(&dir).map_err(io("store", "create ROOT/claims"))?;
@@ -874,8 +886,9 @@ pub struct Collected {
 }
 
 /// Remove every blob and extracted layer that neither the index nor
-/// `in_use` (the layer digests containers record) nor a live [`Claim`]
-/// (an unfinished pull) reaches. The caller holds [`Store::lock`].
+/// `in_use` (the layer digests containers record) nor, from step 39, a
+/// live `Claim` (an unfinished pull) reaches. The caller holds
+/// [`Store::lock`].
 pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collected, Error> {
     let store = Store::new(root);
     let mut keep = store.reachable()?;
