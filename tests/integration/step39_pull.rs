@@ -720,3 +720,51 @@ fn a_pull_leaves_no_lock_files(env: Env) {
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A pull killed in the middle claims nothing any more: the next `image
+/// prune` sweeps its record and frees the blobs it had stored.
+#[rstest]
+fn a_killed_pull_s_claim_is_swept_by_prune(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Stalled);
+    let image = format!("{}/x:2", reg.host);
+    let mut child = Command::new(crate::harness::bin())
+        .arg("--root")
+        .arg(&env.root)
+        .args(["pull", &image])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the pull to ask for its layer", || {
+        (reg.layer_downloads
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0)
+        .then_some(())
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let count = |dir: &str| {
+        std::fs::read_dir(env.root.join(dir))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("claims"), 1, "the killed pull's record");
+    assert!(count("blobs/sha256") > 0, "its configuration");
+    ok(&env.md().args(["image", "prune"]).output().unwrap());
+    assert_eq!(count("claims"), 0);
+    assert_eq!(count("blobs/sha256"), 0);
+    // Its layer's lock file, and one of a blob no pull will fetch again,
+    // go with the next pull.
+    assert_eq!(count("pulls"), 1, "the killed pull's blob lock");
+    std::fs::write(
+        env.root
+            .join("pulls")
+            .join(format!("{}.lock", "a".repeat(64))),
+        "",
+    )
+    .unwrap();
+    reg.released
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    ok(&env.md().args(["pull", &image]).output().unwrap());
+    assert_eq!(count("pulls"), 0);
+}
