@@ -413,6 +413,7 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
     // Everything this pull stores is its own until the name is written:
     // `image prune` and `rmi` meanwhile keep it (and do not wait).
     let mut claim = store.claim()?;
+    BlobLock::sweep(&store.root().join("pulls"));
     let mut digests = vec![
         oci::digest_of(&bytes),
         manifest.config().digest().to_string(),
@@ -542,6 +543,35 @@ impl BlobLock {
                 Ok(_) => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl BlobLock {
+    /// Remove the lock files of `dir` a killed pull left: each whose lock
+    /// can be taken at once (its holder is gone) and that the path still
+    /// names once locked. Best effort.
+    fn sweep(dir: &Path) {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let Ok(file) = std::fs::File::open(&path) else {
+                continue;
+            };
+            let Ok(lock) =
+                nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            else {
+                continue;
+            };
+            if let (Ok(held), Ok(now)) = (lock.metadata(), std::fs::metadata(&path))
+                && held.dev() == now.dev()
+                && held.ino() == now.ino()
+            {
+                let _ = std::fs::remove_file(&path);
             }
         }
     }
