@@ -616,7 +616,7 @@ fn summary(dir: &Path) -> (u64, u64) {
 fn extract_layer(layer: &Path, dest: &Path) {
     let file = std::fs::File::open(layer).expect("open the layer");
     let reader = mydocker::fs::oci::uncompressed(file).expect("read the layer");
-    mydocker::fs::oci::unpack_layer("bench", reader, dest).expect("extract the layer");
+    mydocker::fs::oci::unpack_layer("bench", "sha256:0", reader, dest).expect("extract the layer");
 }
 
 fn main() {

@@ -69,11 +69,13 @@ pub fn tag(root: &Path, args: &TagArgs) -> Result<i32> {
 /// name only with -f (Docker's "referenced in multiple repositories").
 /// An image a container was made from is refused without -f, and even
 /// with it the container's layers stay until it is removed (`image
-/// prune` then frees them).
+/// prune` then frees them). An image refused or missing is reported and
+/// the others still removed (exit 125 then, as `rm` of several
+/// containers).
 pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
     let store = Store::new(root);
     let _lock = store.lock()?;
-    for image in &args.images {
+    let code = super::stop::each(&args.images, |image| {
         let names: Vec<(String, String)> = match oci::index_name(image) {
             Ok(name) if store.lookup_named(&name)?.is_some() => {
                 let manifest = store.lookup_named(&name)?.unwrap_or_default();
@@ -119,11 +121,12 @@ pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
             store.remove_named(&name)?;
             println!("Untagged: {name}");
         }
-    }
+        Ok(())
+    });
     for d in collect(root)?.blobs {
         println!("Deleted: {d}");
     }
-    Ok(0)
+    Ok(code)
 }
 
 /// `import FILE REPOSITORY[:TAG]`: a flat root filesystem as a one-layer
@@ -201,7 +204,8 @@ pub fn save(root: &Path, args: &SaveArgs) -> Result<i32> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".mydocker-save-")
         .tempfile_in(dir)
-        .with_context(|| format!("create a file in {}", dir.display()))?;
+        .map_err(crate::fs::image::os_cause)
+        .with_context(|| format!("write {}", args.output.display()))?;
     {
         let w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         let mut w = oci::write_archive(&store, &r, &manifest, w)?;

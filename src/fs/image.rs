@@ -78,6 +78,47 @@ fn innermost(err: std::io::Error) -> std::io::Error {
     std::io::Error::new(err.kind(), cause.to_string())
 }
 
+/// The cause of a `tar` crate unpacking error in the user's terms: the
+/// crate wraps each failure in messages naming the host paths it was
+/// writing (a temporary directory the user never named). `None` when the
+/// entry would have been written outside the destination (through a
+/// symlink an earlier entry made: the crate's own check), else
+/// [`os_cause`].
+pub(crate) fn unpack_cause(err: std::io::Error) -> Option<std::io::Error> {
+    if chain(&err)
+        .iter()
+        .any(|t| t.starts_with("trying to unpack outside of destination path"))
+    {
+        return None;
+    }
+    Some(os_cause(err))
+}
+
+/// What the OS said of `err` (`No such file or directory (os error 2)`),
+/// without the paths the `tar` and `tempfile` crates put around it (a
+/// temporary's the user never named); else its innermost cause.
+pub(crate) fn os_cause(err: std::io::Error) -> std::io::Error {
+    for t in chain(&err) {
+        if let Some(i) = t.find("(os error ")
+            && let Some(j) = t[i..].find(')')
+        {
+            return std::io::Error::new(err.kind(), &t[..i + j + 1]);
+        }
+    }
+    innermost(err)
+}
+
+/// The messages of `err` and of each of its causes.
+fn chain(err: &std::io::Error) -> Vec<String> {
+    let mut texts = Vec::new();
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = at {
+        texts.push(e.to_string());
+        at = e.source();
+    }
+    texts
+}
+
 /// `<root>/images`.
 pub fn images_dir(root: &Path) -> PathBuf {
     root.join("images")
@@ -179,9 +220,19 @@ fn unpack(
                 return Err(escapes(&target));
             }
         }
-        let unpacked = entry
-            .unpack_in(dest)
-            .map_err(about(label, format!("extract {}", path.display())))?;
+        let unpacked = match entry.unpack_in(dest) {
+            Ok(u) => u,
+            Err(e) => match unpack_cause(e) {
+                None => return Err(escapes(&path)),
+                Some(cause) => {
+                    return Err(Error::Io {
+                        subject: label.to_string(),
+                        what: format!("extract entry {:?}", path.display().to_string()),
+                        err: cause,
+                    });
+                }
+            },
+        };
         if !unpacked {
             return Err(escapes(&path));
         }

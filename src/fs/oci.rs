@@ -33,7 +33,8 @@
 //! Retagging or committing to an existing name only moves a reference in
 //! the index: the layers that running containers stand on are untouched.
 //! Nothing is deleted but by [`collect_garbage`], which keeps every blob and
-//! layer an index entry or a container (the caller names them) still uses.
+//! layer an index entry or a container (the caller names them) still uses,
+//! and, from step 39, those an unfinished pull has claimed (`Claim`).
 //!
 //! A tar from outside is untrusted: entries with `..` or an absolute path,
 //! links leading out, device nodes and writes through planted symlinks are
@@ -72,6 +73,12 @@ const BLOB_TEMPORARIES: &[&str] = &[".incoming-"];
 /// a layer being committed ([`Store::commit_file`]); swept by the next
 /// of these and by `image prune`.
 const ROOT_TEMPORARIES: &[&str] = &[".index.json.", ".oci-layout.", ".load-", ".commit-"];
+
+/// The records of `ROOT/claims`: what an unfinished pull holds
+/// ([`Claim`]); a killed puller's record is swept by the next claim or
+/// `image prune`.
+#[cfg(feature = "pull")]
+const CLAIM_TEMPORARIES: &[&str] = &[".claim-"];
 
 /// The annotation naming an index entry, here the full `NAME:TAG`.
 pub const REF_ANNOTATION: &str = "org.opencontainers.image.ref.name";
@@ -204,6 +211,65 @@ impl std::fmt::Display for Reference {
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+}
+
+/// What a command that fetches an image piece by piece without the
+/// store's lock (a `pull`: minutes of downloading) holds before the image
+/// is named: a file `ROOT/claims/.claim-*` listing digests, one a line,
+/// locked while its writer lives ([`temporaries`]). [`collect_garbage`]
+/// keeps every digest a record lists, so `image prune` and `rmi` neither
+/// wait for the download nor delete what it has already stored. Dropping
+/// the claim (or the death of its process) releases the digests.
+#[cfg(feature = "pull")]
+pub struct Claim {
+    file: tempfile::NamedTempFile,
+    _hold: Temporary,
+    store: Store,
+}
+
+#[cfg(feature = "pull")]
+impl Claim {
+    /// List `digests` in the record, under the store's lock: a collection
+    /// that runs before sees none of them stored by this claim's owner,
+    /// one that runs after keeps them. Claim a digest before looking
+    /// whether the store has it. Errors: the lock, or the record cannot
+    /// be written.
+    pub fn add(&mut self, digests: &[String]) -> Result<(), Error> {
+        let _lock = self.store.lock()?;
+        let mut text = String::new();
+        for d in digests {
+            text.push_str(d);
+            text.push('\n');
+        }
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(io("store", "write a pull's claim"))
+    }
+}
+
+/// The digests the live claims of `ROOT/claims` list, after sweeping the
+/// records of dead claimers. The caller holds [`Store::lock`].
+#[cfg(feature = "pull")]
+fn claimed(root: &Path) -> HashSet<String> {
+    let dir = root.join("claims");
+    temporaries::sweep(&dir, CLAIM_TEMPORARIES);
+    let mut out = HashSet::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        if let Ok(text) = std::fs::read_to_string(e.path()) {
+            out.extend(text.lines().map(str::to_string));
+        }
+    }
+    out
+}
+
+/// Before step 39 nothing fetches an image without the store's lock:
+/// there are no claims.
+#[cfg(not(feature = "pull"))]
+fn claimed(_root: &Path) -> HashSet<String> {
+    HashSet::new()
 }
 
 /// The layers a container stands on, found by [`layer`]: the extracted
@@ -384,8 +450,22 @@ enum Compression {
     Zstd,
 }
 
+/// The compressions mydocker does not read, by their magic numbers.
+const OTHER_COMPRESSIONS: &[(&[u8], &str)] = &[
+    (&[0xfd, b'7', b'z', b'X', b'Z', 0], "xz"),
+    (b"BZh", "bzip2"),
+];
+
 fn compression(reader: &mut impl BufRead) -> std::io::Result<Compression> {
     let head = reader.fill_buf()?;
+    if let Some((_, name)) = OTHER_COMPRESSIONS.iter().find(|(m, _)| head.starts_with(m)) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "compressed with {name}, which mydocker does not read (give a plain, gzip or zstd tar)"
+            ),
+        ));
+    }
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Compression::Gzip
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
@@ -398,6 +478,7 @@ fn compression(reader: &mut impl BufRead) -> std::io::Result<Compression> {
 /// A layer's bytes, uncompressed: gzip layers are inflated and zstd
 /// layers (`application/vnd.oci.image.layer.v1.tar+zstd`, and its
 /// non-distributable variant) decoded; anything else is read as a tar.
+/// Errors: the reader's, and `InvalidData` for an xz or bzip2 stream.
 pub fn uncompressed<'a>(reader: impl Read + 'a) -> std::io::Result<Box<dyn Read + 'a>> {
     let mut reader = BufReader::with_capacity(1 << 20, reader);
     Ok(match compression(&mut reader)? {
@@ -503,6 +584,22 @@ impl Store {
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
+    }
+
+    /// A new, empty [`Claim`], after sweeping the records killed
+    /// claimers left. Errors: `ROOT/claims` cannot be made or written.
+    #[cfg(feature = "pull")]
+    pub fn claim(&self) -> Result<Claim, Error> {
+        let dir = self.root.join("claims");
+        std::fs::create_dir_all(&dir).map_err(io("store", "create ROOT/claims"))?;
+        temporaries::sweep(&dir, CLAIM_TEMPORARIES);
+        let (file, hold) = Temporary::file_in(&dir, CLAIM_TEMPORARIES[0])
+            .map_err(io("store", "create a pull's claim"))?;
+        Ok(Claim {
+            file,
+            _hold: hold,
+            store: self.clone(),
+        })
     }
 
     /// The store's root directory.
@@ -739,7 +836,7 @@ impl Store {
                 let file = File::open(&blob).map_err(io(image, format!("open layer {digest}")))?;
                 let reader =
                     uncompressed(file).map_err(io(image, format!("read layer {digest}")))?;
-                unpack_layer(image, reader, tmp)
+                unpack_layer(image, digest, reader, tmp)
             },
             |what, err| io(image, format!("layer {digest}: {what}"))(err),
         )?;
@@ -927,12 +1024,14 @@ pub struct Collected {
 }
 
 /// Remove every blob and extracted layer that neither the index nor
-/// `in_use` (the layer digests containers record) reaches. The caller
-/// holds [`Store::lock`].
+/// `in_use` (the layer digests containers record) nor, from step 39, a
+/// live `Claim` (an unfinished pull) reaches. The caller holds
+/// [`Store::lock`].
 pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collected, Error> {
     let store = Store::new(root);
     let mut keep = store.reachable()?;
     keep.extend(in_use.iter().cloned());
+    keep.extend(claimed(root));
     let mut done = Collected::default();
     let sweep = |dir: PathBuf, is_layer: bool, done: &mut Collected| -> Result<(), Error> {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -1002,21 +1101,36 @@ const OPAQUE: &str = ".wh..wh..opq";
 
 /// Extract one layer's tar into the empty directory `dest`: whiteouts
 /// become overlayfs' (a 0/0 character device, the opaque attribute);
-/// entries escaping `dest` and device nodes are refused.
-pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<(), Error> {
+/// entries escaping `dest` and device nodes are refused. Errors name the
+/// image, the `layer` (its digest) and the entry, never `dest` (a
+/// temporary directory).
+pub fn unpack_layer(image: &str, layer: &str, reader: impl Read, dest: &Path) -> Result<(), Error> {
     let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
     archive.set_preserve_ownerships(true);
     archive.set_unpack_xattrs(false);
     archive.set_overwrite(true);
-    let label = format!("image {image}");
-    let entries = archive.entries().map_err(io(image, "read the layer"))?;
+    let label = format!("image {image}: layer {layer}");
+    let at = |what: String| {
+        let image = label.clone();
+        move |err: std::io::Error| Error::Io { image, what, err }
+    };
+    // The tar crate's words for a header it cannot parse ("numeric field
+    // was not a number ... cksum") mean the bytes are no tar.
+    let not_tar = |e: std::io::Error| match e.raw_os_error() {
+        Some(_) => at("read an entry".to_string())(e),
+        None => at("read an entry".to_string())(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a tar archive, or a damaged one",
+        )),
+    };
+    let entries = archive.entries().map_err(not_tar)?;
     for entry in entries {
-        let mut entry = entry.map_err(io(image, "read an entry of a layer"))?;
+        let mut entry = entry.map_err(not_tar)?;
         let path = entry
             .path()
-            .map_err(io(image, "read an entry's path"))?
+            .map_err(at("read an entry's path".to_string()))?
             .into_owned();
         let escapes = |p: &Path| Error::Escapes {
             image: label.clone(),
@@ -1079,9 +1193,18 @@ pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<(), E
             })?;
             continue;
         }
-        let unpacked = entry
-            .unpack_in(dest)
-            .map_err(io(image, format!("extract {}", path.display())))?;
+        let unpacked = match entry.unpack_in(dest) {
+            Ok(u) => u,
+            Err(e) => match crate::fs::image::unpack_cause(e) {
+                None => return Err(escapes(&path)),
+                Some(cause) => {
+                    return Err(at(format!(
+                        "extract entry {:?}",
+                        path.display().to_string()
+                    ))(cause));
+                }
+            },
+        };
         if !unpacked {
             return Err(escapes(&path));
         }
@@ -1491,7 +1614,7 @@ mod tests {
             (vec![("/x", tar::EntryType::Regular, &b"x"[..])], "outside"),
         ] {
             let t = tempfile::tempdir().unwrap();
-            let e = unpack_layer("img", &tar_of(&entries)[..], t.path()).unwrap_err();
+            let e = unpack_layer("img", "sha256:0", &tar_of(&entries)[..], t.path()).unwrap_err();
             assert!(e.to_string().contains(want), "{e}");
             assert!(e.to_string().contains("image img"), "{e}");
         }
@@ -1513,7 +1636,7 @@ mod tests {
             assert_eq!(out, tar);
         }
         let t = tempfile::tempdir().unwrap();
-        unpack_layer("img", uncompressed(&zst[..]).unwrap(), t.path()).unwrap();
+        unpack_layer("img", "sha256:0", uncompressed(&zst[..]).unwrap(), t.path()).unwrap();
         assert_eq!(std::fs::read(t.path().join("etc/motd")).unwrap(), b"hi\n");
     }
 

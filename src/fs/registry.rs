@@ -39,10 +39,13 @@
 //!
 //! The image's name in the index is written last, under the store's lock:
 //! a pull that fails leaves blobs no name reaches (`image prune` frees
-//! them), never a name pointing at an incomplete image. Two pulls of one
+//! them), never a name pointing at an incomplete image. Until then the
+//! pull claims its digests ([`oci::Claim`]): an `image prune` or `rmi`
+//! meanwhile keeps them, without waiting for the download. Two pulls of one
 //! image download each blob once: a lock file per blob digest
 //! (`ROOT/pulls/HEX.lock`) is held while the blob is fetched, and the
-//! second finds it in the store.
+//! second finds it in the store. The lock file is removed as it is
+//! released ([`BlobLock`] says why that is safe).
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -447,7 +450,7 @@ impl Client {
                     answered = true;
                 }
                 Err(ureq::Error::Status(code, resp)) => return Err(self.status(&url, code, resp)),
-                Err(e) => return Err(self.http(&url, e)),
+                Err(e) => return Err(self.http(&url, without_url(&url, &e))),
             }
         }
     }
@@ -511,7 +514,9 @@ impl Client {
         let resp = match req.call() {
             Ok(resp) => resp,
             Err(ureq::Error::Status(401 | 403, _)) => return Err(self.unauthorized()),
-            Err(e) => return Err(self.http(&realm, format!("token: {e}"))),
+            Err(e) => {
+                return Err(self.http(&realm, format!("token: {}", without_url(&realm, &e))));
+            }
         };
         let v: serde_json::Value = serde_json::from_reader(resp.into_reader().take(1 << 20))
             .map_err(|e| self.http(&realm, format!("token: {e}")))?;
@@ -547,6 +552,15 @@ impl Client {
             _ => header,
         };
         Ok((bytes, kind))
+    }
+}
+
+/// A ureq error without the URL it begins with (the caller names it).
+fn without_url(url: &str, e: &ureq::Error) -> String {
+    let text = e.to_string();
+    match text.strip_prefix(url).and_then(|t| t.strip_prefix(": ")) {
+        Some(rest) => rest.to_string(),
+        None => text,
     }
 }
 
@@ -646,6 +660,16 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
     let manifest: ImageManifest =
         serde_json::from_slice(&bytes).map_err(|e| invalid("its manifest", e.to_string()))?;
     let store = Store::new(root);
+    // Everything this pull stores is its own until the name is written:
+    // `image prune` and `rmi` meanwhile keep it (and do not wait).
+    let mut claim = store.claim()?;
+    BlobLock::sweep(&store.root().join("pulls"));
+    let mut digests = vec![
+        oci::digest_of(&bytes),
+        manifest.config().digest().to_string(),
+    ];
+    digests.extend(manifest.layers().iter().map(|l| l.digest().to_string()));
+    claim.add(&digests)?;
     let progress = Progress::new(std::io::stderr().is_terminal(), manifest.layers());
     fetch_blob(
         &mut client,
@@ -682,6 +706,7 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
         }
     }
     store.set_named(&remote.local, &digest, size)?;
+    drop(claim);
     Ok(digest)
 }
 
@@ -781,14 +806,8 @@ fn fetch_blob(
     let io = |what: &str| oci::io(image, what.to_string());
     let locks: PathBuf = store.root().join("pulls");
     std::fs::create_dir_all(&locks).map_err(io("create the pull locks' directory"))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(locks.join(format!("{}.lock", digest.trim_start_matches("sha256:"))))
-        .map_err(io("open a blob's lock file"))?;
-    let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| io("lock a blob's lock file")(e.into()))?;
+    let lock_path = locks.join(format!("{}.lock", digest.trim_start_matches("sha256:")));
+    let _lock = BlobLock::take(&lock_path).map_err(io("lock a blob's lock file"))?;
     if dest.is_file() {
         exists();
         return Ok(());
@@ -817,9 +836,107 @@ fn fetch_blob(
     Ok(())
 }
 
+/// The lock of one blob's download, `ROOT/pulls/HEX.lock`, removed when
+/// it is released so that no file is left per blob ever pulled. Removing
+/// a lock file others may be waiting on is safe as long as each locker,
+/// once it holds the lock, checks that the path still names the file it
+/// locked, and starts again when it does not (the holder unlinked it
+/// meanwhile): then all lockers of one moment lock the same file.
+struct BlobLock {
+    path: PathBuf,
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+impl BlobLock {
+    /// Wait for and take the lock at `path`. Errors: the file cannot be
+    /// created, opened or locked.
+    fn take(path: &Path) -> std::io::Result<BlobLock> {
+        use std::os::unix::fs::MetadataExt;
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)?;
+            let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+                .map_err(|(_, e)| std::io::Error::from(e))?;
+            let held = lock.metadata()?;
+            match std::fs::metadata(path) {
+                Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => {
+                    return Ok(BlobLock {
+                        path: path.to_path_buf(),
+                        _lock: lock,
+                    });
+                }
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl BlobLock {
+    /// Remove the lock files of `dir` a killed pull left: each whose lock
+    /// can be taken at once (its holder is gone) and that the path still
+    /// names once locked. Best effort.
+    fn sweep(dir: &Path) {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let Ok(file) = std::fs::File::open(&path) else {
+                continue;
+            };
+            let Ok(lock) =
+                nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            else {
+                continue;
+            };
+            if let (Ok(held), Ok(now)) = (lock.metadata(), std::fs::metadata(&path))
+                && held.dev() == now.dev()
+                && held.ino() == now.ino()
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+impl Drop for BlobLock {
+    /// Unlink the file while still holding its lock (the lock goes after).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blob_lock_waited_on_while_its_file_is_removed_is_taken_on_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.lock");
+        let first = BlobLock::take(&path).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let second = BlobLock::take(&path).unwrap();
+                tx.send(path.exists()).unwrap();
+                drop(second);
+            })
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(rx.try_recv().is_err(), "the second waits");
+        drop(first);
+        assert!(rx.recv().unwrap(), "held on a file the path names");
+        waiter.join().unwrap();
+        assert!(!path.exists());
+    }
 
     #[test]
     fn docker_hub_short_names_map_to_library() {

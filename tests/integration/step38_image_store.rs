@@ -293,6 +293,29 @@ fn rmi_of_an_image_in_use_is_refused_and_forced_keeps_its_layers(env: Env) {
     );
 }
 
+/// `rmi A B C` with B missing removes A and C, reports B, and exits 125,
+/// as `rm` and `stop` do with several containers (Docker's `rmi` too goes
+/// on past an error).
+#[rstest]
+fn rmi_of_several_goes_on_past_an_error(env: Env) {
+    let md = |args: &[&str]| env.md().args(args).output().unwrap();
+    ok(&md(&["tag", "busybox", "a:1"]));
+    ok(&md(&["tag", "busybox", "c:1"]));
+    let out = md(&["rmi", "a:1", "nosuch:1", "c:1"]);
+    refused(&out, &["nosuch:1"]);
+    let said = stdout_of(&out);
+    assert!(said.contains("Untagged: a:1"), "{said}");
+    assert!(said.contains("Untagged: c:1"), "{said}");
+    let left = ok(&md(&["images"]));
+    assert!(
+        !left
+            .lines()
+            .any(|l| l.starts_with("a ") || l.starts_with("c ")),
+        "{left}"
+    );
+    assert!(left.contains("busybox"), "{left}");
+}
+
 #[rstest]
 fn images_lists_docker_columns_and_json(env: Env) {
     let md = |args: &[&str]| env.md().args(args).output().unwrap();
@@ -337,6 +360,91 @@ fn import_refuses_entries_leading_out(
         .unwrap();
     refused(&out, &["image bad:1", entry]);
     assert!(!ok(&env.md().arg("images").output().unwrap()).contains("bad"));
+}
+
+/// A tar of one link `link` -> `target` (hard or symbolic) followed by
+/// the regular files `files`.
+fn tar_with_link(
+    link: &str,
+    target: &str,
+    kind: tar::EntryType,
+    files: &[(&str, &[u8])],
+) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_size(0);
+    h.set_mode(0o777);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    b.append_link(&mut h, link, target).unwrap();
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, path, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// The trial's weak messages: a refused layer named the temporary
+/// directory it was extracted in (`.extract-...`) instead of the entry
+/// and the layer; an xz file was "numeric field did not have utf-8
+/// text ... cksum".
+#[rstest]
+#[case::through_a_symlink(
+    tar_with_link("l", "/", tar::EntryType::Symlink, &[("l/x", b"x")]),
+    &["image bad:1", "layer sha256:", "\"l/x\"", "outside"]
+)]
+#[case::hard_link_to_nothing(
+    tar_with_link("h", "nothere", tar::EntryType::Link, &[]),
+    &["image bad:1", "layer sha256:", "\"h\"", "No such file"]
+)]
+#[case::not_a_tar(vec![7u8; 2048], &["image bad:1", "not a tar archive"])]
+#[case::xz(
+    [&[0xfd, b'7', b'z', b'X', b'Z', 0][..], &[1u8; 100][..]].concat(),
+    &["bad.tar", "xz", "plain, gzip or zstd"]
+)]
+fn import_errors_name_the_layer_and_entry_not_temporaries(
+    env: Env,
+    #[case] bytes: Vec<u8>,
+    #[case] words: &[&str],
+) {
+    let tar = write(&env, "bad.tar", &bytes);
+    let out = env
+        .md()
+        .args(["import"])
+        .arg(&tar)
+        .arg("bad:1")
+        .output()
+        .unwrap();
+    refused(&out, words);
+    let err = String::from_utf8_lossy(&out.stderr);
+    for never in [".extract-", "cksum", env.root.to_str().unwrap()] {
+        assert!(!err.contains(never), "{never:?} in {err}");
+    }
+}
+
+/// `save -o` into a missing directory names the user's path, not the
+/// temporary file beside it.
+#[rstest]
+fn save_into_a_missing_directory_names_the_path(env: Env) {
+    let target = env.scratch("out").join("missing/x.tar");
+    let out = env
+        .md()
+        .args(["save", "-o"])
+        .arg(&target)
+        .arg("busybox")
+        .output()
+        .unwrap();
+    refused(&out, &[target.to_str().unwrap(), "No such file"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains(".mydocker-save-"), "{err}");
 }
 
 #[rstest]

@@ -650,6 +650,8 @@ enum LayerAnswer {
     /// Serve whole, but the token realm answers only the user `u`
     /// (password `pw`), 401 otherwise.
     TokenForUserOnly,
+    /// Held (after counting the request) until `FakeRegistry::release`.
+    Stalled,
 }
 
 /// A registry of a few lines, for what the real one does not do: ask for
@@ -662,6 +664,8 @@ struct FakeRegistry {
     layer: String,
     /// How many times the layer was served whole.
     layer_downloads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Lets a `Stalled` layer go.
+    released: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn sha(bytes: &[u8]) -> String {
@@ -725,6 +729,8 @@ impl FakeRegistry {
         let layer_path = format!("/v2/x/blobs/{layer_digest}");
         let layer_downloads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = layer_downloads.clone();
+        let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let release = released.clone();
         std::thread::spawn(move || {
             use std::io::{BufRead, BufReader, Write};
             for stream in listener.incoming() {
@@ -828,6 +834,11 @@ impl FakeRegistry {
                     counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     // Slow enough that concurrent pulls meet here.
                     std::thread::sleep(Duration::from_millis(300));
+                    while answer == LayerAnswer::Stalled
+                        && !release.load(std::sync::atomic::Ordering::SeqCst)
+                    {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
                 }
                 send(&mut stream, "200 OK", ctype, body, "");
             }
@@ -836,6 +847,7 @@ impl FakeRegistry {
             host,
             layer: layer_digest,
             layer_downloads,
+            released,
         }
     }
 }
@@ -922,4 +934,137 @@ fn a_terminal_gets_a_progress_bar_per_layer(env: Env) {
     assert!(out.status.success(), "{all}");
     assert!(!all.contains('\x1b') && !all.contains('['), "{all:?}");
     assert_eq!(all.lines().count(), 3, "{all}");
+}
+
+/// The trial's fault: `image prune` and `rmi` of another image, run while
+/// a pull was downloading a layer, deleted the configuration the pull had
+/// already stored; the pull still named the image, which then would not
+/// run. What a pull fetched is its own until it names the image, and
+/// neither command waits for the download.
+#[rstest]
+fn prune_and_rmi_during_a_pull_keep_what_it_fetched(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Stalled);
+    let image = format!("{}/x:2", reg.host);
+    ok(&env
+        .md()
+        .args(["tag", "busybox", "other:1"])
+        .output()
+        .unwrap());
+    let child = Command::new(crate::harness::bin())
+        .arg("--root")
+        .arg(&env.root)
+        .args(["pull", &image])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the pull to ask for its layer", || {
+        (reg.layer_downloads
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0)
+        .then_some(())
+    });
+    ok(&env.md().args(["image", "prune"]).output().unwrap());
+    ok(&env.md().args(["rmi", "other:1"]).output().unwrap());
+    reg.released
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let out = child.wait_with_output().unwrap();
+    assert!(ok(&out).contains(&image), "{}", stdout_of(&out));
+    // Every blob the image needs is there: `save` reads them all.
+    let archive = env.scratch("saved").join("x.tar");
+    ok(&env
+        .md()
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg(&image)
+        .output()
+        .unwrap());
+    let hello = env
+        .root
+        .join("layers")
+        .join(&reg.layer["sha256:".len()..])
+        .join("hello");
+    assert_eq!(std::fs::read_to_string(hello).unwrap(), "fake\n");
+}
+
+/// A registry that does not answer: its URL is said once (ureq's error
+/// carried it too, and the trial saw it twice).
+#[rstest]
+fn an_unreachable_registry_is_named_once(env: Env) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let image = format!("127.0.0.1:{port}/x:1");
+    let err = refused(
+        &env.md().args(["pull", &image]).output().unwrap(),
+        &[&image, "Connection"],
+    );
+    let url = format!("http://127.0.0.1:{port}/v2/x/manifests/1");
+    assert_eq!(err.matches(&url).count(), 1, "{err}");
+}
+
+/// The lock file a pull takes per blob (`ROOT/pulls/HEX.lock`) goes when
+/// that blob is fetched: none piles up, one per blob ever pulled.
+#[rstest]
+fn a_pull_leaves_no_lock_files(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Whole);
+    ok(&env
+        .md()
+        .args(["pull", &format!("{}/x:2", reg.host)])
+        .output()
+        .unwrap());
+    let left: Vec<_> = std::fs::read_dir(env.root.join("pulls"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// A pull killed in the middle claims nothing any more: the next `image
+/// prune` sweeps its record and frees the blobs it had stored.
+#[rstest]
+fn a_killed_pull_s_claim_is_swept_by_prune(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Stalled);
+    let image = format!("{}/x:2", reg.host);
+    let mut child = Command::new(crate::harness::bin())
+        .arg("--root")
+        .arg(&env.root)
+        .args(["pull", &image])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the pull to ask for its layer", || {
+        (reg.layer_downloads
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0)
+        .then_some(())
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let count = |dir: &str| {
+        std::fs::read_dir(env.root.join(dir))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("claims"), 1, "the killed pull's record");
+    assert!(count("blobs/sha256") > 0, "its configuration");
+    ok(&env.md().args(["image", "prune"]).output().unwrap());
+    assert_eq!(count("claims"), 0);
+    assert_eq!(count("blobs/sha256"), 0);
+    // Its layer's lock file, and one of a blob no pull will fetch again,
+    // go with the next pull.
+    assert_eq!(count("pulls"), 1, "the killed pull's blob lock");
+    std::fs::write(
+        env.root
+            .join("pulls")
+            .join(format!("{}.lock", "a".repeat(64))),
+        "",
+    )
+    .unwrap();
+    reg.released
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    ok(&env.md().args(["pull", &image]).output().unwrap());
+    assert_eq!(count("pulls"), 0);
 }
