@@ -42,8 +42,16 @@ pub const NAME: &str = "exec.fifo";
 pub fn make(path: &Path) -> Result<OwnedFd> {
     nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o622))
         .with_context(|| format!("make the start FIFO {}", path.display()))?;
-    nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-        .with_context(|| format!("open the start FIFO {}", path.display()))
+    let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .with_context(|| format!("open the start FIFO {}", path.display()))?;
+    // Above every number init's descriptors are moved to (0 to INIT_FD):
+    // the moves are done one after the other, and a source that is also
+    // a later target would be overwritten before it is moved.
+    let high = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(64))
+        .context("move the start FIFO's descriptor")?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor owned by nobody.
+    #[allow(unsafe_code)]
+    Ok(unsafe { OwnedFd::from_raw_fd(high) })
 }
 
 /// In `init`, set up: tell the caller that creation is done (`ready`,

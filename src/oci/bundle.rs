@@ -192,12 +192,13 @@ fn view(config: &Config, read_only: bool) -> Result<crate::fs::kernel_view::View
             continue;
         }
         if typ == "tmpfs" {
-            let options = m.options().clone().unwrap_or_default().join(",");
-            let flag = if options.is_empty() { dest.clone() } else { format!("{dest}:{options}") };
-            tmpfs.push(
-                crate::fs::tmpfs::parse(&flag)
-                    .map_err(|e| anyhow::anyhow!("mounts: {dest}: {e}"))?,
-            );
+            let (flags, data) = mount_options(m.options().as_deref().unwrap_or_default())
+                .with_context(|| format!("mounts: {dest}"))?;
+            tmpfs.push(crate::fs::tmpfs::Tmpfs {
+                path: m.destination().clone(),
+                flags: flags.bits(),
+                data,
+            });
             continue;
         }
         bail!("mounts: {dest} (type {typ:?}): only tmpfs and the standard /proc, /dev and /sys mounts are supported yet");
@@ -234,6 +235,48 @@ fn view(config: &Config, read_only: bool) -> Result<crate::fs::kernel_view::View
         tmpfs,
         read_only_files: Vec::new(),
     })
+}
+
+/// A mount's options as `mount(8)` takes them: those that are flags
+/// (`nosuid`, `strictatime`, ...) and the rest, the filesystem's own
+/// (`mode=755,size=65536k`), passed on as its data.
+pub fn mount_options(options: &[String]) -> Result<(nix::mount::MsFlags, String)> {
+    use nix::mount::MsFlags as F;
+    let mut flags = F::empty();
+    let mut data = Vec::new();
+    for o in options {
+        let (set, clear) = match o.as_str() {
+            "ro" => (F::MS_RDONLY, F::empty()),
+            "rw" => (F::empty(), F::MS_RDONLY),
+            "nosuid" => (F::MS_NOSUID, F::empty()),
+            "suid" => (F::empty(), F::MS_NOSUID),
+            "nodev" => (F::MS_NODEV, F::empty()),
+            "dev" => (F::empty(), F::MS_NODEV),
+            "noexec" => (F::MS_NOEXEC, F::empty()),
+            "exec" => (F::empty(), F::MS_NOEXEC),
+            "sync" => (F::MS_SYNCHRONOUS, F::empty()),
+            "async" => (F::empty(), F::MS_SYNCHRONOUS),
+            "noatime" => (F::MS_NOATIME, F::empty()),
+            "atime" => (F::empty(), F::MS_NOATIME),
+            "nodiratime" => (F::MS_NODIRATIME, F::empty()),
+            "diratime" => (F::empty(), F::MS_NODIRATIME),
+            "relatime" => (F::MS_RELATIME, F::empty()),
+            "norelatime" => (F::empty(), F::MS_RELATIME),
+            "strictatime" => (F::MS_STRICTATIME, F::empty()),
+            "nostrictatime" => (F::empty(), F::MS_STRICTATIME),
+            "mand" => (F::MS_MANDLOCK, F::empty()),
+            "nomand" => (F::empty(), F::MS_MANDLOCK),
+            "bind" | "rbind" | "private" | "rprivate" | "shared" | "rshared" | "slave"
+            | "rslave" | "remount" => bail!("option {o:?}: not supported on a tmpfs mount"),
+            other if other.contains('=') => {
+                data.push(other.to_string());
+                continue;
+            }
+            other => bail!("unknown mount option {other:?}"),
+        };
+        flags = (flags | set) - clear;
+    }
+    Ok((flags, data.join(",")))
 }
 
 /// The namespaces: UTS, PID, mount and IPC must be new (the engine makes

@@ -138,18 +138,25 @@ fn make_cgroup(id: &str, plan: &Plan) -> Result<Box<dyn Cgroup>> {
     };
     for (ctrl, (mount, own)) in hierarchy.v1.iter_mut() {
         *own = place(own);
-        make_parents(mount, own, ctrl == "cpuset")?;
+        if cgroups::detect::KNOWN_CONTROLLERS.contains(&ctrl.as_str()) {
+            make_parents(mount, own, ctrl == "cpuset")?;
+        }
     }
+    let unified = hierarchy.mode == cgroups::detect::Mode::V2;
     if let Some((mount, own)) = hierarchy.v2.as_mut() {
         *own = place(own);
-        make_parents(mount, own, false)?;
+        if unified {
+            make_parents(mount, own, false)?;
+        }
     }
     Ok(cgroups::new_manager(&hierarchy, &name)?.create()?)
 }
 
 /// Make the cgroup directories above a container's (containerd's
 /// namespace directory); in v1's cpuset hierarchy each new one gets its
-/// parent's CPUs and memory nodes, without which it refuses tasks.
+/// parent's CPUs and memory nodes, without which it refuses tasks. As
+/// runc, `delete` leaves them: other containers of the namespace may be
+/// being created in them.
 fn make_parents(mount: &Path, own: &Path, cpuset: bool) -> Result<()> {
     let mut dir = mount.to_path_buf();
     for part in own.strip_prefix("/").unwrap_or(own).components() {
