@@ -380,3 +380,50 @@ fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources
     }
     Ok((out, policy))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn mount_options_split_into_flags_and_the_filesystems_data() {
+        use nix::mount::MsFlags as F;
+        let (flags, data) =
+            mount_options(&strings(&["nosuid", "strictatime", "mode=755", "size=65536k"]))
+                .unwrap();
+        assert_eq!(flags, F::MS_NOSUID | F::MS_STRICTATIME);
+        assert_eq!(data, "mode=755,size=65536k");
+        let (flags, _) = mount_options(&strings(&["ro", "rw", "noexec", "exec"])).unwrap();
+        assert_eq!(flags, F::empty(), "a later option undoes an earlier one");
+        let err = mount_options(&strings(&["rbind"])).unwrap_err();
+        assert!(err.to_string().contains("rbind"), "{err}");
+        assert!(mount_options(&strings(&["frobnicate"])).is_err());
+    }
+
+    fn ns(json: &str) -> Result<Net> {
+        let list: Vec<oci_spec::runtime::LinuxNamespace> = serde_json::from_str(json).unwrap();
+        namespaces(&list)
+    }
+
+    #[test]
+    fn the_network_namespace_may_be_new_joined_or_the_hosts_and_the_others_must_be_new() {
+        let base = r#"{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}"#;
+        assert_eq!(ns(&format!("[{base},{{\"type\":\"network\"}}]")).unwrap(), Net::New);
+        assert_eq!(ns(&format!("[{base}]")).unwrap(), Net::Host);
+        assert_eq!(
+            ns(&format!("[{base},{{\"type\":\"network\",\"path\":\"/run/netns/x\"}}]")).unwrap(),
+            Net::Join("/run/netns/x".into())
+        );
+        let err = ns(r#"[{"type":"ipc"},{"type":"uts"},{"type":"mount"}]"#).unwrap_err();
+        assert!(err.to_string().contains("pid"), "{err}");
+        let err = ns(&format!("[{base},{{\"type\":\"user\"}}]")).unwrap_err();
+        assert!(err.to_string().contains("user"), "{err}");
+        let err = ns(&format!("[{base},{{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}}]"))
+            .unwrap_err();
+        assert!(err.to_string().contains("joining"), "{err}");
+    }
+}

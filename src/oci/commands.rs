@@ -226,7 +226,8 @@ pub fn kill_verb(root: &Root, args: &Kill) -> Result<()> {
     match (status, record.pid) {
         (Status::Created | Status::Running, Some(pid)) => kill(Pid::from_raw(pid), signal)
             .with_context(|| format!("send {signal} to container {}", record.id)),
-        _ => bail!("container {} is not running", record.id),
+        // runc's words, which containerd's shim recognises.
+        _ => bail!("cannot signal {}: container not running", record.id),
     }
 }
 
