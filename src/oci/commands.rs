@@ -196,19 +196,34 @@ pub fn state(root: &Root, id: &str) -> Result<()> {
         Status::Created | Status::Running => record.pid.unwrap_or(0),
         _ => 0,
     };
-    let out = serde_json::json!({
-        "ociVersion": record.oci_version,
-        "id": record.id,
-        "pid": pid,
-        "status": status.as_str(),
-        "bundle": record.bundle,
-        "rootfs": record.rootfs,
-        "created": record.created,
-        "owner": "",
-        "annotations": record.annotations,
-    });
+    let out = StateJson {
+        oci_version: &record.oci_version,
+        id: &record.id,
+        pid,
+        status: status.as_str(),
+        bundle: &record.bundle,
+        rootfs: &record.rootfs,
+        created: &record.created,
+        owner: "",
+        annotations: &record.annotations,
+    };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
+}
+
+/// The runtime-spec's state document, in runc's order of fields.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StateJson<'a> {
+    oci_version: &'a str,
+    id: &'a str,
+    pid: i32,
+    status: &'a str,
+    bundle: &'a Path,
+    rootfs: &'a Path,
+    created: &'a str,
+    owner: &'a str,
+    annotations: &'a std::collections::HashMap<String, String>,
 }
 
 /// `kill ID [SIGNAL]`: to init, or with `--all` to every process of its
