@@ -60,8 +60,12 @@ pub fn make(path: &Path) -> Result<OwnedFd> {
 pub fn wait_for_start(fd: RawFd, ready: fn() -> Result<()>) -> Result<()> {
     ready()?;
     let path = format!("/proc/self/fd/{fd}");
-    let fifo = nix::fcntl::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .context("wait on the start FIFO")?;
+    let fifo = nix::fcntl::open(
+        path.as_str(),
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("wait on the start FIFO")?;
     nix::unistd::write(&fifo, b"0").context("answer `start` on the FIFO")?;
     // SAFETY: `fd` is the O_PATH descriptor create placed here for init
     // alone; nothing else owns it.
@@ -74,8 +78,12 @@ pub fn wait_for_start(fd: RawFd, ready: fn() -> Result<()>) -> Result<()> {
 /// `alive` tells whether init still exists: when it has ended there is
 /// nobody to wake, and this says so rather than wait for ever.
 pub fn release(path: &Path, alive: &dyn Fn() -> bool) -> Result<()> {
-    let fifo = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
-        .with_context(|| format!("open the start FIFO {}", path.display()))?;
+    let fifo = nix::fcntl::open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("open the start FIFO {}", path.display()))?;
     let mut file = std::fs::File::from(fifo);
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut byte = [0u8; 1];

@@ -68,7 +68,12 @@ mod tests {
 
     #[test]
     fn every_name_of_the_runtime_spec_is_known_and_others_are_not() {
-        for name in ["RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_CORE", "RLIMIT_RTTIME"] {
+        for name in [
+            "RLIMIT_NOFILE",
+            "RLIMIT_NPROC",
+            "RLIMIT_CORE",
+            "RLIMIT_RTTIME",
+        ] {
             assert!(resource(name).is_some(), "{name}");
         }
         assert!(resource("RLIMIT_NOPE").is_none());

@@ -59,13 +59,19 @@ pub fn plan(bundle: &Path) -> Result<Plan> {
 
 /// The mapping itself (unit-tested with configurations built in memory).
 pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
-    let process = config.process().as_ref().context("config.json has no process")?;
+    let process = config
+        .process()
+        .as_ref()
+        .context("config.json has no process")?;
     let argv = process.args().clone().unwrap_or_default();
     ensure!(!argv.is_empty(), "process.args: empty, nothing to run");
     if process.terminal().unwrap_or(false) {
         bail!("process.terminal: a terminal (--console-socket) is not supported yet");
     }
-    refuse_set("process.apparmorProfile", process.apparmor_profile().is_some())?;
+    refuse_set(
+        "process.apparmorProfile",
+        process.apparmor_profile().is_some(),
+    )?;
     refuse_set("process.selinuxLabel", process.selinux_label().is_some())?;
     refuse_set("process.user.umask", process.user().umask().is_some())?;
     let user = User {
@@ -80,7 +86,11 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
     } else {
         bundle.join(root.path())
     };
-    ensure!(rootfs.is_dir(), "root.path {}: not a directory", rootfs.display());
+    ensure!(
+        rootfs.is_dir(),
+        "root.path {}: not a directory",
+        rootfs.display()
+    );
     let linux = config.linux().clone().unwrap_or_default();
     let spec = Spec {
         argv,
@@ -106,10 +116,22 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
             })
             .collect(),
     };
-    refuse_set("linux.uidMappings", linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()))?;
-    refuse_set("linux.gidMappings", linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty()))?;
-    refuse_set("linux.devices", linux.devices().as_ref().is_some_and(|d| !d.is_empty()))?;
-    refuse_set("linux.sysctl", linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()))?;
+    refuse_set(
+        "linux.uidMappings",
+        linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()),
+    )?;
+    refuse_set(
+        "linux.gidMappings",
+        linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty()),
+    )?;
+    refuse_set(
+        "linux.devices",
+        linux.devices().as_ref().is_some_and(|d| !d.is_empty()),
+    )?;
+    refuse_set(
+        "linux.sysctl",
+        linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()),
+    )?;
     refuse_set("linux.seccomp", linux.seccomp().is_some())?;
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;
@@ -125,7 +147,10 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
     Ok(Plan {
         spec,
         net: namespaces(linux.namespaces().as_deref().unwrap_or_default())?,
-        cgroups_path: linux.cgroups_path().as_ref().map(|p| p.display().to_string()),
+        cgroups_path: linux
+            .cgroups_path()
+            .as_ref()
+            .map(|p| p.display().to_string()),
         resources,
         devices,
         oom_score_adj: process.oom_score_adj(),
@@ -146,22 +171,24 @@ fn refuse_set(field: &str, set: bool) -> Result<()> {
 fn profile(process: &oci_spec::runtime::Process) -> Result<Profile> {
     let caps = process.capabilities().clone().unwrap_or_default();
     let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
-        let mut v: Vec<String> = set
-            .iter()
-            .flatten()
-            .map(|c| format!("CAP_{c}"))
-            .collect();
+        let mut v: Vec<String> = set.iter().flatten().map(|c| format!("CAP_{c}")).collect();
         v.sort();
         v
     };
     let bounding = names(caps.bounding());
-    for (field, set) in [("effective", caps.effective()), ("permitted", caps.permitted())] {
+    for (field, set) in [
+        ("effective", caps.effective()),
+        ("permitted", caps.permitted()),
+    ] {
         ensure!(
             names(set) == bounding,
             "process.capabilities.{field}: differs from the bounding set, which mydocker does not support yet"
         );
     }
-    refuse_set("process.capabilities.ambient", caps.ambient().as_ref().is_some_and(|a| !a.is_empty()))?;
+    refuse_set(
+        "process.capabilities.ambient",
+        caps.ambient().as_ref().is_some_and(|a| !a.is_empty()),
+    )?;
     let mut profile = Profile::for_run(&[], &[], false, &[])?;
     profile.capabilities = bounding;
     profile.no_new_privs = process.no_new_privileges().unwrap_or(false);
@@ -201,7 +228,9 @@ fn view(config: &Config, read_only: bool) -> Result<crate::fs::kernel_view::View
             });
             continue;
         }
-        bail!("mounts: {dest} (type {typ:?}): only tmpfs and the standard /proc, /dev and /sys mounts are supported yet");
+        bail!(
+            "mounts: {dest} (type {typ:?}): only tmpfs and the standard /proc, /dev and /sys mounts are supported yet"
+        );
     }
     let linux = config.linux().clone().unwrap_or_default();
     let masked: HashSet<&str> = linux
@@ -222,10 +251,16 @@ fn view(config: &Config, read_only: bool) -> Result<crate::fs::kernel_view::View
         let ours_ro: HashSet<&str> = crate::fs::kernel_view::READ_ONLY.into_iter().collect();
         // The engine masks Docker's lists; a path they lack is refused
         // (one the configuration leaves out is masked all the same).
-        if let Some(p) = masked.difference(&ours_masked).find(|p| Path::new(p).exists()) {
+        if let Some(p) = masked
+            .difference(&ours_masked)
+            .find(|p| Path::new(p).exists())
+        {
             bail!("linux.maskedPaths: {p} is not among the paths mydocker masks yet");
         }
-        if let Some(p) = read_only_paths.difference(&ours_ro).find(|p| Path::new(p).exists()) {
+        if let Some(p) = read_only_paths
+            .difference(&ours_ro)
+            .find(|p| Path::new(p).exists())
+        {
             bail!("linux.readonlyPaths: {p} is not among the paths mydocker makes read-only yet");
         }
     }
@@ -329,15 +364,24 @@ fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources
         return Ok((out, policy));
     };
     refuse_set("linux.resources.blockIO", r.block_io().is_some())?;
-    refuse_set("linux.resources.hugepageLimits", r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()))?;
+    refuse_set(
+        "linux.resources.hugepageLimits",
+        r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()),
+    )?;
     refuse_set("linux.resources.network", r.network().is_some())?;
     refuse_set("linux.resources.rdma", r.rdma().is_some())?;
-    refuse_set("linux.resources.unified", r.unified().as_ref().is_some_and(|u| !u.is_empty()))?;
+    refuse_set(
+        "linux.resources.unified",
+        r.unified().as_ref().is_some_and(|u| !u.is_empty()),
+    )?;
     if let Some(m) = r.memory() {
         out.memory = m.limit().filter(|l| *l > 0).map(|l| l as u64);
         refuse_set(
             "linux.resources.memory (other than limit)",
-            m.reservation().is_some() || m.swap().is_some() || m.kernel().is_some() || m.swappiness().is_some(),
+            m.reservation().is_some()
+                || m.swap().is_some()
+                || m.kernel().is_some()
+                || m.swappiness().is_some(),
         )?;
     }
     if let Some(c) = r.cpu() {
@@ -345,7 +389,10 @@ fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources
         out.cpuset_cpus = c.cpus().clone().filter(|s| !s.is_empty());
         refuse_set(
             "linux.resources.cpu (other than shares and cpus)",
-            c.quota().is_some() || c.period().is_some() || c.realtime_runtime().is_some() || c.mems().is_some(),
+            c.quota().is_some()
+                || c.period().is_some()
+                || c.realtime_runtime().is_some()
+                || c.mems().is_some(),
         )?;
     }
     if let Some(p) = r.pids() {
@@ -356,7 +403,9 @@ fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources
         let kind = match d.typ().unwrap_or_default() {
             oci_spec::runtime::LinuxDeviceType::A => Kind::All,
             oci_spec::runtime::LinuxDeviceType::B => Kind::Block,
-            oci_spec::runtime::LinuxDeviceType::C | oci_spec::runtime::LinuxDeviceType::U => Kind::Char,
+            oci_spec::runtime::LinuxDeviceType::C | oci_spec::runtime::LinuxDeviceType::U => {
+                Kind::Char
+            }
             oci_spec::runtime::LinuxDeviceType::P => {
                 bail!("linux.resources.devices: FIFO rules are not supported")
             }
@@ -392,9 +441,13 @@ mod tests {
     #[test]
     fn mount_options_split_into_flags_and_the_filesystems_data() {
         use nix::mount::MsFlags as F;
-        let (flags, data) =
-            mount_options(&strings(&["nosuid", "strictatime", "mode=755", "size=65536k"]))
-                .unwrap();
+        let (flags, data) = mount_options(&strings(&[
+            "nosuid",
+            "strictatime",
+            "mode=755",
+            "size=65536k",
+        ]))
+        .unwrap();
         assert_eq!(flags, F::MS_NOSUID | F::MS_STRICTATIME);
         assert_eq!(data, "mode=755,size=65536k");
         let (flags, _) = mount_options(&strings(&["ro", "rw", "noexec", "exec"])).unwrap();
@@ -412,18 +465,26 @@ mod tests {
     #[test]
     fn the_network_namespace_may_be_new_joined_or_the_hosts_and_the_others_must_be_new() {
         let base = r#"{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}"#;
-        assert_eq!(ns(&format!("[{base},{{\"type\":\"network\"}}]")).unwrap(), Net::New);
+        assert_eq!(
+            ns(&format!("[{base},{{\"type\":\"network\"}}]")).unwrap(),
+            Net::New
+        );
         assert_eq!(ns(&format!("[{base}]")).unwrap(), Net::Host);
         assert_eq!(
-            ns(&format!("[{base},{{\"type\":\"network\",\"path\":\"/run/netns/x\"}}]")).unwrap(),
+            ns(&format!(
+                "[{base},{{\"type\":\"network\",\"path\":\"/run/netns/x\"}}]"
+            ))
+            .unwrap(),
             Net::Join("/run/netns/x".into())
         );
         let err = ns(r#"[{"type":"ipc"},{"type":"uts"},{"type":"mount"}]"#).unwrap_err();
         assert!(err.to_string().contains("pid"), "{err}");
         let err = ns(&format!("[{base},{{\"type\":\"user\"}}]")).unwrap_err();
         assert!(err.to_string().contains("user"), "{err}");
-        let err = ns(&format!("[{base},{{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}}]"))
-            .unwrap_err();
+        let err = ns(&format!(
+            "[{base},{{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}}]"
+        ))
+        .unwrap_err();
         assert!(err.to_string().contains("joining"), "{err}");
     }
 }

@@ -28,8 +28,8 @@ use crate::container::{exec_fifo, process};
 /// `start`. Returns init's PID.
 pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> Result<i32> {
     check_id(id)?;
-    let bundle = std::fs::canonicalize(bundle)
-        .with_context(|| format!("bundle {}", bundle.display()))?;
+    let bundle =
+        std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", bundle.display()))?;
     let plan = bundle::plan(&bundle)?;
     let dir = root.make(id)?;
     let dir = Guard::new(dir, |_| {
@@ -115,14 +115,15 @@ pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> 
 /// hierarchy's root (containerd's `/NAMESPACE/ID`), a relative one below
 /// this process's cgroup; without one, `mydocker-runc-ID` below it.
 fn make_cgroup(id: &str, plan: &Plan) -> Result<Box<dyn Cgroup>> {
-    let mut hierarchy =
-        Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
+    let mut hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
     let path = plan
         .cgroups_path
         .clone()
         .unwrap_or_else(|| format!("mydocker-runc-{id}"));
     if path.contains(':') {
-        bail!("linux.cgroupsPath {path:?}: systemd's slice:prefix:name form needs --systemd-cgroup, which mydocker does not support");
+        bail!(
+            "linux.cgroupsPath {path:?}: systemd's slice:prefix:name form needs --systemd-cgroup, which mydocker does not support"
+        );
     }
     let absolute = path.starts_with('/');
     let rel = PathBuf::from(path.trim_start_matches('/'));
@@ -133,7 +134,11 @@ fn make_cgroup(id: &str, plan: &Plan) -> Result<Box<dyn Cgroup>> {
         .to_string();
     let parent_rel = rel.parent().map(Path::to_path_buf).unwrap_or_default();
     let place = |own: &Path| -> PathBuf {
-        let base = if absolute { PathBuf::from("/") } else { own.to_path_buf() };
+        let base = if absolute {
+            PathBuf::from("/")
+        } else {
+            own.to_path_buf()
+        };
         base.join(&parent_rel)
     };
     for (ctrl, (mount, own)) in hierarchy.v1.iter_mut() {
@@ -165,7 +170,8 @@ fn make_parents(mount: &Path, own: &Path, cpuset: bool) -> Result<()> {
         if dir.is_dir() {
             continue;
         }
-        std::fs::create_dir(&dir).with_context(|| format!("create the cgroup {}", dir.display()))?;
+        std::fs::create_dir(&dir)
+            .with_context(|| format!("create the cgroup {}", dir.display()))?;
         if cpuset {
             for file in ["cpuset.cpus", "cpuset.mems"] {
                 let value = std::fs::read_to_string(parent.join(file)).unwrap_or_default();
@@ -182,7 +188,10 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     let record = root.load(id)?;
     match root.status(&record) {
         Status::Created => {}
-        s => bail!("cannot start container {id}: it is {}, not created", s.as_str()),
+        s => bail!(
+            "cannot start container {id}: it is {}, not created",
+            s.as_str()
+        ),
     }
     let alive = || root.status(&record) != Status::Stopped;
     exec_fifo::release(&root.fifo(id), &alive)
@@ -252,7 +261,11 @@ fn cgroup_pids(record: &Record) -> Vec<i32> {
         .cgroups
         .iter()
         .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
-        .flat_map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect::<Vec<_>>())
+        .flat_map(|t| {
+            t.lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect::<Vec<_>>()
+        })
         .collect();
     pids.sort_unstable();
     pids.dedup();
@@ -294,7 +307,12 @@ fn wait_ended(root: &Root, record: &Record) {
 /// wait for the program, passing signals on, then delete it. Returns its
 /// exit code.
 pub fn run(root: &Root, args: &liboci_cli::Run) -> Result<i32> {
-    let pid = create(root, &args.container_id, &args.bundle, args.pid_file.as_deref())?;
+    let pid = create(
+        root,
+        &args.container_id,
+        &args.bundle,
+        args.pid_file.as_deref(),
+    )?;
     if let Err(e) = start(root, &args.container_id) {
         let _ = delete(root, &args.container_id, true);
         return Err(e);

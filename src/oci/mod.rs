@@ -68,7 +68,9 @@ fn dispatch(opts: &Opts) -> Result<i32> {
         bail!("--log-format {f:?}: expected json or text");
     }
     if opts.global.systemd_cgroup {
-        bail!("--systemd-cgroup: the systemd cgroup manager is not supported; mydocker writes cgroupfs directly");
+        bail!(
+            "--systemd-cgroup: the systemd cgroup manager is not supported; mydocker writes cgroupfs directly"
+        );
     }
     let root = Root::new(
         opts.global

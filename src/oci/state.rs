@@ -73,7 +73,9 @@ pub struct Root {
 
 impl Root {
     pub fn new(dir: &Path) -> Root {
-        Root { dir: dir.to_path_buf() }
+        Root {
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// A container's directory. IDs are checked before ([`check_id`]).

@@ -52,11 +52,7 @@ fn ok(out: &Output) -> String {
 fn bundle(env: &Env, id: &str, args: &[&str], edit: impl FnOnce(&mut Value)) -> PathBuf {
     let dir = env.scratch(&format!("bundle-{id}"));
     let rootfs = env.busybox_tree(&format!("bundle-{id}/rootfs"));
-    std::fs::set_permissions(
-        &rootfs,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    std::fs::set_permissions(&rootfs, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let caps = json!(["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"]);
     let mut config = json!({
         "ociVersion": "1.0.2",
@@ -129,7 +125,12 @@ fn state(env: &Env, id: &str) -> Value {
 #[rstest]
 fn create_waits_until_start_and_state_follows_each_verb(env: Env) {
     let id = "oci-life";
-    let b = bundle(&env, id, &["sh", "-c", "echo started as $(hostname); exec sleep 60"], |_| {});
+    let b = bundle(
+        &env,
+        id,
+        &["sh", "-c", "echo started as $(hostname); exec sleep 60"],
+        |_| {},
+    );
     let pid_file = env.scratch("pid").join("init.pid");
     // create: returns with init waiting, stdio being create's own.
     let output = create(&env, &b, id, &["--pid-file", pid_file.to_str().unwrap()]);
@@ -148,7 +149,11 @@ fn create_waits_until_start_and_state_follows_each_verb(env: Env) {
         parent_exe.display()
     );
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(std::fs::read_to_string(&output).unwrap(), "", "ran before start");
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "",
+        "ran before start"
+    );
 
     ok(&rt(&env).args(["start", id]).output().unwrap());
     wait_for("the program's output", || {
@@ -223,7 +228,9 @@ fn run_exits_with_the_programs_code(env: Env) {
     assert_eq!(stdout_of(&out), "out\n");
     // run deletes the container it made.
     assert_eq!(
-        std::fs::read_dir(env.scratch("runtime-root")).unwrap().count(),
+        std::fs::read_dir(env.scratch("runtime-root"))
+            .unwrap()
+            .count(),
         0
     );
 }
@@ -247,9 +254,14 @@ fn a_field_it_cannot_honour_is_one_json_line_in_the_log_and_nothing_is_made(env:
     assert_eq!(lines.len(), 1, "{log}");
     let line: Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(line["level"], "error");
-    assert!(line["msg"].as_str().unwrap().contains("linux.sysctl"), "{line}");
+    assert!(
+        line["msg"].as_str().unwrap().contains("linux.sysctl"),
+        "{line}"
+    );
     assert_eq!(
-        std::fs::read_dir(env.scratch("runtime-root")).unwrap().count(),
+        std::fs::read_dir(env.scratch("runtime-root"))
+            .unwrap()
+            .count(),
         0
     );
 }
@@ -406,6 +418,11 @@ fn containerd_runs_a_container_with_mydocker_as_its_runtime(env: Env) {
     assert_eq!(ok(&out), "hi\n");
     // The program's exit code reaches ctr through the shim.
     let out = run("oci-ctr-code", &["sh", "-c", "exit 7"]);
-    assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(ok(&ctd.ctr(&["container", "ls", "-q"])), "");
 }
