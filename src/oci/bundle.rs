@@ -201,6 +201,11 @@ fn profile(process: &oci_spec::runtime::Process) -> Result<Profile> {
 
 /// The filesystem view: the standard mounts the engine makes itself,
 /// `tmpfs` mounts elsewhere, masked and read-only paths, a read-only root.
+///
+/// Known gap (first part of step 40): the standard places are taken as
+/// they are, whatever the configuration's options; init mounts `/proc`,
+/// `/dev`, `/dev/pts`, `/dev/shm` and `/sys` its own way and mounts
+/// nothing on `/dev/mqueue` and `/sys/fs/cgroup` (as `mydocker run`).
 fn view(config: &Config, read_only: bool) -> Result<crate::fs::kernel_view::View> {
     const MADE_BY_INIT: [&str; 7] = [
         "/proc",
