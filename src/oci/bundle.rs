@@ -462,6 +462,46 @@ mod tests {
         assert!(mount_options(&strings(&["frobnicate"])).is_err());
     }
 
+    /// A bundle directory with an empty root and `config` as its
+    /// configuration, mapped.
+    fn mapped(config: serde_json::Value) -> Result<Plan> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+        let config: Config = serde_json::from_value(config).unwrap();
+        map(&config, dir.path())
+    }
+
+    fn minimal() -> serde_json::Value {
+        serde_json::json!({
+            "ociVersion": "1.0.2",
+            "process": {"user": {"uid": 0, "gid": 0}, "args": ["true"], "cwd": "/"},
+            "root": {"path": "rootfs"},
+            "linux": {"namespaces": [
+                {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}
+            ]}
+        })
+    }
+
+    #[test]
+    fn a_process_without_capabilities_gets_none() {
+        let plan = mapped(minimal()).unwrap();
+        assert!(plan.spec.security.capabilities.is_empty(), "{:?}", plan.spec.security);
+        assert_eq!(plan.net, Net::Host);
+    }
+
+    #[test]
+    fn the_bounding_set_becomes_the_containers_capabilities() {
+        let mut c = minimal();
+        let caps = serde_json::json!(["CAP_KILL", "CAP_CHOWN"]);
+        c["process"]["capabilities"] =
+            serde_json::json!({"bounding": caps, "effective": caps, "permitted": caps});
+        let plan = mapped(c.clone()).unwrap();
+        assert_eq!(plan.spec.security.capabilities, ["CAP_CHOWN", "CAP_KILL"]);
+        c["process"]["capabilities"]["effective"] = serde_json::json!(["CAP_KILL"]);
+        let err = mapped(c).unwrap_err();
+        assert!(err.to_string().contains("effective"), "{err}");
+    }
+
     fn ns(json: &str) -> Result<Net> {
         let list: Vec<oci_spec::runtime::LinuxNamespace> = serde_json::from_str(json).unwrap();
         namespaces(&list)
