@@ -169,7 +169,17 @@ fn refuse_set(field: &str, set: bool) -> Result<()> {
 /// ambient, so the bounding set is taken, and effective and permitted
 /// must equal it.
 fn profile(process: &oci_spec::runtime::Process) -> Result<Profile> {
-    let caps = process.capabilities().clone().unwrap_or_default();
+    // No `capabilities` at all means none (oci-spec's Default would be
+    // a default set, not the empty one).
+    let none = oci_spec::runtime::Capabilities::new;
+    let empty = oci_spec::runtime::LinuxCapabilitiesBuilder::default()
+        .bounding(none())
+        .effective(none())
+        .permitted(none())
+        .inheritable(none())
+        .ambient(none())
+        .build()?;
+    let caps = process.capabilities().clone().unwrap_or(empty);
     let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
         let mut v: Vec<String> = set.iter().flatten().map(|c| format!("CAP_{c}")).collect();
         v.sort();
@@ -485,7 +495,11 @@ mod tests {
     #[test]
     fn a_process_without_capabilities_gets_none() {
         let plan = mapped(minimal()).unwrap();
-        assert!(plan.spec.security.capabilities.is_empty(), "{:?}", plan.spec.security);
+        assert!(
+            plan.spec.security.capabilities.is_empty(),
+            "{:?}",
+            plan.spec.security
+        );
         assert_eq!(plan.net, Net::Host);
     }
 
