@@ -27,6 +27,8 @@ pub mod fs;
 pub mod namespaces;
 #[cfg(feature = "net-ip")]
 pub mod network;
+#[cfg(feature = "oci_runtime")]
+pub mod oci;
 #[cfg(feature = "capabilities")]
 pub mod security;
 #[cfg(feature = "run")]
@@ -37,6 +39,23 @@ pub mod syscall;
 pub mod terminal;
 
 use std::ffi::OsString;
+
+/// The binary's entry: before step 40 there is one front end.
+#[cfg(not(feature = "oci_runtime"))]
+pub fn entry(args: Vec<OsString>) -> i32 {
+    main_with_args(args)
+}
+
+/// The binary's entry from step 40: called as `mydocker-runtime` (a
+/// symlink), it is an OCI runtime with runc's command line ([`oci`]);
+/// otherwise `mydocker`.
+#[cfg(feature = "oci_runtime")]
+pub fn entry(args: Vec<OsString>) -> i32 {
+    match args.first() {
+        Some(argv0) if oci::is_runtime(argv0) => oci::main(args),
+        _ => main_with_args(args),
+    }
+}
 
 /// Parse `args` (including the program name), run the command, and return the
 /// process exit code: 0 on success, 125 for mydocker's own errors, otherwise

@@ -182,7 +182,7 @@ if [ $want_vm = yes ]; then
     command -v vng >/dev/null 2>&1 || { echo "provision: virtme-ng (vng) was not installed" >&2; exit 1; }
 fi
 
-# --- what the tests of steps 38-39 talk to --------------------------------
+# --- what the tests of steps 38-40 talk to --------------------------------
 if [ $want_test = yes ]; then
     tools=()
     # Step 39 (pull) tests push images to a registry the test itself starts
@@ -193,6 +193,10 @@ if [ $want_test = yes ]; then
     command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || tools+=(debootstrap)
     # Step 38's test loads `mydocker save` output with podman (its own storage).
     command -v podman >/dev/null 2>&1 || tools+=(podman)
+    # Step 40's test runs containers with mydocker as containerd's runtime
+    # (ctr, and the runc shim; a containerd of its own, in its temp dir).
+    containerd_new=no
+    if ! command -v ctr >/dev/null 2>&1; then tools+=(containerd); containerd_new=yes; fi
     registry_new=no
     if ! command -v docker-registry >/dev/null 2>&1; then tools+=(docker-registry); registry_new=yes; fi
     apt_install "${tools[@]}"
@@ -200,6 +204,10 @@ if [ $want_test = yes ]; then
     # on :5000; the tests start their own, so stop and disable that one.
     if [ $registry_new = yes ] && command -v systemctl >/dev/null 2>&1; then
         systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+    fi
+    # Likewise the system containerd: the tests start their own.
+    if [ $containerd_new = yes ] && command -v systemctl >/dev/null 2>&1; then
+        systemctl disable --now containerd.service >/dev/null 2>&1 || true
     fi
 fi
 

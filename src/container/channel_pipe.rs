@@ -120,6 +120,29 @@ pub fn report_failure(failure: &ExecFailure) {
     let _ = nix::unistd::write(fd, line.as_bytes());
 }
 
+/// Under the OCI front end (step 40): tell the parent that init is set up
+/// and about to wait for `start`, before `execve`: the ready pipe is
+/// replaced by `/dev/null` (so the parent sees end of file, and a later
+/// [`report_failure`] goes nowhere rather than into another descriptor
+/// that took number 4).
+#[cfg(feature = "oci_runtime")]
+pub fn announce_ready() -> Result<()> {
+    let null = nix::fcntl::open(
+        "/dev/null",
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context("open /dev/null")?;
+    // SAFETY: descriptor 4 is init's own ready pipe; dup3 closes it and
+    // puts /dev/null in its place, owned by nothing else.
+    #[allow(unsafe_code)]
+    let done = unsafe { libc::dup3(null.as_raw_fd(), READY_FD, libc::O_CLOEXEC) };
+    if done < 0 {
+        return Err(std::io::Error::last_os_error()).context("tell the parent init is set up");
+    }
+    Ok(())
+}
+
 /// What init wrote into the ready pipe: nothing when the program started,
 /// else `CODE MESSAGE` ([`report_failure`]).
 fn parse_failure(bytes: &[u8]) -> Option<ExecFailure> {

@@ -21,6 +21,10 @@
 //!    the container's user (`-u`, `security::user`);
 //! 7. `execve`s the program: the program takes over PID 1.
 //!
+//! From step 40, under the OCI front end, init sets the bundle's rlimits
+//! and, between steps 5 and 6, waits on the start FIFO until `start`
+//! (`container::exec_fifo`).
+//!
 //! From step 35, step 2 ends with the container's view of the kernel:
 //! masked and read-only paths in `/proc` and `/sys`, `--tmpfs` and
 //! `--read-only` (`fs::kernel_view`).
@@ -59,6 +63,8 @@ pub fn main(inbox: &channel::Inbox) -> Result<i32> {
         crate::trace::mark("init mounts");
         take_terminal(&Linux, &spec)?;
         enter_workdir(&spec)?;
+        set_rlimits(&spec)?;
+        await_start(&spec)?;
         confine(&spec)
     })();
     if let Err(e) = ready {
@@ -149,6 +155,37 @@ fn enter_workdir(spec: &Spec) -> Result<()> {
     );
     std::fs::create_dir_all(dir).with_context(|| format!("create the working directory {dir}"))?;
     std::env::set_current_dir(dir).with_context(|| format!("enter the working directory {dir}"))
+}
+
+/// Before step 40 the program keeps the limits init inherited.
+#[cfg(not(feature = "oci_runtime"))]
+fn set_rlimits(_spec: &Spec) -> Result<()> {
+    Ok(())
+}
+
+/// From step 40: a bundle's `process.rlimits`, set while init still has
+/// its capabilities (`container::rlimits`).
+#[cfg(feature = "oci_runtime")]
+fn set_rlimits(spec: &Spec) -> Result<()> {
+    super::rlimits::apply(&spec.rlimits)
+}
+
+/// Before step 40 a container is started as soon as it is created.
+#[cfg(not(feature = "oci_runtime"))]
+fn await_start(_spec: &Spec) -> Result<()> {
+    Ok(())
+}
+
+/// From step 40, under the OCI front end: set up, init tells `create` it
+/// is done and waits on the start FIFO until `start`
+/// (`container::exec_fifo`); its capabilities and user come after, as in
+/// runc.
+#[cfg(feature = "oci_runtime")]
+fn await_start(spec: &Spec) -> Result<()> {
+    match spec.exec_fifo {
+        Some(fd) => super::exec_fifo::wait_for_start(fd, channel::announce_ready),
+        None => Ok(()),
+    }
 }
 
 /// Before step 33 the program keeps every capability of root.

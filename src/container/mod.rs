@@ -25,6 +25,8 @@ use std::os::fd::RawFd;
 
 #[cfg(feature = "detach")]
 pub mod discard;
+#[cfg(feature = "oci_runtime")]
+pub mod exec_fifo;
 pub mod guard;
 #[cfg(all(feature = "detach", not(feature = "env")))]
 #[path = "identity_id.rs"]
@@ -44,6 +46,8 @@ pub mod release_network;
 pub mod remove;
 #[cfg(feature = "lifecycle")]
 pub mod restart;
+#[cfg(feature = "oci_runtime")]
+pub mod rlimits;
 pub mod rootfs;
 pub mod spec;
 #[cfg(feature = "detach")]

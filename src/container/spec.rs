@@ -7,7 +7,7 @@
 //! know how a container was asked for. Each chapter adds the fields it
 //! honours (the root filesystem in step 10, volumes in 13, the environment
 //! and `/etc` files in 24, the network mode in 27, the user and the
-//! filesystem view in 35).
+//! filesystem view in 35; a bundle's start FIFO and rlimits in 40).
 
 use std::path::PathBuf;
 
@@ -128,4 +128,15 @@ pub struct Spec {
     #[cfg(feature = "oci_image")]
     #[serde(default)]
     pub workdir: Option<String>,
+    /// Under the OCI front end (step 40): init's descriptor for the
+    /// bundle's `exec.fifo` (an `O_PATH` descriptor), on which it waits,
+    /// set up, until `start` ([`super::exec_fifo`]); `None`: it goes on.
+    #[cfg(feature = "oci_runtime")]
+    #[serde(default)]
+    pub exec_fifo: Option<std::os::fd::RawFd>,
+    /// The program's resource limits, `process.rlimits` of a bundle
+    /// (step 40), set by init before it drops its capabilities.
+    #[cfg(feature = "oci_runtime")]
+    #[serde(default)]
+    pub rlimits: Vec<super::rlimits::Rlimit>,
 }

@@ -130,6 +130,9 @@ pub const STEP: u32 = {
     if cfg!(feature = "step-39") {
         s = 39;
     }
+    if cfg!(feature = "step-40") {
+        s = 40;
+    }
     s
 };
 

@@ -88,3 +88,5 @@ mod step37_start;
 mod step38_image_store;
 #[cfg(feature = "pull")]
 mod step39_pull;
+#[cfg(feature = "step-40")]
+mod step40_oci_runtime;

@@ -546,6 +546,11 @@ fn step39_readme_examples() {
     crate::harness::require_tool("skopeo");
     check_readme("steps/39-pull/README.md", 39);
 }
+#[cfg(feature = "step-40")]
+#[test]
+fn step40_readme_examples() {
+    check_readme("steps/40-oci-runtime/README.md", 40);
+}
 #[cfg(feature = "step-32")]
 #[test]
 fn top_readme_examples() {

@@ -1,0 +1,549 @@
+//! A bundle's `config.json` turned into what the engine runs (step 40).
+//!
+//! An OCI bundle is a directory holding `config.json` (the runtime-spec's
+//! configuration: the process, the root filesystem, mounts, namespaces,
+//! cgroups) and, usually, the root filesystem itself (`root.path`,
+//! relative to the bundle). [`plan`] reads it with the `oci-spec` crate and
+//! maps each field onto the engine's [`Spec`] and the cgroup it needs. A
+//! field the engine cannot honour yet is refused, naming the field, rather
+//! than ignored: a container that silently lacks a limit or a mask is worse
+//! than one that does not start.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+use oci_spec::runtime::{LinuxNamespaceType, Spec as Config};
+
+use crate::cgroups::Resources;
+use crate::container::rlimits::Rlimit;
+use crate::container::spec::Spec;
+use crate::devices::{Access, Kind, Policy, Rule};
+use crate::security::Profile;
+use crate::security::user::User;
+
+/// The container's network namespace, as `linux.namespaces` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Net {
+    /// A new one (listed without a path).
+    New,
+    /// The caller's (not listed).
+    Host,
+    /// An existing one, joined (listed with a path: a pod's).
+    Join(PathBuf),
+}
+
+/// What `create` needs from a bundle.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// What init runs and how.
+    pub spec: Spec,
+    pub net: Net,
+    /// `linux.cgroupsPath`: absolute from the hierarchy's root, or relative
+    /// to the runtime's own cgroup; `None`: a cgroup named after the ID.
+    pub cgroups_path: Option<String>,
+    pub resources: Resources,
+    pub devices: Policy,
+    /// `process.oomScoreAdj`, written to `/proc/PID/oom_score_adj`.
+    pub oom_score_adj: Option<i32>,
+    /// The configuration's `ociVersion`, which `state` repeats.
+    pub oci_version: String,
+}
+
+/// Read `BUNDLE/config.json` and map it, refusing what cannot be honoured.
+pub fn plan(bundle: &Path) -> Result<Plan> {
+    let file = bundle.join("config.json");
+    let config = Config::load(&file).with_context(|| format!("read {}", file.display()))?;
+    map(&config, bundle)
+}
+
+/// The mapping itself (unit-tested with configurations built in memory).
+pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
+    let process = config
+        .process()
+        .as_ref()
+        .context("config.json has no process")?;
+    let argv = process.args().clone().unwrap_or_default();
+    ensure!(!argv.is_empty(), "process.args: empty, nothing to run");
+    if process.terminal().unwrap_or(false) {
+        bail!("process.terminal: a terminal (--console-socket) is not supported yet");
+    }
+    refuse_set(
+        "process.apparmorProfile",
+        process.apparmor_profile().is_some(),
+    )?;
+    refuse_set("process.selinuxLabel", process.selinux_label().is_some())?;
+    refuse_set("process.user.umask", process.user().umask().is_some())?;
+    let user = User {
+        uid: process.user().uid(),
+        gid: process.user().gid(),
+        groups: process.user().additional_gids().clone().unwrap_or_default(),
+        home: "/".into(),
+    };
+    let root = config.root().as_ref().context("config.json has no root")?;
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    ensure!(
+        rootfs.is_dir(),
+        "root.path {}: not a directory",
+        rootfs.display()
+    );
+    let linux = config.linux().clone().unwrap_or_default();
+    let spec = Spec {
+        argv,
+        hostname: config.hostname().clone().unwrap_or_default(),
+        rootfs: Some(rootfs),
+        env: Some(process.env().clone().unwrap_or_default()),
+        security: profile(process)?,
+        user: Some(user),
+        view: view(config, root.readonly().unwrap_or(false))?,
+        devices: Vec::new(),
+        cgroup_tasks: Vec::new(),
+        terminal: None,
+        workdir: Some(process.cwd().display().to_string()),
+        exec_fifo: None,
+        rlimits: process
+            .rlimits()
+            .iter()
+            .flatten()
+            .map(|r| Rlimit {
+                resource: r.typ().to_string(),
+                soft: r.soft(),
+                hard: r.hard(),
+            })
+            .collect(),
+    };
+    refuse_set(
+        "linux.uidMappings",
+        linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()),
+    )?;
+    refuse_set(
+        "linux.gidMappings",
+        linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty()),
+    )?;
+    refuse_set(
+        "linux.devices",
+        linux.devices().as_ref().is_some_and(|d| !d.is_empty()),
+    )?;
+    refuse_set(
+        "linux.sysctl",
+        linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()),
+    )?;
+    refuse_set("linux.seccomp", linux.seccomp().is_some())?;
+    refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
+    refuse_set("linux.personality", linux.personality().is_some())?;
+    refuse_set("linux.mountLabel", linux.mount_label().is_some())?;
+    if let Some(p) = linux.rootfs_propagation() {
+        ensure!(
+            p == "private" || p == "rprivate",
+            "linux.rootfsPropagation {p:?}: only private is supported yet"
+        );
+    }
+    refuse_set("hooks", config.hooks().is_some())?;
+    let (resources, devices) = resources(linux.resources().as_ref())?;
+    Ok(Plan {
+        spec,
+        net: namespaces(linux.namespaces().as_deref().unwrap_or_default())?,
+        cgroups_path: linux
+            .cgroups_path()
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        resources,
+        devices,
+        oom_score_adj: process.oom_score_adj(),
+        oci_version: config.version().clone(),
+    })
+}
+
+fn refuse_set(field: &str, set: bool) -> Result<()> {
+    if set {
+        bail!("{field}: not supported by mydocker yet");
+    }
+    Ok(())
+}
+
+/// The capabilities: the engine gives the same set to every set but
+/// ambient, so the bounding set is taken, and effective and permitted
+/// must equal it.
+fn profile(process: &oci_spec::runtime::Process) -> Result<Profile> {
+    // No `capabilities` at all means none (oci-spec's Default would be
+    // a default set, not the empty one).
+    let none = oci_spec::runtime::Capabilities::new;
+    let empty = oci_spec::runtime::LinuxCapabilitiesBuilder::default()
+        .bounding(none())
+        .effective(none())
+        .permitted(none())
+        .inheritable(none())
+        .ambient(none())
+        .build()?;
+    let caps = process.capabilities().clone().unwrap_or(empty);
+    let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        let mut v: Vec<String> = set.iter().flatten().map(|c| format!("CAP_{c}")).collect();
+        v.sort();
+        v
+    };
+    let bounding = names(caps.bounding());
+    for (field, set) in [
+        ("effective", caps.effective()),
+        ("permitted", caps.permitted()),
+    ] {
+        ensure!(
+            names(set) == bounding,
+            "process.capabilities.{field}: differs from the bounding set, which mydocker does not support yet"
+        );
+    }
+    refuse_set(
+        "process.capabilities.ambient",
+        caps.ambient().as_ref().is_some_and(|a| !a.is_empty()),
+    )?;
+    let mut profile = Profile::for_run(&[], &[], false, &[])?;
+    profile.capabilities = bounding;
+    profile.no_new_privs = process.no_new_privileges().unwrap_or(false);
+    profile.seccomp = crate::security::seccomp::Seccomp {
+        filter: crate::security::seccomp::Filter::Unconfined,
+        program: None,
+    };
+    Ok(profile)
+}
+
+/// The filesystem view: the standard mounts the engine makes itself,
+/// `tmpfs` mounts elsewhere, masked and read-only paths, a read-only root.
+///
+/// Known gap (first part of step 40): the standard places are taken as
+/// they are, whatever the configuration's options; init mounts `/proc`,
+/// `/dev`, `/dev/pts`, `/dev/shm` and `/sys` its own way and mounts
+/// nothing on `/dev/mqueue` and `/sys/fs/cgroup` (as `mydocker run`).
+fn view(config: &Config, read_only: bool) -> Result<crate::fs::kernel_view::View> {
+    const MADE_BY_INIT: [&str; 7] = [
+        "/proc",
+        "/dev",
+        "/dev/pts",
+        "/dev/shm",
+        "/dev/mqueue",
+        "/sys",
+        "/sys/fs/cgroup",
+    ];
+    let mut tmpfs = Vec::new();
+    for m in config.mounts().iter().flatten() {
+        let dest = m.destination().display().to_string();
+        let typ = m.typ().clone().unwrap_or_default();
+        if MADE_BY_INIT.contains(&dest.as_str()) {
+            continue;
+        }
+        if typ == "tmpfs" {
+            let (flags, data) = mount_options(m.options().as_deref().unwrap_or_default())
+                .with_context(|| format!("mounts: {dest}"))?;
+            tmpfs.push(crate::fs::tmpfs::Tmpfs {
+                path: m.destination().clone(),
+                flags: flags.bits(),
+                data,
+            });
+            continue;
+        }
+        bail!(
+            "mounts: {dest} (type {typ:?}): only tmpfs and the standard /proc, /dev and /sys mounts are supported yet"
+        );
+    }
+    let linux = config.linux().clone().unwrap_or_default();
+    let masked: HashSet<&str> = linux
+        .masked_paths()
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let read_only_paths: HashSet<&str> = linux
+        .readonly_paths()
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let mask = !masked.is_empty() || !read_only_paths.is_empty();
+    if mask {
+        let ours_masked: HashSet<&str> = crate::fs::kernel_view::MASKED.into_iter().collect();
+        let ours_ro: HashSet<&str> = crate::fs::kernel_view::READ_ONLY.into_iter().collect();
+        // The engine masks Docker's lists; a path they lack is refused
+        // (one the configuration leaves out is masked all the same).
+        if let Some(p) = masked
+            .difference(&ours_masked)
+            .find(|p| Path::new(p).exists())
+        {
+            bail!("linux.maskedPaths: {p} is not among the paths mydocker masks yet");
+        }
+        if let Some(p) = read_only_paths
+            .difference(&ours_ro)
+            .find(|p| Path::new(p).exists())
+        {
+            bail!("linux.readonlyPaths: {p} is not among the paths mydocker makes read-only yet");
+        }
+    }
+    Ok(crate::fs::kernel_view::View {
+        mask,
+        read_only,
+        tmpfs,
+        read_only_files: Vec::new(),
+    })
+}
+
+/// A mount's options as `mount(8)` takes them: those that are flags
+/// (`nosuid`, `strictatime`, ...) and the rest, the filesystem's own
+/// (`mode=755,size=65536k`), passed on as its data.
+pub fn mount_options(options: &[String]) -> Result<(nix::mount::MsFlags, String)> {
+    use nix::mount::MsFlags as F;
+    let mut flags = F::empty();
+    let mut data = Vec::new();
+    for o in options {
+        let (set, clear) = match o.as_str() {
+            "ro" => (F::MS_RDONLY, F::empty()),
+            "rw" => (F::empty(), F::MS_RDONLY),
+            "nosuid" => (F::MS_NOSUID, F::empty()),
+            "suid" => (F::empty(), F::MS_NOSUID),
+            "nodev" => (F::MS_NODEV, F::empty()),
+            "dev" => (F::empty(), F::MS_NODEV),
+            "noexec" => (F::MS_NOEXEC, F::empty()),
+            "exec" => (F::empty(), F::MS_NOEXEC),
+            "sync" => (F::MS_SYNCHRONOUS, F::empty()),
+            "async" => (F::empty(), F::MS_SYNCHRONOUS),
+            "noatime" => (F::MS_NOATIME, F::empty()),
+            "atime" => (F::empty(), F::MS_NOATIME),
+            "nodiratime" => (F::MS_NODIRATIME, F::empty()),
+            "diratime" => (F::empty(), F::MS_NODIRATIME),
+            "relatime" => (F::MS_RELATIME, F::empty()),
+            "norelatime" => (F::empty(), F::MS_RELATIME),
+            "strictatime" => (F::MS_STRICTATIME, F::empty()),
+            "nostrictatime" => (F::empty(), F::MS_STRICTATIME),
+            "mand" => (F::MS_MANDLOCK, F::empty()),
+            "nomand" => (F::empty(), F::MS_MANDLOCK),
+            "bind" | "rbind" | "private" | "rprivate" | "shared" | "rshared" | "slave"
+            | "rslave" | "remount" => bail!("option {o:?}: not supported on a tmpfs mount"),
+            other if other.contains('=') => {
+                data.push(other.to_string());
+                continue;
+            }
+            other => bail!("unknown mount option {other:?}"),
+        };
+        flags = (flags | set) - clear;
+    }
+    Ok((flags, data.join(",")))
+}
+
+/// The namespaces: UTS, PID, mount and IPC must be new (the engine makes
+/// them); the network one may be new, absent (the caller's) or joined.
+fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Net> {
+    let mut net = Net::Host;
+    let mut seen = HashSet::new();
+    for ns in list {
+        let typ = ns.typ();
+        seen.insert(typ);
+        match (typ, ns.path()) {
+            (LinuxNamespaceType::Network, None) => net = Net::New,
+            (LinuxNamespaceType::Network, Some(path)) => net = Net::Join(path.clone()),
+            (
+                LinuxNamespaceType::Pid
+                | LinuxNamespaceType::Uts
+                | LinuxNamespaceType::Mount
+                | LinuxNamespaceType::Ipc,
+                None,
+            ) => {}
+            (t, Some(path)) => bail!(
+                "linux.namespaces: joining the {t} namespace {} is not supported yet",
+                path.display()
+            ),
+            (t, None) => bail!("linux.namespaces: a new {t} namespace is not supported yet"),
+        }
+    }
+    for t in [
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Mount,
+        LinuxNamespaceType::Ipc,
+    ] {
+        ensure!(
+            seen.contains(&t),
+            "linux.namespaces: mydocker always gives a new {t} namespace; this configuration asks for the host's"
+        );
+    }
+    Ok(net)
+}
+
+/// The cgroup limits and the device rules.
+fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources, Policy)> {
+    let mut out = Resources::default();
+    let mut policy = Policy {
+        default_allow: true,
+        rules: Vec::new(),
+    };
+    let Some(r) = r else {
+        return Ok((out, policy));
+    };
+    refuse_set("linux.resources.blockIO", r.block_io().is_some())?;
+    refuse_set(
+        "linux.resources.hugepageLimits",
+        r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()),
+    )?;
+    refuse_set("linux.resources.network", r.network().is_some())?;
+    refuse_set("linux.resources.rdma", r.rdma().is_some())?;
+    refuse_set(
+        "linux.resources.unified",
+        r.unified().as_ref().is_some_and(|u| !u.is_empty()),
+    )?;
+    if let Some(m) = r.memory() {
+        out.memory = m.limit().filter(|l| *l > 0).map(|l| l as u64);
+        refuse_set(
+            "linux.resources.memory (other than limit)",
+            m.reservation().is_some()
+                || m.swap().is_some()
+                || m.kernel().is_some()
+                || m.swappiness().is_some(),
+        )?;
+    }
+    if let Some(c) = r.cpu() {
+        out.cpu_shares = c.shares().filter(|s| *s > 0);
+        out.cpuset_cpus = c.cpus().clone().filter(|s| !s.is_empty());
+        refuse_set(
+            "linux.resources.cpu (other than shares and cpus)",
+            c.quota().is_some()
+                || c.period().is_some()
+                || c.realtime_runtime().is_some()
+                || c.mems().is_some(),
+        )?;
+    }
+    if let Some(p) = r.pids() {
+        out.pids_limit = Some(p.limit());
+    }
+    let rules = r.devices().clone().unwrap_or_default();
+    for (i, d) in rules.iter().enumerate() {
+        let kind = match d.typ().unwrap_or_default() {
+            oci_spec::runtime::LinuxDeviceType::A => Kind::All,
+            oci_spec::runtime::LinuxDeviceType::B => Kind::Block,
+            oci_spec::runtime::LinuxDeviceType::C | oci_spec::runtime::LinuxDeviceType::U => {
+                Kind::Char
+            }
+            oci_spec::runtime::LinuxDeviceType::P => {
+                bail!("linux.resources.devices: FIFO rules are not supported")
+            }
+        };
+        let access_text = d.access().clone().unwrap_or_else(|| "rwm".into());
+        let access = Access::parse(&access_text)
+            .with_context(|| format!("linux.resources.devices: access {access_text:?}"))?;
+        let whole = kind == Kind::All && d.major().is_none() && d.minor().is_none();
+        // The first rule "deny (or allow) everything" sets the default.
+        if i == 0 && whole && access == Access::ALL {
+            policy.default_allow = d.allow();
+            continue;
+        }
+        policy.rules.push(Rule {
+            allow: d.allow(),
+            kind,
+            major: d.major().map(|m| m as u32),
+            minor: d.minor().map(|m| m as u32),
+            access,
+        });
+    }
+    Ok((out, policy))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn mount_options_split_into_flags_and_the_filesystems_data() {
+        use nix::mount::MsFlags as F;
+        let (flags, data) = mount_options(&strings(&[
+            "nosuid",
+            "strictatime",
+            "mode=755",
+            "size=65536k",
+        ]))
+        .unwrap();
+        assert_eq!(flags, F::MS_NOSUID | F::MS_STRICTATIME);
+        assert_eq!(data, "mode=755,size=65536k");
+        let (flags, _) = mount_options(&strings(&["ro", "rw", "noexec", "exec"])).unwrap();
+        assert_eq!(flags, F::empty(), "a later option undoes an earlier one");
+        let err = mount_options(&strings(&["rbind"])).unwrap_err();
+        assert!(err.to_string().contains("rbind"), "{err}");
+        assert!(mount_options(&strings(&["frobnicate"])).is_err());
+    }
+
+    /// A bundle directory with an empty root and `config` as its
+    /// configuration, mapped.
+    fn mapped(config: serde_json::Value) -> Result<Plan> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+        let config: Config = serde_json::from_value(config).unwrap();
+        map(&config, dir.path())
+    }
+
+    fn minimal() -> serde_json::Value {
+        serde_json::json!({
+            "ociVersion": "1.0.2",
+            "process": {"user": {"uid": 0, "gid": 0}, "args": ["true"], "cwd": "/"},
+            "root": {"path": "rootfs"},
+            "linux": {"namespaces": [
+                {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}
+            ]}
+        })
+    }
+
+    #[test]
+    fn a_process_without_capabilities_gets_none() {
+        let plan = mapped(minimal()).unwrap();
+        assert!(
+            plan.spec.security.capabilities.is_empty(),
+            "{:?}",
+            plan.spec.security
+        );
+        assert_eq!(plan.net, Net::Host);
+    }
+
+    #[test]
+    fn the_bounding_set_becomes_the_containers_capabilities() {
+        let mut c = minimal();
+        let caps = serde_json::json!(["CAP_KILL", "CAP_CHOWN"]);
+        c["process"]["capabilities"] =
+            serde_json::json!({"bounding": caps, "effective": caps, "permitted": caps});
+        let plan = mapped(c.clone()).unwrap();
+        assert_eq!(plan.spec.security.capabilities, ["CAP_CHOWN", "CAP_KILL"]);
+        c["process"]["capabilities"]["effective"] = serde_json::json!(["CAP_KILL"]);
+        let err = mapped(c).unwrap_err();
+        assert!(err.to_string().contains("effective"), "{err}");
+    }
+
+    fn ns(json: &str) -> Result<Net> {
+        let list: Vec<oci_spec::runtime::LinuxNamespace> = serde_json::from_str(json).unwrap();
+        namespaces(&list)
+    }
+
+    #[test]
+    fn the_network_namespace_may_be_new_joined_or_the_hosts_and_the_others_must_be_new() {
+        let base = r#"{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}"#;
+        assert_eq!(
+            ns(&format!("[{base},{{\"type\":\"network\"}}]")).unwrap(),
+            Net::New
+        );
+        assert_eq!(ns(&format!("[{base}]")).unwrap(), Net::Host);
+        assert_eq!(
+            ns(&format!(
+                "[{base},{{\"type\":\"network\",\"path\":\"/run/netns/x\"}}]"
+            ))
+            .unwrap(),
+            Net::Join("/run/netns/x".into())
+        );
+        let err = ns(r#"[{"type":"ipc"},{"type":"uts"},{"type":"mount"}]"#).unwrap_err();
+        assert!(err.to_string().contains("pid"), "{err}");
+        let err = ns(&format!("[{base},{{\"type\":\"user\"}}]")).unwrap_err();
+        assert!(err.to_string().contains("user"), "{err}");
+        let err = ns(&format!(
+            "[{base},{{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}}]"
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("joining"), "{err}");
+    }
+}

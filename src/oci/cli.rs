@@ -1,0 +1,91 @@
+//! runc's command line (step 40), parsed with youki's `liboci-cli`, whose
+//! argument types follow runc's flags: the global `--root`, `--log`,
+//! `--log-format`, and one struct per verb. `kill`'s signal is optional
+//! here (runc sends SIGTERM without one), so that verb is ours.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// `mydocker-runtime [GLOBAL FLAGS] VERB ...`
+#[derive(Debug, Parser)]
+#[command(
+    name = "mydocker-runtime",
+    version,
+    about = "mydocker as an OCI runtime: runc's command line over a bundle's config.json"
+)]
+pub struct Opts {
+    #[command(flatten)]
+    pub global: liboci_cli::GlobalOpts,
+    #[command(subcommand)]
+    pub verb: Verb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Verb {
+    /// Create a container from a bundle; its process waits for `start`
+    Create(liboci_cli::Create),
+    /// Let a created container's process run its program
+    Start(liboci_cli::Start),
+    /// Print a container's state as the runtime-spec's JSON
+    State(liboci_cli::State),
+    /// Send a signal to a container's process (SIGTERM by default)
+    Kill(Kill),
+    /// Remove a stopped container (`--force`: kill it first)
+    Delete(liboci_cli::Delete),
+    /// Create and start a container, and wait for it (unless `--detach`)
+    Run(liboci_cli::Run),
+    /// Not supported yet
+    Exec(liboci_cli::Exec),
+    /// Not supported yet
+    Ps(liboci_cli::Ps),
+    /// Not supported yet
+    Pause(liboci_cli::Pause),
+    /// Not supported yet
+    Resume(liboci_cli::Resume),
+    /// Not supported yet
+    List(liboci_cli::List),
+    /// Not supported yet
+    Spec(liboci_cli::Spec),
+    /// Not supported yet
+    Features(liboci_cli::Features),
+}
+
+/// `kill [--all] ID [SIGNAL]`: a number, or a name with or without `SIG`.
+#[derive(Debug, clap::Args)]
+pub struct Kill {
+    pub container_id: String,
+    #[arg(default_value = "TERM")]
+    pub signal: String,
+    /// Send it to every process in the container's cgroup
+    #[arg(short, long)]
+    pub all: bool,
+}
+
+impl Verb {
+    /// The verb's name, for "not supported" errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verb::Create(_) => "create",
+            Verb::Start(_) => "start",
+            Verb::State(_) => "state",
+            Verb::Kill(_) => "kill",
+            Verb::Delete(_) => "delete",
+            Verb::Run(_) => "run",
+            Verb::Exec(_) => "exec",
+            Verb::Ps(_) => "ps",
+            Verb::Pause(_) => "pause",
+            Verb::Resume(_) => "resume",
+            Verb::List(_) => "list",
+            Verb::Spec(_) => "spec",
+            Verb::Features(_) => "features",
+        }
+    }
+}
+
+/// Where errors go: `--log` (stderr without it) in `--log-format`.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    pub file: Option<PathBuf>,
+    pub json: bool,
+}

@@ -1,0 +1,326 @@
+//! The verbs of runc's command line (step 40), over the engine.
+//!
+//! `create` does what `mydocker run` does up to the moment the program
+//! would start, with the engine's own functions (`process::start_container`
+//! clones init into its namespaces and cgroups, init mounts, pivots and
+//! names the host), then returns while init waits on the start FIFO. It
+//! leaves no process of its own: init was its child, and when `create`
+//! exits the kernel gives it to the nearest *subreaper* above
+//! (`prctl(PR_SET_CHILD_SUBREAPER)`: containerd's shim, podman's conmon),
+//! which collects its exit status — that is how those callers learn the
+//! container's exit code without a monitor of ours in between.
+
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::kill;
+use nix::unistd::Pid;
+
+use super::bundle::{self, Net, Plan};
+use super::cli::Kill;
+use super::state::{Record, Root, Status, check_id};
+use crate::cgroups::{self, Cgroup, detect::Hierarchy};
+use crate::container::guard::Guard;
+use crate::container::{exec_fifo, process};
+
+/// `create --bundle B [--pid-file F] ID`: returns once init waits for
+/// `start`. Returns init's PID.
+pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> Result<i32> {
+    check_id(id)?;
+    let bundle =
+        std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", bundle.display()))?;
+    let plan = bundle::plan(&bundle)?;
+    let dir = root.make(id)?;
+    let dir = Guard::new(dir, |_| {
+        let _ = root.remove(id);
+    });
+    let mut record = Record {
+        id: id.to_string(),
+        bundle: bundle.clone(),
+        rootfs: plan.spec.rootfs.clone().unwrap_or_default(),
+        oci_version: plan.oci_version.clone(),
+        pid: None,
+        pid_start: None,
+        created: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
+        cgroups: Vec::new(),
+        annotations: std::collections::HashMap::new(),
+    };
+    root.save(&record)?;
+    let fifo = exec_fifo::make(&root.fifo(id))?;
+
+    let cgroup = make_cgroup(id, &plan)?;
+    let cgroup = Guard::new(cgroup, |c| {
+        let _ = c.destroy();
+    });
+    record.cgroups = cgroup.paths();
+    cgroup.apply(&plan.resources)?;
+    cgroup.restrict_devices(&plan.devices)?;
+
+    let spec = crate::container::spec::Spec {
+        exec_fifo: Some(exec_fifo::INIT_FD),
+        ..plan.spec.clone()
+    };
+    let joined = match &plan.net {
+        Net::Join(path) => Some(
+            std::fs::File::open(path)
+                .with_context(|| format!("open the network namespace {}", path.display()))?,
+        ),
+        _ => None,
+    };
+    let net = match (&plan.net, &joined) {
+        (Net::Host, _) => process::NetNs::Host,
+        (Net::Join(_), Some(f)) => process::NetNs::Join(f.as_raw_fd()),
+        _ => process::NetNs::New,
+    };
+    let launch = process::Launch {
+        net,
+        attach: &|_| Ok(()),
+    };
+    let (pid, failed) = process::start_container(
+        &spec,
+        &**cgroup,
+        &launch,
+        &[(fifo.as_raw_fd(), exec_fifo::INIT_FD)],
+    )?;
+    if let Some(failed) = failed {
+        let _ = crate::namespaces::wait_exit_code(pid);
+        bail!("{}", failed.message);
+    }
+    let pid_raw = pid.as_raw();
+    let placed = (|| -> Result<()> {
+        if let Some(adj) = plan.oom_score_adj {
+            std::fs::write(format!("/proc/{pid_raw}/oom_score_adj"), adj.to_string())
+                .context("process.oomScoreAdj: write /proc/PID/oom_score_adj")?;
+        }
+        record.pid = Some(pid_raw);
+        record.pid_start = crate::proc_stat::process_start_time(pid_raw);
+        root.save(&record)?;
+        if let Some(f) = pid_file {
+            crate::atomic_file::write_atomic(f, pid_raw.to_string().as_bytes())
+                .with_context(|| format!("write the pid file {}", f.display()))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = placed {
+        process::abort(pid);
+        return Err(e);
+    }
+    cgroup.keep();
+    dir.keep();
+    Ok(pid_raw)
+}
+
+/// The cgroup `linux.cgroupsPath` names: an absolute path from each
+/// hierarchy's root (containerd's `/NAMESPACE/ID`), a relative one below
+/// this process's cgroup; without one, `mydocker-runc-ID` below it.
+fn make_cgroup(id: &str, plan: &Plan) -> Result<Box<dyn Cgroup>> {
+    let mut hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
+    let path = plan
+        .cgroups_path
+        .clone()
+        .unwrap_or_else(|| format!("mydocker-runc-{id}"));
+    if path.contains(':') {
+        bail!(
+            "linux.cgroupsPath {path:?}: systemd's slice:prefix:name form needs --systemd-cgroup, which mydocker does not support"
+        );
+    }
+    let absolute = path.starts_with('/');
+    let rel = PathBuf::from(path.trim_start_matches('/'));
+    let name = rel
+        .file_name()
+        .context("linux.cgroupsPath: empty")?
+        .to_string_lossy()
+        .to_string();
+    let parent_rel = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+    let place = |own: &Path| -> PathBuf {
+        let base = if absolute {
+            PathBuf::from("/")
+        } else {
+            own.to_path_buf()
+        };
+        base.join(&parent_rel)
+    };
+    for (ctrl, (mount, own)) in hierarchy.v1.iter_mut() {
+        *own = place(own);
+        if cgroups::detect::KNOWN_CONTROLLERS.contains(&ctrl.as_str()) {
+            make_parents(mount, own, ctrl == "cpuset")?;
+        }
+    }
+    let unified = hierarchy.mode == cgroups::detect::Mode::V2;
+    if let Some((mount, own)) = hierarchy.v2.as_mut() {
+        *own = place(own);
+        if unified {
+            make_parents(mount, own, false)?;
+        }
+    }
+    Ok(cgroups::new_manager(&hierarchy, &name)?.create()?)
+}
+
+/// Make the cgroup directories above a container's (containerd's
+/// namespace directory); in v1's cpuset hierarchy each new one gets its
+/// parent's CPUs and memory nodes, without which it refuses tasks. As
+/// runc, `delete` leaves them: other containers of the namespace may be
+/// being created in them.
+fn make_parents(mount: &Path, own: &Path, cpuset: bool) -> Result<()> {
+    let mut dir = mount.to_path_buf();
+    for part in own.strip_prefix("/").unwrap_or(own).components() {
+        let parent = dir.clone();
+        dir.push(part);
+        if dir.is_dir() {
+            continue;
+        }
+        std::fs::create_dir(&dir)
+            .with_context(|| format!("create the cgroup {}", dir.display()))?;
+        if cpuset {
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                let value = std::fs::read_to_string(parent.join(file)).unwrap_or_default();
+                std::fs::write(dir.join(file), value.trim())
+                    .with_context(|| format!("write {}", dir.join(file).display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `start ID`: wake the created container's init.
+pub fn start(root: &Root, id: &str) -> Result<()> {
+    let record = root.load(id)?;
+    match root.status(&record) {
+        Status::Created => {}
+        s => bail!(
+            "cannot start container {id}: it is {}, not created",
+            s.as_str()
+        ),
+    }
+    let alive = || root.status(&record) != Status::Stopped;
+    exec_fifo::release(&root.fifo(id), &alive)
+}
+
+/// `state ID`: the runtime-spec's state, as JSON on stdout.
+pub fn state(root: &Root, id: &str) -> Result<()> {
+    let record = root.load(id)?;
+    let status = root.status(&record);
+    let pid = match status {
+        Status::Created | Status::Running => record.pid.unwrap_or(0),
+        _ => 0,
+    };
+    let out = StateJson {
+        oci_version: &record.oci_version,
+        id: &record.id,
+        pid,
+        status: status.as_str(),
+        bundle: &record.bundle,
+        rootfs: &record.rootfs,
+        created: &record.created,
+        owner: "",
+        annotations: &record.annotations,
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// The runtime-spec's state document, in runc's order of fields.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StateJson<'a> {
+    oci_version: &'a str,
+    id: &'a str,
+    pid: i32,
+    status: &'a str,
+    bundle: &'a Path,
+    rootfs: &'a Path,
+    created: &'a str,
+    owner: &'a str,
+    annotations: &'a std::collections::HashMap<String, String>,
+}
+
+/// `kill ID [SIGNAL]`: to init, or with `--all` to every process of its
+/// cgroup.
+pub fn kill_verb(root: &Root, args: &Kill) -> Result<()> {
+    let record = root.load(&args.container_id)?;
+    let signal = crate::cli::parse_signal(&args.signal).map_err(anyhow::Error::msg)?;
+    let status = root.status(&record);
+    if args.all {
+        for pid in cgroup_pids(&record) {
+            let _ = kill(Pid::from_raw(pid), signal);
+        }
+        return Ok(());
+    }
+    match (status, record.pid) {
+        (Status::Created | Status::Running, Some(pid)) => kill(Pid::from_raw(pid), signal)
+            .with_context(|| format!("send {signal} to container {}", record.id)),
+        // runc's words, which containerd's shim recognises.
+        _ => bail!("cannot signal {}: container not running", record.id),
+    }
+}
+
+/// Every process in the container's cgroups.
+fn cgroup_pids(record: &Record) -> Vec<i32> {
+    let mut pids: Vec<i32> = record
+        .cgroups
+        .iter()
+        .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
+        .flat_map(|t| {
+            t.lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// `delete [--force] ID`: a stopped (or created, never started) container
+/// goes at once; a running one only with `--force`, killed first.
+pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
+    let record = match root.load(id) {
+        Ok(r) => r,
+        Err(_) if force && check_id(id).is_ok() => return root.remove(id),
+        Err(e) => return Err(e),
+    };
+    match root.status(&record) {
+        Status::Running if !force => {
+            bail!("cannot delete container {id}: it is running (stop it, or use --force)")
+        }
+        Status::Stopped => {}
+        _ => {
+            cgroups::kill_all(&record.cgroups)?;
+            wait_ended(root, &record);
+        }
+    }
+    cgroups::kill_all(&record.cgroups)?;
+    cgroups::remove_paths(&record.cgroups)?;
+    root.remove(id)
+}
+
+/// Wait (at most 5 s) until the container's process has ended.
+fn wait_ended(root: &Root, record: &Record) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while root.status(record) != Status::Stopped && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// `run [--detach] --bundle B ID`: create, start, and (in the foreground)
+/// wait for the program, passing signals on, then delete it. Returns its
+/// exit code.
+pub fn run(root: &Root, args: &liboci_cli::Run) -> Result<i32> {
+    let pid = create(
+        root,
+        &args.container_id,
+        &args.bundle,
+        args.pid_file.as_deref(),
+    )?;
+    if let Err(e) = start(root, &args.container_id) {
+        let _ = delete(root, &args.container_id, true);
+        return Err(e);
+    }
+    if args.detach {
+        return Ok(0);
+    }
+    let code = process::wait_forwarding(Pid::from_raw(pid))?;
+    delete(root, &args.container_id, true)?;
+    Ok(code)
+}

@@ -1,0 +1,428 @@
+//! Step 40: mydocker as an OCI runtime. The binary is run under the name
+//! `mydocker-runtime` (a symlink in the test's directory) with runc's
+//! command line over a bundle made here from the busybox image: first
+//! directly (create, state, start, kill, delete, run), then by containerd,
+//! started by the test with its root, state and sockets in the test's
+//! directory and stopped by PID, through `ctr run --runc-binary`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::harness::{Env, env, stdout_of, wait_for};
+
+/// `mydocker-runtime`: a symlink to the binary under test (not to the
+/// explaining wrapper, whose own name would hide this one).
+fn runtime(env: &Env) -> PathBuf {
+    let link = env.scratch("bin").join("mydocker-runtime");
+    if !link.exists() {
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_mydocker"), &link).unwrap();
+    }
+    link
+}
+
+/// The runtime with this test's own `--root` and a JSON `--log`.
+fn rt(env: &Env) -> Command {
+    let mut c = Command::new(runtime(env));
+    c.arg("--root")
+        .arg(env.scratch("runtime-root"))
+        .arg("--log")
+        .arg(env.scratch("runtime-log").join("log.json"))
+        .arg("--log-format")
+        .arg("json");
+    c
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_of(out)
+}
+
+/// A bundle: the busybox tree as `rootfs` and a `config.json` running
+/// `args`, in a cgroup of this test's root (so the harness's leak check
+/// sees it). `edit` changes the configuration before it is written.
+fn bundle(env: &Env, id: &str, args: &[&str], edit: impl FnOnce(&mut Value)) -> PathBuf {
+    let dir = env.scratch(&format!("bundle-{id}"));
+    let rootfs = env.busybox_tree(&format!("bundle-{id}/rootfs"));
+    std::fs::set_permissions(&rootfs, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let caps = json!(["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"]);
+    let mut config = json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+            "cwd": "/",
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": "rootfs"},
+        "hostname": "oci-test",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/run", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}
+        ],
+        "linux": {
+            "namespaces": [
+                {"type": "pid"}, {"type": "ipc"}, {"type": "uts"},
+                {"type": "mount"}, {"type": "network"}
+            ],
+            "cgroupsPath": format!("mydocker-{}-{id}", env.tag),
+            "maskedPaths": ["/proc/kcore", "/proc/keys"],
+            "readonlyPaths": ["/proc/sys"]
+        }
+    });
+    edit(&mut config);
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec_pretty(&config).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+/// `create --bundle B [OPTS] ID`, its stdout and stderr files (which the
+/// container keeps: they are its stdio); returns the stdout file.
+fn create(env: &Env, bundle: &Path, id: &str, opts: &[&str]) -> PathBuf {
+    let dir = env.scratch(&format!("stdio-{id}"));
+    let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
+    let status = rt(env)
+        .args(["create", "--bundle"])
+        .arg(bundle)
+        .args(opts)
+        .arg(id)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "create: {status}: {}",
+        std::fs::read_to_string(&stderr).unwrap()
+    );
+    stdout
+}
+
+/// `state ID`, parsed.
+fn state(env: &Env, id: &str) -> Value {
+    let out = rt(env).args(["state", id]).output().unwrap();
+    serde_json::from_str(&ok(&out)).unwrap()
+}
+
+#[rstest]
+fn create_waits_until_start_and_state_follows_each_verb(env: Env) {
+    let id = "oci-life";
+    let b = bundle(
+        &env,
+        id,
+        &["sh", "-c", "echo started as $(hostname); exec sleep 60"],
+        |_| {},
+    );
+    let pid_file = env.scratch("pid").join("init.pid");
+    // create: returns with init waiting, stdio being create's own.
+    let output = create(&env, &b, id, &["--pid-file", pid_file.to_str().unwrap()]);
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    let s = state(&env, id);
+    assert_eq!(s["status"], "created", "{s}");
+    assert_eq!(s["pid"], pid, "{s}");
+    assert_eq!(s["id"], id);
+    assert_eq!(s["bundle"], b.display().to_string());
+    // Nothing of mydocker's is left between the caller and the container.
+    let parent = mydocker::proc_stat::parent_pid(pid).unwrap();
+    let parent_exe = std::fs::read_link(format!("/proc/{parent}/exe")).unwrap_or_default();
+    assert!(
+        !parent_exe.to_string_lossy().contains("mydocker"),
+        "init's parent {parent} is {}",
+        parent_exe.display()
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "",
+        "ran before start"
+    );
+
+    ok(&rt(&env).args(["start", id]).output().unwrap());
+    wait_for("the program's output", || {
+        let text = std::fs::read_to_string(&output).unwrap();
+        text.contains("started as oci-test").then_some(())
+    });
+    assert_eq!(state(&env, id)["status"], "running");
+    // A second start is refused; delete of a running one without --force too.
+    let again = rt(&env).args(["start", id]).output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    let refused = rt(&env).args(["delete", id]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("running"));
+
+    // kill with a number (as containerd's shim sends it).
+    ok(&rt(&env).args(["kill", id, "9"]).output().unwrap());
+    wait_for("status stopped", || {
+        (state(&env, id)["status"] == "stopped").then_some(())
+    });
+    assert_eq!(state(&env, id)["pid"], 0);
+    ok(&rt(&env).args(["delete", id]).output().unwrap());
+    let gone = rt(&env).args(["state", id]).output().unwrap();
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("does not exist"));
+}
+
+#[rstest]
+fn kill_takes_names_with_and_without_sig_and_delete_force_ends_it(env: Env) {
+    // A shell that says which signal reached it.
+    let id = "oci-signals";
+    let script = "trap 'echo got TERM' TERM; trap 'echo got HUP' HUP; echo ready; \
+                  while :; do sleep 0.05; done";
+    let b = bundle(&env, id, &["sh", "-c", script], |_| {});
+    let output = create(&env, &b, id, &[]);
+    ok(&rt(&env).args(["start", id]).output().unwrap());
+    let said = |text: &str| {
+        let text = text.to_string();
+        let output = output.clone();
+        wait_for(&text.clone(), move || {
+            std::fs::read_to_string(&output)
+                .unwrap()
+                .contains(&text)
+                .then_some(())
+        })
+    };
+    said("ready");
+    ok(&rt(&env).args(["kill", id, "SIGHUP"]).output().unwrap());
+    said("got HUP");
+    ok(&rt(&env).args(["kill", id]).output().unwrap());
+    said("got TERM");
+    let bad = rt(&env).args(["kill", id, "NOPE"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+    let gone = rt(&env).args(["state", id]).output().unwrap();
+    assert_eq!(gone.status.code(), Some(1));
+}
+
+#[rstest]
+fn run_exits_with_the_programs_code(env: Env) {
+    let b = bundle(&env, "oci-run", &["sh", "-c", "echo out; exit 3"], |_| {});
+    let out = rt(&env)
+        .current_dir(&b)
+        .args(["run", "oci-run"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_of(&out), "out\n");
+    // run deletes the container it made.
+    assert_eq!(
+        std::fs::read_dir(env.scratch("runtime-root"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[rstest]
+fn a_field_it_cannot_honour_is_one_json_line_in_the_log_and_nothing_is_made(env: Env) {
+    let b = bundle(&env, "oci-refused", &["true"], |c| {
+        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+    });
+    let out = rt(&env)
+        .args(["create", "--bundle"])
+        .arg(&b)
+        .arg("oci-refused")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(stderr.contains("linux.sysctl"), "{stderr}");
+    let log = std::fs::read_to_string(env.scratch("runtime-log").join("log.json")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    let line: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(line["level"], "error");
+    assert!(
+        line["msg"].as_str().unwrap().contains("linux.sysctl"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read_dir(env.scratch("runtime-root"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+/// A containerd of this test's own: root, state and sockets in its
+/// directory, stopped by PID (and its cgroup namespace directories, which
+/// a runtime leaves as runc does, removed) when dropped.
+struct Containerd {
+    child: Child,
+    socket: PathBuf,
+    namespace: String,
+    state: PathBuf,
+}
+
+impl Containerd {
+    fn start(env: &Env) -> Containerd {
+        assert!(
+            Command::new("ctr").arg("--version").output().is_ok(),
+            "this test needs containerd and ctr: `bash vagrant/provision.sh --test`"
+        );
+        let dir = env.scratch("containerd");
+        let socket = dir.join("c.sock");
+        let state = dir.join("state");
+        let config = dir.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\n\
+                 disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+                 [grpc]\n  address = \"{sock}\"\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n\
+                 [debug]\n  address = \"{dir}/debug.sock\"\n[metrics]\n  address = \"\"\n",
+                root = dir.join("root").display(),
+                state = state.display(),
+                sock = socket.display(),
+                dir = dir.display(),
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start containerd");
+        let c = Containerd {
+            child,
+            socket,
+            namespace: format!("mydocker-{}", env.tag),
+            state,
+        };
+        wait_for("containerd's socket", || {
+            c.ctr(&["version"]).status.success().then_some(())
+        });
+        c
+    }
+
+    fn ctr(&self, args: &[&str]) -> Output {
+        Command::new("ctr")
+            .arg("--address")
+            .arg(&self.socket)
+            .arg("--namespace")
+            .arg(&self.namespace)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// The cgroup directories named after the namespace, in every
+    /// hierarchy.
+    fn namespace_cgroups(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+            let p = e.path().join(&self.namespace);
+            if p.is_dir() {
+                found.push(p);
+            }
+        }
+        if Path::new("/sys/fs/cgroup").join(&self.namespace).is_dir() {
+            found.push(Path::new("/sys/fs/cgroup").join(&self.namespace));
+        }
+        found
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut left = Vec::new();
+        for dir in self.namespace_cgroups() {
+            let children: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.path())
+                .collect();
+            left.extend(children);
+            let _ = std::fs::remove_dir(&dir);
+        }
+        // No shim of this containerd is left running.
+        let state = self.state.display().to_string();
+        for p in std::fs::read_dir("/proc").unwrap().flatten() {
+            let cmdline = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&state) {
+                left.push(p.path());
+            }
+        }
+        if !std::thread::panicking() {
+            assert!(left.is_empty(), "left behind: {left:#?}");
+        }
+    }
+}
+
+#[rstest]
+fn containerd_runs_a_container_with_mydocker_as_its_runtime(env: Env) {
+    let archive = env.scratch("image").join("busybox.tar");
+    env.md()
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg("busybox")
+        .assert()
+        .success();
+    let ctd = Containerd::start(&env);
+    ok(&ctd.ctr(&[
+        "image",
+        "import",
+        "--base-name",
+        "localhost/busybox",
+        archive.to_str().unwrap(),
+    ]));
+    let image = ok(&ctd.ctr(&["image", "ls", "-q"]));
+    let image = image.lines().next().expect("an image imported").to_string();
+    let runtime = runtime(&env);
+    let runc_root = env.scratch("ctr-runtime-root");
+    let run = |id: &str, cmd: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--rm",
+            "--runc-binary",
+            runtime.to_str().unwrap(),
+            "--runc-root",
+            runc_root.to_str().unwrap(),
+            &image,
+            id,
+        ];
+        args.extend_from_slice(cmd);
+        ctd.ctr(&args)
+    };
+    let out = run("oci-ctr-echo", &["echo", "hi"]);
+    assert_eq!(ok(&out), "hi\n");
+    // The program's exit code reaches ctr through the shim.
+    let out = run("oci-ctr-code", &["sh", "-c", "exit 7"]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ok(&ctd.ctr(&["container", "ls", "-q"])), "");
+}
