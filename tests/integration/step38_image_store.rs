@@ -87,19 +87,40 @@ fn docker_archive_with(
         "config": run_config,
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     });
-    let config = serde_json::to_vec(&config).unwrap();
-    let chex = sha256(&config)["sha256:".len()..].to_string();
+    docker_archive_of(Some(tag), &serde_json::to_vec(&config).unwrap(), layers)
+}
+
+/// An image configuration of the uncompressed `layers` (their diff_ids
+/// are their digests), dated `created` when given.
+fn config_of(layers: &[Vec<u8>], created: Option<&str>) -> Vec<u8> {
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
+    let mut config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    if let Some(c) = created {
+        config["created"] = c.into();
+    }
+    serde_json::to_vec(&config).unwrap()
+}
+
+/// A `docker save` archive of one image: its configuration `config`, its
+/// `layers` (tars, bottom first), its `RepoTags` `[tag]` (none without).
+fn docker_archive_of(tag: Option<&str>, config: &[u8], layers: &[Vec<u8>]) -> Vec<u8> {
+    let chex = sha256(config)["sha256:".len()..].to_string();
     let config_name = format!("{chex}.json");
     let paths: Vec<String> = (0..layers.len())
         .map(|i| format!("layer{i}/layer.tar"))
         .collect();
     let manifest = serde_json::to_vec(&serde_json::json!([{
         "Config": config_name,
-        "RepoTags": [tag],
+        "RepoTags": tag.map(|t| vec![t]),
         "Layers": paths,
     }]))
     .unwrap();
-    let mut files: Vec<(&str, Option<&[u8]>)> = vec![(&config_name, Some(&config))];
+    let mut files: Vec<(&str, Option<&[u8]>)> = vec![(&config_name, Some(config))];
     files.extend(
         paths
             .iter()
@@ -107,6 +128,49 @@ fn docker_archive_with(
             .map(|(p, l)| (p.as_str(), Some(&l[..]))),
     );
     files.push(("manifest.json", Some(&manifest)));
+    tar_of(&files)
+}
+
+/// An OCI archive (`oci-layout`, `index.json`, `blobs/sha256/`) of one
+/// image: its configuration `config` and its uncompressed `layers`, the
+/// index entry annotated `org.opencontainers.image.ref.name` = `ref_name`
+/// (none without).
+fn oci_archive(ref_name: Option<&str>, config: &[u8], layers: &[Vec<u8>]) -> Vec<u8> {
+    let blob = |bytes: &[u8]| format!("blobs/sha256/{}", &sha256(bytes)["sha256:".len()..]);
+    let desc = |media: &str, bytes: &[u8]| serde_json::json!({"mediaType": media, "digest": sha256(bytes), "size": bytes.len()});
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": desc("application/vnd.oci.image.config.v1+json", config),
+        "layers": layers
+            .iter()
+            .map(|l| desc("application/vnd.oci.image.layer.v1.tar", l))
+            .collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    let mut entry = desc("application/vnd.oci.image.manifest.v1+json", &manifest);
+    if let Some(name) = ref_name {
+        entry["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": name});
+    }
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [entry],
+    }))
+    .unwrap();
+    let mut paths = vec![blob(&manifest), blob(config)];
+    paths.extend(layers.iter().map(|l| blob(l)));
+    let mut files: Vec<(&str, Option<&[u8]>)> = vec![
+        ("oci-layout", Some(br#"{"imageLayoutVersion":"1.0.0"}"#)),
+        ("index.json", Some(&index)),
+        (&paths[0], Some(&manifest)),
+        (&paths[1], Some(config)),
+    ];
+    files.extend(
+        paths[2..]
+            .iter()
+            .zip(layers)
+            .map(|(p, l)| (p.as_str(), Some(&l[..]))),
+    );
     tar_of(&files)
 }
 
@@ -761,4 +825,59 @@ fn a_load_killed_at_any_instant_leaves_no_temporaries(env: Env) {
         assert!(left.is_empty(), "left in {dir}: {left:?}");
     }
     eprintln!("{whole} of 16 killed loads left a whole image");
+}
+
+/// The images' rows of `images` in `env`, columns split.
+fn image_rows(env: &Env) -> Vec<Vec<String>> {
+    ok(&env.md().arg("images").output().unwrap())
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+/// A configuration whose `rootfs.diff_ids` names another digest than its
+/// layer's uncompressed bytes is refused, as containerd refuses it
+/// ("wrong diff id"): 125 naming the image and the layer, no name, no
+/// extracted directory; also when the layer was already extracted for a
+/// correct image.
+#[rstest]
+fn an_oci_archive_whose_diff_id_lies_is_refused(env: Env) {
+    let layer = tar_of(&[("f", Some(b"real"))]);
+    let lie = sha256(&tar_of(&[("f", Some(b"fake"))]));
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [lie]},
+    }))
+    .unwrap();
+    let bad = write(
+        &env,
+        "lie.tar",
+        &oci_archive(Some("t38-lie:1"), &config, std::slice::from_ref(&layer)),
+    );
+    let layer_dir = env.root.join("layers").join(&sha256(&layer)[7..]);
+    refused(&load(&env, &bad), &["t38-lie:1", "layer 1", &lie]);
+    assert!(!layer_dir.exists(), "the refused layer stayed extracted");
+    assert_eq!(store_temporaries(&env), Vec::<String>::new());
+    assert!(!ok(&env.md().arg("images").output().unwrap()).contains("t38-lie"));
+    let good = write(
+        &env,
+        "good.tar",
+        &oci_archive(
+            Some("t38-true:1"),
+            &config_of(std::slice::from_ref(&layer), None),
+            std::slice::from_ref(&layer),
+        ),
+    );
+    ok(&load(&env, &good));
+    assert!(layer_dir.is_dir());
+    refused(&load(&env, &bad), &["t38-lie:1", "layer 1", &lie]);
+    assert!(!ok(&env.md().arg("images").output().unwrap()).contains("t38-lie"));
 }
