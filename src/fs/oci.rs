@@ -73,6 +73,16 @@ const BLOB_TEMPORARIES: &[&str] = &[".incoming-"];
 /// of these and by `image prune`.
 const ROOT_TEMPORARIES: &[&str] = &[".index.json.", ".oci-layout.", ".load-", ".commit-"];
 
+/// The extended attribute of an extracted layer directory that records
+/// the digest of the layer's uncompressed tar (its diff_id), checked
+/// again when another image names the same layer. `trusted.` like
+/// overlayfs' own, so that only root reads or sets it.
+const DIFF_ID_XATTR: &str = "trusted.mydocker.diff_id";
+
+/// The extended attribute recording a layer's unpacked size: the bytes of
+/// its regular files, as decimal digits.
+const SIZE_XATTR: &str = "trusted.mydocker.size";
+
 /// The annotation naming an index entry, here the full `NAME:TAG`.
 pub const REF_ANNOTATION: &str = "org.opencontainers.image.ref.name";
 
@@ -96,6 +106,15 @@ pub enum Error {
     DigestMismatch {
         image: String,
         what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "{image}: {layer}, uncompressed, has digest {actual}, but its configuration's rootfs.diff_ids says {expected}"
+    )]
+    DiffId {
+        image: String,
+        layer: String,
         expected: String,
         actual: String,
     },
@@ -708,11 +727,12 @@ impl Store {
     pub fn stack(&self, image: &str, digest: &str) -> Result<Stack, Error> {
         let manifest = self.manifest(image, digest)?;
         let config = self.config(image, &manifest)?;
+        let diff_ids = diff_ids(image, &manifest, &config)?;
         let mut dirs = Vec::new();
         let mut digests = Vec::new();
-        for layer in manifest.layers() {
+        for (i, (layer, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
             let d = layer.digest().to_string();
-            dirs.push(self.extract_layer(image, &d)?);
+            dirs.push(self.extract_layer(image, i + 1, &d, diff_id)?);
             digests.push(d);
         }
         Ok(Stack {
@@ -723,12 +743,41 @@ impl Store {
         })
     }
 
-    /// `ROOT/layers/<hex>`, extracting the blob the first time, whole or
-    /// not at all (see [`temporaries::make_dir_in_place`]).
-    pub fn extract_layer(&self, image: &str, digest: &str) -> Result<PathBuf, Error> {
+    /// `ROOT/layers/<hex>` for the blob `digest`, the `number`th layer
+    /// (from 1, bottom first) of `image`, extracting it the first time,
+    /// whole or not at all (see [`temporaries::make_dir_in_place`]).
+    ///
+    /// The uncompressed stream is hashed in the same pass that extracts
+    /// it, and must have the digest `diff_id` (the configuration's
+    /// `rootfs.diff_ids` entry), as containerd checks it: else
+    /// [`Error::DiffId`] and the directory is discarded. The diff_id and
+    /// the unpacked size are recorded on the directory
+    /// ([`DIFF_ID_XATTR`], [`SIZE_XATTR`]), so that a layer extracted
+    /// before is checked against the diff_id another image names.
+    pub fn extract_layer(
+        &self,
+        image: &str,
+        number: usize,
+        digest: &str,
+        diff_id: &str,
+    ) -> Result<PathBuf, Error> {
+        let layer = format!("layer {number} ({digest})");
+        let mismatch = |actual: String| Error::DiffId {
+            image: format!("image {image}"),
+            layer: layer.clone(),
+            expected: diff_id.to_string(),
+            actual,
+        };
         let dir = self.layer_dir(digest)?;
         if dir.is_dir() {
-            return Ok(dir);
+            // Directories extracted before the diff_id was recorded
+            // carry none: they were checked against their blob's digest.
+            return match xattr::get(&dir, DIFF_ID_XATTR).ok().flatten() {
+                Some(recorded) if recorded != diff_id.as_bytes() => {
+                    Err(mismatch(String::from_utf8_lossy(&recorded).into_owned()))
+                }
+                _ => Ok(dir),
+            };
         }
         let blob = self.blob_path(digest)?;
         temporaries::make_dir_in_place(
@@ -736,14 +785,40 @@ impl Store {
             LAYER_TEMPORARIES[0],
             LAYER_TEMPORARIES,
             |tmp| {
-                let file = File::open(&blob).map_err(io(image, format!("open layer {digest}")))?;
-                let reader =
-                    uncompressed(file).map_err(io(image, format!("read layer {digest}")))?;
-                unpack_layer(image, reader, tmp)
+                let file = File::open(&blob).map_err(io(image, format!("open {layer}")))?;
+                let reader = uncompressed(file).map_err(io(image, format!("read {layer}")))?;
+                let mut hashing = Hashing::new(reader);
+                let size = unpack_layer(image, &mut hashing, tmp)?;
+                // What follows the tar's end (its zero blocks) is hashed too.
+                std::io::copy(&mut hashing, &mut std::io::sink())
+                    .map_err(io(image, format!("read {layer}")))?;
+                let (actual, _) = hashing.digest();
+                if actual != diff_id {
+                    return Err(mismatch(actual));
+                }
+                xattr::set(tmp, DIFF_ID_XATTR, actual.as_bytes())
+                    .and_then(|()| xattr::set(tmp, SIZE_XATTR, size.to_string().as_bytes()))
+                    .map_err(io(image, format!("record the diff_id of {layer}")))
             },
-            |what, err| io(image, format!("layer {digest}: {what}"))(err),
+            |what, err| io(image, format!("{layer}: {what}"))(err),
         )?;
         Ok(dir)
+    }
+
+    /// The unpacked size of the extracted layer `digest`: the bytes of its
+    /// regular files (each hard-linked file once), as `docker images`
+    /// counts them; none when it is not extracted.
+    pub fn unpacked_size(&self, digest: &str) -> Option<u64> {
+        let dir = self.layer_dir(digest).ok()?;
+        if let Some(size) = xattr::get(&dir, SIZE_XATTR)
+            .ok()
+            .flatten()
+            .and_then(|v| String::from_utf8(v).ok()?.parse().ok())
+        {
+            return Some(size);
+        }
+        // Extracted before the size was recorded: count it.
+        dir.is_dir().then(|| files_size(&dir, &mut HashSet::new()))
     }
 
     /// `import`: the flat root filesystem `tar` (plain, gzip or zstd) becomes a
@@ -768,7 +843,7 @@ impl Store {
             return Ok(existing);
         }
         let (digest, size) = self.put_blob(&image, "the layer", reader, None)?;
-        if let Err(e) = self.extract_layer(&image, &digest) {
+        if let Err(e) = self.extract_layer(&image, 1, &digest, &digest) {
             if !self.in_index(&digest)? {
                 let _ = std::fs::remove_file(self.blob_path(&digest)?);
             }
@@ -1000,10 +1075,53 @@ fn safe_dir(image: &str, dest: &Path, rel: &Path) -> Result<PathBuf, Error> {
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
+/// The bytes of the regular files below `dir`, each inode once (`seen`).
+fn files_size(dir: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut total = 0;
+    for e in entries.flatten() {
+        let Ok(m) = e.path().symlink_metadata() else {
+            continue;
+        };
+        if m.is_dir() {
+            total += files_size(&e.path(), seen);
+        } else if m.is_file() && seen.insert((m.dev(), m.ino())) {
+            total += m.len();
+        }
+    }
+    total
+}
+
+/// The configuration's `rootfs.diff_ids`, one per layer of `manifest`
+/// (bottom first); another count is [`Error::Invalid`].
+pub(crate) fn diff_ids<'a>(
+    image: &str,
+    manifest: &ImageManifest,
+    config: &'a ImageConfiguration,
+) -> Result<&'a [String], Error> {
+    let diff_ids = config.rootfs().diff_ids();
+    if diff_ids.len() != manifest.layers().len() {
+        return Err(invalid(
+            image,
+            "its configuration",
+            format!(
+                "{} rootfs.diff_ids for {} layers",
+                diff_ids.len(),
+                manifest.layers().len()
+            ),
+        ));
+    }
+    Ok(diff_ids)
+}
+
 /// Extract one layer's tar into the empty directory `dest`: whiteouts
 /// become overlayfs' (a 0/0 character device, the opaque attribute);
-/// entries escaping `dest` and device nodes are refused.
-pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<(), Error> {
+/// entries escaping `dest` and device nodes are refused. The unpacked
+/// size: the bytes of the regular files (a hard link adds none).
+pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<u64, Error> {
     let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
@@ -1011,6 +1129,7 @@ pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<(), E
     archive.set_unpack_xattrs(false);
     archive.set_overwrite(true);
     let label = format!("image {image}");
+    let mut size = 0;
     let entries = archive.entries().map_err(io(image, "read the layer"))?;
     for entry in entries {
         let mut entry = entry.map_err(io(image, "read an entry of a layer"))?;
@@ -1085,8 +1204,11 @@ pub fn unpack_layer(image: &str, reader: impl Read, dest: &Path) -> Result<(), E
         if !unpacked {
             return Err(escapes(&path));
         }
+        if kind.is_file() {
+            size += entry.size();
+        }
     }
-    Ok(())
+    Ok(size)
 }
 
 /// Pack a container's write layer `upper` as an OCI layer tar into `out`:
@@ -1249,7 +1371,7 @@ pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Referen
             let reader = uncompressed(f).map_err(io(&image, format!("read {rel}")))?;
             let what = format!("layer {} ({rel})", i + 1);
             let (digest, size) = store.put_blob(&image, &what, reader, Some(diff_id))?;
-            store.extract_layer(&image, &digest)?;
+            store.extract_layer(&image, i + 1, &digest, diff_id)?;
             let d = Digest::try_from(digest.as_str()).map_err(|e| invalid(&image, &what, e))?;
             descriptors.push(Descriptor::new(MediaType::ImageLayer, size, d));
         }
@@ -1336,9 +1458,11 @@ pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>
         let digest = copy_blob(store, &image, dir, &desc, "the manifest")?;
         let manifest = store.manifest(&image, &digest)?;
         copy_blob(store, &image, dir, manifest.config(), "the configuration")?;
-        for (i, layer) in manifest.layers().iter().enumerate() {
+        let config = store.config(&image, &manifest)?;
+        let diff_ids = diff_ids(&image, &manifest, &config)?;
+        for (i, (layer, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
             let d = copy_blob(store, &image, dir, layer, &format!("layer {}", i + 1))?;
-            store.extract_layer(&image, &d)?;
+            store.extract_layer(&image, i + 1, &d, diff_id)?;
         }
         store.set_ref(&r, &digest, desc.size())?;
         loaded.push(r);

@@ -665,14 +665,16 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
             progress.bar(i),
         )?;
     }
+    let config = store.config(&image, &manifest)?;
+    let diff_ids = oci::diff_ids(&image, &manifest, &config)?;
     let (digest, size) = store.put_blob(&image, "the manifest", &bytes[..], None)?;
     // Extraction and the name, under the store's lock; the name last.
     let _lock = store.lock()?;
-    for (i, layer) in manifest.layers().iter().enumerate() {
+    for (i, (layer, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
         if let Some(bar) = progress.bar(i) {
             bar.set_message("Extracting");
         }
-        store.extract_layer(&image, layer.digest().as_ref())?;
+        store.extract_layer(&image, i + 1, layer.digest().as_ref(), diff_id)?;
         if let Some(bar) = progress.bar(i) {
             if bar.message() == "Already exists" {
                 bar.finish();
