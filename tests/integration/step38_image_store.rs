@@ -881,3 +881,36 @@ fn an_oci_archive_whose_diff_id_lies_is_refused(env: Env) {
     refused(&load(&env, &bad), &["t38-lie:1", "layer 1", &lie]);
     assert!(!ok(&env.md().arg("images").output().unwrap()).contains("t38-lie"));
 }
+
+/// An archive without a name (`docker save` of an image ID, `skopeo copy`
+/// to `docker-archive:` without one, an OCI layout without ref.name) loads
+/// as Docker loads it: `Loaded image ID: sha256:...`, listed `<none>
+/// <none>`, usable by its ID.
+#[rstest]
+fn an_archive_without_a_name_loads_by_its_id(env: Env) {
+    let busybox = std::fs::read(crate::harness::busybox_tar()).unwrap();
+    let layers = [busybox];
+    let docker_config = config_of(&layers, Some("2024-01-02T03:04:05Z"));
+    let oci_config = config_of(&layers, Some("2024-01-02T03:04:06Z"));
+    for (archive, config) in [
+        (
+            docker_archive_of(None, &docker_config, &layers),
+            &docker_config,
+        ),
+        (oci_archive(None, &oci_config, &layers), &oci_config),
+    ] {
+        let id = sha256(config);
+        let out = ok(&load(&env, &write(&env, "unnamed.tar", &archive)));
+        assert_eq!(out, format!("Loaded image ID: {id}\n"));
+        let rows = image_rows(&env);
+        assert!(
+            rows.iter()
+                .any(|r| r[..3] == ["<none>", "<none>", &id[7..19]]),
+            "{rows:?}"
+        );
+        env.run_image(&id[7..19], &[], &["echo", "by id"])
+            .assert()
+            .success()
+            .stdout("by id\n");
+    }
+}
