@@ -74,10 +74,11 @@ pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
     let store = Store::new(root);
     let _lock = store.lock()?;
     for image in &args.images {
-        let names: Vec<(String, String)> = match oci::index_name(image) {
+        // (name, manifest); no name for an image loaded without one.
+        let names: Vec<(Option<String>, String)> = match oci::index_name(image) {
             Ok(name) if store.lookup_named(&name)?.is_some() => {
                 let manifest = store.lookup_named(&name)?.unwrap_or_default();
-                vec![(name, manifest)]
+                vec![(Some(name), manifest)]
             }
             named => {
                 let found = store.by_id(image)?;
@@ -90,7 +91,10 @@ pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
                     bail!("image ID prefix {image} names more than one image: give more of it");
                 }
                 if found.len() > 1 && !args.force {
-                    let list: Vec<&str> = found.iter().map(|e| e.name.as_str()).collect();
+                    let list: Vec<&str> = found
+                        .iter()
+                        .map(|e| e.name.as_deref().unwrap_or("<none>"))
+                        .collect();
                     bail!(
                         "image {image} is referenced by more than one name ({}): rmi each name, or rmi -f {image}",
                         list.join(", ")
@@ -113,11 +117,18 @@ pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
                 && !other_names
             {
                 bail!(
-                    "image {name} is used by container {container}: remove the container first, or rmi -f (the name goes, the container keeps its layers)"
+                    "image {} is used by container {container}: remove the container first, or rmi -f (the name goes, the container keeps its layers)",
+                    name.as_deref().unwrap_or(image)
                 );
             }
-            store.remove_named(&name)?;
-            println!("Untagged: {name}");
+            match name {
+                Some(name) => {
+                    store.remove_named(&name)?;
+                    println!("Untagged: {name}");
+                }
+                // Docker's rmi of an unnamed image says only what it deleted.
+                None => store.remove_unnamed(&manifest)?,
+            }
         }
     }
     for d in collect(root)?.blobs {
@@ -178,8 +189,8 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<i32> {
     } else {
         bail!("{label}: neither a docker archive (manifest.json) nor an OCI archive (index.json)");
     };
-    for r in loaded {
-        println!("Loaded image: {r}");
+    for l in loaded {
+        println!("{l}");
     }
     Ok(0)
 }

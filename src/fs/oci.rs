@@ -551,13 +551,17 @@ impl Store {
     }
 
     /// Point the index entry named `name` (`NAME:TAG`, or `NAME@DIGEST`
-    /// for an image pulled by digest) at `manifest`: the caller holds
+    /// for an image pulled by digest) at `manifest`; an unnamed entry of
+    /// `manifest` goes (the image has a name now). The caller holds
     /// [`Store::lock`].
     pub fn set_named(&self, name: &str, manifest: &str, size: u64) -> Result<(), Error> {
         let name = name.to_string();
         let mut index = self.index()?;
         let mut entries = index.manifests().clone();
-        entries.retain(|d| ref_name(d).as_deref() != Some(name.as_str()));
+        entries.retain(|d| match ref_name(d) {
+            Some(n) => n != name,
+            None => d.digest().as_ref() != manifest,
+        });
         let digest =
             Digest::try_from(manifest).map_err(|e| invalid(&name, "manifest digest", e))?;
         let mut desc = Descriptor::new(MediaType::ImageManifest, size, digest);
@@ -565,6 +569,40 @@ impl Store {
         entries.push(desc);
         index.set_manifests(entries);
         self.write_index(&index)
+    }
+
+    /// Keep `manifest` in the index without a name, as Docker keeps an
+    /// image loaded from an archive that names none (`images` lists it
+    /// `<none> <none>`; its ID names it), unless an entry already holds
+    /// it. The caller holds [`Store::lock`].
+    pub fn set_unnamed(&self, manifest: &str, size: u64) -> Result<(), Error> {
+        let mut index = self.index()?;
+        if index
+            .manifests()
+            .iter()
+            .any(|d| d.digest().as_ref() == manifest)
+        {
+            return Ok(());
+        }
+        let digest =
+            Digest::try_from(manifest).map_err(|e| invalid(manifest, "manifest digest", e))?;
+        let mut entries = index.manifests().clone();
+        entries.push(Descriptor::new(MediaType::ImageManifest, size, digest));
+        index.set_manifests(entries);
+        self.write_index(&index)
+    }
+
+    /// Remove the unnamed index entry of `manifest`
+    /// ([`Store::set_unnamed`]). The caller holds [`Store::lock`].
+    pub fn remove_unnamed(&self, manifest: &str) -> Result<(), Error> {
+        let mut index = self.index()?;
+        let mut entries = index.manifests().clone();
+        entries.retain(|d| ref_name(d).is_some() || d.digest().as_ref() != manifest);
+        if entries.len() != index.manifests().len() {
+            index.set_manifests(entries);
+            self.write_index(&index)?;
+        }
+        Ok(())
     }
 
     /// The manifest digest `text` names: an index entry (`NAME[:TAG]`,
@@ -597,9 +635,9 @@ impl Store {
         };
         let mut out = Vec::new();
         for d in self.index()?.manifests() {
-            let Some(name) = ref_name(d) else { continue };
+            let name = ref_name(d);
             let manifest = d.digest().to_string();
-            let Ok(m) = self.manifest(&name, &manifest) else {
+            let Ok(m) = self.manifest(name.as_deref().unwrap_or(text), &manifest) else {
                 continue;
             };
             let config = m.config().digest().to_string();
@@ -931,18 +969,28 @@ impl Store {
     /// `<none>` row for an image pulled by digest whose repository has no
     /// tag for it.
     fn list(&self) -> Result<Vec<ImageInfo>, Error> {
-        let entries: Vec<(String, String)> = self
-            .index()?
+        let all = self.index()?;
+        let entries: Vec<(String, String)> = all
             .manifests()
             .iter()
             .filter_map(|d| Some((ref_name(d)?, d.digest().to_string())))
             .collect();
+        let unnamed = all
+            .manifests()
+            .iter()
+            .filter(|d| ref_name(d).is_none())
+            .map(|d| d.digest().to_string());
         let mut out = Vec::new();
-        for (name, digest) in &entries {
+        for (name, digest) in entries
+            .iter()
+            .cloned()
+            .chain(unnamed.map(|d| (String::new(), d)))
+        {
             let (repository, tag) = match name.split_once('@') {
+                _ if name.is_empty() => ("<none>".to_string(), None),
                 Some((repository, _)) => {
                     let tagged = entries.iter().any(|(n, d)| {
-                        d == digest
+                        *d == digest
                             && Reference::parse(n).is_ok_and(|r| r.name == repository)
                             && !n.contains('@')
                     });
@@ -952,21 +1000,22 @@ impl Store {
                     (repository.to_string(), None)
                 }
                 None => {
-                    let Ok(r) = Reference::parse(name) else {
+                    let Ok(r) = Reference::parse(&name) else {
                         continue;
                     };
                     (r.name, Some(r.tag))
                 }
             };
-            let manifest = self.manifest(name, digest)?;
+            let label = if name.is_empty() { &digest } else { &name };
+            let manifest = self.manifest(label, &digest)?;
             let created = self
-                .config(name, &manifest)
+                .config(label, &manifest)
                 .ok()
                 .and_then(|c| c.created().clone());
             out.push(ImageInfo {
                 repository,
                 tag,
-                manifest: digest.clone(),
+                manifest: digest,
                 id: manifest.config().digest().to_string(),
                 created,
                 size: manifest.layers().iter().map(|l| l.size()).sum(),
@@ -980,8 +1029,9 @@ impl Store {
 /// An index entry found by image ID ([`Store::by_id`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdEntry {
-    /// `NAME:TAG` or `NAME@DIGEST`.
-    pub name: String,
+    /// `NAME:TAG` or `NAME@DIGEST`; none for an image loaded without a
+    /// name ([`Store::set_unnamed`]).
+    pub name: Option<String>,
     /// The manifest's digest.
     pub manifest: String,
     /// The configuration's digest: the image ID.
@@ -1326,10 +1376,27 @@ fn promised(rel: &str) -> Option<String> {
     hex_of(&d).is_some().then_some(d)
 }
 
-/// Load the images of an unpacked `docker save` archive in `dir`; the
-/// references written. Each layer's uncompressed digest must be the
+/// What `load` loaded: a named image, or one without a name (by its ID,
+/// the configuration's digest), as Docker reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loaded {
+    Named(Reference),
+    Id(String),
+}
+
+impl std::fmt::Display for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loaded::Named(r) => write!(f, "Loaded image: {r}"),
+            Loaded::Id(id) => write!(f, "Loaded image ID: {id}"),
+        }
+    }
+}
+
+/// Load the images of an unpacked `docker save` archive in `dir`; what
+/// was loaded. An image without `RepoTags` is kept unnamed, by its ID. Each layer's uncompressed digest must be the
 /// configuration's `diff_ids` entry; layers are stored uncompressed.
-pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>, Error> {
+pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Loaded>, Error> {
     let text = std::fs::read(dir.join("manifest.json")).map_err(io(label, "read manifest.json"))?;
     let entries: Vec<DockerEntry> =
         serde_json::from_slice(&text).map_err(|e| invalid(label, "manifest.json", e))?;
@@ -1384,9 +1451,13 @@ pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Referen
             .build()
             .map_err(|e| invalid(&image, "the manifest", e))?;
         let (mdigest, msize) = store.put_json(&image, "the manifest", &manifest)?;
+        if refs.is_empty() {
+            store.set_unnamed(&mdigest, msize)?;
+            loaded.push(Loaded::Id(cdigest.clone()));
+        }
         for r in refs {
             store.set_ref(&r, &mdigest, msize)?;
-            loaded.push(r);
+            loaded.push(Loaded::Named(r));
         }
     }
     Ok(loaded)
@@ -1416,25 +1487,25 @@ fn copy_blob(
     Ok(digest)
 }
 
-/// Load the images of an unpacked OCI layout in `dir` that carry a name
-/// (`io.containerd.image.name`, else a full `NAME:TAG` ref annotation).
-/// A nested index picks the linux/amd64 manifest, else the first.
-pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>, Error> {
+/// Load the images of an unpacked OCI layout in `dir`, named by
+/// `io.containerd.image.name`, else by a full `NAME:TAG` ref annotation;
+/// one with neither is kept unnamed, by its ID. A nested index picks the
+/// linux/amd64 manifest, else the first.
+pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Loaded>, Error> {
     let text = std::fs::read(dir.join("index.json")).map_err(io(label, "read index.json"))?;
     let index: ImageIndex =
         serde_json::from_slice(&text).map_err(|e| invalid(label, "index.json", e))?;
     let mut loaded = Vec::new();
     for desc in index.manifests() {
         let annotations = desc.annotations().clone().unwrap_or_default();
-        let Some(name) = annotations
+        let r = annotations
             .get("io.containerd.image.name")
             .or_else(|| annotations.get(REF_ANNOTATION))
-            .cloned()
-        else {
-            continue;
-        };
-        let r = Reference::parse(&name)?;
-        let image = r.to_string();
+            .map(|name| Reference::parse(name))
+            .transpose()?;
+        let image = r
+            .as_ref()
+            .map_or_else(|| label.to_string(), |r| r.to_string());
         let mut desc = desc.clone();
         if matches!(desc.media_type(), MediaType::ImageIndex) {
             let digest = copy_blob(store, &image, dir, &desc, "the image index")?;
@@ -1464,15 +1535,19 @@ pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>
             let d = copy_blob(store, &image, dir, layer, &format!("layer {}", i + 1))?;
             store.extract_layer(&image, i + 1, &d, diff_id)?;
         }
-        store.set_ref(&r, &digest, desc.size())?;
-        loaded.push(r);
+        match r {
+            Some(r) => {
+                store.set_ref(&r, &digest, desc.size())?;
+                loaded.push(Loaded::Named(r));
+            }
+            None => {
+                store.set_unnamed(&digest, desc.size())?;
+                loaded.push(Loaded::Id(manifest.config().digest().to_string()));
+            }
+        }
     }
     if loaded.is_empty() {
-        return Err(invalid(
-            label,
-            "index.json",
-            "no image with a name (io.containerd.image.name or NAME:TAG)",
-        ));
+        return Err(invalid(label, "index.json", "no image in its manifests"));
     }
     Ok(loaded)
 }

@@ -913,4 +913,18 @@ fn an_archive_without_a_name_loads_by_its_id(env: Env) {
             .success()
             .stdout("by id\n");
     }
+    // A tag names it (no <none> row is left); rmi ID removes it.
+    let (docker_id, oci_id) = (sha256(&docker_config), sha256(&oci_config));
+    ok(&env
+        .md()
+        .args(["tag", &docker_id[7..19], "t38-named:1"])
+        .output()
+        .unwrap());
+    ok(&env.md().args(["rmi", &oci_id]).output().unwrap());
+    let rows = image_rows(&env);
+    assert!(!rows.iter().any(|r| r[0] == "<none>"), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r[..3] == ["t38-named", "1", &docker_id[7..19]])
+    );
 }
