@@ -928,3 +928,48 @@ fn an_archive_without_a_name_loads_by_its_id(env: Env) {
             .any(|r| r[..3] == ["t38-named", "1", &docker_id[7..19]])
     );
 }
+/// SIZE is the unpacked size, as Docker shows it, whichever way one image
+/// arrived (imported: an uncompressed layer; loaded from skopeo's
+/// gzip-compressed OCI archive); CREATED is N/A for a configuration
+/// without a date.
+#[rstest]
+fn images_shows_the_unpacked_size_and_na_without_a_date(env: Env) {
+    let busybox = std::fs::read(crate::harness::busybox_tar()).unwrap();
+    let layers = [busybox];
+    let config = config_of(&layers, None);
+    let dir = env.scratch("sizes");
+    let plain = dir.join("plain.tar");
+    std::fs::write(&plain, oci_archive(Some("t38-size:1"), &config, &layers)).unwrap();
+    ok(&load(&env, &plain));
+    let gz = dir.join("gz.tar");
+    let out = std::process::Command::new("skopeo")
+        .args(["copy", "-q", "--dest-compress"])
+        .arg(format!("oci-archive:{}", plain.display()))
+        .arg(format!("oci-archive:{}:t38-size-gz:1", gz.display()))
+        .output()
+        .expect("run skopeo (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let other = Env::with_root_named("other");
+    ok(&load(&other, &gz));
+    let row = |e: &Env, repo: &str| {
+        image_rows(e)
+            .into_iter()
+            .find(|r| r[0] == repo)
+            .unwrap_or_else(|| panic!("no {repo} row"))
+    };
+    let (a, b) = (row(&env, "t38-size"), row(&other, "t38-size-gz"));
+    assert_eq!(a[2], b[2], "not one image");
+    assert_eq!(a[3], "N/A");
+    assert_eq!(a[4], b[4], "one image, two sizes");
+    // The unpacked size: the files' bytes, not the tar's with its headers.
+    let files: u64 = tar::Archive::new(&layers[0][..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().header().entry_size().unwrap())
+        .sum();
+    assert_eq!(a[4], mydocker::format::human_size(files), "{a:?}");
+}
