@@ -1,7 +1,9 @@
 //! `mydocker images` from step 38: the references of the OCI store's
 //! index, as Docker lists them (REPOSITORY TAG IMAGE ID CREATED SIZE; the
 //! image ID is the configuration's digest; an image pulled by digest has
-//! the tag `<none>`, step 39).
+//! the tag `<none>`, step 39). SIZE is the unpacked size (the layers'
+//! regular files), the same however the image arrived; CREATED is `N/A`
+//! for a configuration without a date, as Docker shows them.
 
 use std::path::Path;
 
@@ -23,7 +25,8 @@ pub fn images(root: &Path, args: &ImagesArgs) -> Result<i32> {
             .as_deref()
             .and_then(|c| humantime::parse_rfc3339_weak(c).ok())
             .map(crate::format::format_time)
-            .unwrap_or_default()
+            // Docker's word for an image whose configuration has no date.
+            .unwrap_or_else(|| "N/A".to_string())
     };
     if args.json || args.format == "json" {
         for i in &list {

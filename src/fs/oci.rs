@@ -256,7 +256,9 @@ pub struct ImageInfo {
     /// The configuration's digest: Docker's image ID.
     pub id: String,
     pub created: Option<String>,
-    /// The layers' bytes, as stored.
+    /// The unpacked size, Docker's SIZE: the bytes of the layers'
+    /// regular files ([`Store::unpacked_size`]; a layer not extracted
+    /// counts its stored bytes).
     pub size: u64,
 }
 
@@ -1018,7 +1020,14 @@ impl Store {
                 manifest: digest,
                 id: manifest.config().digest().to_string(),
                 created,
-                size: manifest.layers().iter().map(|l| l.size()).sum(),
+                size: manifest
+                    .layers()
+                    .iter()
+                    .map(|l| {
+                        self.unpacked_size(l.digest().as_ref())
+                            .unwrap_or_else(|| l.size())
+                    })
+                    .sum(),
             });
         }
         out.sort_by(|a, b| (&a.repository, &a.tag).cmp(&(&b.repository, &b.tag)));
