@@ -973,3 +973,27 @@ fn images_shows_the_unpacked_size_and_na_without_a_date(env: Env) {
         .sum();
     assert_eq!(a[4], mydocker::format::human_size(files), "{a:?}");
 }
+
+/// Names as Docker's reference grammar reads them: errors quote the whole
+/// name and say what is wrong with it; an OCI layout whose ref.name is a
+/// tag alone (`skopeo copy ... oci-archive:F:v1`) names no repository, so
+/// the image loads unnamed, by its ID.
+#[rstest]
+fn names_follow_dockers_grammar(env: Env) {
+    let tag = |target: &str| env.md().args(["tag", "busybox", target]).output().unwrap();
+    refused(&tag("a//b"), &["\"a//b\"", "empty"]);
+    refused(
+        &tag("App:1"),
+        &["\"App:1\"", "repository name must be lowercase"],
+    );
+    refused(&tag("bb:1:2"), &["\"bb:1:2\"", "a tag is"]);
+    let long = format!("t38/{}", "n".repeat(251));
+    ok(&tag(&long));
+    refused(&tag(&format!("{long}n")), &["255"]);
+    let layers = [std::fs::read(crate::harness::busybox_tar()).unwrap()];
+    let config = config_of(&layers, Some("2024-01-02T03:04:07Z"));
+    let archive = write(&env, "v1.tar", &oci_archive(Some("v1"), &config, &layers));
+    let out = ok(&load(&env, &archive));
+    assert_eq!(out, format!("Loaded image ID: {}\n", sha256(&config)));
+    assert!(!image_rows(&env).iter().any(|r| r[0] == "v1"));
+}
