@@ -148,13 +148,82 @@ pub(crate) fn invalid(image: &str, what: impl Into<String>, reason: impl ToStrin
     }
 }
 
+/// The longest image name (registry host and path, without the tag),
+/// as Docker's reference grammar bounds it.
+pub const NAME_MAX: usize = 255;
+
 /// An image reference, `NAME[:TAG]` (the tag `latest` when none is given),
-/// as Docker spells local names: path components of letters, digits, `_`,
-/// `.` and `-`, separated by `/`.
+/// in Docker's reference grammar (the distribution project's
+/// `reference` package, which Docker and podman parse names with):
+///
+/// - NAME is `[HOST[:PORT]/]PATH`, at most 255 characters. The first
+///   component is a registry host when there are more and it holds a `.`
+///   or a `:`, is `localhost`, or has an uppercase letter; a host is
+///   letters, digits and `-` in `.`-separated parts.
+/// - PATH is `/`-separated components of lowercase letters and digits,
+///   joined inside a component by one `.`, one or two `_`, or dashes.
+///   An uppercase letter is refused with Docker's words ("repository
+///   name must be lowercase").
+/// - TAG is letters, digits, `_`, `.` and `-`, at most 128, not starting
+///   with `.` or `-`.
+///
+/// Docker Hub's long spellings (`docker.io/library/busybox`) name the
+/// short one. Errors ([`Error::Reference`]) quote the whole reference and
+/// say which part is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Reference {
     pub name: String,
     pub tag: String,
+}
+
+/// Is `part` a path component: `[a-z0-9]+` joined by `.`, `_`, `__` or
+/// dashes?
+fn path_component(part: &str) -> bool {
+    let b = part.as_bytes();
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let sep_start = i;
+        while i < b.len() && !alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &part[sep_start..i];
+        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-')) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Is `host` a registry host, `NAME[.NAME]*[:PORT]`?
+fn registry_host(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (host, None),
+    };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    };
+    name.split('.').all(label_ok)
+        && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Does the first of several `/`-separated parts name a registry host,
+/// as Docker decides it?
+pub fn is_host_part(first: &str) -> bool {
+    first.contains(['.', ':'])
+        || first == "localhost"
+        || first.bytes().any(|c| c.is_ascii_uppercase())
 }
 
 impl Reference {
@@ -163,36 +232,44 @@ impl Reference {
             reference: text.to_string(),
             reason,
         };
-        // The tag follows the last ':' after the last '/' (a registry's
-        // port is never a tag).
+        // The tag follows the first ':' of the last component (a
+        // registry's port is never in it).
         let slash = text.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match text[slash..].rfind(':') {
+        let (name, tag) = match text[slash..].find(':') {
             Some(i) => (&text[..slash + i], &text[slash + i + 1..]),
             None => (text, "latest"),
         };
-        // Docker Hub's long spellings name the same image as the short
-        // one (`docker.io/library/busybox` is `busybox`), as Docker shows.
-        let name = name
-            .strip_prefix("docker.io/")
-            .or_else(|| name.strip_prefix("index.docker.io/"))
-            .unwrap_or(name);
-        let name = name.strip_prefix("library/").unwrap_or(name);
         if name.is_empty() {
             return Err(refuse("the name is empty"));
         }
+        if name.len() > NAME_MAX {
+            return Err(refuse("a name has at most 255 characters"));
+        }
         let parts: Vec<&str> = name.split('/').collect();
-        for (i, part) in parts.iter().enumerate() {
-            // A registry host may carry a port (`localhost:5000/x`).
-            let part = match part.split_once(':') {
-                Some((host, port)) if i == 0 && parts.len() > 1 => {
-                    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(refuse("a registry's port is digits"));
-                    }
-                    host
-                }
-                _ => part,
-            };
-            names::validate("image", part)?;
+        let path = if parts.len() > 1 && is_host_part(parts[0]) {
+            if !registry_host(parts[0]) {
+                return Err(refuse(
+                    "a registry host is letters, digits and '-' in '.'-separated parts, with an optional :PORT of digits",
+                ));
+            }
+            &parts[1..]
+        } else {
+            &parts[..]
+        };
+        for part in path {
+            if part.is_empty() {
+                return Err(refuse(
+                    "a path component is empty ('/' at an end, or two together)",
+                ));
+            }
+            if part.bytes().any(|c| c.is_ascii_uppercase()) {
+                return Err(refuse("repository name must be lowercase"));
+            }
+            if !path_component(part) {
+                return Err(refuse(
+                    "a path component is lowercase letters and digits, joined by '.', '_', '__' or dashes",
+                ));
+            }
         }
         if tag.is_empty() || tag.len() > 128 {
             return Err(refuse("a tag has 1 to 128 characters"));
@@ -206,6 +283,13 @@ impl Reference {
                 "a tag is letters, digits, '_', '.' and '-', not starting with '.' or '-'",
             ));
         }
+        // Docker Hub's long spellings name the same image as the short
+        // one (`docker.io/library/busybox` is `busybox`), as Docker shows.
+        let name = name
+            .strip_prefix("docker.io/")
+            .or_else(|| name.strip_prefix("index.docker.io/"))
+            .unwrap_or(name);
+        let name = name.strip_prefix("library/").unwrap_or(name);
         Ok(Reference {
             name: name.to_string(),
             tag: tag.to_string(),
@@ -1497,9 +1581,12 @@ fn copy_blob(
 }
 
 /// Load the images of an unpacked OCI layout in `dir`, named by
-/// `io.containerd.image.name`, else by a full `NAME:TAG` ref annotation;
-/// one with neither is kept unnamed, by its ID. A nested index picks the
-/// linux/amd64 manifest, else the first.
+/// `io.containerd.image.name`, else by the ref annotation when it is a
+/// name (`NAME:TAG`, or one with a `/`); one with neither, or whose ref
+/// is a tag alone (`v1`, as `skopeo copy ... oci:DIR:v1` writes it: the
+/// layout's tag, which names no repository), is kept unnamed, by its ID
+/// (see the step's README for podman's `localhost/v1`). A nested index
+/// picks the linux/amd64 manifest, else the first.
 pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Loaded>, Error> {
     let text = std::fs::read(dir.join("index.json")).map_err(io(label, "read index.json"))?;
     let index: ImageIndex =
@@ -1509,7 +1596,11 @@ pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Loaded>, E
         let annotations = desc.annotations().clone().unwrap_or_default();
         let r = annotations
             .get("io.containerd.image.name")
-            .or_else(|| annotations.get(REF_ANNOTATION))
+            .or_else(|| {
+                annotations
+                    .get(REF_ANNOTATION)
+                    .filter(|n| n.contains([':', '/']))
+            })
             .map(|name| Reference::parse(name))
             .transpose()?;
         let image = r
@@ -1661,6 +1752,37 @@ mod tests {
         assert!(Reference::parse("../x").is_err());
         assert!(Reference::parse("x:").is_err());
         assert!(Reference::parse("x:-a").is_err());
+    }
+
+    #[test]
+    fn names_follow_dockers_reference_grammar() {
+        let err = |t: &str| Reference::parse(t).unwrap_err().to_string();
+        for upper in ["App:1", "me/App", "r.io/Me/x"] {
+            assert!(
+                err(upper).contains("repository name must be lowercase"),
+                "{upper}"
+            );
+        }
+        // An uppercase first part of several is a registry host.
+        assert_eq!(Reference::parse("Reg/app").unwrap().name, "Reg/app");
+        let e = err("a//b");
+        assert!(e.contains("\"a//b\"") && e.contains("empty"), "{e}");
+        let e = err("r.io/bb:1:2");
+        assert!(
+            e.contains("\"r.io/bb:1:2\"") && e.contains("a tag is"),
+            "{e}"
+        );
+        for bad in [
+            "a..b", "a_-b", "-a", "a.", "x/.y", "a___b", "ho st/x", "r.io:x/y",
+        ] {
+            assert!(Reference::parse(bad).is_err(), "{bad}");
+        }
+        for good in ["a__b/c-d.e---f", "0x", "r-1.io:5000/a/b_c:T_1.x-y"] {
+            assert!(Reference::parse(good).is_ok(), "{good}");
+        }
+        let longest = format!("r/{}", "a".repeat(NAME_MAX - 2));
+        assert!(Reference::parse(&format!("{longest}:1")).is_ok());
+        assert!(err(&format!("{longest}a")).contains("255"));
     }
 
     fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {

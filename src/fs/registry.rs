@@ -109,16 +109,18 @@ pub struct Remote {
 }
 
 /// Whether the first path component of a name is a registry host, as
-/// Docker decides: it has a `.` or a `:`, or is `localhost`.
+/// Docker decides: it has a `.` or a `:`, is `localhost`, or has an
+/// uppercase letter ([`oci::is_host_part`]).
 pub fn has_registry_host(name: &str) -> bool {
     match name.split_once('/') {
-        Some((first, _)) => first.contains('.') || first.contains(':') || first == "localhost",
+        Some((first, _)) => oci::is_host_part(first),
         None => false,
     }
 }
 
 impl Remote {
-    /// Parse `[HOST[:PORT]/]NAME[:TAG|@sha256:HEX]`.
+    /// Parse `[HOST[:PORT]/]NAME[:TAG][@sha256:HEX]`; with both, the
+    /// digest is what is pulled (Docker ignores the tag).
     pub fn parse(text: &str) -> Result<Self, Error> {
         let refuse = |reason| {
             Error::from(oci::Error::Reference {
@@ -140,10 +142,6 @@ impl Remote {
         };
         // The store's own parse checks the name's spelling and the tag.
         let local = Reference::parse(named)?;
-        let tagged = named[named.rfind('/').map_or(0, |i| i + 1)..].contains(':');
-        if digest.is_some() && tagged {
-            return Err(refuse("give a tag or a digest, not both"));
-        }
         let (host, repository) = if has_registry_host(&local.name) {
             let (h, r) = local.name.split_once('/').expect("a host is followed by /");
             (h.to_string(), r.to_string())
@@ -856,7 +854,10 @@ mod tests {
         assert_eq!(r.scheme(&[]), "https");
         assert_eq!(r.scheme(&["reg.example:443".to_string()]), "http");
         assert!(Remote::parse("x:1@sha256:00").is_err());
-        assert!(Remote::parse(&format!("x:1@{d}")).is_err());
+        // NAME:TAG@DIGEST: the digest wins, as in Docker.
+        let r = Remote::parse(&format!("x:1@{d}")).unwrap();
+        assert_eq!(r.reference, d);
+        assert_eq!(r.local, format!("x@{d}"));
     }
 
     #[test]
