@@ -695,6 +695,16 @@ pub struct ImagesArgs {
     #[cfg(feature = "oci_image")]
     #[arg(long, value_parser = ["table", "json"], default_value = "table")]
     pub format: String,
+
+    /// Only the image IDs, one per row
+    #[cfg(feature = "oci_image")]
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Only the images of this repository (REPOSITORY, or REPOSITORY:TAG)
+    #[cfg(feature = "oci_image")]
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
 }
 
 #[cfg(feature = "oci_image")]
@@ -733,9 +743,9 @@ pub struct ImportArgs {
 #[cfg(feature = "oci_image")]
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The archive to read
+    /// The archive to read (`-` or none: stdin)
     #[arg(short = 'i', long, value_name = "FILE")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
 }
 
 #[cfg(feature = "oci_image")]
@@ -801,6 +811,10 @@ pub struct ImageArgs {
 #[cfg(feature = "oci_image")]
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    /// List images (as `images`)
+    Ls(ImagesArgs),
+    /// Remove images (as `rmi`)
+    Rm(RmiArgs),
     /// Remove the blobs and layers no image and no container uses
     Prune {
         /// Do not ask (mydocker never asks)

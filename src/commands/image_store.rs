@@ -151,6 +151,8 @@ pub fn import(root: &Path, args: &ImportArgs) -> Result<i32> {
 /// `image prune`: remove what no name and no container uses.
 pub fn image(root: &Path, args: &ImageArgs) -> Result<i32> {
     match &args.command {
+        ImageCommand::Ls(args) => crate::commands::images::images(root, args),
+        ImageCommand::Rm(args) => rmi(root, args),
         ImageCommand::Prune { force: _ } => {
             let store = Store::new(root);
             let _lock = store.lock()?;
@@ -170,13 +172,26 @@ pub fn image(root: &Path, args: &ImageArgs) -> Result<i32> {
     }
 }
 
-/// `load -i FILE`: a `docker save` archive (`manifest.json`) or an OCI
-/// archive (`oci-layout`, `index.json`); every blob's digest is checked
-/// against what its manifest or configuration promises before any name is
-/// written.
+/// `load [-i FILE]`: a `docker save` archive (`manifest.json`) or an OCI
+/// archive (`oci-layout`, `index.json`), from FILE, or from stdin without
+/// `-i` or with `-i -` (as Docker; refused when stdin is a terminal);
+/// every blob's digest is checked against what its manifest or
+/// configuration promises before any name is written.
 pub fn load(root: &Path, args: &LoadArgs) -> Result<i32> {
-    let label = args.input.display().to_string();
-    let file = std::fs::File::open(&args.input).with_context(|| format!("open {label}"))?;
+    let (label, file): (String, Box<dyn std::io::Read>) = match &args.input {
+        Some(path) if path.as_os_str() != "-" => {
+            let label = path.display().to_string();
+            let file = std::fs::File::open(path).with_context(|| format!("open {label}"))?;
+            (label, Box::new(file))
+        }
+        _ => {
+            let stdin = std::io::stdin();
+            if std::io::IsTerminal::is_terminal(&stdin) {
+                bail!("load: no archive: stdin is a terminal; give -i FILE, or pipe an archive in");
+            }
+            ("stdin".to_string(), Box::new(stdin))
+        }
+    };
     let store = Store::new(root);
     let (tmp, _claim) = store.load_dir()?;
     let reader = oci::uncompressed(file).with_context(|| format!("read {label}"))?;

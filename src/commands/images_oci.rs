@@ -12,8 +12,16 @@ use anyhow::Result;
 use crate::cli::ImagesArgs;
 use crate::fs::oci;
 
+/// `images [-q] [--format json] [REPOSITORY[:TAG]]`: with a reference,
+/// only the rows of that repository (and tag), as Docker filters them;
+/// `-q` prints only each row's short ID.
 pub fn images(root: &Path, args: &ImagesArgs) -> Result<i32> {
-    let list = oci::list(root)?;
+    let mut list = oci::list(root)?;
+    if let Some(text) = &args.reference {
+        let r = oci::Reference::parse(text)?;
+        let tagged = text[text.rfind('/').map_or(0, |i| i + 1)..].contains(':');
+        list.retain(|i| i.repository == r.name && (!tagged || i.tag.as_ref() == Some(&r.tag)));
+    }
     let short = |d: &str| {
         d.trim_start_matches("sha256:")
             .chars()
@@ -28,6 +36,12 @@ pub fn images(root: &Path, args: &ImagesArgs) -> Result<i32> {
             // Docker's word for an image whose configuration has no date.
             .unwrap_or_else(|| "N/A".to_string())
     };
+    if args.quiet {
+        for i in &list {
+            println!("{}", short(&i.id));
+        }
+        return Ok(0);
+    }
     if args.json || args.format == "json" {
         for i in &list {
             let row = serde_json::json!({

@@ -997,3 +997,46 @@ fn names_follow_dockers_grammar(env: Env) {
     assert_eq!(out, format!("Loaded image ID: {}\n", sha256(&config)));
     assert!(!image_rows(&env).iter().any(|r| r[0] == "v1"));
 }
+
+/// Docker's shorthands: `images -q` (an ID per row), `images
+/// REPOSITORY[:TAG]` (that repository's rows), `image ls` and `image rm`
+/// (`images`, `rmi`), and `load` reading its archive from stdin without
+/// `-i` (or with `-i -`).
+#[rstest]
+fn images_quiet_and_by_repository_image_aliases_and_load_from_stdin(env: Env) {
+    let md = |args: &[&str]| ok(&env.md().args(args).output().unwrap());
+    md(&["tag", "busybox", "t38-q:1"]);
+    md(&["tag", "busybox", "t38-q:2"]);
+    let rows = image_rows(&env);
+    let quiet = md(&["images", "-q"]);
+    let ids: Vec<&str> = quiet.lines().collect();
+    assert_eq!(ids.len(), rows.len(), "{quiet}");
+    assert!(
+        ids.iter()
+            .all(|i| i.len() == 12 && i.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{quiet}"
+    );
+    let repo = md(&["images", "t38-q"]);
+    assert_eq!(repo.lines().count(), 3, "{repo}");
+    assert!(
+        repo.lines().skip(1).all(|l| l.starts_with("t38-q ")),
+        "{repo}"
+    );
+    let one = md(&["images", "-q", "t38-q:2"]);
+    assert_eq!(one.lines().collect::<Vec<_>>(), [ids[0]], "{one}");
+    assert_eq!(md(&["image", "ls"]), md(&["images"]));
+    assert_eq!(md(&["image", "rm", "t38-q:2"]), "Untagged: t38-q:2\n");
+    let archive = env.scratch("stdin").join("q.tar");
+    md(&["save", "-o", archive.to_str().unwrap(), "t38-q:1"]);
+    for args in [&["load"][..], &["load", "-i", "-"][..]] {
+        let other = Env::with_root_named("other");
+        let out = other
+            .md()
+            .args(args)
+            .pipe_stdin(&archive)
+            .unwrap()
+            .output()
+            .unwrap();
+        assert_eq!(ok(&out), "Loaded image: t38-q:1\n");
+    }
+}
