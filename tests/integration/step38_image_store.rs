@@ -1040,3 +1040,48 @@ fn images_quiet_and_by_repository_image_aliases_and_load_from_stdin(env: Env) {
         assert_eq!(ok(&out), "Loaded image: t38-q:1\n");
     }
 }
+
+/// `save` as Docker: several images in one archive (one entry per image,
+/// its names together), an image given by ID saved without a name, and
+/// the archive on stdout when there is no `-o` (stdout not a terminal).
+/// `load` gives them back as they were.
+#[rstest]
+fn save_writes_several_images_and_ids_to_stdout(env: Env) {
+    let md = |args: &[&str]| ok(&env.md().args(args).output().unwrap());
+    md(&["tag", "busybox", "t38-s:1"]);
+    md(&["tag", "busybox", "t38-s:2"]);
+    let small = [tar_of(&[("f", Some(b"small"))])];
+    let small_config = config_of(&small, Some("2024-01-02T03:04:08Z"));
+    let archive = docker_archive_of(Some("t38-s2:1"), &small_config, &small);
+    ok(&load(&env, &write(&env, "s2.tar", &archive)));
+    let busybox = [std::fs::read(crate::harness::busybox_tar()).unwrap()];
+    let unnamed_config = config_of(&busybox, Some("2024-01-02T03:04:09Z"));
+    let unnamed = sha256(&unnamed_config);
+    let archive = oci_archive(None, &unnamed_config, &busybox);
+    ok(&load(&env, &write(&env, "unnamed.tar", &archive)));
+    let out = env
+        .md()
+        .args(["save", "t38-s:1", "t38-s2:1", "t38-s:2", &unnamed[7..19]])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved = env.scratch("saved").join("all.tar");
+    std::fs::write(&saved, &out.stdout).unwrap();
+    let other = Env::with_root_named("other");
+    let loaded = ok(&load(&other, &saved));
+    assert_eq!(
+        loaded,
+        format!(
+            "Loaded image: t38-s:1\nLoaded image: t38-s:2\nLoaded image: t38-s2:1\nLoaded image ID: {unnamed}\n"
+        )
+    );
+    other
+        .run_image("t38-s:2", &[], &["echo", "saved"])
+        .assert()
+        .success()
+        .stdout("saved\n");
+}
