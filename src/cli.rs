@@ -751,12 +751,12 @@ pub struct LoadArgs {
 #[cfg(feature = "oci_image")]
 #[derive(Debug, Args)]
 pub struct SaveArgs {
-    /// The archive to write
+    /// The archive to write (none: stdout, when it is not a terminal)
     #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: PathBuf,
-    /// The image (NAME[:TAG])
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
+    pub output: Option<PathBuf>,
+    /// The images (NAME[:TAG], or an image ID: saved without a name)
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
 }
 
 #[cfg(feature = "pull")]

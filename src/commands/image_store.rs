@@ -210,17 +210,48 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `save -o FILE IMAGE`: an archive both `docker load` (its
-/// `manifest.json`) and OCI tools (`oci-layout`, `index.json`) read.
+/// `save [-o FILE] IMAGE...`: an archive both `docker load` (its
+/// `manifest.json`) and OCI tools (`oci-layout`, `index.json`) read, of
+/// every IMAGE (several names of one image make one entry; an image
+/// given by ID, or by `NAME@DIGEST`, is saved without a name, as Docker
+/// saves it), to FILE or else to stdout, refused when stdout is a
+/// terminal (Docker's "cowardly refusing").
 pub fn save(root: &Path, args: &SaveArgs) -> Result<i32> {
-    let r = Reference::parse(&args.image)?;
     let store = Store::new(root);
-    let manifest = match store.lookup(&r)? {
-        Some(m) => m,
-        None => oci::layer(root, &args.image)?.manifest,
+    let mut images: Vec<oci::Saved> = Vec::new();
+    for text in &args.images {
+        let r = Reference::parse(text).ok();
+        let named = match &r {
+            Some(r) => store.lookup(r)?,
+            None => None,
+        };
+        let (manifest, name) = match (named, store.resolve(text)?) {
+            (Some(m), _) => (m, r),
+            (None, Some(m)) => (m, None),
+            // The tutorial's ROOT/images/NAME.tar, imported on first use.
+            (None, None) => (oci::layer(root, text)?.manifest, r),
+        };
+        match images.iter_mut().find(|s| s.manifest == manifest) {
+            Some(s) => s.names.extend(name.filter(|n| !s.names.contains(n))),
+            None => images.push(oci::Saved {
+                manifest,
+                names: name.into_iter().collect(),
+            }),
+        }
+    }
+    let Some(output) = &args.output else {
+        let stdout = std::io::stdout();
+        if std::io::IsTerminal::is_terminal(&stdout) {
+            bail!(
+                "save: cowardly refusing to write an archive to a terminal: give -o FILE, or redirect stdout"
+            );
+        }
+        let w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+        let mut w = oci::write_archive(&store, &images, w)?;
+        w.flush().context("write the archive to stdout")?;
+        return Ok(0);
     };
-    let dir = args
-        .output
+    let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
@@ -230,11 +261,11 @@ pub fn save(root: &Path, args: &SaveArgs) -> Result<i32> {
         .with_context(|| format!("create a file in {}", dir.display()))?;
     {
         let w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        let mut w = oci::write_archive(&store, &r, &manifest, w)?;
+        let mut w = oci::write_archive(&store, &images, w)?;
         w.flush().context("write the archive")?;
     }
-    tmp.persist(&args.output)
+    tmp.persist(output)
         .map_err(|e| e.error)
-        .with_context(|| format!("write {}", args.output.display()))?;
+        .with_context(|| format!("write {}", output.display()))?;
     Ok(0)
 }

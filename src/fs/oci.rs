@@ -1652,23 +1652,33 @@ pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Loaded>, E
     Ok(loaded)
 }
 
-/// Write the image `manifest` (named `r`) as an archive both Docker's
-/// `load` (`manifest.json`) and OCI tools (`oci-layout`, `index.json`,
-/// `blobs/`) read, as `docker save` writes since Docker 25.
-pub fn write_archive<W: Write>(
-    store: &Store,
-    r: &Reference,
-    manifest: &str,
-    out: W,
-) -> Result<W, Error> {
-    let image = r.to_string();
-    let m = store.manifest(&image, manifest)?;
+/// One image for [`write_archive`]: its manifest digest and the names it
+/// is saved under (none: saved by its ID, as `docker save ID` does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub manifest: String,
+    pub names: Vec<Reference>,
+}
+
+/// Write `images` as an archive both Docker's `load` (`manifest.json`)
+/// and OCI tools (`oci-layout`, `index.json`, `blobs/`) read, as `docker
+/// save` writes since Docker 25: one `manifest.json` entry per image (its
+/// names as `RepoTags`, null for none), one `index.json` entry per name
+/// (`io.containerd.image.name` the full name, the ref annotation its tag;
+/// an entry without annotations for an image without a name), each blob
+/// once.
+pub fn write_archive<W: Write>(store: &Store, images: &[Saved], out: W) -> Result<W, Error> {
+    let label = images
+        .first()
+        .and_then(|s| s.names.first())
+        .map_or_else(|| "archive".to_string(), |r| r.to_string());
+    let image = label.as_str();
     let mut b = tar::Builder::new(out);
     b.mode(tar::HeaderMode::Deterministic);
     let rel = |d: &str| -> Result<String, Error> {
         Ok(format!(
             "blobs/sha256/{}",
-            hex_of(d).ok_or_else(|| invalid(&image, "a digest", d))?
+            hex_of(d).ok_or_else(|| invalid(image, "a digest", d))?
         ))
     };
     let add_bytes = |b: &mut tar::Builder<W>, path: &str, bytes: &[u8]| -> Result<(), Error> {
@@ -1680,7 +1690,7 @@ pub fn write_archive<W: Write>(
         h.set_mtime(0);
         h.set_entry_type(tar::EntryType::Regular);
         b.append_data(&mut h, path, bytes)
-            .map_err(io(&image, format!("write {path}")))
+            .map_err(io(image, format!("write {path}")))
     };
     for dir in ["blobs/", "blobs/sha256/"] {
         let mut h = tar::Header::new_ustar();
@@ -1691,42 +1701,59 @@ pub fn write_archive<W: Write>(
         h.set_size(0);
         h.set_mtime(0);
         b.append_data(&mut h, dir, std::io::empty())
-            .map_err(io(&image, "write the archive"))?;
+            .map_err(io(image, "write the archive"))?;
     }
-    let mut blobs = vec![manifest.to_string(), m.config().digest().to_string()];
-    blobs.extend(m.layers().iter().map(|l| l.digest().to_string()));
-    for d in &blobs {
-        let path = store.blob_path(d)?;
-        b.append_path_with_name(&path, rel(d)?)
-            .map_err(io(&image, format!("write blob {d}")))?;
+    let mut written = HashSet::new();
+    let mut descriptors = Vec::new();
+    let mut entries = Vec::new();
+    for saved in images {
+        let manifest = saved.manifest.as_str();
+        let m = store.manifest(image, manifest)?;
+        let mut blobs = vec![manifest.to_string(), m.config().digest().to_string()];
+        blobs.extend(m.layers().iter().map(|l| l.digest().to_string()));
+        for d in &blobs {
+            if written.insert(d.clone()) {
+                let path = store.blob_path(d)?;
+                b.append_path_with_name(&path, rel(d)?)
+                    .map_err(io(image, format!("write blob {d}")))?;
+            }
+        }
+        let msize = std::fs::metadata(store.blob_path(manifest)?)
+            .map_err(io(image, "its manifest"))?
+            .len();
+        let mdigest = Digest::try_from(manifest).map_err(|e| invalid(image, "its manifest", e))?;
+        let desc = Descriptor::new(MediaType::ImageManifest, msize, mdigest);
+        if saved.names.is_empty() {
+            descriptors.push(desc.clone());
+        }
+        for r in &saved.names {
+            let mut named = desc.clone();
+            named.set_annotations(Some(HashMap::from([
+                ("io.containerd.image.name".to_string(), r.to_string()),
+                (REF_ANNOTATION.to_string(), r.tag.clone()),
+            ])));
+            descriptors.push(named);
+        }
+        entries.push(DockerEntry {
+            config: rel(m.config().digest().as_ref())?,
+            repo_tags: (!saved.names.is_empty())
+                .then(|| saved.names.iter().map(|r| r.to_string()).collect()),
+            layers: m
+                .layers()
+                .iter()
+                .map(|l| rel(l.digest().as_ref()))
+                .collect::<Result<_, _>>()?,
+        });
     }
     add_bytes(&mut b, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-    let msize = std::fs::metadata(store.blob_path(manifest)?)
-        .map_err(io(&image, "its manifest"))?
-        .len();
-    let mdigest = Digest::try_from(manifest).map_err(|e| invalid(&image, "its manifest", e))?;
-    let mut desc = Descriptor::new(MediaType::ImageManifest, msize, mdigest);
-    desc.set_annotations(Some(HashMap::from([
-        ("io.containerd.image.name".to_string(), image.clone()),
-        (REF_ANNOTATION.to_string(), r.tag.clone()),
-    ])));
     let mut index = ImageIndex::default();
     index.set_media_type(Some(MediaType::ImageIndex));
-    index.set_manifests(vec![desc]);
-    let index = serde_json::to_vec(&index).map_err(|e| invalid(&image, "index.json", e))?;
+    index.set_manifests(descriptors);
+    let index = serde_json::to_vec(&index).map_err(|e| invalid(image, "index.json", e))?;
     add_bytes(&mut b, "index.json", &index)?;
-    let entry = vec![DockerEntry {
-        config: rel(m.config().digest().as_ref())?,
-        repo_tags: Some(vec![image.clone()]),
-        layers: m
-            .layers()
-            .iter()
-            .map(|l| rel(l.digest().as_ref()))
-            .collect::<Result<_, _>>()?,
-    }];
-    let text = serde_json::to_vec(&entry).map_err(|e| invalid(&image, "manifest.json", e))?;
+    let text = serde_json::to_vec(&entries).map_err(|e| invalid(image, "manifest.json", e))?;
     add_bytes(&mut b, "manifest.json", &text)?;
-    b.into_inner().map_err(io(&image, "finish the archive"))
+    b.into_inner().map_err(io(image, "finish the archive"))
 }
 
 #[cfg(test)]
