@@ -1085,3 +1085,33 @@ fn save_writes_several_images_and_ids_to_stdout(env: Env) {
         .success()
         .stdout("saved\n");
 }
+
+/// `inspect IMAGE` (when no container has that name) and `image inspect
+/// IMAGE`: the image as JSON with Docker's field names, `-f` as for
+/// containers; an unknown image is 125.
+#[rstest]
+fn inspect_shows_an_image(env: Env) {
+    let md = |args: &[&str]| env.md().args(args).output().unwrap();
+    ok(&md(&["tag", "busybox", "t38-i:1"]));
+    let doc: serde_json::Value = serde_json::from_str(&ok(&md(&["inspect", "t38-i:1"]))).unwrap();
+    let image = &doc[0];
+    let id = image["Id"].as_str().unwrap_or_else(|| panic!("{doc}"));
+    assert!(id.starts_with("sha256:"), "{doc}");
+    let tags = image["RepoTags"].to_string();
+    assert!(
+        tags.contains("\"t38-i:1\"") && tags.contains("\"busybox:latest\""),
+        "{doc}"
+    );
+    assert_eq!(
+        image["RootFS"]["Layers"].as_array().map(Vec::len),
+        Some(1),
+        "{doc}"
+    );
+    assert!(image["Size"].as_u64().is_some_and(|s| s > 0), "{doc}");
+    let out = ok(&md(&["image", "inspect", "-f", "{{.Id}}", &id[7..19]]));
+    assert_eq!(out, format!("{id}\n"));
+    refused(
+        &md(&["image", "inspect", "t38-nosuch:1"]),
+        &["t38-nosuch:1"],
+    );
+}
