@@ -521,7 +521,7 @@ pub struct KillArgs {
     #[arg(short = 's', long = "signal", default_value = "KILL", value_parser = parse_signal)]
     pub signal: nix::sys::signal::Signal,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -555,7 +555,7 @@ pub struct StartArgs {
     #[arg(long = "by-policy", hide = true)]
     pub by_policy: bool,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -567,7 +567,7 @@ pub struct RestartArgs {
     #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECS")]
     pub time: u64,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -575,7 +575,7 @@ pub struct RestartArgs {
 #[cfg(feature = "lifecycle")]
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -588,7 +588,7 @@ pub struct InspectArgs {
     #[arg(short = 'f', long, value_name = "TEMPLATE")]
     pub format: Option<String>,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -662,7 +662,7 @@ pub struct StopArgs {
     #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECS")]
     pub time: u64,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -679,7 +679,7 @@ pub struct RmArgs {
     #[arg(short = 'v', long)]
     pub volumes: bool,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -815,6 +815,8 @@ pub enum ImageCommand {
     Ls(ImagesArgs),
     /// Remove images (as `rmi`)
     Rm(RmiArgs),
+    /// Print images' identity and configuration as JSON
+    Inspect(InspectArgs),
     /// Remove the blobs and layers no image and no container uses
     Prune {
         /// Do not ask (mydocker never asks)

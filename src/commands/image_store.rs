@@ -153,6 +153,10 @@ pub fn image(root: &Path, args: &ImageArgs) -> Result<i32> {
     match &args.command {
         ImageCommand::Ls(args) => crate::commands::images::images(root, args),
         ImageCommand::Rm(args) => rmi(root, args),
+        ImageCommand::Inspect(args) => crate::commands::inspect::print_documents(args, |key| {
+            crate::commands::inspect_image::document(root, key)?
+                .ok_or_else(|| anyhow::anyhow!("no such image: {key}"))
+        }),
         ImageCommand::Prune { force: _ } => {
             let store = Store::new(root);
             let _lock = store.lock()?;
