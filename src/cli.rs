@@ -521,7 +521,7 @@ pub struct KillArgs {
     #[arg(short = 's', long = "signal", default_value = "KILL", value_parser = parse_signal)]
     pub signal: nix::sys::signal::Signal,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -555,7 +555,7 @@ pub struct StartArgs {
     #[arg(long = "by-policy", hide = true)]
     pub by_policy: bool,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -567,7 +567,7 @@ pub struct RestartArgs {
     #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECS")]
     pub time: u64,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -575,7 +575,7 @@ pub struct RestartArgs {
 #[cfg(feature = "lifecycle")]
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -588,7 +588,7 @@ pub struct InspectArgs {
     #[arg(short = 'f', long, value_name = "TEMPLATE")]
     pub format: Option<String>,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -662,7 +662,7 @@ pub struct StopArgs {
     #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECS")]
     pub time: u64,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -679,7 +679,7 @@ pub struct RmArgs {
     #[arg(short = 'v', long)]
     pub volumes: bool,
 
-    /// The containers (names, IDs or ID prefixes)
+    /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -695,6 +695,16 @@ pub struct ImagesArgs {
     #[cfg(feature = "oci_image")]
     #[arg(long, value_parser = ["table", "json"], default_value = "table")]
     pub format: String,
+
+    /// Only the image IDs, one per row
+    #[cfg(feature = "oci_image")]
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Only the images of this repository (REPOSITORY, or REPOSITORY:TAG)
+    #[cfg(feature = "oci_image")]
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
 }
 
 #[cfg(feature = "oci_image")]
@@ -733,20 +743,20 @@ pub struct ImportArgs {
 #[cfg(feature = "oci_image")]
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The archive to read
+    /// The archive to read (`-` or none: stdin)
     #[arg(short = 'i', long, value_name = "FILE")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
 }
 
 #[cfg(feature = "oci_image")]
 #[derive(Debug, Args)]
 pub struct SaveArgs {
-    /// The archive to write
+    /// The archive to write (none: stdout, when it is not a terminal)
     #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: PathBuf,
-    /// The image (NAME[:TAG])
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
+    pub output: Option<PathBuf>,
+    /// The images (NAME[:TAG], or an image ID: saved without a name)
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
 }
 
 #[cfg(feature = "pull")]
@@ -801,6 +811,12 @@ pub struct ImageArgs {
 #[cfg(feature = "oci_image")]
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    /// List images (as `images`)
+    Ls(ImagesArgs),
+    /// Remove images (as `rmi`)
+    Rm(RmiArgs),
+    /// Print images' identity and configuration as JSON
+    Inspect(InspectArgs),
     /// Remove the blobs and layers no image and no container uses
     Prune {
         /// Do not ask (mydocker never asks)

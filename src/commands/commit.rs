@@ -111,8 +111,9 @@ pub fn commit(root: &Path, args: &CommitArgs) -> Result<i32> {
     let _lock = store.lock()?;
     let layer = tmp.reopen().context("read the new layer")?;
     let (digest, size) = store.put_blob(&image, "the new layer", layer, None)?;
-    store.extract_layer(&image, &digest)?;
     let base = store.manifest(&image, &info.image_manifest)?;
+    // The layer is stored uncompressed: its digest is its diff_id.
+    store.extract_layer(&image, base.layers().len() + 1, &digest, &digest)?;
     let config = store.config(&image, &base)?;
     let (manifest, msize) =
         store.commit_layers(&image, &[(base, config)], &[(digest, size)], None, "commit")?;

@@ -76,10 +76,11 @@ pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
     let store = Store::new(root);
     let _lock = store.lock()?;
     let code = super::stop::each(&args.images, |image| {
-        let names: Vec<(String, String)> = match oci::index_name(image) {
+        // (name, manifest); no name for an image loaded without one.
+        let names: Vec<(Option<String>, String)> = match oci::index_name(image) {
             Ok(name) if store.lookup_named(&name)?.is_some() => {
                 let manifest = store.lookup_named(&name)?.unwrap_or_default();
-                vec![(name, manifest)]
+                vec![(Some(name), manifest)]
             }
             named => {
                 let found = store.by_id(image)?;
@@ -92,7 +93,10 @@ pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
                     bail!("image ID prefix {image} names more than one image: give more of it");
                 }
                 if found.len() > 1 && !args.force {
-                    let list: Vec<&str> = found.iter().map(|e| e.name.as_str()).collect();
+                    let list: Vec<&str> = found
+                        .iter()
+                        .map(|e| e.name.as_deref().unwrap_or("<none>"))
+                        .collect();
                     bail!(
                         "image {image} is referenced by more than one name ({}): rmi each name, or rmi -f {image}",
                         list.join(", ")
@@ -115,11 +119,18 @@ pub fn rmi(root: &Path, args: &RmiArgs) -> Result<i32> {
                 && !other_names
             {
                 bail!(
-                    "image {name} is used by container {container}: remove the container first, or rmi -f (the name goes, the container keeps its layers)"
+                    "image {} is used by container {container}: remove the container first, or rmi -f (the name goes, the container keeps its layers)",
+                    name.as_deref().unwrap_or(image)
                 );
             }
-            store.remove_named(&name)?;
-            println!("Untagged: {name}");
+            match name {
+                Some(name) => {
+                    store.remove_named(&name)?;
+                    println!("Untagged: {name}");
+                }
+                // Docker's rmi of an unnamed image says only what it deleted.
+                None => store.remove_unnamed(&manifest)?,
+            }
         }
         Ok(())
     });
@@ -143,6 +154,12 @@ pub fn import(root: &Path, args: &ImportArgs) -> Result<i32> {
 /// `image prune`: remove what no name and no container uses.
 pub fn image(root: &Path, args: &ImageArgs) -> Result<i32> {
     match &args.command {
+        ImageCommand::Ls(args) => crate::commands::images::images(root, args),
+        ImageCommand::Rm(args) => rmi(root, args),
+        ImageCommand::Inspect(args) => crate::commands::inspect::print_documents(args, |key| {
+            crate::commands::inspect_image::document(root, key)?
+                .ok_or_else(|| anyhow::anyhow!("no such image: {key}"))
+        }),
         ImageCommand::Prune { force: _ } => {
             let store = Store::new(root);
             let _lock = store.lock()?;
@@ -162,13 +179,26 @@ pub fn image(root: &Path, args: &ImageArgs) -> Result<i32> {
     }
 }
 
-/// `load -i FILE`: a `docker save` archive (`manifest.json`) or an OCI
-/// archive (`oci-layout`, `index.json`); every blob's digest is checked
-/// against what its manifest or configuration promises before any name is
-/// written.
+/// `load [-i FILE]`: a `docker save` archive (`manifest.json`) or an OCI
+/// archive (`oci-layout`, `index.json`), from FILE, or from stdin without
+/// `-i` or with `-i -` (as Docker; refused when stdin is a terminal);
+/// every blob's digest is checked against what its manifest or
+/// configuration promises before any name is written.
 pub fn load(root: &Path, args: &LoadArgs) -> Result<i32> {
-    let label = args.input.display().to_string();
-    let file = std::fs::File::open(&args.input).with_context(|| format!("open {label}"))?;
+    let (label, file): (String, Box<dyn std::io::Read>) = match &args.input {
+        Some(path) if path.as_os_str() != "-" => {
+            let label = path.display().to_string();
+            let file = std::fs::File::open(path).with_context(|| format!("open {label}"))?;
+            (label, Box::new(file))
+        }
+        _ => {
+            let stdin = std::io::stdin();
+            if std::io::IsTerminal::is_terminal(&stdin) {
+                bail!("load: no archive: stdin is a terminal; give -i FILE, or pipe an archive in");
+            }
+            ("stdin".to_string(), Box::new(stdin))
+        }
+    };
     let store = Store::new(root);
     let (tmp, _claim) = store.load_dir()?;
     let reader = oci::uncompressed(file).with_context(|| format!("read {label}"))?;
@@ -181,23 +211,54 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<i32> {
     } else {
         bail!("{label}: neither a docker archive (manifest.json) nor an OCI archive (index.json)");
     };
-    for r in loaded {
-        println!("Loaded image: {r}");
+    for l in loaded {
+        println!("{l}");
     }
     Ok(0)
 }
 
-/// `save -o FILE IMAGE`: an archive both `docker load` (its
-/// `manifest.json`) and OCI tools (`oci-layout`, `index.json`) read.
+/// `save [-o FILE] IMAGE...`: an archive both `docker load` (its
+/// `manifest.json`) and OCI tools (`oci-layout`, `index.json`) read, of
+/// every IMAGE (several names of one image make one entry; an image
+/// given by ID, or by `NAME@DIGEST`, is saved without a name, as Docker
+/// saves it), to FILE or else to stdout, refused when stdout is a
+/// terminal (Docker's "cowardly refusing").
 pub fn save(root: &Path, args: &SaveArgs) -> Result<i32> {
-    let r = Reference::parse(&args.image)?;
     let store = Store::new(root);
-    let manifest = match store.lookup(&r)? {
-        Some(m) => m,
-        None => oci::layer(root, &args.image)?.manifest,
+    let mut images: Vec<oci::Saved> = Vec::new();
+    for text in &args.images {
+        let r = Reference::parse(text).ok();
+        let named = match &r {
+            Some(r) => store.lookup(r)?,
+            None => None,
+        };
+        let (manifest, name) = match (named, store.resolve(text)?) {
+            (Some(m), _) => (m, r),
+            (None, Some(m)) => (m, None),
+            // The tutorial's ROOT/images/NAME.tar, imported on first use.
+            (None, None) => (oci::layer(root, text)?.manifest, r),
+        };
+        match images.iter_mut().find(|s| s.manifest == manifest) {
+            Some(s) => s.names.extend(name.filter(|n| !s.names.contains(n))),
+            None => images.push(oci::Saved {
+                manifest,
+                names: name.into_iter().collect(),
+            }),
+        }
+    }
+    let Some(output) = &args.output else {
+        let stdout = std::io::stdout();
+        if std::io::IsTerminal::is_terminal(&stdout) {
+            bail!(
+                "save: cowardly refusing to write an archive to a terminal: give -o FILE, or redirect stdout"
+            );
+        }
+        let w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+        let mut w = oci::write_archive(&store, &images, w)?;
+        w.flush().context("write the archive to stdout")?;
+        return Ok(0);
     };
-    let dir = args
-        .output
+    let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
@@ -205,14 +266,14 @@ pub fn save(root: &Path, args: &SaveArgs) -> Result<i32> {
         .prefix(".mydocker-save-")
         .tempfile_in(dir)
         .map_err(crate::fs::image::os_cause)
-        .with_context(|| format!("write {}", args.output.display()))?;
+        .with_context(|| format!("write {}", output.display()))?;
     {
         let w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        let mut w = oci::write_archive(&store, &r, &manifest, w)?;
+        let mut w = oci::write_archive(&store, &images, w)?;
         w.flush().context("write the archive")?;
     }
-    tmp.persist(&args.output)
+    tmp.persist(output)
         .map_err(|e| e.error)
-        .with_context(|| format!("write {}", args.output.display()))?;
+        .with_context(|| format!("write {}", output.display()))?;
     Ok(0)
 }

@@ -20,7 +20,31 @@ use serde_json::{Value, json};
 use crate::cli::InspectArgs;
 use crate::container::state::{ContainerInfo, Status, Store};
 
+/// `inspect`: each key's container, else (from step 38) its image.
 pub fn inspect(root: &Path, args: &InspectArgs) -> Result<i32> {
+    let store = Store::new(root);
+    print_documents(args, |key| match store.find(key) {
+        Ok(info) => Ok(document(&info)),
+        Err(e) => image_or(root, key, e.into()),
+    })
+}
+
+/// The document of the image `key`, else `err` (no container had it).
+#[cfg(not(feature = "oci_image"))]
+fn image_or(_root: &Path, _key: &str, err: anyhow::Error) -> Result<Value> {
+    Err(err)
+}
+
+/// The document of the image `key` (step 38), else `err`.
+#[cfg(feature = "oci_image")]
+fn image_or(root: &Path, key: &str, err: anyhow::Error) -> Result<Value> {
+    crate::commands::inspect_image::document(root, key)?.ok_or(err)
+}
+
+/// Print the document `find` gives for each of `args`' keys, as a JSON
+/// array or through `-f`; a key `find` refuses is reported on stderr and
+/// makes the exit code 125, the others are still printed (as Docker).
+pub fn print_documents(args: &InspectArgs, find: impl Fn(&str) -> Result<Value>) -> Result<i32> {
     // An empty template is none, as Docker reads `-f ""`: the JSON.
     let template = args
         .format
@@ -28,12 +52,11 @@ pub fn inspect(root: &Path, args: &InspectArgs) -> Result<i32> {
         .filter(|f| !f.is_empty())
         .map(Template::parse)
         .transpose()?;
-    let store = Store::new(root);
     let mut found = Vec::new();
     let mut code = 0;
     for key in &args.containers {
-        match store.find(key) {
-            Ok(info) => found.push(document(&info)),
+        match find(key) {
+            Ok(doc) => found.push(doc),
             Err(e) => {
                 eprintln!("mydocker: {e}");
                 code = crate::exit_code::EXIT_MYDOCKER;

@@ -20,6 +20,8 @@ pub mod images;
 pub mod images;
 #[cfg(feature = "lifecycle")]
 pub mod inspect;
+#[cfg(feature = "oci_image")]
+pub mod inspect_image;
 #[cfg(feature = "lifecycle")]
 pub mod kill;
 #[cfg(feature = "pull")]

@@ -80,6 +80,16 @@ const ROOT_TEMPORARIES: &[&str] = &[".index.json.", ".oci-layout.", ".load-", ".
 #[cfg(feature = "pull")]
 const CLAIM_TEMPORARIES: &[&str] = &[".claim-"];
 
+/// The extended attribute of an extracted layer directory that records
+/// the digest of the layer's uncompressed tar (its diff_id), checked
+/// again when another image names the same layer. `trusted.` like
+/// overlayfs' own, so that only root reads or sets it.
+const DIFF_ID_XATTR: &str = "trusted.mydocker.diff_id";
+
+/// The extended attribute recording a layer's unpacked size: the bytes of
+/// its regular files, as decimal digits.
+const SIZE_XATTR: &str = "trusted.mydocker.size";
+
 /// The annotation naming an index entry, here the full `NAME:TAG`.
 pub const REF_ANNOTATION: &str = "org.opencontainers.image.ref.name";
 
@@ -103,6 +113,15 @@ pub enum Error {
     DigestMismatch {
         image: String,
         what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "{image}: {layer}, uncompressed, has digest {actual}, but its configuration's rootfs.diff_ids says {expected}"
+    )]
+    DiffId {
+        image: String,
+        layer: String,
         expected: String,
         actual: String,
     },
@@ -136,13 +155,82 @@ pub(crate) fn invalid(image: &str, what: impl Into<String>, reason: impl ToStrin
     }
 }
 
+/// The longest image name (registry host and path, without the tag),
+/// as Docker's reference grammar bounds it.
+pub const NAME_MAX: usize = 255;
+
 /// An image reference, `NAME[:TAG]` (the tag `latest` when none is given),
-/// as Docker spells local names: path components of letters, digits, `_`,
-/// `.` and `-`, separated by `/`.
+/// in Docker's reference grammar (the distribution project's
+/// `reference` package, which Docker and podman parse names with):
+///
+/// - NAME is `[HOST[:PORT]/]PATH`, at most 255 characters. The first
+///   component is a registry host when there are more and it holds a `.`
+///   or a `:`, is `localhost`, or has an uppercase letter; a host is
+///   letters, digits and `-` in `.`-separated parts.
+/// - PATH is `/`-separated components of lowercase letters and digits,
+///   joined inside a component by one `.`, one or two `_`, or dashes.
+///   An uppercase letter is refused with Docker's words ("repository
+///   name must be lowercase").
+/// - TAG is letters, digits, `_`, `.` and `-`, at most 128, not starting
+///   with `.` or `-`.
+///
+/// Docker Hub's long spellings (`docker.io/library/busybox`) name the
+/// short one. Errors ([`Error::Reference`]) quote the whole reference and
+/// say which part is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Reference {
     pub name: String,
     pub tag: String,
+}
+
+/// Is `part` a path component: `[a-z0-9]+` joined by `.`, `_`, `__` or
+/// dashes?
+fn path_component(part: &str) -> bool {
+    let b = part.as_bytes();
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let sep_start = i;
+        while i < b.len() && !alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &part[sep_start..i];
+        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-')) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Is `host` a registry host, `NAME[.NAME]*[:PORT]`?
+fn registry_host(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (host, None),
+    };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    };
+    name.split('.').all(label_ok)
+        && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Does the first of several `/`-separated parts name a registry host,
+/// as Docker decides it?
+pub fn is_host_part(first: &str) -> bool {
+    first.contains(['.', ':'])
+        || first == "localhost"
+        || first.bytes().any(|c| c.is_ascii_uppercase())
 }
 
 impl Reference {
@@ -151,36 +239,44 @@ impl Reference {
             reference: text.to_string(),
             reason,
         };
-        // The tag follows the last ':' after the last '/' (a registry's
-        // port is never a tag).
+        // The tag follows the first ':' of the last component (a
+        // registry's port is never in it).
         let slash = text.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match text[slash..].rfind(':') {
+        let (name, tag) = match text[slash..].find(':') {
             Some(i) => (&text[..slash + i], &text[slash + i + 1..]),
             None => (text, "latest"),
         };
-        // Docker Hub's long spellings name the same image as the short
-        // one (`docker.io/library/busybox` is `busybox`), as Docker shows.
-        let name = name
-            .strip_prefix("docker.io/")
-            .or_else(|| name.strip_prefix("index.docker.io/"))
-            .unwrap_or(name);
-        let name = name.strip_prefix("library/").unwrap_or(name);
         if name.is_empty() {
             return Err(refuse("the name is empty"));
         }
+        if name.len() > NAME_MAX {
+            return Err(refuse("a name has at most 255 characters"));
+        }
         let parts: Vec<&str> = name.split('/').collect();
-        for (i, part) in parts.iter().enumerate() {
-            // A registry host may carry a port (`localhost:5000/x`).
-            let part = match part.split_once(':') {
-                Some((host, port)) if i == 0 && parts.len() > 1 => {
-                    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(refuse("a registry's port is digits"));
-                    }
-                    host
-                }
-                _ => part,
-            };
-            names::validate("image", part)?;
+        let path = if parts.len() > 1 && is_host_part(parts[0]) {
+            if !registry_host(parts[0]) {
+                return Err(refuse(
+                    "a registry host is letters, digits and '-' in '.'-separated parts, with an optional :PORT of digits",
+                ));
+            }
+            &parts[1..]
+        } else {
+            &parts[..]
+        };
+        for part in path {
+            if part.is_empty() {
+                return Err(refuse(
+                    "a path component is empty ('/' at an end, or two together)",
+                ));
+            }
+            if part.bytes().any(|c| c.is_ascii_uppercase()) {
+                return Err(refuse("repository name must be lowercase"));
+            }
+            if !path_component(part) {
+                return Err(refuse(
+                    "a path component is lowercase letters and digits, joined by '.', '_', '__' or dashes",
+                ));
+            }
         }
         if tag.is_empty() || tag.len() > 128 {
             return Err(refuse("a tag has 1 to 128 characters"));
@@ -194,6 +290,13 @@ impl Reference {
                 "a tag is letters, digits, '_', '.' and '-', not starting with '.' or '-'",
             ));
         }
+        // Docker Hub's long spellings name the same image as the short
+        // one (`docker.io/library/busybox` is `busybox`), as Docker shows.
+        let name = name
+            .strip_prefix("docker.io/")
+            .or_else(|| name.strip_prefix("index.docker.io/"))
+            .unwrap_or(name);
+        let name = name.strip_prefix("library/").unwrap_or(name);
         Ok(Reference {
             name: name.to_string(),
             tag: tag.to_string(),
@@ -303,7 +406,9 @@ pub struct ImageInfo {
     /// The configuration's digest: Docker's image ID.
     pub id: String,
     pub created: Option<String>,
-    /// The layers' bytes, as stored.
+    /// The unpacked size, Docker's SIZE: the bytes of the layers'
+    /// regular files ([`Store::unpacked_size`]; a layer not extracted
+    /// counts its stored bytes).
     pub size: u64,
 }
 
@@ -629,13 +734,17 @@ impl Store {
     }
 
     /// Point the index entry named `name` (`NAME:TAG`, or `NAME@DIGEST`
-    /// for an image pulled by digest) at `manifest`: the caller holds
+    /// for an image pulled by digest) at `manifest`; an unnamed entry of
+    /// `manifest` goes (the image has a name now). The caller holds
     /// [`Store::lock`].
     pub fn set_named(&self, name: &str, manifest: &str, size: u64) -> Result<(), Error> {
         let name = name.to_string();
         let mut index = self.index()?;
         let mut entries = index.manifests().clone();
-        entries.retain(|d| ref_name(d).as_deref() != Some(name.as_str()));
+        entries.retain(|d| match ref_name(d) {
+            Some(n) => n != name,
+            None => d.digest().as_ref() != manifest,
+        });
         let digest =
             Digest::try_from(manifest).map_err(|e| invalid(&name, "manifest digest", e))?;
         let mut desc = Descriptor::new(MediaType::ImageManifest, size, digest);
@@ -643,6 +752,40 @@ impl Store {
         entries.push(desc);
         index.set_manifests(entries);
         self.write_index(&index)
+    }
+
+    /// Keep `manifest` in the index without a name, as Docker keeps an
+    /// image loaded from an archive that names none (`images` lists it
+    /// `<none> <none>`; its ID names it), unless an entry already holds
+    /// it. The caller holds [`Store::lock`].
+    pub fn set_unnamed(&self, manifest: &str, size: u64) -> Result<(), Error> {
+        let mut index = self.index()?;
+        if index
+            .manifests()
+            .iter()
+            .any(|d| d.digest().as_ref() == manifest)
+        {
+            return Ok(());
+        }
+        let digest =
+            Digest::try_from(manifest).map_err(|e| invalid(manifest, "manifest digest", e))?;
+        let mut entries = index.manifests().clone();
+        entries.push(Descriptor::new(MediaType::ImageManifest, size, digest));
+        index.set_manifests(entries);
+        self.write_index(&index)
+    }
+
+    /// Remove the unnamed index entry of `manifest`
+    /// ([`Store::set_unnamed`]). The caller holds [`Store::lock`].
+    pub fn remove_unnamed(&self, manifest: &str) -> Result<(), Error> {
+        let mut index = self.index()?;
+        let mut entries = index.manifests().clone();
+        entries.retain(|d| ref_name(d).is_some() || d.digest().as_ref() != manifest);
+        if entries.len() != index.manifests().len() {
+            index.set_manifests(entries);
+            self.write_index(&index)?;
+        }
+        Ok(())
     }
 
     /// The manifest digest `text` names: an index entry (`NAME[:TAG]`,
@@ -675,9 +818,9 @@ impl Store {
         };
         let mut out = Vec::new();
         for d in self.index()?.manifests() {
-            let Some(name) = ref_name(d) else { continue };
+            let name = ref_name(d);
             let manifest = d.digest().to_string();
-            let Ok(m) = self.manifest(&name, &manifest) else {
+            let Ok(m) = self.manifest(name.as_deref().unwrap_or(text), &manifest) else {
                 continue;
             };
             let config = m.config().digest().to_string();
@@ -805,11 +948,12 @@ impl Store {
     pub fn stack(&self, image: &str, digest: &str) -> Result<Stack, Error> {
         let manifest = self.manifest(image, digest)?;
         let config = self.config(image, &manifest)?;
+        let diff_ids = diff_ids(image, &manifest, &config)?;
         let mut dirs = Vec::new();
         let mut digests = Vec::new();
-        for layer in manifest.layers() {
+        for (i, (layer, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
             let d = layer.digest().to_string();
-            dirs.push(self.extract_layer(image, &d)?);
+            dirs.push(self.extract_layer(image, i + 1, &d, diff_id)?);
             digests.push(d);
         }
         Ok(Stack {
@@ -820,12 +964,41 @@ impl Store {
         })
     }
 
-    /// `ROOT/layers/<hex>`, extracting the blob the first time, whole or
-    /// not at all (see [`temporaries::make_dir_in_place`]).
-    pub fn extract_layer(&self, image: &str, digest: &str) -> Result<PathBuf, Error> {
+    /// `ROOT/layers/<hex>` for the blob `digest`, the `number`th layer
+    /// (from 1, bottom first) of `image`, extracting it the first time,
+    /// whole or not at all (see [`temporaries::make_dir_in_place`]).
+    ///
+    /// The uncompressed stream is hashed in the same pass that extracts
+    /// it, and must have the digest `diff_id` (the configuration's
+    /// `rootfs.diff_ids` entry), as containerd checks it: else
+    /// [`Error::DiffId`] and the directory is discarded. The diff_id and
+    /// the unpacked size are recorded on the directory
+    /// ([`DIFF_ID_XATTR`], [`SIZE_XATTR`]), so that a layer extracted
+    /// before is checked against the diff_id another image names.
+    pub fn extract_layer(
+        &self,
+        image: &str,
+        number: usize,
+        digest: &str,
+        diff_id: &str,
+    ) -> Result<PathBuf, Error> {
+        let layer = format!("layer {number} ({digest})");
+        let mismatch = |actual: String| Error::DiffId {
+            image: format!("image {image}"),
+            layer: layer.clone(),
+            expected: diff_id.to_string(),
+            actual,
+        };
         let dir = self.layer_dir(digest)?;
         if dir.is_dir() {
-            return Ok(dir);
+            // Directories extracted before the diff_id was recorded
+            // carry none: they were checked against their blob's digest.
+            return match xattr::get(&dir, DIFF_ID_XATTR).ok().flatten() {
+                Some(recorded) if recorded != diff_id.as_bytes() => {
+                    Err(mismatch(String::from_utf8_lossy(&recorded).into_owned()))
+                }
+                _ => Ok(dir),
+            };
         }
         let blob = self.blob_path(digest)?;
         temporaries::make_dir_in_place(
@@ -833,14 +1006,40 @@ impl Store {
             LAYER_TEMPORARIES[0],
             LAYER_TEMPORARIES,
             |tmp| {
-                let file = File::open(&blob).map_err(io(image, format!("open layer {digest}")))?;
-                let reader =
-                    uncompressed(file).map_err(io(image, format!("read layer {digest}")))?;
-                unpack_layer(image, digest, reader, tmp)
+                let file = File::open(&blob).map_err(io(image, format!("open {layer}")))?;
+                let reader = uncompressed(file).map_err(io(image, format!("read {layer}")))?;
+                let mut hashing = Hashing::new(reader);
+                let size = unpack_layer(image, digest, &mut hashing, tmp)?;
+                // What follows the tar's end (its zero blocks) is hashed too.
+                std::io::copy(&mut hashing, &mut std::io::sink())
+                    .map_err(io(image, format!("read {layer}")))?;
+                let (actual, _) = hashing.digest();
+                if actual != diff_id {
+                    return Err(mismatch(actual));
+                }
+                xattr::set(tmp, DIFF_ID_XATTR, actual.as_bytes())
+                    .and_then(|()| xattr::set(tmp, SIZE_XATTR, size.to_string().as_bytes()))
+                    .map_err(io(image, format!("record the diff_id of {layer}")))
             },
-            |what, err| io(image, format!("layer {digest}: {what}"))(err),
+            |what, err| io(image, format!("{layer}: {what}"))(err),
         )?;
         Ok(dir)
+    }
+
+    /// The unpacked size of the extracted layer `digest`: the bytes of its
+    /// regular files (each hard-linked file once), as `docker images`
+    /// counts them; none when it is not extracted.
+    pub fn unpacked_size(&self, digest: &str) -> Option<u64> {
+        let dir = self.layer_dir(digest).ok()?;
+        if let Some(size) = xattr::get(&dir, SIZE_XATTR)
+            .ok()
+            .flatten()
+            .and_then(|v| String::from_utf8(v).ok()?.parse().ok())
+        {
+            return Some(size);
+        }
+        // Extracted before the size was recorded: count it.
+        dir.is_dir().then(|| files_size(&dir, &mut HashSet::new()))
     }
 
     /// `import`: the flat root filesystem `tar` (plain, gzip or zstd) becomes a
@@ -865,7 +1064,7 @@ impl Store {
             return Ok(existing);
         }
         let (digest, size) = self.put_blob(&image, "the layer", reader, None)?;
-        if let Err(e) = self.extract_layer(&image, &digest) {
+        if let Err(e) = self.extract_layer(&image, 1, &digest, &digest) {
             if !self.in_index(&digest)? {
                 let _ = std::fs::remove_file(self.blob_path(&digest)?);
             }
@@ -953,18 +1152,28 @@ impl Store {
     /// `<none>` row for an image pulled by digest whose repository has no
     /// tag for it.
     fn list(&self) -> Result<Vec<ImageInfo>, Error> {
-        let entries: Vec<(String, String)> = self
-            .index()?
+        let all = self.index()?;
+        let entries: Vec<(String, String)> = all
             .manifests()
             .iter()
             .filter_map(|d| Some((ref_name(d)?, d.digest().to_string())))
             .collect();
+        let unnamed = all
+            .manifests()
+            .iter()
+            .filter(|d| ref_name(d).is_none())
+            .map(|d| d.digest().to_string());
         let mut out = Vec::new();
-        for (name, digest) in &entries {
+        for (name, digest) in entries
+            .iter()
+            .cloned()
+            .chain(unnamed.map(|d| (String::new(), d)))
+        {
             let (repository, tag) = match name.split_once('@') {
+                _ if name.is_empty() => ("<none>".to_string(), None),
                 Some((repository, _)) => {
                     let tagged = entries.iter().any(|(n, d)| {
-                        d == digest
+                        *d == digest
                             && Reference::parse(n).is_ok_and(|r| r.name == repository)
                             && !n.contains('@')
                     });
@@ -974,24 +1183,32 @@ impl Store {
                     (repository.to_string(), None)
                 }
                 None => {
-                    let Ok(r) = Reference::parse(name) else {
+                    let Ok(r) = Reference::parse(&name) else {
                         continue;
                     };
                     (r.name, Some(r.tag))
                 }
             };
-            let manifest = self.manifest(name, digest)?;
+            let label = if name.is_empty() { &digest } else { &name };
+            let manifest = self.manifest(label, &digest)?;
             let created = self
-                .config(name, &manifest)
+                .config(label, &manifest)
                 .ok()
                 .and_then(|c| c.created().clone());
             out.push(ImageInfo {
                 repository,
                 tag,
-                manifest: digest.clone(),
+                manifest: digest,
                 id: manifest.config().digest().to_string(),
                 created,
-                size: manifest.layers().iter().map(|l| l.size()).sum(),
+                size: manifest
+                    .layers()
+                    .iter()
+                    .map(|l| {
+                        self.unpacked_size(l.digest().as_ref())
+                            .unwrap_or_else(|| l.size())
+                    })
+                    .sum(),
             });
         }
         out.sort_by(|a, b| (&a.repository, &a.tag).cmp(&(&b.repository, &b.tag)));
@@ -1002,8 +1219,9 @@ impl Store {
 /// An index entry found by image ID ([`Store::by_id`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdEntry {
-    /// `NAME:TAG` or `NAME@DIGEST`.
-    pub name: String,
+    /// `NAME:TAG` or `NAME@DIGEST`; none for an image loaded without a
+    /// name ([`Store::set_unnamed`]).
+    pub name: Option<String>,
     /// The manifest's digest.
     pub manifest: String,
     /// The configuration's digest: the image ID.
@@ -1099,12 +1317,60 @@ fn safe_dir(image: &str, dest: &Path, rel: &Path) -> Result<PathBuf, Error> {
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
+/// The bytes of the regular files below `dir`, each inode once (`seen`).
+fn files_size(dir: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut total = 0;
+    for e in entries.flatten() {
+        let Ok(m) = e.path().symlink_metadata() else {
+            continue;
+        };
+        if m.is_dir() {
+            total += files_size(&e.path(), seen);
+        } else if m.is_file() && seen.insert((m.dev(), m.ino())) {
+            total += m.len();
+        }
+    }
+    total
+}
+
+/// The configuration's `rootfs.diff_ids`, one per layer of `manifest`
+/// (bottom first); another count is [`Error::Invalid`].
+pub(crate) fn diff_ids<'a>(
+    image: &str,
+    manifest: &ImageManifest,
+    config: &'a ImageConfiguration,
+) -> Result<&'a [String], Error> {
+    let diff_ids = config.rootfs().diff_ids();
+    if diff_ids.len() != manifest.layers().len() {
+        return Err(invalid(
+            image,
+            "its configuration",
+            format!(
+                "{} rootfs.diff_ids for {} layers",
+                diff_ids.len(),
+                manifest.layers().len()
+            ),
+        ));
+    }
+    Ok(diff_ids)
+}
+
 /// Extract one layer's tar into the empty directory `dest`: whiteouts
 /// become overlayfs' (a 0/0 character device, the opaque attribute);
 /// entries escaping `dest` and device nodes are refused. Errors name the
 /// image, the `layer` (its digest) and the entry, never `dest` (a
-/// temporary directory).
-pub fn unpack_layer(image: &str, layer: &str, reader: impl Read, dest: &Path) -> Result<(), Error> {
+/// temporary directory). The unpacked size: the bytes of the regular
+/// files (a hard link adds none).
+pub fn unpack_layer(
+    image: &str,
+    layer: &str,
+    reader: impl Read,
+    dest: &Path,
+) -> Result<u64, Error> {
     let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
@@ -1126,6 +1392,7 @@ pub fn unpack_layer(image: &str, layer: &str, reader: impl Read, dest: &Path) ->
         )),
     };
     let entries = archive.entries().map_err(not_tar)?;
+    let mut size = 0;
     for entry in entries {
         let mut entry = entry.map_err(not_tar)?;
         let path = entry
@@ -1208,8 +1475,11 @@ pub fn unpack_layer(image: &str, layer: &str, reader: impl Read, dest: &Path) ->
         if !unpacked {
             return Err(escapes(&path));
         }
+        if kind.is_file() {
+            size += entry.size();
+        }
     }
-    Ok(())
+    Ok(size)
 }
 
 /// Pack a container's write layer `upper` as an OCI layer tar into `out`:
@@ -1327,10 +1597,27 @@ fn promised(rel: &str) -> Option<String> {
     hex_of(&d).is_some().then_some(d)
 }
 
-/// Load the images of an unpacked `docker save` archive in `dir`; the
-/// references written. Each layer's uncompressed digest must be the
+/// What `load` loaded: a named image, or one without a name (by its ID,
+/// the configuration's digest), as Docker reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loaded {
+    Named(Reference),
+    Id(String),
+}
+
+impl std::fmt::Display for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loaded::Named(r) => write!(f, "Loaded image: {r}"),
+            Loaded::Id(id) => write!(f, "Loaded image ID: {id}"),
+        }
+    }
+}
+
+/// Load the images of an unpacked `docker save` archive in `dir`; what
+/// was loaded. An image without `RepoTags` is kept unnamed, by its ID. Each layer's uncompressed digest must be the
 /// configuration's `diff_ids` entry; layers are stored uncompressed.
-pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>, Error> {
+pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Loaded>, Error> {
     let text = std::fs::read(dir.join("manifest.json")).map_err(io(label, "read manifest.json"))?;
     let entries: Vec<DockerEntry> =
         serde_json::from_slice(&text).map_err(|e| invalid(label, "manifest.json", e))?;
@@ -1372,7 +1659,7 @@ pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Referen
             let reader = uncompressed(f).map_err(io(&image, format!("read {rel}")))?;
             let what = format!("layer {} ({rel})", i + 1);
             let (digest, size) = store.put_blob(&image, &what, reader, Some(diff_id))?;
-            store.extract_layer(&image, &digest)?;
+            store.extract_layer(&image, i + 1, &digest, diff_id)?;
             let d = Digest::try_from(digest.as_str()).map_err(|e| invalid(&image, &what, e))?;
             descriptors.push(Descriptor::new(MediaType::ImageLayer, size, d));
         }
@@ -1385,9 +1672,13 @@ pub fn load_docker(store: &Store, label: &str, dir: &Path) -> Result<Vec<Referen
             .build()
             .map_err(|e| invalid(&image, "the manifest", e))?;
         let (mdigest, msize) = store.put_json(&image, "the manifest", &manifest)?;
+        if refs.is_empty() {
+            store.set_unnamed(&mdigest, msize)?;
+            loaded.push(Loaded::Id(cdigest.clone()));
+        }
         for r in refs {
             store.set_ref(&r, &mdigest, msize)?;
-            loaded.push(r);
+            loaded.push(Loaded::Named(r));
         }
     }
     Ok(loaded)
@@ -1417,25 +1708,32 @@ fn copy_blob(
     Ok(digest)
 }
 
-/// Load the images of an unpacked OCI layout in `dir` that carry a name
-/// (`io.containerd.image.name`, else a full `NAME:TAG` ref annotation).
-/// A nested index picks the linux/amd64 manifest, else the first.
-pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>, Error> {
+/// Load the images of an unpacked OCI layout in `dir`, named by
+/// `io.containerd.image.name`, else by the ref annotation when it is a
+/// name (`NAME:TAG`, or one with a `/`); one with neither, or whose ref
+/// is a tag alone (`v1`, as `skopeo copy ... oci:DIR:v1` writes it: the
+/// layout's tag, which names no repository), is kept unnamed, by its ID
+/// (see the step's README for podman's `localhost/v1`). A nested index
+/// picks the linux/amd64 manifest, else the first.
+pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Loaded>, Error> {
     let text = std::fs::read(dir.join("index.json")).map_err(io(label, "read index.json"))?;
     let index: ImageIndex =
         serde_json::from_slice(&text).map_err(|e| invalid(label, "index.json", e))?;
     let mut loaded = Vec::new();
     for desc in index.manifests() {
         let annotations = desc.annotations().clone().unwrap_or_default();
-        let Some(name) = annotations
+        let r = annotations
             .get("io.containerd.image.name")
-            .or_else(|| annotations.get(REF_ANNOTATION))
-            .cloned()
-        else {
-            continue;
-        };
-        let r = Reference::parse(&name)?;
-        let image = r.to_string();
+            .or_else(|| {
+                annotations
+                    .get(REF_ANNOTATION)
+                    .filter(|n| n.contains([':', '/']))
+            })
+            .map(|name| Reference::parse(name))
+            .transpose()?;
+        let image = r
+            .as_ref()
+            .map_or_else(|| label.to_string(), |r| r.to_string());
         let mut desc = desc.clone();
         if matches!(desc.media_type(), MediaType::ImageIndex) {
             let digest = copy_blob(store, &image, dir, &desc, "the image index")?;
@@ -1459,40 +1757,56 @@ pub fn load_oci(store: &Store, label: &str, dir: &Path) -> Result<Vec<Reference>
         let digest = copy_blob(store, &image, dir, &desc, "the manifest")?;
         let manifest = store.manifest(&image, &digest)?;
         copy_blob(store, &image, dir, manifest.config(), "the configuration")?;
-        for (i, layer) in manifest.layers().iter().enumerate() {
+        let config = store.config(&image, &manifest)?;
+        let diff_ids = diff_ids(&image, &manifest, &config)?;
+        for (i, (layer, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
             let d = copy_blob(store, &image, dir, layer, &format!("layer {}", i + 1))?;
-            store.extract_layer(&image, &d)?;
+            store.extract_layer(&image, i + 1, &d, diff_id)?;
         }
-        store.set_ref(&r, &digest, desc.size())?;
-        loaded.push(r);
+        match r {
+            Some(r) => {
+                store.set_ref(&r, &digest, desc.size())?;
+                loaded.push(Loaded::Named(r));
+            }
+            None => {
+                store.set_unnamed(&digest, desc.size())?;
+                loaded.push(Loaded::Id(manifest.config().digest().to_string()));
+            }
+        }
     }
     if loaded.is_empty() {
-        return Err(invalid(
-            label,
-            "index.json",
-            "no image with a name (io.containerd.image.name or NAME:TAG)",
-        ));
+        return Err(invalid(label, "index.json", "no image in its manifests"));
     }
     Ok(loaded)
 }
 
-/// Write the image `manifest` (named `r`) as an archive both Docker's
-/// `load` (`manifest.json`) and OCI tools (`oci-layout`, `index.json`,
-/// `blobs/`) read, as `docker save` writes since Docker 25.
-pub fn write_archive<W: Write>(
-    store: &Store,
-    r: &Reference,
-    manifest: &str,
-    out: W,
-) -> Result<W, Error> {
-    let image = r.to_string();
-    let m = store.manifest(&image, manifest)?;
+/// One image for [`write_archive`]: its manifest digest and the names it
+/// is saved under (none: saved by its ID, as `docker save ID` does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub manifest: String,
+    pub names: Vec<Reference>,
+}
+
+/// Write `images` as an archive both Docker's `load` (`manifest.json`)
+/// and OCI tools (`oci-layout`, `index.json`, `blobs/`) read, as `docker
+/// save` writes since Docker 25: one `manifest.json` entry per image (its
+/// names as `RepoTags`, null for none), one `index.json` entry per name
+/// (`io.containerd.image.name` the full name, the ref annotation its tag;
+/// an entry without annotations for an image without a name), each blob
+/// once.
+pub fn write_archive<W: Write>(store: &Store, images: &[Saved], out: W) -> Result<W, Error> {
+    let label = images
+        .first()
+        .and_then(|s| s.names.first())
+        .map_or_else(|| "archive".to_string(), |r| r.to_string());
+    let image = label.as_str();
     let mut b = tar::Builder::new(out);
     b.mode(tar::HeaderMode::Deterministic);
     let rel = |d: &str| -> Result<String, Error> {
         Ok(format!(
             "blobs/sha256/{}",
-            hex_of(d).ok_or_else(|| invalid(&image, "a digest", d))?
+            hex_of(d).ok_or_else(|| invalid(image, "a digest", d))?
         ))
     };
     let add_bytes = |b: &mut tar::Builder<W>, path: &str, bytes: &[u8]| -> Result<(), Error> {
@@ -1504,7 +1818,7 @@ pub fn write_archive<W: Write>(
         h.set_mtime(0);
         h.set_entry_type(tar::EntryType::Regular);
         b.append_data(&mut h, path, bytes)
-            .map_err(io(&image, format!("write {path}")))
+            .map_err(io(image, format!("write {path}")))
     };
     for dir in ["blobs/", "blobs/sha256/"] {
         let mut h = tar::Header::new_ustar();
@@ -1515,42 +1829,59 @@ pub fn write_archive<W: Write>(
         h.set_size(0);
         h.set_mtime(0);
         b.append_data(&mut h, dir, std::io::empty())
-            .map_err(io(&image, "write the archive"))?;
+            .map_err(io(image, "write the archive"))?;
     }
-    let mut blobs = vec![manifest.to_string(), m.config().digest().to_string()];
-    blobs.extend(m.layers().iter().map(|l| l.digest().to_string()));
-    for d in &blobs {
-        let path = store.blob_path(d)?;
-        b.append_path_with_name(&path, rel(d)?)
-            .map_err(io(&image, format!("write blob {d}")))?;
+    let mut written = HashSet::new();
+    let mut descriptors = Vec::new();
+    let mut entries = Vec::new();
+    for saved in images {
+        let manifest = saved.manifest.as_str();
+        let m = store.manifest(image, manifest)?;
+        let mut blobs = vec![manifest.to_string(), m.config().digest().to_string()];
+        blobs.extend(m.layers().iter().map(|l| l.digest().to_string()));
+        for d in &blobs {
+            if written.insert(d.clone()) {
+                let path = store.blob_path(d)?;
+                b.append_path_with_name(&path, rel(d)?)
+                    .map_err(io(image, format!("write blob {d}")))?;
+            }
+        }
+        let msize = std::fs::metadata(store.blob_path(manifest)?)
+            .map_err(io(image, "its manifest"))?
+            .len();
+        let mdigest = Digest::try_from(manifest).map_err(|e| invalid(image, "its manifest", e))?;
+        let desc = Descriptor::new(MediaType::ImageManifest, msize, mdigest);
+        if saved.names.is_empty() {
+            descriptors.push(desc.clone());
+        }
+        for r in &saved.names {
+            let mut named = desc.clone();
+            named.set_annotations(Some(HashMap::from([
+                ("io.containerd.image.name".to_string(), r.to_string()),
+                (REF_ANNOTATION.to_string(), r.tag.clone()),
+            ])));
+            descriptors.push(named);
+        }
+        entries.push(DockerEntry {
+            config: rel(m.config().digest().as_ref())?,
+            repo_tags: (!saved.names.is_empty())
+                .then(|| saved.names.iter().map(|r| r.to_string()).collect()),
+            layers: m
+                .layers()
+                .iter()
+                .map(|l| rel(l.digest().as_ref()))
+                .collect::<Result<_, _>>()?,
+        });
     }
     add_bytes(&mut b, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-    let msize = std::fs::metadata(store.blob_path(manifest)?)
-        .map_err(io(&image, "its manifest"))?
-        .len();
-    let mdigest = Digest::try_from(manifest).map_err(|e| invalid(&image, "its manifest", e))?;
-    let mut desc = Descriptor::new(MediaType::ImageManifest, msize, mdigest);
-    desc.set_annotations(Some(HashMap::from([
-        ("io.containerd.image.name".to_string(), image.clone()),
-        (REF_ANNOTATION.to_string(), r.tag.clone()),
-    ])));
     let mut index = ImageIndex::default();
     index.set_media_type(Some(MediaType::ImageIndex));
-    index.set_manifests(vec![desc]);
-    let index = serde_json::to_vec(&index).map_err(|e| invalid(&image, "index.json", e))?;
+    index.set_manifests(descriptors);
+    let index = serde_json::to_vec(&index).map_err(|e| invalid(image, "index.json", e))?;
     add_bytes(&mut b, "index.json", &index)?;
-    let entry = vec![DockerEntry {
-        config: rel(m.config().digest().as_ref())?,
-        repo_tags: Some(vec![image.clone()]),
-        layers: m
-            .layers()
-            .iter()
-            .map(|l| rel(l.digest().as_ref()))
-            .collect::<Result<_, _>>()?,
-    }];
-    let text = serde_json::to_vec(&entry).map_err(|e| invalid(&image, "manifest.json", e))?;
+    let text = serde_json::to_vec(&entries).map_err(|e| invalid(image, "manifest.json", e))?;
     add_bytes(&mut b, "manifest.json", &text)?;
-    b.into_inner().map_err(io(&image, "finish the archive"))
+    b.into_inner().map_err(io(image, "finish the archive"))
 }
 
 #[cfg(test)]
@@ -1576,6 +1907,37 @@ mod tests {
         assert!(Reference::parse("../x").is_err());
         assert!(Reference::parse("x:").is_err());
         assert!(Reference::parse("x:-a").is_err());
+    }
+
+    #[test]
+    fn names_follow_dockers_reference_grammar() {
+        let err = |t: &str| Reference::parse(t).unwrap_err().to_string();
+        for upper in ["App:1", "me/App", "r.io/Me/x"] {
+            assert!(
+                err(upper).contains("repository name must be lowercase"),
+                "{upper}"
+            );
+        }
+        // An uppercase first part of several is a registry host.
+        assert_eq!(Reference::parse("Reg/app").unwrap().name, "Reg/app");
+        let e = err("a//b");
+        assert!(e.contains("\"a//b\"") && e.contains("empty"), "{e}");
+        let e = err("r.io/bb:1:2");
+        assert!(
+            e.contains("\"r.io/bb:1:2\"") && e.contains("a tag is"),
+            "{e}"
+        );
+        for bad in [
+            "a..b", "a_-b", "-a", "a.", "x/.y", "a___b", "ho st/x", "r.io:x/y",
+        ] {
+            assert!(Reference::parse(bad).is_err(), "{bad}");
+        }
+        for good in ["a__b/c-d.e---f", "0x", "r-1.io:5000/a/b_c:T_1.x-y"] {
+            assert!(Reference::parse(good).is_ok(), "{good}");
+        }
+        let longest = format!("r/{}", "a".repeat(NAME_MAX - 2));
+        assert!(Reference::parse(&format!("{longest}:1")).is_ok());
+        assert!(err(&format!("{longest}a")).contains("255"));
     }
 
     fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {

@@ -112,16 +112,18 @@ pub struct Remote {
 }
 
 /// Whether the first path component of a name is a registry host, as
-/// Docker decides: it has a `.` or a `:`, or is `localhost`.
+/// Docker decides: it has a `.` or a `:`, is `localhost`, or has an
+/// uppercase letter ([`oci::is_host_part`]).
 pub fn has_registry_host(name: &str) -> bool {
     match name.split_once('/') {
-        Some((first, _)) => first.contains('.') || first.contains(':') || first == "localhost",
+        Some((first, _)) => oci::is_host_part(first),
         None => false,
     }
 }
 
 impl Remote {
-    /// Parse `[HOST[:PORT]/]NAME[:TAG|@sha256:HEX]`.
+    /// Parse `[HOST[:PORT]/]NAME[:TAG][@sha256:HEX]`; with both, the
+    /// digest is what is pulled (Docker ignores the tag).
     pub fn parse(text: &str) -> Result<Self, Error> {
         let refuse = |reason| {
             Error::from(oci::Error::Reference {
@@ -143,10 +145,6 @@ impl Remote {
         };
         // The store's own parse checks the name's spelling and the tag.
         let local = Reference::parse(named)?;
-        let tagged = named[named.rfind('/').map_or(0, |i| i + 1)..].contains(':');
-        if digest.is_some() && tagged {
-            return Err(refuse("give a tag or a digest, not both"));
-        }
         let (host, repository) = if has_registry_host(&local.name) {
             let (h, r) = local.name.split_once('/').expect("a host is followed by /");
             (h.to_string(), r.to_string())
@@ -689,14 +687,16 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
             progress.bar(i),
         )?;
     }
+    let config = store.config(&image, &manifest)?;
+    let diff_ids = oci::diff_ids(&image, &manifest, &config)?;
     let (digest, size) = store.put_blob(&image, "the manifest", &bytes[..], None)?;
     // Extraction and the name, under the store's lock; the name last.
     let _lock = store.lock()?;
-    for (i, layer) in manifest.layers().iter().enumerate() {
+    for (i, (layer, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
         if let Some(bar) = progress.bar(i) {
             bar.set_message("Extracting");
         }
-        store.extract_layer(&image, layer.digest().as_ref())?;
+        store.extract_layer(&image, i + 1, layer.digest().as_ref(), diff_id)?;
         if let Some(bar) = progress.bar(i) {
             if bar.message() == "Already exists" {
                 bar.finish();
@@ -971,7 +971,10 @@ mod tests {
         assert_eq!(r.scheme(&[]), "https");
         assert_eq!(r.scheme(&["reg.example:443".to_string()]), "http");
         assert!(Remote::parse("x:1@sha256:00").is_err());
-        assert!(Remote::parse(&format!("x:1@{d}")).is_err());
+        // NAME:TAG@DIGEST: the digest wins, as in Docker.
+        let r = Remote::parse(&format!("x:1@{d}")).unwrap();
+        assert_eq!(r.reference, d);
+        assert_eq!(r.local, format!("x@{d}"));
     }
 
     #[test]

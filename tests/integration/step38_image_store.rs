@@ -87,19 +87,40 @@ fn docker_archive_with(
         "config": run_config,
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     });
-    let config = serde_json::to_vec(&config).unwrap();
-    let chex = sha256(&config)["sha256:".len()..].to_string();
+    docker_archive_of(Some(tag), &serde_json::to_vec(&config).unwrap(), layers)
+}
+
+/// An image configuration of the uncompressed `layers` (their diff_ids
+/// are their digests), dated `created` when given.
+fn config_of(layers: &[Vec<u8>], created: Option<&str>) -> Vec<u8> {
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
+    let mut config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    if let Some(c) = created {
+        config["created"] = c.into();
+    }
+    serde_json::to_vec(&config).unwrap()
+}
+
+/// A `docker save` archive of one image: its configuration `config`, its
+/// `layers` (tars, bottom first), its `RepoTags` `[tag]` (none without).
+fn docker_archive_of(tag: Option<&str>, config: &[u8], layers: &[Vec<u8>]) -> Vec<u8> {
+    let chex = sha256(config)["sha256:".len()..].to_string();
     let config_name = format!("{chex}.json");
     let paths: Vec<String> = (0..layers.len())
         .map(|i| format!("layer{i}/layer.tar"))
         .collect();
     let manifest = serde_json::to_vec(&serde_json::json!([{
         "Config": config_name,
-        "RepoTags": [tag],
+        "RepoTags": tag.map(|t| vec![t]),
         "Layers": paths,
     }]))
     .unwrap();
-    let mut files: Vec<(&str, Option<&[u8]>)> = vec![(&config_name, Some(&config))];
+    let mut files: Vec<(&str, Option<&[u8]>)> = vec![(&config_name, Some(config))];
     files.extend(
         paths
             .iter()
@@ -107,6 +128,49 @@ fn docker_archive_with(
             .map(|(p, l)| (p.as_str(), Some(&l[..]))),
     );
     files.push(("manifest.json", Some(&manifest)));
+    tar_of(&files)
+}
+
+/// An OCI archive (`oci-layout`, `index.json`, `blobs/sha256/`) of one
+/// image: its configuration `config` and its uncompressed `layers`, the
+/// index entry annotated `org.opencontainers.image.ref.name` = `ref_name`
+/// (none without).
+fn oci_archive(ref_name: Option<&str>, config: &[u8], layers: &[Vec<u8>]) -> Vec<u8> {
+    let blob = |bytes: &[u8]| format!("blobs/sha256/{}", &sha256(bytes)["sha256:".len()..]);
+    let desc = |media: &str, bytes: &[u8]| serde_json::json!({"mediaType": media, "digest": sha256(bytes), "size": bytes.len()});
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": desc("application/vnd.oci.image.config.v1+json", config),
+        "layers": layers
+            .iter()
+            .map(|l| desc("application/vnd.oci.image.layer.v1.tar", l))
+            .collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    let mut entry = desc("application/vnd.oci.image.manifest.v1+json", &manifest);
+    if let Some(name) = ref_name {
+        entry["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": name});
+    }
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [entry],
+    }))
+    .unwrap();
+    let mut paths = vec![blob(&manifest), blob(config)];
+    paths.extend(layers.iter().map(|l| blob(l)));
+    let mut files: Vec<(&str, Option<&[u8]>)> = vec![
+        ("oci-layout", Some(br#"{"imageLayoutVersion":"1.0.0"}"#)),
+        ("index.json", Some(&index)),
+        (&paths[0], Some(&manifest)),
+        (&paths[1], Some(config)),
+    ];
+    files.extend(
+        paths[2..]
+            .iter()
+            .zip(layers)
+            .map(|(p, l)| (p.as_str(), Some(&l[..]))),
+    );
     tar_of(&files)
 }
 
@@ -927,4 +991,293 @@ fn an_imported_debian_minbase_runs_its_apt_dpkg_and_users(env: Env) {
         .stdout(format!(
             "uid={uid}(_apt) gid={gid}(nogroup) groups={gid}(nogroup)\n"
         ));
+}
+
+/// The images' rows of `images` in `env`, columns split.
+fn image_rows(env: &Env) -> Vec<Vec<String>> {
+    ok(&env.md().arg("images").output().unwrap())
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+/// A configuration whose `rootfs.diff_ids` names another digest than its
+/// layer's uncompressed bytes is refused, as containerd refuses it
+/// ("wrong diff id"): 125 naming the image and the layer, no name, no
+/// extracted directory; also when the layer was already extracted for a
+/// correct image.
+#[rstest]
+fn an_oci_archive_whose_diff_id_lies_is_refused(env: Env) {
+    let layer = tar_of(&[("f", Some(b"real"))]);
+    let lie = sha256(&tar_of(&[("f", Some(b"fake"))]));
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [lie]},
+    }))
+    .unwrap();
+    let bad = write(
+        &env,
+        "lie.tar",
+        &oci_archive(Some("t38-lie:1"), &config, std::slice::from_ref(&layer)),
+    );
+    let layer_dir = env.root.join("layers").join(&sha256(&layer)[7..]);
+    refused(&load(&env, &bad), &["t38-lie:1", "layer 1", &lie]);
+    assert!(!layer_dir.exists(), "the refused layer stayed extracted");
+    assert_eq!(store_temporaries(&env), Vec::<String>::new());
+    assert!(!ok(&env.md().arg("images").output().unwrap()).contains("t38-lie"));
+    let good = write(
+        &env,
+        "good.tar",
+        &oci_archive(
+            Some("t38-true:1"),
+            &config_of(std::slice::from_ref(&layer), None),
+            std::slice::from_ref(&layer),
+        ),
+    );
+    ok(&load(&env, &good));
+    assert!(layer_dir.is_dir());
+    refused(&load(&env, &bad), &["t38-lie:1", "layer 1", &lie]);
+    assert!(!ok(&env.md().arg("images").output().unwrap()).contains("t38-lie"));
+}
+
+/// An archive without a name (`docker save` of an image ID, `skopeo copy`
+/// to `docker-archive:` without one, an OCI layout without ref.name) loads
+/// as Docker loads it: `Loaded image ID: sha256:...`, listed `<none>
+/// <none>`, usable by its ID.
+#[rstest]
+fn an_archive_without_a_name_loads_by_its_id(env: Env) {
+    let busybox = std::fs::read(crate::harness::busybox_tar()).unwrap();
+    let layers = [busybox];
+    let docker_config = config_of(&layers, Some("2024-01-02T03:04:05Z"));
+    let oci_config = config_of(&layers, Some("2024-01-02T03:04:06Z"));
+    for (archive, config) in [
+        (
+            docker_archive_of(None, &docker_config, &layers),
+            &docker_config,
+        ),
+        (oci_archive(None, &oci_config, &layers), &oci_config),
+    ] {
+        let id = sha256(config);
+        let out = ok(&load(&env, &write(&env, "unnamed.tar", &archive)));
+        assert_eq!(out, format!("Loaded image ID: {id}\n"));
+        let rows = image_rows(&env);
+        assert!(
+            rows.iter()
+                .any(|r| r[..3] == ["<none>", "<none>", &id[7..19]]),
+            "{rows:?}"
+        );
+        env.run_image(&id[7..19], &[], &["echo", "by id"])
+            .assert()
+            .success()
+            .stdout("by id\n");
+    }
+    // A tag names it (no <none> row is left); rmi ID removes it.
+    let (docker_id, oci_id) = (sha256(&docker_config), sha256(&oci_config));
+    ok(&env
+        .md()
+        .args(["tag", &docker_id[7..19], "t38-named:1"])
+        .output()
+        .unwrap());
+    ok(&env.md().args(["rmi", &oci_id]).output().unwrap());
+    let rows = image_rows(&env);
+    assert!(!rows.iter().any(|r| r[0] == "<none>"), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r[..3] == ["t38-named", "1", &docker_id[7..19]])
+    );
+}
+/// SIZE is the unpacked size, as Docker shows it, whichever way one image
+/// arrived (imported: an uncompressed layer; loaded from skopeo's
+/// gzip-compressed OCI archive); CREATED is N/A for a configuration
+/// without a date.
+#[rstest]
+fn images_shows_the_unpacked_size_and_na_without_a_date(env: Env) {
+    let busybox = std::fs::read(crate::harness::busybox_tar()).unwrap();
+    let layers = [busybox];
+    let config = config_of(&layers, None);
+    let dir = env.scratch("sizes");
+    let plain = dir.join("plain.tar");
+    std::fs::write(&plain, oci_archive(Some("t38-size:1"), &config, &layers)).unwrap();
+    ok(&load(&env, &plain));
+    let gz = dir.join("gz.tar");
+    let out = std::process::Command::new("skopeo")
+        .args(["copy", "-q", "--dest-compress"])
+        .arg(format!("oci-archive:{}", plain.display()))
+        .arg(format!("oci-archive:{}:t38-size-gz:1", gz.display()))
+        .output()
+        .expect("run skopeo (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let other = Env::with_root_named("other");
+    ok(&load(&other, &gz));
+    let row = |e: &Env, repo: &str| {
+        image_rows(e)
+            .into_iter()
+            .find(|r| r[0] == repo)
+            .unwrap_or_else(|| panic!("no {repo} row"))
+    };
+    let (a, b) = (row(&env, "t38-size"), row(&other, "t38-size-gz"));
+    assert_eq!(a[2], b[2], "not one image");
+    assert_eq!(a[3], "N/A");
+    assert_eq!(a[4], b[4], "one image, two sizes");
+    // The unpacked size: the files' bytes, not the tar's with its headers.
+    let files: u64 = tar::Archive::new(&layers[0][..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().header().entry_size().unwrap())
+        .sum();
+    assert_eq!(a[4], mydocker::format::human_size(files), "{a:?}");
+}
+
+/// Names as Docker's reference grammar reads them: errors quote the whole
+/// name and say what is wrong with it; an OCI layout whose ref.name is a
+/// tag alone (`skopeo copy ... oci-archive:F:v1`) names no repository, so
+/// the image loads unnamed, by its ID.
+#[rstest]
+fn names_follow_dockers_grammar(env: Env) {
+    let tag = |target: &str| env.md().args(["tag", "busybox", target]).output().unwrap();
+    refused(&tag("a//b"), &["\"a//b\"", "empty"]);
+    refused(
+        &tag("App:1"),
+        &["\"App:1\"", "repository name must be lowercase"],
+    );
+    refused(&tag("bb:1:2"), &["\"bb:1:2\"", "a tag is"]);
+    let long = format!("t38/{}", "n".repeat(251));
+    ok(&tag(&long));
+    refused(&tag(&format!("{long}n")), &["255"]);
+    let layers = [std::fs::read(crate::harness::busybox_tar()).unwrap()];
+    let config = config_of(&layers, Some("2024-01-02T03:04:07Z"));
+    let archive = write(&env, "v1.tar", &oci_archive(Some("v1"), &config, &layers));
+    let out = ok(&load(&env, &archive));
+    assert_eq!(out, format!("Loaded image ID: {}\n", sha256(&config)));
+    assert!(!image_rows(&env).iter().any(|r| r[0] == "v1"));
+}
+
+/// Docker's shorthands: `images -q` (an ID per row), `images
+/// REPOSITORY[:TAG]` (that repository's rows), `image ls` and `image rm`
+/// (`images`, `rmi`), and `load` reading its archive from stdin without
+/// `-i` (or with `-i -`).
+#[rstest]
+fn images_quiet_and_by_repository_image_aliases_and_load_from_stdin(env: Env) {
+    let md = |args: &[&str]| ok(&env.md().args(args).output().unwrap());
+    md(&["tag", "busybox", "t38-q:1"]);
+    md(&["tag", "busybox", "t38-q:2"]);
+    let rows = image_rows(&env);
+    let quiet = md(&["images", "-q"]);
+    let ids: Vec<&str> = quiet.lines().collect();
+    assert_eq!(ids.len(), rows.len(), "{quiet}");
+    assert!(
+        ids.iter()
+            .all(|i| i.len() == 12 && i.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{quiet}"
+    );
+    let repo = md(&["images", "t38-q"]);
+    assert_eq!(repo.lines().count(), 3, "{repo}");
+    assert!(
+        repo.lines().skip(1).all(|l| l.starts_with("t38-q ")),
+        "{repo}"
+    );
+    let one = md(&["images", "-q", "t38-q:2"]);
+    assert_eq!(one.lines().collect::<Vec<_>>(), [ids[0]], "{one}");
+    assert_eq!(md(&["image", "ls"]), md(&["images"]));
+    assert_eq!(md(&["image", "rm", "t38-q:2"]), "Untagged: t38-q:2\n");
+    let archive = env.scratch("stdin").join("q.tar");
+    md(&["save", "-o", archive.to_str().unwrap(), "t38-q:1"]);
+    for args in [&["load"][..], &["load", "-i", "-"][..]] {
+        let other = Env::with_root_named("other");
+        let out = other
+            .md()
+            .args(args)
+            .pipe_stdin(&archive)
+            .unwrap()
+            .output()
+            .unwrap();
+        assert_eq!(ok(&out), "Loaded image: t38-q:1\n");
+    }
+}
+
+/// `save` as Docker: several images in one archive (one entry per image,
+/// its names together), an image given by ID saved without a name, and
+/// the archive on stdout when there is no `-o` (stdout not a terminal).
+/// `load` gives them back as they were.
+#[rstest]
+fn save_writes_several_images_and_ids_to_stdout(env: Env) {
+    let md = |args: &[&str]| ok(&env.md().args(args).output().unwrap());
+    md(&["tag", "busybox", "t38-s:1"]);
+    md(&["tag", "busybox", "t38-s:2"]);
+    let small = [tar_of(&[("f", Some(b"small"))])];
+    let small_config = config_of(&small, Some("2024-01-02T03:04:08Z"));
+    let archive = docker_archive_of(Some("t38-s2:1"), &small_config, &small);
+    ok(&load(&env, &write(&env, "s2.tar", &archive)));
+    let busybox = [std::fs::read(crate::harness::busybox_tar()).unwrap()];
+    let unnamed_config = config_of(&busybox, Some("2024-01-02T03:04:09Z"));
+    let unnamed = sha256(&unnamed_config);
+    let archive = oci_archive(None, &unnamed_config, &busybox);
+    ok(&load(&env, &write(&env, "unnamed.tar", &archive)));
+    let out = env
+        .md()
+        .args(["save", "t38-s:1", "t38-s2:1", "t38-s:2", &unnamed[7..19]])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved = env.scratch("saved").join("all.tar");
+    std::fs::write(&saved, &out.stdout).unwrap();
+    let other = Env::with_root_named("other");
+    let loaded = ok(&load(&other, &saved));
+    assert_eq!(
+        loaded,
+        format!(
+            "Loaded image: t38-s:1\nLoaded image: t38-s:2\nLoaded image: t38-s2:1\nLoaded image ID: {unnamed}\n"
+        )
+    );
+    other
+        .run_image("t38-s:2", &[], &["echo", "saved"])
+        .assert()
+        .success()
+        .stdout("saved\n");
+}
+
+/// `inspect IMAGE` (when no container has that name) and `image inspect
+/// IMAGE`: the image as JSON with Docker's field names, `-f` as for
+/// containers; an unknown image is 125.
+#[rstest]
+fn inspect_shows_an_image(env: Env) {
+    let md = |args: &[&str]| env.md().args(args).output().unwrap();
+    ok(&md(&["tag", "busybox", "t38-i:1"]));
+    let doc: serde_json::Value = serde_json::from_str(&ok(&md(&["inspect", "t38-i:1"]))).unwrap();
+    let image = &doc[0];
+    let id = image["Id"].as_str().unwrap_or_else(|| panic!("{doc}"));
+    assert!(id.starts_with("sha256:"), "{doc}");
+    let tags = image["RepoTags"].to_string();
+    assert!(
+        tags.contains("\"t38-i:1\"") && tags.contains("\"busybox:latest\""),
+        "{doc}"
+    );
+    assert_eq!(
+        image["RootFS"]["Layers"].as_array().map(Vec::len),
+        Some(1),
+        "{doc}"
+    );
+    assert!(image["Size"].as_u64().is_some_and(|s| s > 0), "{doc}");
+    let out = ok(&md(&["image", "inspect", "-f", "{{.Id}}", &id[7..19]]));
+    assert_eq!(out, format!("{id}\n"));
+    refused(
+        &md(&["image", "inspect", "t38-nosuch:1"]),
+        &["t38-nosuch:1"],
+    );
 }

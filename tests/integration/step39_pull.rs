@@ -652,6 +652,9 @@ enum LayerAnswer {
     TokenForUserOnly,
     /// Held (after counting the request) until `FakeRegistry::release`.
     Stalled,
+    /// Serve whole, but the configuration's `rootfs.diff_ids` names
+    /// another digest than the layer's.
+    WrongDiffId,
 }
 
 /// A registry of a few lines, for what the real one does not do: ask for
@@ -675,9 +678,13 @@ fn sha(bytes: &[u8]) -> String {
 impl FakeRegistry {
     fn start(answer: LayerAnswer) -> FakeRegistry {
         let layer = crate::step38_image_store::tar_of(&[("hello", Some(b"fake\n"))]);
-        let config = format!(
-            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}},"config":{{}}}}"#,
+        let diff_id = if answer == LayerAnswer::WrongDiffId {
+            sha(b"another layer")
+        } else {
             sha(&layer)
+        };
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}},"config":{{}}}}"#
         );
         // No mediaType field: the Content-Type says what it is.
         let manifest = format!(
@@ -870,6 +877,7 @@ fn an_index_behind_a_bearer_token_gives_its_linux_amd64_manifest(env: Env) {
 #[rstest]
 #[case::error_500(LayerAnswer::Error500, "500")]
 #[case::closed_mid_blob(LayerAnswer::CloseHalfway, "layer 1")]
+#[case::wrong_diff_id(LayerAnswer::WrongDiffId, "layer 1")]
 fn a_failing_registry_leaves_nothing_named(
     env: Env,
     #[case] answer: LayerAnswer,
@@ -882,11 +890,15 @@ fn a_failing_registry_leaves_nothing_named(
         &[&image, word],
     );
     assert_eq!(index_names(&env.root), Vec::<String>::new());
+    // A whole blob of the right digest stays for `image prune` (another
+    // pull may be about to use it); a broken one is never kept.
     assert!(
-        !env.root
-            .join("blobs/sha256")
-            .join(&reg.layer["sha256:".len()..])
-            .exists()
+        answer == LayerAnswer::WrongDiffId
+            || !env
+                .root
+                .join("blobs/sha256")
+                .join(&reg.layer["sha256:".len()..])
+                .exists()
     );
     assert!(
         !env.root
