@@ -65,9 +65,6 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         .context("config.json has no process")?;
     let argv = process.args().clone().unwrap_or_default();
     ensure!(!argv.is_empty(), "process.args: empty, nothing to run");
-    if process.terminal().unwrap_or(false) {
-        bail!("process.terminal: a terminal (--console-socket) is not supported yet");
-    }
     refuse_set(
         "process.apparmorProfile",
         process.apparmor_profile().is_some(),
@@ -102,7 +99,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         view: view(config, root.readonly().unwrap_or(false))?,
         devices: Vec::new(),
         cgroup_tasks: Vec::new(),
-        terminal: None,
+        terminal: terminal(process),
         workdir: Some(process.cwd().display().to_string()),
         exec_fifo: None,
         rlimits: process
@@ -155,6 +152,19 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         devices,
         oom_score_adj: process.oom_score_adj(),
         oci_version: config.version().clone(),
+    })
+}
+
+/// `process.terminal`: init makes a pseudo-terminal of this size
+/// (`process.consoleSize`, else the kernel's 0x0 until the caller sets
+/// one) and sends its master over `--console-socket`.
+fn terminal(process: &oci_spec::runtime::Process) -> Option<crate::terminal::Size> {
+    process.terminal().unwrap_or(false).then(|| {
+        let size = process.console_size();
+        crate::terminal::Size {
+            rows: size.map_or(0, |s| s.height() as u16),
+            cols: size.map_or(0, |s| s.width() as u16),
+        }
     })
 }
 

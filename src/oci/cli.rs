@@ -35,19 +35,19 @@ pub enum Verb {
     Delete(liboci_cli::Delete),
     /// Create and start a container, and wait for it (unless `--detach`)
     Run(liboci_cli::Run),
-    /// Not supported yet
+    /// Run one more process in a running container
     Exec(liboci_cli::Exec),
-    /// Not supported yet
+    /// List the processes of a container
     Ps(liboci_cli::Ps),
-    /// Not supported yet
+    /// Freeze every process of a container
     Pause(liboci_cli::Pause),
-    /// Not supported yet
+    /// Thaw a paused container
     Resume(liboci_cli::Resume),
-    /// Not supported yet
+    /// List the containers under --root
     List(liboci_cli::List),
-    /// Not supported yet
+    /// Write a default config.json
     Spec(liboci_cli::Spec),
-    /// Not supported yet
+    /// Print what this runtime supports (the runtime-spec's features document)
     Features(liboci_cli::Features),
 }
 

@@ -24,13 +24,23 @@ use crate::cgroups::{self, Cgroup, detect::Hierarchy};
 use crate::container::guard::Guard;
 use crate::container::{exec_fifo, process};
 
-/// `create --bundle B [--pid-file F] ID`: returns once init waits for
-/// `start`. Returns init's PID.
-pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> Result<i32> {
+/// `create --bundle B [--pid-file F] [--console-socket S] ID`: returns
+/// once init waits for `start`. Returns init's PID. With
+/// `process.terminal`, init's stdin is a connection to `S`, over which it
+/// sends the master of the terminal it makes (step 36's init does the
+/// same for `run -t`).
+pub fn create(
+    root: &Root,
+    id: &str,
+    bundle: &Path,
+    pid_file: Option<&Path>,
+    console_socket: Option<&Path>,
+) -> Result<i32> {
     check_id(id)?;
     let bundle =
         std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", bundle.display()))?;
     let plan = bundle::plan(&bundle)?;
+    let console = connect_console(plan.spec.terminal.is_some(), console_socket)?;
     let dir = root.make(id)?;
     let dir = Guard::new(dir, |_| {
         let _ = root.remove(id);
@@ -81,8 +91,13 @@ pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> 
         &spec,
         &**cgroup,
         &launch,
-        &[(fifo.as_raw_fd(), exec_fifo::INIT_FD)],
+        &console
+            .iter()
+            .map(|c| (c.as_raw_fd(), 0))
+            .chain([(fifo.as_raw_fd(), exec_fifo::INIT_FD)])
+            .collect::<Vec<_>>(),
     )?;
+    drop(console);
     if let Some(failed) = failed {
         let _ = crate::namespaces::wait_exit_code(pid);
         bail!("{}", failed.message);
@@ -109,6 +124,26 @@ pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> 
     cgroup.keep();
     dir.keep();
     Ok(pid_raw)
+}
+
+/// The connection to `--console-socket` a terminal needs; a socket
+/// without a terminal, or a terminal without a socket, is refused.
+fn connect_console(
+    terminal: bool,
+    socket: Option<&Path>,
+) -> Result<Option<std::os::unix::net::UnixStream>> {
+    match (terminal, socket) {
+        (true, Some(path)) => Ok(Some(
+            std::os::unix::net::UnixStream::connect(path)
+                .with_context(|| format!("--console-socket {}: connect", path.display()))?,
+        )),
+        (true, None) => bail!("process.terminal: a terminal needs --console-socket"),
+        (false, Some(path)) => bail!(
+            "--console-socket {}: only used with process.terminal: true",
+            path.display()
+        ),
+        (false, None) => Ok(None),
+    }
 }
 
 /// The cgroup `linux.cgroupsPath` names: an absolute path from each
@@ -202,7 +237,7 @@ pub fn state(root: &Root, id: &str) -> Result<()> {
     let record = root.load(id)?;
     let status = root.status(&record);
     let pid = match status {
-        Status::Created | Status::Running => record.pid.unwrap_or(0),
+        Status::Created | Status::Running | Status::Paused => record.pid.unwrap_or(0),
         _ => 0,
     };
     let out = StateJson {
@@ -235,6 +270,29 @@ struct StateJson<'a> {
     annotations: &'a std::collections::HashMap<String, String>,
 }
 
+/// `pause ID` / `resume ID`: freeze or thaw a running (or paused)
+/// container's cgroup.
+pub fn pause(root: &Root, id: &str, freeze: bool) -> Result<()> {
+    let record = root.load(id)?;
+    match (root.status(&record), freeze) {
+        (Status::Running, true) | (Status::Paused, false) => {}
+        (s, true) => bail!(
+            "cannot pause container {id}: it is {}, not running",
+            s.as_str()
+        ),
+        (s, false) => bail!(
+            "cannot resume container {id}: it is {}, not paused",
+            s.as_str()
+        ),
+    }
+    super::freezer::set(&record.cgroups, freeze)
+}
+
+/// Every process in the container's cgroups, host PIDs in order.
+pub fn pids(record: &Record) -> Vec<i32> {
+    cgroup_pids(record)
+}
+
 /// `kill ID [SIGNAL]`: to init, or with `--all` to every process of its
 /// cgroup.
 pub fn kill_verb(root: &Root, args: &Kill) -> Result<()> {
@@ -248,8 +306,10 @@ pub fn kill_verb(root: &Root, args: &Kill) -> Result<()> {
         return Ok(());
     }
     match (status, record.pid) {
-        (Status::Created | Status::Running, Some(pid)) => kill(Pid::from_raw(pid), signal)
-            .with_context(|| format!("send {signal} to container {}", record.id)),
+        (Status::Created | Status::Running | Status::Paused, Some(pid)) => {
+            kill(Pid::from_raw(pid), signal)
+                .with_context(|| format!("send {signal} to container {}", record.id))
+        }
         // runc's words, which containerd's shim recognises.
         _ => bail!("cannot signal {}: container not running", record.id),
     }
@@ -281,11 +341,19 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
         Err(e) => return Err(e),
     };
     match root.status(&record) {
-        Status::Running if !force => {
+        Status::Running | Status::Paused if !force => {
             bail!("cannot delete container {id}: it is running (stop it, or use --force)")
         }
         Status::Stopped => {}
         _ => {
+            // A frozen process dies of SIGKILL only once thawed: send
+            // it first, then thaw, so nothing runs on meanwhile.
+            if super::freezer::frozen(&record.cgroups) {
+                for pid in cgroup_pids(&record) {
+                    let _ = kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                }
+                super::freezer::set(&record.cgroups, false)?;
+            }
             cgroups::kill_all(&record.cgroups)?;
             wait_ended(root, &record);
         }
@@ -312,6 +380,7 @@ pub fn run(root: &Root, args: &liboci_cli::Run) -> Result<i32> {
         &args.container_id,
         &args.bundle,
         args.pid_file.as_deref(),
+        args.console_socket.as_deref(),
     )?;
     if let Err(e) = start(root, &args.container_id) {
         let _ = delete(root, &args.container_id, true);

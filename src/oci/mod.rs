@@ -16,6 +16,9 @@
 pub mod bundle;
 pub mod cli;
 pub mod commands;
+pub mod exec;
+pub mod freezer;
+pub mod inspect;
 pub mod state;
 
 use std::ffi::OsString;
@@ -80,11 +83,14 @@ fn dispatch(opts: &Opts) -> Result<i32> {
     );
     match &opts.verb {
         Verb::Create(c) => {
-            if c.console_socket.is_some() {
-                bail!("--console-socket: terminals are not supported yet");
-            }
             ensure_no_extra_fds(c.preserve_fds)?;
-            commands::create(&root, &c.container_id, &c.bundle, c.pid_file.as_deref())?;
+            commands::create(
+                &root,
+                &c.container_id,
+                &c.bundle,
+                c.pid_file.as_deref(),
+                c.console_socket.as_deref(),
+            )?;
             Ok(0)
         }
         Verb::Start(s) => commands::start(&root, &s.container_id).map(|()| 0),
@@ -92,13 +98,16 @@ fn dispatch(opts: &Opts) -> Result<i32> {
         Verb::Kill(k) => commands::kill_verb(&root, k).map(|()| 0),
         Verb::Delete(d) => commands::delete(&root, &d.container_id, d.force).map(|()| 0),
         Verb::Run(r) => {
-            if r.console_socket.is_some() {
-                bail!("--console-socket: terminals are not supported yet");
-            }
             ensure_no_extra_fds(r.preserve_fds)?;
             commands::run(&root, r)
         }
-        _ => bail!("not supported by mydocker yet"),
+        Verb::Exec(e) => exec::exec(&root, e),
+        Verb::Ps(p) => inspect::ps(&root, p).map(|()| 0),
+        Verb::List(l) => inspect::list(&root, l).map(|()| 0),
+        Verb::Pause(p) => commands::pause(&root, &p.container_id, true).map(|()| 0),
+        Verb::Resume(r) => commands::pause(&root, &r.container_id, false).map(|()| 0),
+        Verb::Spec(s) => inspect::spec(s).map(|()| 0),
+        Verb::Features(_) => inspect::features().map(|()| 0),
     }
 }
 

@@ -8,6 +8,7 @@
 //! - `creating`: the directory exists, no process is recorded yet;
 //! - `created`: the process lives and the FIFO is still there;
 //! - `running`: the process lives and the FIFO is gone (`start` removed it);
+//! - `paused`: running, and its cgroup is frozen (`pause`, [`super::freezer`]);
 //! - `stopped`: the recorded process (same PID *and* start time, so never a
 //!   stranger that reused the PID) has ended, or is a zombie its parent
 //!   has not reaped yet.
@@ -51,6 +52,7 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -60,6 +62,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -129,12 +132,30 @@ impl Root {
                     Status::Stopped
                 } else if self.fifo(&record.id).exists() {
                     Status::Created
+                } else if super::freezer::frozen(&record.cgroups) {
+                    Status::Paused
                 } else {
                     Status::Running
                 }
             }
             _ => Status::Creating,
         }
+    }
+
+    /// Every container's record, by ID; directories without a readable
+    /// record (one being created or removed) are skipped.
+    pub fn all(&self) -> Result<Vec<Record>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("read {}", self.dir.display())),
+        };
+        let mut records: Vec<Record> = entries
+            .flatten()
+            .filter_map(|e| self.load(&e.file_name().to_string_lossy()).ok())
+            .collect();
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(records)
     }
 
     /// Forget a container: remove its directory.
