@@ -59,11 +59,17 @@ pub fn create(
     root.save(&record)?;
     let fifo = exec_fifo::make(&root.fifo(id))?;
 
-    let cgroup = make_cgroup(id, &plan)?;
+    let (cgroup, freezer) = make_cgroup(id, &plan)?;
+    let freezer = Guard::new(freezer, |f| {
+        if let Some(dir) = f {
+            let _ = cgroups::remove_paths(&[dir]);
+        }
+    });
     let cgroup = Guard::new(cgroup, |c| {
         let _ = c.destroy();
     });
     record.cgroups = cgroup.paths();
+    record.cgroups.extend(freezer.iter().cloned());
     cgroup.apply(&plan.resources)?;
     cgroup.restrict_devices(&plan.devices)?;
 
@@ -108,6 +114,10 @@ pub fn create(
             std::fs::write(format!("/proc/{pid_raw}/oom_score_adj"), adj.to_string())
                 .context("process.oomScoreAdj: write /proc/PID/oom_score_adj")?;
         }
+        if let Some(dir) = &*freezer {
+            cgroups::join(std::slice::from_ref(dir), pid_raw)
+                .context("place the container in its freezer cgroup")?;
+        }
         record.pid = Some(pid_raw);
         record.pid_start = crate::proc_stat::process_start_time(pid_raw);
         root.save(&record)?;
@@ -122,6 +132,7 @@ pub fn create(
         return Err(e);
     }
     cgroup.keep();
+    freezer.keep();
     dir.keep();
     Ok(pid_raw)
 }
@@ -149,7 +160,9 @@ fn connect_console(
 /// The cgroup `linux.cgroupsPath` names: an absolute path from each
 /// hierarchy's root (containerd's `/NAMESPACE/ID`), a relative one below
 /// this process's cgroup; without one, `mydocker-runc-ID` below it.
-fn make_cgroup(id: &str, plan: &Plan) -> Result<Box<dyn Cgroup>> {
+/// Also returns, on a cgroup v1 machine, the container's directory in the
+/// freezer hierarchy, which the engine does not use but `pause` does.
+fn make_cgroup(id: &str, plan: &Plan) -> Result<(Box<dyn Cgroup>, Option<PathBuf>)> {
     let mut hierarchy = Hierarchy::read(Path::new("/proc")).context("read the cgroup hierarchy")?;
     let path = plan
         .cgroups_path
@@ -189,7 +202,25 @@ fn make_cgroup(id: &str, plan: &Plan) -> Result<Box<dyn Cgroup>> {
             make_parents(mount, own, false)?;
         }
     }
-    Ok(cgroups::new_manager(&hierarchy, &name)?.create()?)
+    let freezer = match hierarchy.v1.get("freezer") {
+        Some((mount, own)) => {
+            make_parents(mount, own, false)?;
+            let dir = mount.join(own.strip_prefix("/").unwrap_or(own)).join(&name);
+            std::fs::create_dir(&dir)
+                .with_context(|| format!("create the cgroup {}", dir.display()))?;
+            Some(dir)
+        }
+        None => None,
+    };
+    match cgroups::new_manager(&hierarchy, &name).and_then(|m| m.create()) {
+        Ok(cgroup) => Ok((cgroup, freezer)),
+        Err(e) => {
+            if let Some(dir) = &freezer {
+                let _ = cgroups::remove_paths(std::slice::from_ref(dir));
+            }
+            Err(e.into())
+        }
+    }
 }
 
 /// Make the cgroup directories above a container's (containerd's

@@ -108,23 +108,17 @@ pub fn exec(root: &Root, args: &liboci_cli::Exec) -> Result<i32> {
     if root.status(&record) == Status::Stopped {
         bail!("cannot exec in container {id}: it has stopped");
     }
-    for (file, flag) in &namespaces {
+    // All but the mount namespace now; the child joins that one, so this
+    // process keeps the host's paths for --pid-file and --log.
+    let (mount, others): (Vec<_>, Vec<_>) = namespaces
+        .into_iter()
+        .partition(|(_, flag)| *flag == CloneFlags::CLONE_NEWNS);
+    for (file, flag) in &others {
         Linux
             .setns(file, *flag)
             .with_context(|| format!("join container {id}'s {flag:?} namespace"))?;
     }
-    drop(namespaces);
-    nix::unistd::chdir("/").context("chdir to the container's root")?;
-    let slave = match &socket {
-        Some(socket) => {
-            let pty = crate::terminal::pty::open(Path::new("/dev/pts"))
-                .context("make a terminal in the container's /dev/pts")?;
-            crate::terminal::console_socket::send(socket.as_fd(), pty.master.as_fd())?;
-            Some(pty.slave)
-        }
-        None => None,
-    };
-    drop(socket);
+    drop(others);
 
     process::block_forwarded_signals()?;
     // SAFETY: single-threaded; the child only writes, then execs or exits.
@@ -140,12 +134,7 @@ pub fn exec(root: &Root, args: &liboci_cli::Exec) -> Result<i32> {
                     fail(anyhow::Error::new(e).context("join the container's cgroup"));
                 }
             }
-            if let Some(slave) = &slave
-                && let Err(e) = crate::terminal::pty::take_as_controlling(slave)
-            {
-                fail(e.into());
-            }
-            if let Err(e) = enter(&plan) {
+            if let Err(e) = enter(id, mount, socket, &plan) {
                 fail(e);
             }
             let env = plan.spec.env.clone().unwrap_or_default();
@@ -153,7 +142,7 @@ pub fn exec(root: &Root, args: &liboci_cli::Exec) -> Result<i32> {
         }
         ForkResult::Parent { child } => {
             drop(cgroups);
-            drop(slave);
+            drop(socket);
             if let Some(f) = &args.pid_file {
                 crate::atomic_file::write_atomic(f, child.as_raw().to_string().as_bytes())
                     .with_context(|| format!("write the pid file {}", f.display()))?;
@@ -166,9 +155,30 @@ pub fn exec(root: &Root, args: &liboci_cli::Exec) -> Result<i32> {
     }
 }
 
-/// In the child, inside: working directory, limits, then the user and
-/// capabilities (and no_new_privs) last, as `create`'s init does.
-fn enter(plan: &bundle::Plan) -> Result<()> {
+/// In the child: join the mount namespace; make the terminal in the
+/// container's devpts, send its master and take its slave; then the
+/// working directory, limits, and the user and capabilities (and
+/// no_new_privs) last, as `create`'s init does.
+fn enter(
+    id: &str,
+    mount: Vec<(File, CloneFlags)>,
+    socket: Option<UnixStream>,
+    plan: &bundle::Plan,
+) -> Result<()> {
+    for (file, flag) in &mount {
+        Linux
+            .setns(file, *flag)
+            .with_context(|| format!("join container {id}'s mount namespace"))?;
+    }
+    drop(mount);
+    nix::unistd::chdir("/").context("chdir to the container's root")?;
+    if let Some(socket) = socket {
+        let pty = crate::terminal::pty::open(Path::new("/dev/pts"))
+            .context("make a terminal in the container's /dev/pts")?;
+        crate::terminal::console_socket::send(socket.as_fd(), pty.master.as_fd())?;
+        drop(pty.master);
+        crate::terminal::pty::take_as_controlling(&pty.slave)?;
+    }
     if let Some(dir) = &plan.spec.workdir {
         nix::unistd::chdir(dir.as_str()).with_context(|| format!("process.cwd {dir}: chdir"))?;
     }

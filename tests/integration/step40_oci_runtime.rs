@@ -426,3 +426,289 @@ fn containerd_runs_a_container_with_mydocker_as_its_runtime(env: Env) {
     );
     assert_eq!(ok(&ctd.ctr(&["container", "ls", "-q"])), "");
 }
+
+/// A created and started container running `sleep 60`.
+fn running(env: &Env, id: &str) -> PathBuf {
+    let b = bundle(env, id, &["sleep", "1000"], |_| {});
+    create(env, &b, id, &[]);
+    ok(&rt(env).args(["start", id]).output().unwrap());
+    b
+}
+
+#[rstest]
+fn exec_joins_the_container_inline_and_from_a_process_file(env: Env) {
+    let id = "oci-exec";
+    running(&env, id);
+    let exec = |args: &[&str]| rt(&env).arg("exec").args(args).output().unwrap();
+    // Its UTS and mount namespaces: the container's hostname and root.
+    assert_eq!(ok(&exec(&[id, "hostname"])), "oci-test\n");
+    assert_eq!(ok(&exec(&[id, "ls", "/bin/busybox"])), "/bin/busybox\n");
+    // Its PID namespace: init (sleep) is PID 1 there.
+    assert_eq!(ok(&exec(&[id, "cat", "/proc/1/comm"])), "sleep\n");
+    // --env adds to the configuration's environment, --cwd, --user.
+    let out = exec(&[
+        "--env",
+        "GREETING=hi there",
+        "--cwd",
+        "/proc",
+        id,
+        "sh",
+        "-c",
+        "echo $GREETING; pwd; echo $PATH",
+    ]);
+    assert_eq!(ok(&out), "hi there\n/proc\n/usr/sbin:/usr/bin:/sbin:/bin\n");
+    let ids = ok(&exec(&[
+        "--user",
+        "1000:1001",
+        id,
+        "sh",
+        "-c",
+        "id -u; id -g",
+    ]));
+    assert_eq!(ids, "1000\n1001\n");
+    // The configuration's capabilities, never more (CAP_NET_ADMIN is not
+    // among them: bit 12 is clear in the bounding set).
+    let status = ok(&exec(&[id, "grep", "CapBnd", "/proc/self/status"]));
+    let bnd = u64::from_str_radix(status.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(bnd & (1 << 12), 0, "{status}");
+    assert_ne!(bnd & (1 << 5), 0, "CAP_KILL kept: {status}");
+    // In the foreground, exec exits with the process's code, as runc.
+    assert_eq!(exec(&[id, "sh", "-c", "exit 3"]).status.code(), Some(3));
+
+    // --process FILE --detach --pid-file: the process keeps running after
+    // exec returns, in the container's cgroup (ps lists it).
+    let file = env.scratch("exec").join("process.json");
+    std::fs::write(
+        &file,
+        json!({
+            "args": ["sh", "-c", "echo from the file > /run/mark; exec sleep 60"],
+            "env": ["PATH=/bin"],
+            "cwd": "/",
+            "user": {"uid": 0, "gid": 0}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let pid_file = env.scratch("exec").join("exec.pid");
+    ok(&exec(&[
+        "--process",
+        file.to_str().unwrap(),
+        "--detach",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        id,
+    ]));
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    wait_for("the detached process's mark", || {
+        (ok(&exec(&[id, "cat", "/run/mark"])) == "from the file\n").then_some(())
+    });
+    let listed: Vec<i32> = serde_json::from_str(&ok(&rt(&env)
+        .args(["ps", "--format", "json", id])
+        .output()
+        .unwrap()))
+    .unwrap();
+    let init = state(&env, id)["pid"].as_i64().unwrap() as i32;
+    assert!(
+        listed.contains(&pid) && listed.contains(&init),
+        "{listed:?}"
+    );
+    let table = ok(&rt(&env).args(["ps", id]).output().unwrap());
+    assert!(
+        table.starts_with("UID") && table.contains("sleep 60"),
+        "{table}"
+    );
+
+    // Flags it cannot honour are refused by name.
+    let refused = exec(&["--apparmor", "x", id, "true"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--apparmor"));
+    ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+    // Not in a stopped (here: gone) container.
+    assert_eq!(exec(&[id, "true"]).status.code(), Some(1));
+}
+
+#[rstest]
+fn pause_freezes_and_resume_thaws_list_shows_each_status(env: Env) {
+    let id = "oci-pause";
+    running(&env, id);
+    let verb = |v: &str| ok(&rt(&env).args([v, id]).output().unwrap());
+    verb("pause");
+    assert_eq!(state(&env, id)["status"], "paused");
+    let init = state(&env, id)["pid"].as_i64().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
+    let listed: Value = serde_json::from_str(&ok(&rt(&env)
+        .args(["list", "--format", "json"])
+        .output()
+        .unwrap()))
+    .unwrap();
+    assert_eq!(listed[0]["id"], id, "{listed}");
+    assert_eq!(listed[0]["status"], "paused", "{listed}");
+    // A second pause, and exec into a paused container, are refused.
+    assert_eq!(
+        rt(&env).args(["pause", id]).output().unwrap().status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        rt(&env)
+            .args(["exec", id, "true"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+    verb("resume");
+    assert_eq!(state(&env, id)["status"], "running", "was frozen: {stat}");
+    let table = ok(&rt(&env).arg("list").output().unwrap());
+    let mut lines = table.lines();
+    assert!(lines.next().unwrap().starts_with("ID "), "{table}");
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(&row[..3], &[id, &init.to_string(), "running"], "{table}");
+    assert_eq!(
+        ok(&rt(&env).args(["list", "-q"]).output().unwrap()),
+        format!("{id}\n")
+    );
+    // A paused container is deleted with --force too.
+    verb("pause");
+    ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+    assert_eq!(ok(&rt(&env).args(["list", "-q"]).output().unwrap()), "");
+}
+
+#[rstest]
+fn spec_writes_a_default_config_and_features_says_what_is_supported(env: Env) {
+    let dir = env.scratch("spec");
+    ok(&rt(&env)
+        .args(["spec", "--bundle"])
+        .arg(&dir)
+        .output()
+        .unwrap());
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["root"]["path"], "rootfs");
+    assert_eq!(config["process"]["args"], json!(["sh"]));
+    assert_eq!(config["process"]["terminal"], true);
+    // Not overwritten; --rootless refused.
+    let again = rt(&env)
+        .args(["spec", "--bundle"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    let rootless = rt(&env).args(["spec", "--rootless"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&rootless.stderr).contains("--rootless"));
+    let features: Value =
+        serde_json::from_str(&ok(&rt(&env).arg("features").output().unwrap())).unwrap();
+    assert_eq!(features["ociVersionMin"], "1.0.0");
+    assert_eq!(features["linux"]["cgroup"]["systemd"], false);
+    assert!(
+        features["linux"]["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("CAP_KILL")),
+        "{features}"
+    );
+}
+
+/// A `--console-socket` of the test's: the runtime connects and sends one
+/// descriptor, the terminal's master, which this returns.
+struct ConsoleSocket {
+    path: PathBuf,
+    master: std::sync::mpsc::Receiver<std::os::fd::OwnedFd>,
+}
+
+impl ConsoleSocket {
+    fn new(env: &Env, name: &str) -> ConsoleSocket {
+        let path = env.scratch("console").join(format!("{name}.sock"));
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            if let Ok((conn, _)) = listener.accept()
+                && let Ok(Some(fd)) =
+                    mydocker::terminal::console_socket::receive(std::os::fd::AsFd::as_fd(&conn))
+            {
+                let _ = tx.send(fd);
+            }
+        });
+        ConsoleSocket { path, master: rx }
+    }
+
+    /// The master, once sent.
+    fn master(&self) -> std::fs::File {
+        self.master
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a terminal over the console socket")
+            .into()
+    }
+}
+
+/// Read `master` until `text` has appeared (at most 10 s); returns all read.
+fn read_until(master: &std::fs::File, text: &str) -> String {
+    use std::io::Read;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut reader = master.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    while !seen.contains(text) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            Err(_) => panic!("{text:?} never came; read {seen:?}"),
+        }
+    }
+    seen
+}
+
+#[rstest]
+fn a_terminal_goes_to_the_console_socket_for_create_and_exec(env: Env) {
+    use std::io::Write;
+    let id = "oci-tty";
+    let b = bundle(
+        &env,
+        id,
+        &["sh", "-c", "tty; read line; echo got $line; exec sleep 60"],
+        |c| c["process"]["terminal"] = json!(true),
+    );
+    // A terminal without a socket is refused, and leaves nothing.
+    let refused = rt(&env)
+        .args(["create", "--bundle"])
+        .arg(&b)
+        .arg(id)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--console-socket"));
+    let console = ConsoleSocket::new(&env, "create");
+    create(
+        &env,
+        &b,
+        id,
+        &["--console-socket", console.path.to_str().unwrap()],
+    );
+    let mut master = console.master();
+    ok(&rt(&env).args(["start", id]).output().unwrap());
+    read_until(&master, "/dev/pts/0");
+    master.write_all(b"typed\n").unwrap();
+    read_until(&master, "got typed");
+
+    let console = ConsoleSocket::new(&env, "exec");
+    let exec = rt(&env)
+        .args(["exec", "--tty", "--detach", "--console-socket"])
+        .arg(&console.path)
+        .args([id, "sh", "-c", "tty; read line; echo exec got $line"])
+        .output()
+        .unwrap();
+    ok(&exec);
+    let mut master = console.master();
+    read_until(&master, "/dev/pts/1");
+    master.write_all(b"more\n").unwrap();
+    read_until(&master, "exec got more");
+    ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+}
