@@ -490,14 +490,28 @@ fn exec_joins_the_container_inline_and_from_a_process_file(env: Env) {
     )
     .unwrap();
     let pid_file = env.scratch("exec").join("exec.pid");
-    ok(&exec(&[
-        "--process",
-        file.to_str().unwrap(),
-        "--detach",
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        id,
-    ]));
+    // Its stdio is a file: the process keeps what it inherits open, so a
+    // pipe would not end while it runs (as with runc).
+    let out = rt(&env)
+        .args([
+            "exec",
+            "--process",
+            file.to_str().unwrap(),
+            "--detach",
+            "--pid-file",
+        ])
+        .arg(&pid_file)
+        .arg(id)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(env.scratch("exec").join("out")).unwrap())
+        .stderr(std::fs::File::create(env.scratch("exec").join("err")).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        out.success(),
+        "{}",
+        std::fs::read_to_string(env.scratch("exec").join("err")).unwrap()
+    );
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     wait_for("the detached process's mark", || {
         (ok(&exec(&[id, "cat", "/run/mark"])) == "from the file\n").then_some(())
@@ -711,4 +725,147 @@ fn a_terminal_goes_to_the_console_socket_for_create_and_exec(env: Env) {
     master.write_all(b"more\n").unwrap();
     read_until(&master, "exec got more");
     ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+}
+
+impl Containerd {
+    /// `ctr ARGS` on a terminal of the test's (ctr's `-t` needs one): its
+    /// output until it exits.
+    fn ctr_on_terminal(&self, args: &[&str]) -> (Option<i32>, String) {
+        use std::io::Read;
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let io = |fd: &std::os::fd::OwnedFd| Stdio::from(fd.try_clone().unwrap());
+        let mut child = Command::new("ctr")
+            .arg("--address")
+            .arg(&self.socket)
+            .arg("--namespace")
+            .arg(&self.namespace)
+            .args(args)
+            .stdin(io(&pty.slave))
+            .stdout(io(&pty.slave))
+            .stderr(io(&pty.slave))
+            .spawn()
+            .unwrap();
+        drop(pty.slave);
+        let mut master = std::fs::File::from(pty.master);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut all = Vec::new();
+            // EIO once ctr and the container's side have closed it.
+            let _ = master.read_to_end(&mut all);
+            let _ = tx.send(all);
+        });
+        let code = child.wait().unwrap().code();
+        let out = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+        (code, String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// `ctr task ls`'s status of `id`.
+    fn task_status(&self, id: &str) -> String {
+        let out = ok(&self.ctr(&["task", "ls"]));
+        out.lines()
+            .find(|l| l.starts_with(id))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+#[rstest]
+fn containerd_execs_pauses_and_gives_terminals_through_mydocker(env: Env) {
+    let archive = env.scratch("image").join("busybox.tar");
+    env.md()
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg("busybox")
+        .assert()
+        .success();
+    let ctd = Containerd::start(&env);
+    ok(&ctd.ctr(&[
+        "image",
+        "import",
+        "--base-name",
+        "localhost/busybox",
+        archive.to_str().unwrap(),
+    ]));
+    let image = ok(&ctd.ctr(&["image", "ls", "-q"]));
+    let image = image.lines().next().expect("an image imported").to_string();
+    let runtime = runtime(&env);
+    let runtime = runtime.to_str().unwrap();
+    let runc_root = env.scratch("ctr-runtime-root");
+    let runc_root = runc_root.to_str().unwrap();
+
+    // ctr run -t: the program's terminal is the one made in the container.
+    let (code, out) = ctd.ctr_on_terminal(&[
+        "run",
+        "-t",
+        "--rm",
+        "--runc-binary",
+        runtime,
+        "--runc-root",
+        runc_root,
+        &image,
+        "oci-ctr-tty",
+        "sh",
+        "-c",
+        "tty; echo on a terminal",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("/dev/pts/0") && out.contains("on a terminal"),
+        "{out}"
+    );
+
+    let id = "oci-ctr-exec";
+    ok(&ctd.ctr(&[
+        "run",
+        "-d",
+        "--runc-binary",
+        runtime,
+        "--runc-root",
+        runc_root,
+        &image,
+        id,
+        "sleep",
+        "1000",
+    ]));
+    assert_eq!(ctd.task_status(id), "RUNNING");
+    let out = ctd.ctr(&["task", "exec", "--exec-id", "e1", id, "echo", "hi"]);
+    assert_eq!(ok(&out), "hi\n");
+    let out = ctd.ctr(&["task", "exec", "--exec-id", "e2", id, "sh", "-c", "exit 5"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, out) = ctd.ctr_on_terminal(&[
+        "task",
+        "exec",
+        "-t",
+        "--exec-id",
+        "e3",
+        id,
+        "sh",
+        "-c",
+        "tty; echo exec on a terminal",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("/dev/pts/") && out.contains("exec on a terminal"),
+        "{out}"
+    );
+
+    ok(&ctd.ctr(&["task", "pause", id]));
+    assert_eq!(ctd.task_status(id), "PAUSED");
+    ok(&ctd.ctr(&["task", "resume", id]));
+    assert_eq!(ctd.task_status(id), "RUNNING");
+
+    // sleep is PID 1 of its namespace: only SIGKILL ends it.
+    ok(&ctd.ctr(&["task", "kill", "-s", "SIGKILL", id]));
+    wait_for("the task to stop", || {
+        (ctd.task_status(id) == "STOPPED").then_some(())
+    });
+    ok(&ctd.ctr(&["task", "delete", id]));
+    ok(&ctd.ctr(&["container", "delete", id]));
+    assert_eq!(ok(&ctd.ctr(&["container", "ls", "-q"])), "");
 }
