@@ -70,16 +70,25 @@ pub fn spawn_joining(
                 return 125;
             }
         }
-        for &(src, dst) in &fds {
+        // Two passes, so that a move never overwrites the source of a
+        // later one (a source may be numbered like another's target): each
+        // source first goes above every number in the list, then to its
+        // target (dup2 leaves the copy without FD_CLOEXEC, so it survives
+        // exec).
+        let base = fds.iter().map(|&(s, d)| s.max(d)).max().unwrap_or(0) + 1;
+        for (i, &(src, _)) in fds.iter().enumerate() {
             // SAFETY: plain descriptor duplication in the new process.
-            if src != dst && unsafe { libc::dup2(src, dst) } < 0 {
+            if unsafe { libc::dup2(src, base + i as RawFd) } < 0 {
                 return 125;
             }
-            if src == dst {
-                // Keep the descriptor across exec: clear FD_CLOEXEC.
-                // SAFETY: fcntl on a descriptor this process owns.
-                unsafe { libc::fcntl(src, libc::F_SETFD, 0) };
+        }
+        for (i, &(_, dst)) in fds.iter().enumerate() {
+            // SAFETY: as above; the temporary copy is closed after.
+            if unsafe { libc::dup2(base + i as RawFd, dst) } < 0 {
+                return 125;
             }
+            // SAFETY: closing a descriptor this process made just above.
+            unsafe { libc::close(base + i as RawFd) };
         }
         // SAFETY: `program` and `ptrs` are NUL-terminated and outlive the
         // call; execv only returns on failure.
