@@ -61,6 +61,10 @@ pub fn spawn_joining(
     let mut ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
     let fds = fds.to_vec();
+    // Filled in the child (its own copy of this memory): no allocation
+    // there.
+    let mut temps: Vec<RawFd> = vec![-1; fds.len()];
+    let above = fds.iter().map(|&(_, d)| d).max().unwrap_or(0) + 1;
     let mut stack = vec![0u8; 256 * 1024];
 
     let child = Box::new(move || -> isize {
@@ -72,23 +76,25 @@ pub fn spawn_joining(
         }
         // Two passes, so that a move never overwrites the source of a
         // later one (a source may be numbered like another's target): each
-        // source first goes above every number in the list, then to its
+        // source is first copied to a free number above every target
+        // (F_DUPFD takes the lowest free one, so no other descriptor, such
+        // as init's sealed executable, is touched), then moved to its
         // target (dup2 leaves the copy without FD_CLOEXEC, so it survives
         // exec).
-        let base = fds.iter().map(|&(s, d)| s.max(d)).max().unwrap_or(0) + 1;
-        for (i, &(src, _)) in fds.iter().enumerate() {
+        for (&(src, _), temp) in fds.iter().zip(temps.iter_mut()) {
             // SAFETY: plain descriptor duplication in the new process.
-            if unsafe { libc::dup2(src, base + i as RawFd) } < 0 {
+            *temp = unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, above) };
+            if *temp < 0 {
                 return 125;
             }
         }
-        for (i, &(_, dst)) in fds.iter().enumerate() {
+        for (&(_, dst), &temp) in fds.iter().zip(temps.iter()) {
             // SAFETY: as above; the temporary copy is closed after.
-            if unsafe { libc::dup2(base + i as RawFd, dst) } < 0 {
+            if unsafe { libc::dup2(temp, dst) } < 0 {
                 return 125;
             }
             // SAFETY: closing a descriptor this process made just above.
-            unsafe { libc::close(base + i as RawFd) };
+            unsafe { libc::close(temp) };
         }
         // SAFETY: `program` and `ptrs` are NUL-terminated and outlive the
         // call; execv only returns on failure.
