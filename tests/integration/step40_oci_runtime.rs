@@ -655,29 +655,45 @@ impl ConsoleSocket {
     }
 }
 
-/// Read `master` until `text` has appeared (at most 10 s); returns all read.
-fn read_until(master: &std::fs::File, text: &str) -> String {
-    use std::io::Read;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let mut reader = master.try_clone().unwrap();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
+/// The output of a terminal's master, read by one thread (two readers
+/// would take turns at the bytes).
+struct TtyOutput {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    seen: String,
+}
+
+impl TtyOutput {
+    fn new(master: &std::fs::File) -> TtyOutput {
+        use std::io::Read;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut reader = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
             }
-        }
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let mut seen = String::new();
-    while !seen.contains(text) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
-            Err(_) => panic!("{text:?} never came; read {seen:?}"),
+        });
+        TtyOutput {
+            rx,
+            seen: String::new(),
         }
     }
-    seen
+
+    /// Wait (at most 10 s) until `text` has appeared since the last wait.
+    fn until(&mut self, text: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.seen.contains(text) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(bytes) => self.seen.push_str(&String::from_utf8_lossy(&bytes)),
+                Err(_) => panic!("{text:?} never came; read {:?}", self.seen),
+            }
+        }
+        let at = self.seen.find(text).unwrap() + text.len();
+        self.seen.drain(..at);
+    }
 }
 
 #[rstest]
@@ -707,10 +723,11 @@ fn a_terminal_goes_to_the_console_socket_for_create_and_exec(env: Env) {
         &["--console-socket", console.path.to_str().unwrap()],
     );
     let mut master = console.master();
+    let mut output = TtyOutput::new(&master);
     ok(&rt(&env).args(["start", id]).output().unwrap());
-    read_until(&master, "/dev/pts/0");
+    output.until("/dev/pts/0");
     master.write_all(b"typed\n").unwrap();
-    read_until(&master, "got typed");
+    output.until("got typed");
 
     let console = ConsoleSocket::new(&env, "exec");
     let exec = rt(&env)
@@ -721,9 +738,10 @@ fn a_terminal_goes_to_the_console_socket_for_create_and_exec(env: Env) {
         .unwrap();
     ok(&exec);
     let mut master = console.master();
-    read_until(&master, "/dev/pts/1");
+    let mut output = TtyOutput::new(&master);
+    output.until("/dev/pts/1");
     master.write_all(b"more\n").unwrap();
-    read_until(&master, "exec got more");
+    output.until("exec got more");
     ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
 }
 
