@@ -192,10 +192,9 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<i32> {
 pub fn save(root: &Path, args: &SaveArgs) -> Result<i32> {
     let r = Reference::parse(&args.image)?;
     let store = Store::new(root);
-    let manifest = match store.lookup(&r)? {
-        Some(m) => m,
-        None => oci::layer(root, &args.image)?.manifest,
-    };
+    // Held while the archive is written: an `rmi` and `image prune`
+    // meanwhile leave what it reads.
+    let (manifest, _claim) = oci::claim_image(root, &args.image)?;
     let dir = args
         .output
         .parent()
