@@ -74,10 +74,10 @@ const RECORD_GRACE: Duration = Duration::from_secs(5);
 
 /// The exit code of container `name`, once it has one.
 fn wait_one(store: &Store, name: &str) -> Result<i32> {
-    store.wait_created(&name)?;
+    store.wait_created(name)?;
     let mut gone_since: Option<Instant> = None;
     loop {
-        let info = match store.load(&name) {
+        let info = match store.load(name) {
             Ok(info) => info,
             Err(StateError::NotFound(_)) => {
                 bail!("container {name} was removed before its exit code could be read")
