@@ -26,7 +26,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use nix::mount::MsFlags;
 use nix::sys::stat::{Mode, SFlag, makedev};
 use serde::{Deserialize, Serialize};
@@ -166,13 +166,7 @@ fn mount(sys: &dyn Syscall, m: &Mount, root: &Path) -> Result<()> {
                 .context("remount the bind with its options")?;
         }
     } else if m.fstype == "cgroup" || m.fstype == "cgroup2" {
-        // cgroup v2 only: the one hierarchy is mounted as it is.
-        if !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-            bail!("type cgroup: only cgroup v2 hosts are supported");
-        }
-        let source = Path::new("cgroup2");
-        sys.mount(Some(source), &target, Some("cgroup2"), flags, data)
-            .context("mount cgroup2")?;
+        cgroups(sys, &target, flags)?;
     } else {
         let source = m.source.as_deref().unwrap_or(Path::new(&m.fstype));
         let result = sys.mount(Some(source), &target, Some(&m.fstype), flags, data);
@@ -194,6 +188,55 @@ fn mount(sys: &dyn Syscall, m: &Mount, root: &Path) -> Result<()> {
         let prop = MsFlags::from_bits_truncate(m.propagation);
         sys.mount(None, &target, None, prop, None)
             .context("set the mount's propagation")?;
+    }
+    Ok(())
+}
+
+/// A `cgroup` mount: the container's own cgroup of each hierarchy (init
+/// has joined them), bound read-write or as the options say, as runc does
+/// without a cgroup namespace. On cgroup v2 the one tree's directory is
+/// bound at `target`; on v1 (and the hybrid layout) `target` is a tmpfs
+/// with one directory per hierarchy (`cpu`, `memory`, `unified`...).
+fn cgroups(sys: &dyn Syscall, target: &Path, flags: MsFlags) -> Result<()> {
+    let h = crate::cgroups::detect::Hierarchy::read(Path::new("/proc"))
+        .context("read this machine's cgroup hierarchies")?;
+    let bind = |source: &Path, at: &Path| -> Result<()> {
+        std::fs::create_dir_all(at).with_context(|| format!("create {}", at.display()))?;
+        let rbind = MsFlags::MS_BIND | MsFlags::MS_REC;
+        sys.mount(Some(source), at, None, rbind, None)
+            .with_context(|| format!("bind {}", source.display()))?;
+        let again = flags | rbind | MsFlags::MS_REMOUNT;
+        sys.mount(None, at, None, again, None)
+            .with_context(|| format!("remount {} with its options", at.display()))
+    };
+    let own =
+        |(mount, path): &(PathBuf, PathBuf)| mount.join(path.strip_prefix("/").unwrap_or(path));
+    if h.v1.is_empty() {
+        let v2 = h.v2.as_ref().context("no cgroup hierarchy is mounted")?;
+        return bind(&own(v2), target);
+    }
+    let tmpfs = flags - MsFlags::MS_RDONLY;
+    sys.mount(
+        Some(Path::new("tmpfs")),
+        target,
+        Some("tmpfs"),
+        tmpfs,
+        Some("mode=755"),
+    )
+    .context("mount a tmpfs for the hierarchies")?;
+    let mut done = std::collections::HashSet::new();
+    for place in h.v1.values().chain(h.v2.iter()) {
+        let Some(name) = place.0.file_name() else {
+            continue;
+        };
+        if done.insert(place.0.clone()) {
+            bind(&own(place), &target.join(name))?;
+        }
+    }
+    if flags.contains(MsFlags::MS_RDONLY) {
+        let ro = tmpfs | MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT;
+        sys.mount(None, target, None, ro, None)
+            .context("remount the hierarchies' tmpfs read-only")?;
     }
     Ok(())
 }

@@ -641,6 +641,101 @@ mod tests {
         assert!(err.to_string().contains("effective"), "{err}");
     }
 
+    #[test]
+    fn mounts_keep_their_order_binds_and_propagation_taken_out_of_the_options() {
+        use nix::mount::MsFlags as F;
+        let mut c = minimal();
+        c["mounts"] = serde_json::json!([
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/data", "source": "rootfs", "options": ["rbind", "ro", "rslave"]},
+            {"destination": "/etc/f", "type": "none", "source": "/etc/passwd",
+             "options": ["bind", "nosuid"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "newinstance", "mode=0620"]}
+        ]);
+        c["linux"]["rootfsPropagation"] = serde_json::json!("shared");
+        let view = mapped(c).unwrap().spec.bundle_view.unwrap();
+        let dests: Vec<_> = view.mounts.iter().map(|m| m.destination.clone()).collect();
+        assert_eq!(
+            dests,
+            [
+                Path::new("/proc"),
+                Path::new("/data"),
+                Path::new("/etc/f"),
+                Path::new("/dev/pts")
+            ]
+        );
+        let data = &view.mounts[1];
+        assert_eq!(
+            F::from_bits_truncate(data.flags),
+            F::MS_BIND | F::MS_REC | F::MS_RDONLY
+        );
+        assert_eq!(
+            F::from_bits_truncate(data.propagation),
+            F::MS_SLAVE | F::MS_REC
+        );
+        assert!(
+            data.source.as_ref().unwrap().is_absolute(),
+            "relative to the bundle"
+        );
+        assert_eq!(
+            F::from_bits_truncate(view.mounts[2].flags),
+            F::MS_BIND | F::MS_NOSUID
+        );
+        assert_eq!(view.mounts[3].data, "newinstance,mode=0620");
+        assert_eq!(
+            F::from_bits_truncate(view.root_propagation),
+            F::MS_SHARED | F::MS_REC
+        );
+    }
+
+    #[test]
+    fn sysctls_are_set_only_in_the_containers_own_namespaces() {
+        for key in [
+            "kernel.shmmax",
+            "fs.mqueue.msg_max",
+            "kernel.domainname",
+            "net.ipv4.ip_forward",
+        ] {
+            check_sysctl(key, &Net::New).unwrap();
+        }
+        let err = check_sysctl("net.ipv4.ip_forward", &Net::Host).unwrap_err();
+        assert!(err.to_string().contains("network namespace"), "{err}");
+        let err = check_sysctl("kernel.panic", &Net::New).unwrap_err();
+        assert!(
+            err.to_string().contains("linux.sysctl: kernel.panic"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn devices_are_nodes_and_allowed_after_the_configurations_rules() {
+        let mut c = minimal();
+        c["linux"]["devices"] = serde_json::json!([
+            {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o600, "uid": 7}
+        ]);
+        c["linux"]["resources"] =
+            serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]});
+        let plan = mapped(c).unwrap();
+        let node = &plan.spec.bundle_view.as_ref().unwrap().devices[0];
+        assert_eq!(
+            (
+                node.kind, node.major, node.minor, node.mode, node.uid, node.gid
+            ),
+            ('c', 10, 229, 0o600, 7, 0)
+        );
+        assert!(!plan.devices.default_allow);
+        let last = plan.devices.rules.last().unwrap();
+        assert!(
+            last.allow && last.major == Some(10) && last.minor == Some(229),
+            "{last:?}"
+        );
+        let mut c = minimal();
+        c["linux"]["devices"] =
+            serde_json::json!([{"path": "/tmp/x", "type": "c", "major": 1, "minor": 3}]);
+        assert!(mapped(c).unwrap_err().to_string().contains("/tmp/x"));
+    }
+
     fn ns(json: &str) -> Result<Net> {
         let list: Vec<oci_spec::runtime::LinuxNamespace> = serde_json::from_str(json).unwrap();
         namespaces(&list)
