@@ -45,7 +45,7 @@ fn filesystems(sys: &dyn Syscall, spec: &Spec, root: &Path, inside: &Path) -> Re
     // The root is a mount point first, so the bundle's mounts are made on
     // it as they are (as runc does).
     pivot::bind_onto_itself(sys, root)?;
-    bundle_view::before_pivot(sys, view, root)?;
+    bundle_view::before_pivot(sys, view, root, &cgroup_dirs)?;
     pivot::pivot_into(sys, root)?;
     bundle_view::after_pivot(sys, view, inside)
 }
@@ -73,4 +73,29 @@ fn view(_sys: &dyn Syscall, _spec: &Spec, _inside: &Path) -> Result<()> {
 #[cfg(feature = "hardening")]
 fn view(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
     crate::fs::kernel_view::apply(sys, &spec.view, inside)
+}
+
+/// The cgroups init has joined, for a bundle's `cgroup` mount (step 40).
+#[cfg(feature = "oci_runtime")]
+fn cgroup_dirs() -> Result<crate::fs::bundle_view::CgroupDirs> {
+    use crate::fs::bundle_view::CgroupDirs;
+    let h = crate::cgroups::detect::Hierarchy::read(Path::new("/proc"))?;
+    let own = |(mount, path): &(std::path::PathBuf, std::path::PathBuf)| {
+        mount.join(path.strip_prefix("/").unwrap_or(path))
+    };
+    if h.v1.is_empty() {
+        let v2 = h.v2.as_ref().context("no cgroup hierarchy is mounted")?;
+        return Ok(CgroupDirs::Unified(own(v2)));
+    }
+    let mut list: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for place in h.v1.values().chain(h.v2.iter()) {
+        let Some(name) = place.0.file_name() else {
+            continue;
+        };
+        let name = name.to_string_lossy().to_string();
+        if !list.iter().any(|(n, _)| *n == name) {
+            list.push((name, own(place)));
+        }
+    }
+    Ok(CgroupDirs::PerHierarchy(list))
 }

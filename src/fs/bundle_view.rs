@@ -104,9 +104,17 @@ const DEFAULT_LINKS: [(&str, &str); 5] = [
 
 /// Step 1 and 2 above: the mounts and the device nodes in `root` (the
 /// host path of the container's root, before the pivot).
-pub fn before_pivot(sys: &dyn Syscall, view: &BundleView, root: &Path) -> Result<()> {
+/// `cgroup_dirs` is asked for the container's cgroups when a `cgroup`
+/// mount needs them.
+pub fn before_pivot(
+    sys: &dyn Syscall,
+    view: &BundleView,
+    root: &Path,
+    cgroup_dirs: &dyn Fn() -> Result<CgroupDirs>,
+) -> Result<()> {
     for m in &view.mounts {
-        mount(sys, m, root).with_context(|| format!("mounts: {}", m.destination.display()))?;
+        mount(sys, m, root, cgroup_dirs)
+            .with_context(|| format!("mounts: {}", m.destination.display()))?;
     }
     let dev_bound = view
         .mounts
@@ -136,7 +144,12 @@ pub fn after_pivot(sys: &dyn Syscall, view: &BundleView, inside: &Path) -> Resul
 }
 
 /// Mount one entry at its destination resolved inside `root`.
-fn mount(sys: &dyn Syscall, m: &Mount, root: &Path) -> Result<()> {
+fn mount(
+    sys: &dyn Syscall,
+    m: &Mount,
+    root: &Path,
+    cgroup_dirs: &dyn Fn() -> Result<CgroupDirs>,
+) -> Result<()> {
     let target = super::scoped::resolve(root, &m.destination)?;
     let flags = MsFlags::from_bits_truncate(m.flags);
     let bind = flags.contains(MsFlags::MS_BIND);
@@ -166,7 +179,8 @@ fn mount(sys: &dyn Syscall, m: &Mount, root: &Path) -> Result<()> {
                 .context("remount the bind with its options")?;
         }
     } else if m.fstype == "cgroup" || m.fstype == "cgroup2" {
-        cgroups(sys, &target, flags)?;
+        let dirs = cgroup_dirs().context("read the container's cgroups")?;
+        cgroups(sys, &dirs, &target, flags)?;
     } else {
         let source = m.source.as_deref().unwrap_or(Path::new(&m.fstype));
         let result = sys.mount(Some(source), &target, Some(&m.fstype), flags, data);
@@ -192,14 +206,22 @@ fn mount(sys: &dyn Syscall, m: &Mount, root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A `cgroup` mount: the container's own cgroup of each hierarchy (init
-/// has joined them), bound read-write or as the options say, as runc does
-/// without a cgroup namespace. On cgroup v2 the one tree's directory is
-/// bound at `target`; on v1 (and the hybrid layout) `target` is a tmpfs
-/// with one directory per hierarchy (`cpu`, `memory`, `unified`...).
-fn cgroups(sys: &dyn Syscall, target: &Path, flags: MsFlags) -> Result<()> {
-    let h = crate::cgroups::detect::Hierarchy::read(Path::new("/proc"))
-        .context("read this machine's cgroup hierarchies")?;
+/// The container's own cgroup directories on the host, which a `cgroup`
+/// mount shows (read by the caller, which knows the hierarchies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupDirs {
+    /// cgroup v2: its directory of the one tree.
+    Unified(PathBuf),
+    /// v1 and the hybrid layout: `(hierarchy name, its directory)`, one
+    /// per hierarchy (`cpu`, `memory`, `unified`...).
+    PerHierarchy(Vec<(String, PathBuf)>),
+}
+
+/// A `cgroup` mount: the container's own cgroups bound read-write or as
+/// the options say, as runc does without a cgroup namespace. On v2 the
+/// directory is bound at `target`; on v1 `target` is a tmpfs with one
+/// bound directory per hierarchy.
+fn cgroups(sys: &dyn Syscall, dirs: &CgroupDirs, target: &Path, flags: MsFlags) -> Result<()> {
     let bind = |source: &Path, at: &Path| -> Result<()> {
         std::fs::create_dir_all(at).with_context(|| format!("create {}", at.display()))?;
         let rbind = MsFlags::MS_BIND | MsFlags::MS_REC;
@@ -209,12 +231,10 @@ fn cgroups(sys: &dyn Syscall, target: &Path, flags: MsFlags) -> Result<()> {
         sys.mount(None, at, None, again, None)
             .with_context(|| format!("remount {} with its options", at.display()))
     };
-    let own =
-        |(mount, path): &(PathBuf, PathBuf)| mount.join(path.strip_prefix("/").unwrap_or(path));
-    if h.v1.is_empty() {
-        let v2 = h.v2.as_ref().context("no cgroup hierarchy is mounted")?;
-        return bind(&own(v2), target);
-    }
+    let list = match dirs {
+        CgroupDirs::Unified(dir) => return bind(dir, target),
+        CgroupDirs::PerHierarchy(list) => list,
+    };
     let tmpfs = flags - MsFlags::MS_RDONLY;
     sys.mount(
         Some(Path::new("tmpfs")),
@@ -224,14 +244,8 @@ fn cgroups(sys: &dyn Syscall, target: &Path, flags: MsFlags) -> Result<()> {
         Some("mode=755"),
     )
     .context("mount a tmpfs for the hierarchies")?;
-    let mut done = std::collections::HashSet::new();
-    for place in h.v1.values().chain(h.v2.iter()) {
-        let Some(name) = place.0.file_name() else {
-            continue;
-        };
-        if done.insert(place.0.clone()) {
-            bind(&own(place), &target.join(name))?;
-        }
+    for (name, dir) in list {
+        bind(dir, &target.join(name))?;
     }
     if flags.contains(MsFlags::MS_RDONLY) {
         let ro = tmpfs | MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT;
@@ -323,7 +337,7 @@ mod tests {
             propagation: MsFlags::MS_PRIVATE.bits(),
             data: String::new(),
         };
-        mount(&sys, &m, root.path()).unwrap();
+        mount(&sys, &m, root.path(), &|| unreachable!()).unwrap();
         let target = root.path().join("data");
         assert!(target.is_dir());
         let flags: Vec<MsFlags> = sys
@@ -354,7 +368,7 @@ mod tests {
             fstype: "tmpfs".into(),
             ..Mount::default()
         };
-        mount(&sys, &m, root.path()).unwrap();
+        mount(&sys, &m, root.path(), &|| unreachable!()).unwrap();
         let inside = root.path().join("etc/x");
         assert!(inside.is_dir());
         assert_eq!(sys.calls()[0].mount_target(), Some(inside.as_path()));
