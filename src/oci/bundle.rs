@@ -414,8 +414,9 @@ pub fn mount_options(options: &[String]) -> Result<(nix::mount::MsFlags, String)
             "nostrictatime" => (F::empty(), F::MS_STRICTATIME),
             "mand" => (F::MS_MANDLOCK, F::empty()),
             "nomand" => (F::empty(), F::MS_MANDLOCK),
+            // Taken out before (`mount`); a remount is not a mount to make.
             "bind" | "rbind" | "private" | "rprivate" | "shared" | "rshared" | "slave"
-            | "rslave" | "remount" => bail!("option {o:?}: not supported on a tmpfs mount"),
+            | "rslave" | "remount" => bail!("option {o:?}: not a flag of the mount itself"),
             // The filesystem's own (`mode=755`, `newinstance`), which its
             // kernel code accepts or refuses at the mount.
             other => {
