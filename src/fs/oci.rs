@@ -99,7 +99,7 @@ pub const REF_ANNOTATION: &str = "org.opencontainers.image.ref.name";
 pub enum Error {
     #[error(transparent)]
     Name(#[from] names::InvalidName),
-    #[error("invalid image reference {reference:?}: {reason}")]
+    #[error("invalid image name {reference:?}: {reason}")]
     Reference {
         reference: String,
         reason: &'static str,
@@ -469,15 +469,26 @@ pub fn layer(root: &Path, reference: &str) -> Result<Stack, Error> {
 /// ([`Error::NotFound`]). Errors: also the lock, and the claim's record.
 pub fn claim_image(root: &Path, reference: &str) -> Result<(String, Claim), Error> {
     let store = Store::new(root);
+    // The tutorial's ROOT/images/NAME.tar, imported on first use.
+    let tutorial_tar = |r: &Reference| {
+        let tar = root.join("images").join(format!("{}.tar", r.name));
+        (r.tag == "latest" && !r.name.contains('/') && tar.is_file()).then_some(tar)
+    };
+    // A bad name, or an image that is not there, makes nothing (no claim,
+    // no lock file): looked for first without the lock, then again under
+    // it below.
+    if store.resolve(reference)?.is_none() && tutorial_tar(&Reference::parse(reference)?).is_none()
+    {
+        return Err(Error::NotFound(reference.to_string()));
+    }
     let mut claim = store.claim()?;
     if let Some(manifest) = store.claim_named(&mut claim, reference)? {
         return Ok((manifest, claim));
     }
     let r = Reference::parse(reference)?;
-    let tar = root.join("images").join(format!("{}.tar", r.name));
-    if r.tag != "latest" || r.name.contains('/') || !tar.is_file() {
+    let Some(tar) = tutorial_tar(&r) else {
         return Err(Error::NotFound(reference.to_string()));
-    }
+    };
     store.import(&tar, &r, None, true)?;
     // Removed again since, by an `rmi`: as if it had never been.
     match store.claim_named(&mut claim, &r.to_string())? {

@@ -942,8 +942,10 @@ fn a_load_killed_at_any_instant_leaves_no_temporaries(env: Env) {
 #[rstest]
 fn an_imported_debian_minbase_runs_its_apt_dpkg_and_users(env: Env) {
     let tar = crate::harness::debian_tar();
+    // 120 MB of files: longer than the harness's minute on a loaded machine.
     ok(&env
         .md()
+        .timeout(std::time::Duration::from_secs(600))
         .arg("import")
         .arg(tar)
         .arg("debian-minbase:bookworm")
