@@ -151,7 +151,9 @@ pub fn import(root: &Path, args: &ImportArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `image prune`: remove what no name and no container uses.
+/// `image prune`: remove what no name and no container uses, and what
+/// killed writers left; its "Total reclaimed space" is the space freed
+/// (as Docker's), blobs, extracted layers and temporaries together.
 pub fn image(root: &Path, args: &ImageArgs) -> Result<i32> {
     match &args.command {
         ImageCommand::Ls(args) => crate::commands::images::images(root, args),

@@ -1119,7 +1119,8 @@ impl Store {
             return Some(size);
         }
         // Extracted before the size was recorded: count it.
-        dir.is_dir().then(|| files_size(&dir, &mut HashSet::new()))
+        dir.is_dir()
+            .then(|| temporaries::files_size(&dir, &mut HashSet::new()))
     }
 
     /// `import`: the flat root filesystem `tar` (plain, gzip or zstd) becomes a
@@ -1316,8 +1317,12 @@ pub fn ref_name(d: &Descriptor) -> Option<String> {
 /// What [`collect_garbage`] removed.
 #[derive(Debug, Default)]
 pub struct Collected {
+    /// The digests of the blobs removed.
     pub blobs: Vec<String>,
+    /// The digests of the extracted layers removed.
     pub layers: Vec<String>,
+    /// The bytes freed: the regular files removed (blobs, extracted
+    /// layers, the temporaries of killed writers), each inode once.
     pub bytes: u64,
 }
 
@@ -1331,7 +1336,11 @@ pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collecte
     keep.extend(in_use.iter().cloned());
     keep.extend(claimed(root));
     let mut done = Collected::default();
-    let sweep = |dir: PathBuf, is_layer: bool, done: &mut Collected| -> Result<(), Error> {
+    let sweep = |dir: PathBuf,
+                 is_layer: bool,
+                 done: &mut Collected,
+                 seen: &mut HashSet<(u64, u64)>|
+     -> Result<(), Error> {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(());
         };
@@ -1342,12 +1351,12 @@ pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collecte
                 continue;
             }
             let path = e.path();
+            done.bytes += temporaries::files_size(&path, seen);
             if is_layer {
                 std::fs::remove_dir_all(&path)
                     .map_err(io("store", format!("remove {}", path.display())))?;
                 done.layers.push(digest);
             } else {
-                done.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
                 std::fs::remove_file(&path)
                     .map_err(io("store", format!("remove {}", path.display())))?;
                 done.blobs.push(digest);
@@ -1355,13 +1364,15 @@ pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collecte
         }
         Ok(())
     };
-    sweep(root.join("layers"), true, &mut done)?;
-    sweep(root.join("blobs/sha256"), false, &mut done)?;
+    // Each inode counted once, across layers and blobs.
+    let mut seen = HashSet::new();
+    sweep(root.join("layers"), true, &mut done, &mut seen)?;
+    sweep(root.join("blobs/sha256"), false, &mut done, &mut seen)?;
     // What killed writers left (digests' names are hexadecimal: the
     // loops above never see a temporary).
-    temporaries::sweep(&root.join("layers"), LAYER_TEMPORARIES);
-    temporaries::sweep(&root.join("blobs/sha256"), BLOB_TEMPORARIES);
-    temporaries::sweep(root, ROOT_TEMPORARIES);
+    done.bytes += temporaries::sweep(&root.join("layers"), LAYER_TEMPORARIES);
+    done.bytes += temporaries::sweep(&root.join("blobs/sha256"), BLOB_TEMPORARIES);
+    done.bytes += temporaries::sweep(root, ROOT_TEMPORARIES);
     Ok(done)
 }
 
@@ -1396,26 +1407,6 @@ fn safe_dir(image: &str, dest: &Path, rel: &Path) -> Result<PathBuf, Error> {
 
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
-
-/// The bytes of the regular files below `dir`, each inode once (`seen`).
-fn files_size(dir: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut total = 0;
-    for e in entries.flatten() {
-        let Ok(m) = e.path().symlink_metadata() else {
-            continue;
-        };
-        if m.is_dir() {
-            total += files_size(&e.path(), seen);
-        } else if m.is_file() && seen.insert((m.dev(), m.ino())) {
-            total += m.len();
-        }
-    }
-    total
-}
 
 /// The configuration's `rootfs.diff_ids`, one per layer of `manifest`
 /// (bottom first); another count is [`Error::Invalid`].
