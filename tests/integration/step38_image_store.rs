@@ -543,6 +543,21 @@ fn load_refuses_a_layer_of_another_digest(env: Env) {
     assert!(!ok(&env.md().arg("images").output().unwrap()).contains("tampered"));
 }
 
+/// The re-trial's fault: an archive cut short said only `failed to write
+/// entire file`. The error says the archive ends early and names it.
+#[rstest]
+fn a_truncated_archive_is_named_as_ending_early(env: Env) {
+    let layer = tar_of(&[("f", Some(&[7u8; 6000][..]))]);
+    let id = sha256(&layer);
+    let whole = docker_archive("cut:1", &[layer], std::slice::from_ref(&id));
+    let archive = write(&env, "trunc.tar", &whole[..whole.len() / 2]);
+    let out = load(&env, &archive);
+    refused(&out, &["trunc.tar", "ends early"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("failed to write"), "{err}");
+    assert!(!ok(&env.md().arg("images").output().unwrap()).contains("cut"));
+}
+
 /// `save` then `load` into another root: the same image, by digest.
 #[rstest]
 fn save_then_load_gives_the_same_image(env: Env) {
