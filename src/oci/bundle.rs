@@ -73,12 +73,12 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         process.apparmor_profile().is_some(),
     )?;
     refuse_set("process.selinuxLabel", process.selinux_label().is_some())?;
-    refuse_set("process.user.umask", process.user().umask().is_some())?;
     let user = User {
         uid: process.user().uid(),
         gid: process.user().gid(),
         groups: process.user().additional_gids().clone().unwrap_or_default(),
         home: "/".into(),
+        umask: process.user().umask(),
     };
     let root = config.root().as_ref().context("config.json has no root")?;
     let rootfs = if root.path().is_absolute() {
@@ -165,42 +165,29 @@ fn refuse_set(field: &str, set: bool) -> Result<()> {
     Ok(())
 }
 
-/// The capabilities: the engine gives the same set to every set but
-/// ambient, so the bounding set is taken, and effective and permitted
-/// must equal it.
+/// The capabilities, each of the five sets as the configuration lists it
+/// (none listed: none at all, as the runtime-spec says), and
+/// `noNewPrivileges`. The bounding set also stands for the container's
+/// capabilities where one set is asked for (`exec`).
 fn profile(process: &oci_spec::runtime::Process) -> Result<Profile> {
-    // No `capabilities` at all means none (oci-spec's Default would be
-    // a default set, not the empty one).
-    let none = oci_spec::runtime::Capabilities::new;
-    let empty = oci_spec::runtime::LinuxCapabilitiesBuilder::default()
-        .bounding(none())
-        .effective(none())
-        .permitted(none())
-        .inheritable(none())
-        .ambient(none())
-        .build()?;
-    let caps = process.capabilities().clone().unwrap_or(empty);
     let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
         let mut v: Vec<String> = set.iter().flatten().map(|c| format!("CAP_{c}")).collect();
         v.sort();
         v
     };
-    let bounding = names(caps.bounding());
-    for (field, set) in [
-        ("effective", caps.effective()),
-        ("permitted", caps.permitted()),
-    ] {
-        ensure!(
-            names(set) == bounding,
-            "process.capabilities.{field}: differs from the bounding set, which mydocker does not support yet"
-        );
-    }
-    refuse_set(
-        "process.capabilities.ambient",
-        caps.ambient().as_ref().is_some_and(|a| !a.is_empty()),
-    )?;
+    let sets = match process.capabilities() {
+        None => crate::security::capabilities::Sets::default(),
+        Some(caps) => crate::security::capabilities::Sets {
+            bounding: names(caps.bounding()),
+            effective: names(caps.effective()),
+            permitted: names(caps.permitted()),
+            inheritable: names(caps.inheritable()),
+            ambient: names(caps.ambient()),
+        },
+    };
     let mut profile = Profile::for_run(&[], &[], false, &[])?;
-    profile.capabilities = bounding;
+    profile.capabilities = sets.bounding.clone();
+    profile.sets = Some(sets);
     profile.no_new_privs = process.no_new_privileges().unwrap_or(false);
     profile.seccomp = crate::security::seccomp::Seccomp {
         filter: crate::security::seccomp::Filter::Unconfined,
@@ -500,20 +487,24 @@ mod tests {
             "{:?}",
             plan.spec.security
         );
+        assert_eq!(plan.spec.security.sets, Some(Default::default()));
         assert_eq!(plan.net, Net::Host);
     }
 
     #[test]
-    fn the_bounding_set_becomes_the_containers_capabilities() {
+    fn each_capability_set_is_kept_as_the_configuration_gives_it() {
         let mut c = minimal();
         let caps = serde_json::json!(["CAP_KILL", "CAP_CHOWN"]);
-        c["process"]["capabilities"] =
-            serde_json::json!({"bounding": caps, "effective": caps, "permitted": caps});
-        let plan = mapped(c.clone()).unwrap();
+        c["process"]["capabilities"] = serde_json::json!({
+            "bounding": caps, "effective": ["CAP_KILL"], "permitted": caps,
+            "ambient": ["CAP_CHOWN"]
+        });
+        let plan = mapped(c).unwrap();
         assert_eq!(plan.spec.security.capabilities, ["CAP_CHOWN", "CAP_KILL"]);
-        c["process"]["capabilities"]["effective"] = serde_json::json!(["CAP_KILL"]);
-        let err = mapped(c).unwrap_err();
-        assert!(err.to_string().contains("effective"), "{err}");
+        let sets = plan.spec.security.sets.unwrap();
+        assert_eq!(sets.effective, ["CAP_KILL"]);
+        assert_eq!(sets.ambient, ["CAP_CHOWN"]);
+        assert!(sets.inheritable.is_empty());
     }
 
     fn ns(json: &str) -> Result<Net> {
