@@ -97,7 +97,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         hostname: config.hostname().clone().unwrap_or_default(),
         rootfs: Some(rootfs),
         env: Some(process.env().clone().unwrap_or_default()),
-        security: profile(process)?,
+        security: profile(process, linux.seccomp().as_ref())?,
         user: Some(user),
         view: view(config, root.readonly().unwrap_or(false))?,
         devices: Vec::new(),
@@ -132,7 +132,6 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         "linux.sysctl",
         linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()),
     )?;
-    refuse_set("linux.seccomp", linux.seccomp().is_some())?;
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;
     refuse_set("linux.mountLabel", linux.mount_label().is_some())?;
@@ -169,7 +168,10 @@ fn refuse_set(field: &str, set: bool) -> Result<()> {
 /// (none listed: none at all, as the runtime-spec says), and
 /// `noNewPrivileges`. The bounding set also stands for the container's
 /// capabilities where one set is asked for (`exec`).
-fn profile(process: &oci_spec::runtime::Process) -> Result<Profile> {
+fn profile(
+    process: &oci_spec::runtime::Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> Result<Profile> {
     let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
         let mut v: Vec<String> = set.iter().flatten().map(|c| format!("CAP_{c}")).collect();
         v.sort();
@@ -190,10 +192,40 @@ fn profile(process: &oci_spec::runtime::Process) -> Result<Profile> {
     profile.sets = Some(sets);
     profile.no_new_privs = process.no_new_privileges().unwrap_or(false);
     profile.seccomp = crate::security::seccomp::Seccomp {
-        filter: crate::security::seccomp::Filter::Unconfined,
+        filter: seccomp_filter(seccomp)?,
         program: None,
     };
     Ok(profile)
+}
+
+/// `linux.seccomp`, the runtime-spec's form of a filter, which is Docker's
+/// profile format less its conditions (`includes`, `excludes`): read into
+/// the engine's [`crate::security::seccomp::Profile`], compiled by init
+/// with libseccomp as step 34's profiles are. None: no filter (runc).
+fn seccomp_filter(
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> Result<crate::security::seccomp::Filter> {
+    use crate::security::seccomp::Filter;
+    let Some(seccomp) = seccomp else {
+        return Ok(Filter::Unconfined);
+    };
+    refuse_set(
+        "linux.seccomp.flags",
+        seccomp.flags().as_ref().is_some_and(|f| !f.is_empty()),
+    )?;
+    refuse_set(
+        "linux.seccomp.listenerPath",
+        seccomp.listener_path().is_some(),
+    )?;
+    let json = serde_json::to_value(seccomp).context("linux.seccomp")?;
+    let profile: crate::security::seccomp::Profile =
+        serde_json::from_value(json).context("linux.seccomp")?;
+    // Compiling checks every name, action and architecture now rather
+    // than in init.
+    profile
+        .compile(&[], &crate::security::seccomp::Host::this())
+        .context("linux.seccomp")?;
+    Ok(Filter::Profile(Box::new(profile)))
 }
 
 /// The filesystem view: the standard mounts the engine makes itself,
@@ -378,24 +410,21 @@ fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources
     )?;
     if let Some(m) = r.memory() {
         out.memory = m.limit().filter(|l| *l > 0).map(|l| l as u64);
+        out.more.memory_reservation = m.reservation();
+        out.more.memory_swap = m.swap();
         refuse_set(
-            "linux.resources.memory (other than limit)",
-            m.reservation().is_some()
-                || m.swap().is_some()
-                || m.kernel().is_some()
-                || m.swappiness().is_some(),
+            "linux.resources.memory (other than limit, reservation and swap)",
+            m.kernel().is_some() || m.kernel_tcp().is_some() || m.swappiness().is_some(),
         )?;
     }
     if let Some(c) = r.cpu() {
         out.cpu_shares = c.shares().filter(|s| *s > 0);
         out.cpuset_cpus = c.cpus().clone().filter(|s| !s.is_empty());
-        refuse_set(
-            "linux.resources.cpu (other than shares and cpus)",
-            c.quota().is_some()
-                || c.period().is_some()
-                || c.realtime_runtime().is_some()
-                || c.mems().is_some(),
-        )?;
+        out.more.cpu_quota = c.quota();
+        out.more.cpu_period = c.period();
+        out.more.cpu_realtime_runtime = c.realtime_runtime();
+        out.more.cpu_realtime_period = c.realtime_period();
+        out.more.cpuset_mems = c.mems().clone().filter(|s| !s.is_empty());
     }
     if let Some(p) = r.pids() {
         out.pids_limit = Some(p.limit());
@@ -429,7 +458,35 @@ fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources
             access,
         });
     }
+    policy.rules.extend(always_allowed());
     Ok((out, policy))
+}
+
+/// The devices every container may use whatever its rules say, appended
+/// after them as runc does (`libcontainer/specconv`'s allowed devices):
+/// `mknod` of any device, and `/dev/null`, `zero`, `full`, `random`,
+/// `urandom`, `tty`, `ptmx`, the ptys and `net/tun`, which init makes.
+fn always_allowed() -> Vec<Rule> {
+    let rule = |kind, major, minor, access: &str| Rule {
+        allow: true,
+        kind,
+        major,
+        minor,
+        access: Access::parse(access).expect("a valid access string"),
+    };
+    vec![
+        rule(Kind::Char, None, None, "m"),
+        rule(Kind::Block, None, None, "m"),
+        rule(Kind::Char, Some(1), Some(3), "rwm"),
+        rule(Kind::Char, Some(1), Some(5), "rwm"),
+        rule(Kind::Char, Some(1), Some(7), "rwm"),
+        rule(Kind::Char, Some(1), Some(8), "rwm"),
+        rule(Kind::Char, Some(1), Some(9), "rwm"),
+        rule(Kind::Char, Some(5), Some(0), "rwm"),
+        rule(Kind::Char, Some(5), Some(2), "rwm"),
+        rule(Kind::Char, Some(136), None, "rwm"),
+        rule(Kind::Char, Some(10), Some(200), "rwm"),
+    ]
 }
 
 #[cfg(test)]
