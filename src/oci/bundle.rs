@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
+use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Spec as Config};
 
 use crate::cgroups::Resources;
@@ -33,12 +34,22 @@ pub enum Net {
     Join(PathBuf),
 }
 
+/// `linux.namespaces` kind by kind: the kinds to make new, and the
+/// namespaces to join (a `/proc/PID/ns/KIND` path, or a bind mount of
+/// one) with their kind, user first; a kind in neither is the caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespaces {
+    pub new: CloneFlags,
+    pub join: Vec<(PathBuf, CloneFlags)>,
+}
+
 /// What `create` needs from a bundle.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// What init runs and how.
     pub spec: Spec,
     pub net: Net,
+    pub namespaces: Namespaces,
     /// `linux.cgroupsPath`: absolute from the hierarchy's root, or relative
     /// to the runtime's own cgroup; `None`: a cgroup named after the ID.
     pub cgroups_path: Option<String>,
@@ -143,9 +154,18 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
     }
     refuse_set("hooks", config.hooks().is_some())?;
     let (resources, devices) = resources(linux.resources().as_ref())?;
+    let list = linux.namespaces().clone().unwrap_or_default();
+    let namespaces = namespaces(&list)?;
+    ensure!(
+        namespaces.new.contains(CloneFlags::CLONE_NEWUTS)
+            || namespaces.join.iter().any(|(_, k)| *k == CloneFlags::CLONE_NEWUTS)
+            || spec.hostname.is_empty(),
+        "hostname: setting it needs a UTS namespace of the container's own (linux.namespaces), as runc says"
+    );
     Ok(Plan {
         spec,
-        net: namespaces(linux.namespaces().as_deref().unwrap_or_default())?,
+        net: network(&list),
+        namespaces,
         cgroups_path: linux
             .cgroups_path()
             .as_ref()
@@ -348,43 +368,53 @@ pub fn mount_options(options: &[String]) -> Result<(nix::mount::MsFlags, String)
     Ok((flags, data.join(",")))
 }
 
-/// The namespaces: UTS, PID, mount and IPC must be new (the engine makes
-/// them); the network one may be new, absent (the caller's) or joined.
-fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Net> {
-    let mut net = Net::Host;
+/// The network namespace alone, as the network setup needs it.
+fn network(list: &[oci_spec::runtime::LinuxNamespace]) -> Net {
+    match list.iter().find(|n| n.typ() == LinuxNamespaceType::Network) {
+        None => Net::Host,
+        Some(n) => match n.path() {
+            None => Net::New,
+            Some(path) => Net::Join(path.clone()),
+        },
+    }
+}
+
+/// Each kind of `linux.namespaces`: listed without a path, new; with
+/// one, joined; not listed, the caller's (the runtime-spec's rules). The
+/// mount namespace must be the container's own (init pivots into the
+/// root, which in the caller's would move everyone's root); user and time
+/// namespaces are refused (not supported yet), as is a kind listed twice.
+fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> {
+    let mut out = Namespaces {
+        new: CloneFlags::empty(),
+        join: Vec::new(),
+    };
     let mut seen = HashSet::new();
     for ns in list {
         let typ = ns.typ();
-        seen.insert(typ);
-        match (typ, ns.path()) {
-            (LinuxNamespaceType::Network, None) => net = Net::New,
-            (LinuxNamespaceType::Network, Some(path)) => net = Net::Join(path.clone()),
-            (
-                LinuxNamespaceType::Pid
-                | LinuxNamespaceType::Uts
-                | LinuxNamespaceType::Mount
-                | LinuxNamespaceType::Ipc,
-                None,
-            ) => {}
-            (t, Some(path)) => bail!(
-                "linux.namespaces: joining the {t} namespace {} is not supported yet",
-                path.display()
-            ),
-            (t, None) => bail!("linux.namespaces: a new {t} namespace is not supported yet"),
+        ensure!(
+            seen.insert(typ),
+            "linux.namespaces: the {typ} namespace is listed twice"
+        );
+        let kind = match typ {
+            LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+            LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+            LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+            LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+            LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+            LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            t => bail!("linux.namespaces: a {t} namespace is not supported by mydocker yet"),
+        };
+        match ns.path() {
+            None => out.new |= kind,
+            Some(path) => out.join.push((path.clone(), kind)),
         }
     }
-    for t in [
-        LinuxNamespaceType::Pid,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Mount,
-        LinuxNamespaceType::Ipc,
-    ] {
-        ensure!(
-            seen.contains(&t),
-            "linux.namespaces: mydocker always gives a new {t} namespace; this configuration asks for the host's"
-        );
-    }
-    Ok(net)
+    ensure!(
+        seen.contains(&LinuxNamespaceType::Mount),
+        "linux.namespaces: mydocker needs a mount namespace of the container's own (it pivots into the root); sharing the caller's is not supported yet"
+    );
+    Ok(out)
 }
 
 /// The cgroup limits and the device rules.
@@ -564,34 +594,34 @@ mod tests {
         assert!(sets.inheritable.is_empty());
     }
 
-    fn ns(json: &str) -> Result<Net> {
+    fn ns(json: &str) -> Result<Namespaces> {
         let list: Vec<oci_spec::runtime::LinuxNamespace> = serde_json::from_str(json).unwrap();
         namespaces(&list)
     }
 
     #[test]
-    fn the_network_namespace_may_be_new_joined_or_the_hosts_and_the_others_must_be_new() {
-        let base = r#"{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}"#;
-        assert_eq!(
-            ns(&format!("[{base},{{\"type\":\"network\"}}]")).unwrap(),
-            Net::New
-        );
-        assert_eq!(ns(&format!("[{base}]")).unwrap(), Net::Host);
-        assert_eq!(
-            ns(&format!(
-                "[{base},{{\"type\":\"network\",\"path\":\"/run/netns/x\"}}]"
-            ))
-            .unwrap(),
-            Net::Join("/run/netns/x".into())
-        );
-        let err = ns(r#"[{"type":"ipc"},{"type":"uts"},{"type":"mount"}]"#).unwrap_err();
-        assert!(err.to_string().contains("pid"), "{err}");
-        let err = ns(&format!("[{base},{{\"type\":\"user\"}}]")).unwrap_err();
+    fn each_namespace_is_new_joined_or_the_callers() {
+        use CloneFlags as F;
+        let n = ns(r#"[{"type":"mount"},{"type":"pid"},{"type":"cgroup"}]"#).unwrap();
+        assert_eq!(n.new, F::CLONE_NEWNS | F::CLONE_NEWPID | F::CLONE_NEWCGROUP);
+        assert!(n.join.is_empty());
+        let n = ns(r#"[{"type":"mount"},{"type":"ipc","path":"/proc/7/ns/ipc"}]"#).unwrap();
+        assert_eq!(n.new, F::CLONE_NEWNS);
+        assert_eq!(n.join, [("/proc/7/ns/ipc".into(), F::CLONE_NEWIPC)]);
+        let err = ns(r#"[{"type":"pid"}]"#).unwrap_err();
+        assert!(err.to_string().contains("mount namespace"), "{err}");
+        let err = ns(r#"[{"type":"mount"},{"type":"user"}]"#).unwrap_err();
         assert!(err.to_string().contains("user"), "{err}");
-        let err = ns(&format!(
-            "[{base},{{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}}]"
-        ))
-        .unwrap_err();
-        assert!(err.to_string().contains("joining"), "{err}");
+        let err = ns(r#"[{"type":"mount"},{"type":"pid"},{"type":"pid"}]"#).unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn a_hostname_needs_the_containers_own_uts_namespace() {
+        let mut c = minimal();
+        c["hostname"] = serde_json::json!("box");
+        c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]);
+        let err = mapped(c).unwrap_err();
+        assert!(err.to_string().contains("hostname"), "{err}");
     }
 }

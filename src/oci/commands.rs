@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
-use super::bundle::{self, Net, Plan};
+use super::bundle::{self, Plan};
 use super::cli::Kill;
 use super::state::{Record, Root, Status, check_id};
 use crate::cgroups::{self, Cgroup, detect::Hierarchy};
@@ -61,18 +61,15 @@ pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> 
         exec_fifo: Some(exec_fifo::INIT_FD),
         ..plan.spec.clone()
     };
-    let joined = match &plan.net {
-        Net::Join(path) => Some(
-            std::fs::File::open(path)
-                .with_context(|| format!("open the network namespace {}", path.display()))?,
-        ),
-        _ => None,
+    let joined = open_namespaces(&plan.namespaces)?;
+    let mut chosen = crate::namespaces::Chosen {
+        new: plan.namespaces.new,
+        join: [None; 8],
     };
-    let net = match (&plan.net, &joined) {
-        (Net::Host, _) => process::NetNs::Host,
-        (Net::Join(_), Some(f)) => process::NetNs::Join(f.as_raw_fd()),
-        _ => process::NetNs::New,
-    };
+    for (slot, (file, kind)) in chosen.join.iter_mut().zip(&joined) {
+        *slot = Some((file.as_raw_fd(), *kind));
+    }
+    let net = process::NetNs::Chosen(chosen);
     let launch = process::Launch {
         net,
         attach: &|_| Ok(()),
@@ -109,6 +106,31 @@ pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> 
     cgroup.keep();
     dir.keep();
     Ok(pid_raw)
+}
+
+/// Open the namespaces a bundle joins, checking that each is of the kind
+/// it is listed as (`ioctl(NS_GET_NSTYPE)`, `man 2 ioctl_ns`): runc
+/// refuses `{"type": "ipc", "path": "/proc/1/ns/net"}` too.
+fn open_namespaces(
+    ns: &bundle::Namespaces,
+) -> Result<Vec<(std::fs::File, nix::sched::CloneFlags)>> {
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    let mut out = Vec::new();
+    for (path, kind) in &ns.join {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("linux.namespaces: open {}", path.display()))?;
+        #[allow(unsafe_code)]
+        // SAFETY: NS_GET_NSTYPE takes no argument and returns the kind.
+        let got = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE as _) };
+        if got != kind.bits() {
+            bail!(
+                "linux.namespaces: {} is not a namespace of the kind it is listed as",
+                path.display()
+            );
+        }
+        out.push((file, *kind));
+    }
+    Ok(out)
 }
 
 /// The cgroup `linux.cgroupsPath` names: an absolute path from each
