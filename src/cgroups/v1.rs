@@ -92,13 +92,37 @@ impl V1Cgroup {
     fn apply_more(&self, res: &Resources) -> Result<(), Error> {
         let m = &res.more;
         let files: [(&str, &str, Option<String>); 7] = [
-            ("cpu", "cpu.cfs_period_us", m.cpu_period.map(|v| v.to_string())),
-            ("cpu", "cpu.cfs_quota_us", m.cpu_quota.map(|v| v.to_string())),
-            ("cpu", "cpu.rt_period_us", m.cpu_realtime_period.map(|v| v.to_string())),
-            ("cpu", "cpu.rt_runtime_us", m.cpu_realtime_runtime.map(|v| v.to_string())),
+            (
+                "cpu",
+                "cpu.cfs_period_us",
+                m.cpu_period.map(|v| v.to_string()),
+            ),
+            (
+                "cpu",
+                "cpu.cfs_quota_us",
+                m.cpu_quota.map(|v| v.to_string()),
+            ),
+            (
+                "cpu",
+                "cpu.rt_period_us",
+                m.cpu_realtime_period.map(|v| v.to_string()),
+            ),
+            (
+                "cpu",
+                "cpu.rt_runtime_us",
+                m.cpu_realtime_runtime.map(|v| v.to_string()),
+            ),
             ("cpuset", "cpuset.mems", m.cpuset_mems.clone()),
-            ("memory", "memory.soft_limit_in_bytes", m.memory_reservation.map(|v| v.to_string())),
-            ("memory", "memory.memsw.limit_in_bytes", m.memory_swap.map(|v| v.to_string())),
+            (
+                "memory",
+                "memory.soft_limit_in_bytes",
+                m.memory_reservation.map(|v| v.to_string()),
+            ),
+            (
+                "memory",
+                "memory.memsw.limit_in_bytes",
+                m.memory_swap.map(|v| v.to_string()),
+            ),
         ];
         for (controller, file, value) in files {
             if let (Some(value), Some(dir)) = (value, self.dir(controller)) {

@@ -158,7 +158,10 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
     let namespaces = namespaces(&list)?;
     ensure!(
         namespaces.new.contains(CloneFlags::CLONE_NEWUTS)
-            || namespaces.join.iter().any(|(_, k)| *k == CloneFlags::CLONE_NEWUTS)
+            || namespaces
+                .join
+                .iter()
+                .any(|(_, k)| *k == CloneFlags::CLONE_NEWUTS)
             || spec.hostname.is_empty(),
         "hostname: setting it needs a UTS namespace of the container's own (linux.namespaces), as runc says"
     );
