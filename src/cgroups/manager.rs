@@ -28,6 +28,7 @@ pub struct Resources {
 /// The runtime-spec's limits beyond `run`'s flags (step 40,
 /// `linux.resources.cpu` and `.memory`; the kernel's files are named in
 /// each backend). `None` leaves the kernel's default.
+#[cfg(feature = "oci_runtime")]
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct More {
     /// CPU time per period, in microseconds (`cpu.quota`; -1: no limit).

@@ -59,6 +59,7 @@ pub struct Plan {
     pub oom_score_adj: Option<i32>,
     /// The configuration's `ociVersion`, which `state` repeats.
     pub oci_version: String,
+    pub hooks: super::hooks::Hooks,
 }
 
 /// Read `BUNDLE/config.json` and map it, refusing what cannot be honoured.
@@ -152,7 +153,6 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
             "linux.rootfsPropagation {p:?}: only private is supported yet"
         );
     }
-    refuse_set("hooks", config.hooks().is_some())?;
     let (resources, devices) = resources(linux.resources().as_ref())?;
     let list = linux.namespaces().clone().unwrap_or_default();
     let namespaces = namespaces(&list)?;
@@ -177,6 +177,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         devices,
         oom_score_adj: process.oom_score_adj(),
         oci_version: config.version().clone(),
+        hooks: super::hooks::Hooks::from_config(config.hooks().as_ref())?,
     })
 }
 

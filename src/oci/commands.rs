@@ -19,6 +19,7 @@ use nix::unistd::Pid;
 
 use super::bundle::{self, Plan};
 use super::cli::Kill;
+use super::hooks;
 use super::state::{Record, Root, Status, check_id};
 use crate::cgroups::{self, Cgroup, detect::Hierarchy};
 use crate::container::guard::Guard;
@@ -45,6 +46,7 @@ pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> 
         created: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
         cgroups: Vec::new(),
         annotations: std::collections::HashMap::new(),
+        hooks: plan.hooks.clone(),
     };
     root.save(&record)?;
     let fifo = exec_fifo::make(&root.fifo(id))?;
@@ -97,7 +99,11 @@ pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> 
             crate::atomic_file::write_atomic(f, pid_raw.to_string().as_bytes())
                 .with_context(|| format!("write the pid file {}", f.display()))?;
         }
-        Ok(())
+        hooks::run_all(
+            "hooks.createRuntime",
+            &record.hooks.create_runtime,
+            &state_document(root, &record)?,
+        )
     })();
     if let Err(e) = placed {
         process::abort(pid);
@@ -216,12 +222,28 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         ),
     }
     let alive = || root.status(&record) != Status::Stopped;
-    exec_fifo::release(&root.fifo(id), &alive)
+    exec_fifo::release(&root.fifo(id), &alive)?;
+    if let Err(e) = hooks::run_all(
+        "hooks.poststart",
+        &record.hooks.poststart,
+        &state_document(root, &record)?,
+    ) {
+        // The runtime-spec: a warning, and the container goes on.
+        eprintln!("mydocker-runtime: warning: {e:#}");
+    }
+    Ok(())
 }
 
 /// `state ID`: the runtime-spec's state, as JSON on stdout.
 pub fn state(root: &Root, id: &str) -> Result<()> {
     let record = root.load(id)?;
+    println!("{}", state_document(root, &record)?);
+    Ok(())
+}
+
+/// The runtime-spec's state document of `record`, as `state` prints it
+/// and hooks read it on their stdin.
+fn state_document(root: &Root, record: &Record) -> Result<String> {
     let status = root.status(&record);
     let pid = match status {
         Status::Created | Status::Running => record.pid.unwrap_or(0),
@@ -238,8 +260,7 @@ pub fn state(root: &Root, id: &str) -> Result<()> {
         owner: "",
         annotations: &record.annotations,
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(())
+    Ok(serde_json::to_string_pretty(&out)?)
 }
 
 /// The runtime-spec's state document, in runc's order of fields.
@@ -314,7 +335,12 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     }
     cgroups::kill_all(&record.cgroups)?;
     cgroups::remove_paths(&record.cgroups)?;
-    root.remove(id)
+    let document = state_document(root, &record)?;
+    root.remove(id)?;
+    if let Err(e) = hooks::run_all("hooks.poststop", &record.hooks.poststop, &document) {
+        eprintln!("mydocker-runtime: warning: {e:#}");
+    }
+    Ok(())
 }
 
 /// Wait (at most 5 s) until the container's process has ended.

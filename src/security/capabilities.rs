@@ -134,6 +134,7 @@ pub struct Profile {
 
 /// The five capability sets of a process, by name (`CAP_KILL`), as the
 /// runtime-spec's `process.capabilities` lists them (step 40).
+#[cfg(feature = "oci_runtime")]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sets {
     pub bounding: Vec<String>,

@@ -369,6 +369,69 @@ fn each_namespace_is_new_joined_by_its_path_or_the_callers(env: Env) {
     let _ = holder.wait();
 }
 
+#[rstest]
+fn hooks_get_the_state_on_stdin_and_a_failing_create_runtime_hook_fails_create(env: Env) {
+    let dir = env.scratch("hooks");
+    let hook = |name: &str| {
+        let file = dir.join(name);
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", file.display())],
+               "timeout": 5})
+    };
+    let b = bundle(&env, "oci-hooks", &["true"], |c| {
+        c["hooks"] = json!({
+            "createRuntime": [hook("createRuntime")],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")]
+        });
+    });
+    run_ok(&env, &b, "oci-hooks");
+    for name in ["createRuntime", "poststart", "poststop"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let state: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text:?}"));
+        assert_eq!(state["id"], "oci-hooks", "{name}: {state}");
+        assert_eq!(state["bundle"], b.display().to_string(), "{name}: {state}");
+    }
+    // One that fails (or outlives its timeout) fails create; nothing is left.
+    for (id, script, timeout) in [
+        ("oci-hook-fails", "exit 2", 5),
+        ("oci-hook-slow", "sleep 30", 1),
+    ] {
+        let b = bundle(&env, id, &["true"], |c| {
+            c["hooks"] = json!({"createRuntime": [
+                {"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": timeout}
+            ]});
+        });
+        let out = rt(&env)
+            .args(["create", "--bundle"])
+            .arg(&b)
+            .arg(id)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{id}");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(stderr.contains("hooks.createRuntime"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_dir(env.scratch("runtime-root"))
+            .unwrap()
+            .count(),
+        0
+    );
+    // Hooks inside the container's namespaces are refused by name.
+    let b = bundle(&env, "oci-hook-inside", &["true"], |c| {
+        c["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+    });
+    let out = rt(&env)
+        .args(["create", "--bundle"])
+        .arg(&b)
+        .arg("oci-hook-inside")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hooks.startContainer"));
+}
+
 /// A containerd of this test's own: root, state and sockets in its
 /// directory, stopped by PID (and its cgroup namespace directories, which
 /// a runtime leaves as runc does, removed) when dropped.
