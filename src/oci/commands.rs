@@ -244,7 +244,7 @@ pub fn state(root: &Root, id: &str) -> Result<()> {
 /// The runtime-spec's state document of `record`, as `state` prints it
 /// and hooks read it on their stdin.
 fn state_document(root: &Root, record: &Record) -> Result<String> {
-    let status = root.status(&record);
+    let status = root.status(record);
     let pid = match status {
         Status::Created | Status::Running => record.pid.unwrap_or(0),
         _ => 0,
