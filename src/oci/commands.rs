@@ -76,12 +76,22 @@ pub fn create(root: &Root, id: &str, bundle: &Path, pid_file: Option<&Path>) -> 
         net,
         attach: &|_| Ok(()),
     };
-    let (pid, failed) = process::start_container(
+    let started = process::start_container(
         &spec,
         &**cgroup,
         &launch,
         &[(fifo.as_raw_fd(), exec_fifo::INIT_FD)],
-    )?;
+    );
+    // Joining a PID namespace moved where this process's next children go
+    // (`pid_for_children`), not the process (`/proc/self/ns/pid`): they
+    // go back there now, so the hooks run in the runtime's namespaces.
+    // (Opened only now: a descriptor more before the clone would shift
+    // the numbers init's descriptor moves count on.)
+    let own_pid_ns =
+        std::fs::File::open("/proc/self/ns/pid").context("open this process's PID namespace")?;
+    nix::sched::setns(&own_pid_ns, nix::sched::CloneFlags::CLONE_NEWPID)
+        .context("return to this process's PID namespace")?;
+    let (pid, failed) = started?;
     if let Some(failed) = failed {
         let _ = crate::namespaces::wait_exit_code(pid);
         bail!("{}", failed.message);
