@@ -20,6 +20,7 @@ use crate::cgroups::Resources;
 use crate::container::rlimits::Rlimit;
 use crate::container::spec::Spec;
 use crate::devices::{Access, Kind, Policy, Rule};
+use crate::fs::bundle_view::{BundleView, Mount as BundleMount, Node};
 use crate::security::Profile;
 use crate::security::user::User;
 
@@ -104,6 +105,9 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         rootfs.display()
     );
     let linux = config.linux().clone().unwrap_or_default();
+    let list = linux.namespaces().clone().unwrap_or_default();
+    let namespaces = namespaces(&list)?;
+    let net = network(&list);
     let spec = Spec {
         argv,
         hostname: config.hostname().clone().unwrap_or_default(),
@@ -111,12 +115,13 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         env: Some(process.env().clone().unwrap_or_default()),
         security: profile(process, linux.seccomp().as_ref())?,
         user: Some(user),
-        view: view(config, root.readonly().unwrap_or(false))?,
+        view: view(root.readonly().unwrap_or(false)),
         devices: Vec::new(),
         cgroup_tasks: Vec::new(),
         terminal: None,
         workdir: Some(process.cwd().display().to_string()),
         exec_fifo: None,
+        bundle_view: Some(bundle_view(config, bundle, &net)?),
         rlimits: process
             .rlimits()
             .iter()
@@ -136,26 +141,11 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         "linux.gidMappings",
         linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty()),
     )?;
-    refuse_set(
-        "linux.devices",
-        linux.devices().as_ref().is_some_and(|d| !d.is_empty()),
-    )?;
-    refuse_set(
-        "linux.sysctl",
-        linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()),
-    )?;
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;
     refuse_set("linux.mountLabel", linux.mount_label().is_some())?;
-    if let Some(p) = linux.rootfs_propagation() {
-        ensure!(
-            p == "private" || p == "rprivate",
-            "linux.rootfsPropagation {p:?}: only private is supported yet"
-        );
-    }
-    let (resources, devices) = resources(linux.resources().as_ref())?;
-    let list = linux.namespaces().clone().unwrap_or_default();
-    let namespaces = namespaces(&list)?;
+    let (resources, mut devices) = resources(linux.resources().as_ref())?;
+    allow_nodes(&mut devices, spec.bundle_view.as_ref());
     ensure!(
         namespaces.new.contains(CloneFlags::CLONE_NEWUTS)
             || namespaces
@@ -167,7 +157,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
     );
     Ok(Plan {
         spec,
-        net: network(&list),
+        net,
         namespaces,
         cgroups_path: linux
             .cgroups_path()
@@ -252,87 +242,195 @@ fn seccomp_filter(
     Ok(Filter::Profile(Box::new(profile)))
 }
 
-/// The filesystem view: the standard mounts the engine makes itself,
-/// `tmpfs` mounts elsewhere, masked and read-only paths, a read-only root.
-///
-/// Known gap (first part of step 40): the standard places are taken as
-/// they are, whatever the configuration's options; init mounts `/proc`,
-/// `/dev`, `/dev/pts`, `/dev/shm` and `/sys` its own way and mounts
-/// nothing on `/dev/mqueue` and `/sys/fs/cgroup` (as `mydocker run`).
-fn view(config: &Config, read_only: bool) -> Result<crate::fs::kernel_view::View> {
-    const MADE_BY_INIT: [&str; 7] = [
-        "/proc",
-        "/dev",
-        "/dev/pts",
-        "/dev/shm",
-        "/dev/mqueue",
-        "/sys",
-        "/sys/fs/cgroup",
-    ];
-    let mut tmpfs = Vec::new();
+/// The filesystem view: a read-only root (`root.readonly`) remounted
+/// last by the engine's view; the rest is the bundle's own
+/// ([`bundle_view`]).
+fn view(read_only: bool) -> crate::fs::kernel_view::View {
+    crate::fs::kernel_view::View {
+        mask: false,
+        read_only,
+        tmpfs: Vec::new(),
+        read_only_files: Vec::new(),
+    }
+}
+
+/// `mounts` in order, `linux.devices`, `linux.sysctl`, the masked and
+/// read-only paths as listed, `linux.rootfsPropagation`.
+fn bundle_view(config: &Config, bundle: &Path, net: &Net) -> Result<BundleView> {
+    let linux = config.linux().clone().unwrap_or_default();
+    let mut mounts = Vec::new();
     for m in config.mounts().iter().flatten() {
         let dest = m.destination().display().to_string();
-        let typ = m.typ().clone().unwrap_or_default();
-        if MADE_BY_INIT.contains(&dest.as_str()) {
-            continue;
+        mounts.push(mount(m, bundle).with_context(|| format!("mounts: {dest}"))?);
+    }
+    let root_propagation = match linux.rootfs_propagation().as_deref() {
+        None | Some("") => 0,
+        Some(p) => match propagation(p) {
+            Some(flags) => (flags | nix::mount::MsFlags::MS_REC).bits(),
+            None => bail!(
+                "linux.rootfsPropagation {p:?}: not a propagation (private, shared, slave, unbindable)"
+            ),
+        },
+    };
+    let mut sysctl: Vec<(String, String)> = linux
+        .sysctl()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    sysctl.sort();
+    for (key, _) in &sysctl {
+        check_sysctl(key, net)?;
+    }
+    Ok(BundleView {
+        mounts,
+        devices: nodes(linux.devices().as_deref().unwrap_or_default())?,
+        sysctl,
+        masked: linux.masked_paths().clone().unwrap_or_default(),
+        read_only: linux.readonly_paths().clone().unwrap_or_default(),
+        root_propagation,
+    })
+}
+
+/// One `mounts` entry: `bind`/`rbind` and the propagation options taken
+/// out of the rest ([`mount_options`]); a bind's relative source is
+/// relative to the bundle.
+fn mount(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<BundleMount> {
+    use nix::mount::MsFlags as F;
+    let typ = m.typ().clone().unwrap_or_default();
+    let mut bind = F::empty();
+    let mut prop = F::empty();
+    let mut rest = Vec::new();
+    for o in m.options().iter().flatten() {
+        match o.as_str() {
+            "bind" => bind |= F::MS_BIND,
+            "rbind" => bind |= F::MS_BIND | F::MS_REC,
+            other => match propagation(other.trim_start_matches('r')) {
+                Some(p) if other.starts_with('r') && other != "ro" && other != "rw" => {
+                    prop = p | F::MS_REC;
+                }
+                Some(p) => prop = p,
+                None => rest.push(o.clone()),
+            },
         }
-        if typ == "tmpfs" {
-            let (flags, data) = mount_options(m.options().as_deref().unwrap_or_default())
-                .with_context(|| format!("mounts: {dest}"))?;
-            tmpfs.push(crate::fs::tmpfs::Tmpfs {
-                path: m.destination().clone(),
-                flags: flags.bits(),
-                data,
-            });
-            continue;
+    }
+    if typ == "bind" || typ == "rbind" {
+        bind |= F::MS_BIND;
+        if typ == "rbind" {
+            bind |= F::MS_REC;
         }
-        bail!(
-            "mounts: {dest} (type {typ:?}): only tmpfs and the standard /proc, /dev and /sys mounts are supported yet"
+    }
+    let (flags, data) = mount_options(&rest)?;
+    let source = m.source().as_ref().map(|s| {
+        if s.is_relative() && bind.contains(F::MS_BIND) {
+            bundle.join(s)
+        } else {
+            s.clone()
+        }
+    });
+    if bind.contains(F::MS_BIND) {
+        let src = source.as_ref().context("a bind mount needs a source")?;
+        ensure!(
+            src.exists(),
+            "bind source {}: no such file or directory",
+            src.display()
+        );
+    } else {
+        ensure!(
+            !typ.is_empty() && typ != "none",
+            "no type and neither bind nor rbind among its options"
         );
     }
-    let linux = config.linux().clone().unwrap_or_default();
-    let masked: HashSet<&str> = linux
-        .masked_paths()
-        .iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    let read_only_paths: HashSet<&str> = linux
-        .readonly_paths()
-        .iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    let mask = !masked.is_empty() || !read_only_paths.is_empty();
-    if mask {
-        let ours_masked: HashSet<&str> = crate::fs::kernel_view::MASKED.into_iter().collect();
-        let ours_ro: HashSet<&str> = crate::fs::kernel_view::READ_ONLY.into_iter().collect();
-        // The engine masks Docker's lists; a path they lack is refused
-        // (one the configuration leaves out is masked all the same).
-        if let Some(p) = masked
-            .difference(&ours_masked)
-            .find(|p| Path::new(p).exists())
-        {
-            bail!("linux.maskedPaths: {p} is not among the paths mydocker masks yet");
-        }
-        if let Some(p) = read_only_paths
-            .difference(&ours_ro)
-            .find(|p| Path::new(p).exists())
-        {
-            bail!("linux.readonlyPaths: {p} is not among the paths mydocker makes read-only yet");
-        }
-    }
-    Ok(crate::fs::kernel_view::View {
-        mask,
-        read_only,
-        tmpfs,
-        read_only_files: Vec::new(),
+    Ok(BundleMount {
+        destination: m.destination().clone(),
+        fstype: typ,
+        source,
+        flags: (flags | bind).bits(),
+        propagation: prop.bits(),
+        data,
     })
+}
+
+/// A propagation option without its `r` (recursive) prefix.
+fn propagation(option: &str) -> Option<nix::mount::MsFlags> {
+    use nix::mount::MsFlags as F;
+    match option {
+        "private" => Some(F::MS_PRIVATE),
+        "shared" => Some(F::MS_SHARED),
+        "slave" => Some(F::MS_SLAVE),
+        "unbindable" => Some(F::MS_UNBINDABLE),
+        _ => None,
+    }
+}
+
+/// A sysctl is set only when the container has its own copy of it, as
+/// runc checks (`validateSysctl`): the IPC ones (`kernel.msg*`,
+/// `kernel.sem`, `kernel.shm*`, `fs.mqueue.*`: the IPC namespace is
+/// always new), `net.*` with a network namespace of its own, and the UTS
+/// ones (`kernel.hostname`, `kernel.domainname`). Anything else would
+/// change the host.
+fn check_sysctl(key: &str, net: &Net) -> Result<()> {
+    const IPC: [&str; 7] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+    ];
+    if IPC.contains(&key)
+        || key == "kernel.shm_rmid_forced"
+        || key.starts_with("fs.mqueue.")
+        || key == "kernel.hostname"
+        || key == "kernel.domainname"
+    {
+        return Ok(());
+    }
+    if key.starts_with("net.") {
+        ensure!(
+            *net != Net::Host,
+            "linux.sysctl: {key} needs a network namespace of the container's own; this one shares the host's"
+        );
+        return Ok(());
+    }
+    bail!("linux.sysctl: {key} is not namespaced: setting it would change the host")
+}
+
+/// `linux.devices`: the nodes to make, each checked.
+fn nodes(list: &[oci_spec::runtime::LinuxDevice]) -> Result<Vec<Node>> {
+    use oci_spec::runtime::LinuxDeviceType as T;
+    list.iter()
+        .map(|d| {
+            let path = d.path().clone();
+            ensure!(
+                path.is_absolute() && path.starts_with("/dev"),
+                "linux.devices: {}: not a path under /dev",
+                path.display()
+            );
+            let kind = match d.typ() {
+                T::C | T::U => 'c',
+                T::B => 'b',
+                T::P => 'p',
+                T::A => bail!("linux.devices: {}: type a is not a node", path.display()),
+            };
+            Ok(Node {
+                path,
+                kind,
+                major: d.major() as u64,
+                minor: d.minor() as u64,
+                mode: d.file_mode().unwrap_or(0o666),
+                uid: d.uid().unwrap_or(0),
+                gid: d.gid().unwrap_or(0),
+            })
+        })
+        .collect()
 }
 
 /// A mount's options as `mount(8)` takes them: those that are flags
 /// (`nosuid`, `strictatime`, ...) and the rest, the filesystem's own
-/// (`mode=755,size=65536k`), passed on as its data.
+/// (`mode=755,size=65536k`, `newinstance`), passed on as its data, as
+/// runc does.
 pub fn mount_options(options: &[String]) -> Result<(nix::mount::MsFlags, String)> {
     use nix::mount::MsFlags as F;
     let mut flags = F::empty();
@@ -359,13 +457,15 @@ pub fn mount_options(options: &[String]) -> Result<(nix::mount::MsFlags, String)
             "nostrictatime" => (F::empty(), F::MS_STRICTATIME),
             "mand" => (F::MS_MANDLOCK, F::empty()),
             "nomand" => (F::empty(), F::MS_MANDLOCK),
+            // Taken out before (`mount`); a remount is not a mount to make.
             "bind" | "rbind" | "private" | "rprivate" | "shared" | "rshared" | "slave"
-            | "rslave" | "remount" => bail!("option {o:?}: not supported on a tmpfs mount"),
-            other if other.contains('=') => {
+            | "rslave" | "remount" => bail!("option {o:?}: not a flag of the mount itself"),
+            // The filesystem's own (`mode=755`, `newinstance`), which its
+            // kernel code accepts or refuses at the mount.
+            other => {
                 data.push(other.to_string());
                 continue;
             }
-            other => bail!("unknown mount option {other:?}"),
         };
         flags = (flags | set) - clear;
     }
@@ -419,6 +519,31 @@ fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> 
         "linux.namespaces: mydocker needs a mount namespace of the container's own (it pivots into the root); sharing the caller's is not supported yet"
     );
     Ok(out)
+}
+
+/// After the configuration's device rules come the ones every container
+/// needs, as runc appends them: the default nodes ([`crate::devices::default_rules`])
+/// and each `linux.devices` node (read, write, mknod; the last matching
+/// rule decides).
+fn allow_nodes(policy: &mut Policy, view: Option<&BundleView>) {
+    if policy.default_allow && policy.rules.is_empty() {
+        return;
+    }
+    policy.rules.extend(crate::devices::default_rules());
+    for node in view.iter().flat_map(|v| &v.devices) {
+        let kind = match node.kind {
+            'b' => Kind::Block,
+            'c' => Kind::Char,
+            _ => continue,
+        };
+        policy.rules.push(Rule {
+            allow: true,
+            kind,
+            major: Some(node.major as u32),
+            minor: Some(node.minor as u32),
+            access: Access::ALL,
+        });
+    }
 }
 
 /// The cgroup limits and the device rules.
@@ -492,35 +617,7 @@ fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources
             access,
         });
     }
-    policy.rules.extend(always_allowed());
     Ok((out, policy))
-}
-
-/// The devices every container may use whatever its rules say, appended
-/// after them as runc does (`libcontainer/specconv`'s allowed devices):
-/// `mknod` of any device, and `/dev/null`, `zero`, `full`, `random`,
-/// `urandom`, `tty`, `ptmx`, the ptys and `net/tun`, which init makes.
-fn always_allowed() -> Vec<Rule> {
-    let rule = |kind, major, minor, access: &str| Rule {
-        allow: true,
-        kind,
-        major,
-        minor,
-        access: Access::parse(access).expect("a valid access string"),
-    };
-    vec![
-        rule(Kind::Char, None, None, "m"),
-        rule(Kind::Block, None, None, "m"),
-        rule(Kind::Char, Some(1), Some(3), "rwm"),
-        rule(Kind::Char, Some(1), Some(5), "rwm"),
-        rule(Kind::Char, Some(1), Some(7), "rwm"),
-        rule(Kind::Char, Some(1), Some(8), "rwm"),
-        rule(Kind::Char, Some(1), Some(9), "rwm"),
-        rule(Kind::Char, Some(5), Some(0), "rwm"),
-        rule(Kind::Char, Some(5), Some(2), "rwm"),
-        rule(Kind::Char, Some(136), None, "rwm"),
-        rule(Kind::Char, Some(10), Some(200), "rwm"),
-    ]
 }
 
 #[cfg(test)]
@@ -547,7 +644,8 @@ mod tests {
         assert_eq!(flags, F::empty(), "a later option undoes an earlier one");
         let err = mount_options(&strings(&["rbind"])).unwrap_err();
         assert!(err.to_string().contains("rbind"), "{err}");
-        assert!(mount_options(&strings(&["frobnicate"])).is_err());
+        let (_, data) = mount_options(&strings(&["newinstance", "ptmxmode=0666"])).unwrap();
+        assert_eq!(data, "newinstance,ptmxmode=0666");
     }
 
     /// A bundle directory with an empty root and `config` as its
@@ -596,6 +694,101 @@ mod tests {
         assert_eq!(sets.effective, ["CAP_KILL"]);
         assert_eq!(sets.ambient, ["CAP_CHOWN"]);
         assert!(sets.inheritable.is_empty());
+    }
+
+    #[test]
+    fn mounts_keep_their_order_binds_and_propagation_taken_out_of_the_options() {
+        use nix::mount::MsFlags as F;
+        let mut c = minimal();
+        c["mounts"] = serde_json::json!([
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/data", "source": "rootfs", "options": ["rbind", "ro", "rslave"]},
+            {"destination": "/etc/f", "type": "none", "source": "/etc/passwd",
+             "options": ["bind", "nosuid"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "newinstance", "mode=0620"]}
+        ]);
+        c["linux"]["rootfsPropagation"] = serde_json::json!("shared");
+        let view = mapped(c).unwrap().spec.bundle_view.unwrap();
+        let dests: Vec<_> = view.mounts.iter().map(|m| m.destination.clone()).collect();
+        assert_eq!(
+            dests,
+            [
+                Path::new("/proc"),
+                Path::new("/data"),
+                Path::new("/etc/f"),
+                Path::new("/dev/pts")
+            ]
+        );
+        let data = &view.mounts[1];
+        assert_eq!(
+            F::from_bits_truncate(data.flags),
+            F::MS_BIND | F::MS_REC | F::MS_RDONLY
+        );
+        assert_eq!(
+            F::from_bits_truncate(data.propagation),
+            F::MS_SLAVE | F::MS_REC
+        );
+        assert!(
+            data.source.as_ref().unwrap().is_absolute(),
+            "relative to the bundle"
+        );
+        assert_eq!(
+            F::from_bits_truncate(view.mounts[2].flags),
+            F::MS_BIND | F::MS_NOSUID
+        );
+        assert_eq!(view.mounts[3].data, "newinstance,mode=0620");
+        assert_eq!(
+            F::from_bits_truncate(view.root_propagation),
+            F::MS_SHARED | F::MS_REC
+        );
+    }
+
+    #[test]
+    fn sysctls_are_set_only_in_the_containers_own_namespaces() {
+        for key in [
+            "kernel.shmmax",
+            "fs.mqueue.msg_max",
+            "kernel.domainname",
+            "net.ipv4.ip_forward",
+        ] {
+            check_sysctl(key, &Net::New).unwrap();
+        }
+        let err = check_sysctl("net.ipv4.ip_forward", &Net::Host).unwrap_err();
+        assert!(err.to_string().contains("network namespace"), "{err}");
+        let err = check_sysctl("kernel.panic", &Net::New).unwrap_err();
+        assert!(
+            err.to_string().contains("linux.sysctl: kernel.panic"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn devices_are_nodes_and_allowed_after_the_configurations_rules() {
+        let mut c = minimal();
+        c["linux"]["devices"] = serde_json::json!([
+            {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o600, "uid": 7}
+        ]);
+        c["linux"]["resources"] =
+            serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]});
+        let plan = mapped(c).unwrap();
+        let node = &plan.spec.bundle_view.as_ref().unwrap().devices[0];
+        assert_eq!(
+            (
+                node.kind, node.major, node.minor, node.mode, node.uid, node.gid
+            ),
+            ('c', 10, 229, 0o600, 7, 0)
+        );
+        assert!(!plan.devices.default_allow);
+        let last = plan.devices.rules.last().unwrap();
+        assert!(
+            last.allow && last.major == Some(10) && last.minor == Some(229),
+            "{last:?}"
+        );
+        let mut c = minimal();
+        c["linux"]["devices"] =
+            serde_json::json!([{"path": "/tmp/x", "type": "c", "major": 1, "minor": 3}]);
+        assert!(mapped(c).unwrap_err().to_string().contains("/tmp/x"));
     }
 
     fn ns(json: &str) -> Result<Namespaces> {

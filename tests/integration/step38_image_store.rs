@@ -1281,3 +1281,52 @@ fn inspect_shows_an_image(env: Env) {
         &["t38-nosuch:1"],
     );
 }
+
+/// `run`s of an image while `rmi` and `image prune` remove it over and
+/// over (and `import` brings it back): each run either runs, or finds no
+/// image (125) — never a layer missing under its mount, a manifest gone
+/// between naming and reading, or a leak.
+#[rstest]
+fn runs_racing_rmi_and_prune_run_or_find_no_image(env: Env) {
+    let md = |args: &[&str]| env.md().args(args).output().unwrap();
+    let tar = crate::harness::busybox_tar().to_str().unwrap().to_string();
+    ok(&md(&["import", &tar, "race38:1"]));
+    let outcomes = std::thread::scope(|s| {
+        let remover = s.spawn(|| {
+            for _ in 0..40 {
+                md(&["rmi", "race38:1"]);
+                md(&["image", "prune"]);
+                md(&["import", &tar, "race38:1"]);
+            }
+        });
+        let runners: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..12)
+                        .map(|_| {
+                            env.run_image("race38:1", &["--rm"], &["true"])
+                                .output()
+                                .unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        remover.join().unwrap();
+        runners
+            .into_iter()
+            .flat_map(|r| r.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let (mut ran, mut missing) = (0, 0);
+    for out in &outcomes {
+        let err = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => ran += 1,
+            Some(125) if err.contains("image not found: race38:1") => missing += 1,
+            code => panic!("exit {code:?}: {err}"),
+        }
+    }
+    assert_eq!(ran + missing, 36);
+    assert_eq!(ok(&md(&["ps", "-a", "-q"])), "", "--rm leaves nothing");
+}
