@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
+use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Spec as Config};
 
 use crate::cgroups::Resources;
@@ -34,12 +35,22 @@ pub enum Net {
     Join(PathBuf),
 }
 
+/// `linux.namespaces` kind by kind: the kinds to make new, and the
+/// namespaces to join (a `/proc/PID/ns/KIND` path, or a bind mount of
+/// one) with their kind, user first; a kind in neither is the caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespaces {
+    pub new: CloneFlags,
+    pub join: Vec<(PathBuf, CloneFlags)>,
+}
+
 /// What `create` needs from a bundle.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// What init runs and how.
     pub spec: Spec,
     pub net: Net,
+    pub namespaces: Namespaces,
     /// `linux.cgroupsPath`: absolute from the hierarchy's root, or relative
     /// to the runtime's own cgroup; `None`: a cgroup named after the ID.
     pub cgroups_path: Option<String>,
@@ -49,6 +60,7 @@ pub struct Plan {
     pub oom_score_adj: Option<i32>,
     /// The configuration's `ociVersion`, which `state` repeats.
     pub oci_version: String,
+    pub hooks: super::hooks::Hooks,
 }
 
 /// Read `BUNDLE/config.json` and map it, refusing what cannot be honoured.
@@ -74,12 +86,12 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         process.apparmor_profile().is_some(),
     )?;
     refuse_set("process.selinuxLabel", process.selinux_label().is_some())?;
-    refuse_set("process.user.umask", process.user().umask().is_some())?;
     let user = User {
         uid: process.user().uid(),
         gid: process.user().gid(),
         groups: process.user().additional_gids().clone().unwrap_or_default(),
         home: "/".into(),
+        umask: process.user().umask(),
     };
     let root = config.root().as_ref().context("config.json has no root")?;
     let rootfs = if root.path().is_absolute() {
@@ -93,13 +105,15 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         rootfs.display()
     );
     let linux = config.linux().clone().unwrap_or_default();
-    let net = namespaces(linux.namespaces().as_deref().unwrap_or_default())?;
+    let list = linux.namespaces().clone().unwrap_or_default();
+    let namespaces = namespaces(&list)?;
+    let net = network(&list);
     let spec = Spec {
         argv,
         hostname: config.hostname().clone().unwrap_or_default(),
         rootfs: Some(rootfs),
         env: Some(process.env().clone().unwrap_or_default()),
-        security: profile(process)?,
+        security: profile(process, linux.seccomp().as_ref())?,
         user: Some(user),
         view: view(root.readonly().unwrap_or(false)),
         devices: Vec::new(),
@@ -127,16 +141,24 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         "linux.gidMappings",
         linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty()),
     )?;
-    refuse_set("linux.seccomp", linux.seccomp().is_some())?;
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;
     refuse_set("linux.mountLabel", linux.mount_label().is_some())?;
-    refuse_set("hooks", config.hooks().is_some())?;
     let (resources, mut devices) = resources(linux.resources().as_ref())?;
     allow_nodes(&mut devices, spec.bundle_view.as_ref());
+    ensure!(
+        namespaces.new.contains(CloneFlags::CLONE_NEWUTS)
+            || namespaces
+                .join
+                .iter()
+                .any(|(_, k)| *k == CloneFlags::CLONE_NEWUTS)
+            || spec.hostname.is_empty(),
+        "hostname: setting it needs a UTS namespace of the container's own (linux.namespaces), as runc says"
+    );
     Ok(Plan {
         spec,
         net,
+        namespaces,
         cgroups_path: linux
             .cgroups_path()
             .as_ref()
@@ -145,6 +167,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         devices,
         oom_score_adj: process.oom_score_adj(),
         oci_version: config.version().clone(),
+        hooks: super::hooks::Hooks::from_config(config.hooks().as_ref())?,
     })
 }
 
@@ -155,48 +178,68 @@ fn refuse_set(field: &str, set: bool) -> Result<()> {
     Ok(())
 }
 
-/// The capabilities: the engine gives the same set to every set but
-/// ambient, so the bounding set is taken, and effective and permitted
-/// must equal it.
-fn profile(process: &oci_spec::runtime::Process) -> Result<Profile> {
-    // No `capabilities` at all means none (oci-spec's Default would be
-    // a default set, not the empty one).
-    let none = oci_spec::runtime::Capabilities::new;
-    let empty = oci_spec::runtime::LinuxCapabilitiesBuilder::default()
-        .bounding(none())
-        .effective(none())
-        .permitted(none())
-        .inheritable(none())
-        .ambient(none())
-        .build()?;
-    let caps = process.capabilities().clone().unwrap_or(empty);
+/// The capabilities, each of the five sets as the configuration lists it
+/// (none listed: none at all, as the runtime-spec says), and
+/// `noNewPrivileges`. The bounding set also stands for the container's
+/// capabilities where one set is asked for (`exec`).
+fn profile(
+    process: &oci_spec::runtime::Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> Result<Profile> {
     let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
         let mut v: Vec<String> = set.iter().flatten().map(|c| format!("CAP_{c}")).collect();
         v.sort();
         v
     };
-    let bounding = names(caps.bounding());
-    for (field, set) in [
-        ("effective", caps.effective()),
-        ("permitted", caps.permitted()),
-    ] {
-        ensure!(
-            names(set) == bounding,
-            "process.capabilities.{field}: differs from the bounding set, which mydocker does not support yet"
-        );
-    }
-    refuse_set(
-        "process.capabilities.ambient",
-        caps.ambient().as_ref().is_some_and(|a| !a.is_empty()),
-    )?;
+    let sets = match process.capabilities() {
+        None => crate::security::capabilities::Sets::default(),
+        Some(caps) => crate::security::capabilities::Sets {
+            bounding: names(caps.bounding()),
+            effective: names(caps.effective()),
+            permitted: names(caps.permitted()),
+            inheritable: names(caps.inheritable()),
+            ambient: names(caps.ambient()),
+        },
+    };
     let mut profile = Profile::for_run(&[], &[], false, &[])?;
-    profile.capabilities = bounding;
+    profile.capabilities = sets.bounding.clone();
+    profile.sets = Some(sets);
     profile.no_new_privs = process.no_new_privileges().unwrap_or(false);
     profile.seccomp = crate::security::seccomp::Seccomp {
-        filter: crate::security::seccomp::Filter::Unconfined,
+        filter: seccomp_filter(seccomp)?,
         program: None,
     };
     Ok(profile)
+}
+
+/// `linux.seccomp`, the runtime-spec's form of a filter, which is Docker's
+/// profile format less its conditions (`includes`, `excludes`): read into
+/// the engine's [`crate::security::seccomp::Profile`], compiled by init
+/// with libseccomp as step 34's profiles are. None: no filter (runc).
+fn seccomp_filter(
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> Result<crate::security::seccomp::Filter> {
+    use crate::security::seccomp::Filter;
+    let Some(seccomp) = seccomp else {
+        return Ok(Filter::Unconfined);
+    };
+    refuse_set(
+        "linux.seccomp.flags",
+        seccomp.flags().as_ref().is_some_and(|f| !f.is_empty()),
+    )?;
+    refuse_set(
+        "linux.seccomp.listenerPath",
+        seccomp.listener_path().is_some(),
+    )?;
+    let json = serde_json::to_value(seccomp).context("linux.seccomp")?;
+    let profile: crate::security::seccomp::Profile =
+        serde_json::from_value(json).context("linux.seccomp")?;
+    // Compiling checks every name, action and architecture now rather
+    // than in init.
+    profile
+        .compile(&[], &crate::security::seccomp::Host::this())
+        .context("linux.seccomp")?;
+    Ok(Filter::Profile(Box::new(profile)))
 }
 
 /// The filesystem view: a read-only root (`root.readonly`) remounted
@@ -429,43 +472,53 @@ pub fn mount_options(options: &[String]) -> Result<(nix::mount::MsFlags, String)
     Ok((flags, data.join(",")))
 }
 
-/// The namespaces: UTS, PID, mount and IPC must be new (the engine makes
-/// them); the network one may be new, absent (the caller's) or joined.
-fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Net> {
-    let mut net = Net::Host;
+/// The network namespace alone, as the network setup needs it.
+fn network(list: &[oci_spec::runtime::LinuxNamespace]) -> Net {
+    match list.iter().find(|n| n.typ() == LinuxNamespaceType::Network) {
+        None => Net::Host,
+        Some(n) => match n.path() {
+            None => Net::New,
+            Some(path) => Net::Join(path.clone()),
+        },
+    }
+}
+
+/// Each kind of `linux.namespaces`: listed without a path, new; with
+/// one, joined; not listed, the caller's (the runtime-spec's rules). The
+/// mount namespace must be the container's own (init pivots into the
+/// root, which in the caller's would move everyone's root); user and time
+/// namespaces are refused (not supported yet), as is a kind listed twice.
+fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> {
+    let mut out = Namespaces {
+        new: CloneFlags::empty(),
+        join: Vec::new(),
+    };
     let mut seen = HashSet::new();
     for ns in list {
         let typ = ns.typ();
-        seen.insert(typ);
-        match (typ, ns.path()) {
-            (LinuxNamespaceType::Network, None) => net = Net::New,
-            (LinuxNamespaceType::Network, Some(path)) => net = Net::Join(path.clone()),
-            (
-                LinuxNamespaceType::Pid
-                | LinuxNamespaceType::Uts
-                | LinuxNamespaceType::Mount
-                | LinuxNamespaceType::Ipc,
-                None,
-            ) => {}
-            (t, Some(path)) => bail!(
-                "linux.namespaces: joining the {t} namespace {} is not supported yet",
-                path.display()
-            ),
-            (t, None) => bail!("linux.namespaces: a new {t} namespace is not supported yet"),
+        ensure!(
+            seen.insert(typ),
+            "linux.namespaces: the {typ} namespace is listed twice"
+        );
+        let kind = match typ {
+            LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+            LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+            LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+            LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+            LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+            LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            t => bail!("linux.namespaces: a {t} namespace is not supported by mydocker yet"),
+        };
+        match ns.path() {
+            None => out.new |= kind,
+            Some(path) => out.join.push((path.clone(), kind)),
         }
     }
-    for t in [
-        LinuxNamespaceType::Pid,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Mount,
-        LinuxNamespaceType::Ipc,
-    ] {
-        ensure!(
-            seen.contains(&t),
-            "linux.namespaces: mydocker always gives a new {t} namespace; this configuration asks for the host's"
-        );
-    }
-    Ok(net)
+    ensure!(
+        seen.contains(&LinuxNamespaceType::Mount),
+        "linux.namespaces: mydocker needs a mount namespace of the container's own (it pivots into the root); sharing the caller's is not supported yet"
+    );
+    Ok(out)
 }
 
 /// After the configuration's device rules come the ones every container
@@ -516,24 +569,21 @@ fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources
     )?;
     if let Some(m) = r.memory() {
         out.memory = m.limit().filter(|l| *l > 0).map(|l| l as u64);
+        out.more.memory_reservation = m.reservation();
+        out.more.memory_swap = m.swap();
         refuse_set(
-            "linux.resources.memory (other than limit)",
-            m.reservation().is_some()
-                || m.swap().is_some()
-                || m.kernel().is_some()
-                || m.swappiness().is_some(),
+            "linux.resources.memory (other than limit, reservation and swap)",
+            m.kernel().is_some() || m.kernel_tcp().is_some() || m.swappiness().is_some(),
         )?;
     }
     if let Some(c) = r.cpu() {
         out.cpu_shares = c.shares().filter(|s| *s > 0);
         out.cpuset_cpus = c.cpus().clone().filter(|s| !s.is_empty());
-        refuse_set(
-            "linux.resources.cpu (other than shares and cpus)",
-            c.quota().is_some()
-                || c.period().is_some()
-                || c.realtime_runtime().is_some()
-                || c.mems().is_some(),
-        )?;
+        out.more.cpu_quota = c.quota();
+        out.more.cpu_period = c.period();
+        out.more.cpu_realtime_runtime = c.realtime_runtime();
+        out.more.cpu_realtime_period = c.realtime_period();
+        out.more.cpuset_mems = c.mems().clone().filter(|s| !s.is_empty());
     }
     if let Some(p) = r.pids() {
         out.pids_limit = Some(p.limit());
@@ -626,20 +676,24 @@ mod tests {
             "{:?}",
             plan.spec.security
         );
+        assert_eq!(plan.spec.security.sets, Some(Default::default()));
         assert_eq!(plan.net, Net::Host);
     }
 
     #[test]
-    fn the_bounding_set_becomes_the_containers_capabilities() {
+    fn each_capability_set_is_kept_as_the_configuration_gives_it() {
         let mut c = minimal();
         let caps = serde_json::json!(["CAP_KILL", "CAP_CHOWN"]);
-        c["process"]["capabilities"] =
-            serde_json::json!({"bounding": caps, "effective": caps, "permitted": caps});
-        let plan = mapped(c.clone()).unwrap();
+        c["process"]["capabilities"] = serde_json::json!({
+            "bounding": caps, "effective": ["CAP_KILL"], "permitted": caps,
+            "ambient": ["CAP_CHOWN"]
+        });
+        let plan = mapped(c).unwrap();
         assert_eq!(plan.spec.security.capabilities, ["CAP_CHOWN", "CAP_KILL"]);
-        c["process"]["capabilities"]["effective"] = serde_json::json!(["CAP_KILL"]);
-        let err = mapped(c).unwrap_err();
-        assert!(err.to_string().contains("effective"), "{err}");
+        let sets = plan.spec.security.sets.unwrap();
+        assert_eq!(sets.effective, ["CAP_KILL"]);
+        assert_eq!(sets.ambient, ["CAP_CHOWN"]);
+        assert!(sets.inheritable.is_empty());
     }
 
     #[test]
@@ -737,34 +791,34 @@ mod tests {
         assert!(mapped(c).unwrap_err().to_string().contains("/tmp/x"));
     }
 
-    fn ns(json: &str) -> Result<Net> {
+    fn ns(json: &str) -> Result<Namespaces> {
         let list: Vec<oci_spec::runtime::LinuxNamespace> = serde_json::from_str(json).unwrap();
         namespaces(&list)
     }
 
     #[test]
-    fn the_network_namespace_may_be_new_joined_or_the_hosts_and_the_others_must_be_new() {
-        let base = r#"{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}"#;
-        assert_eq!(
-            ns(&format!("[{base},{{\"type\":\"network\"}}]")).unwrap(),
-            Net::New
-        );
-        assert_eq!(ns(&format!("[{base}]")).unwrap(), Net::Host);
-        assert_eq!(
-            ns(&format!(
-                "[{base},{{\"type\":\"network\",\"path\":\"/run/netns/x\"}}]"
-            ))
-            .unwrap(),
-            Net::Join("/run/netns/x".into())
-        );
-        let err = ns(r#"[{"type":"ipc"},{"type":"uts"},{"type":"mount"}]"#).unwrap_err();
-        assert!(err.to_string().contains("pid"), "{err}");
-        let err = ns(&format!("[{base},{{\"type\":\"user\"}}]")).unwrap_err();
+    fn each_namespace_is_new_joined_or_the_callers() {
+        use CloneFlags as F;
+        let n = ns(r#"[{"type":"mount"},{"type":"pid"},{"type":"cgroup"}]"#).unwrap();
+        assert_eq!(n.new, F::CLONE_NEWNS | F::CLONE_NEWPID | F::CLONE_NEWCGROUP);
+        assert!(n.join.is_empty());
+        let n = ns(r#"[{"type":"mount"},{"type":"ipc","path":"/proc/7/ns/ipc"}]"#).unwrap();
+        assert_eq!(n.new, F::CLONE_NEWNS);
+        assert_eq!(n.join, [("/proc/7/ns/ipc".into(), F::CLONE_NEWIPC)]);
+        let err = ns(r#"[{"type":"pid"}]"#).unwrap_err();
+        assert!(err.to_string().contains("mount namespace"), "{err}");
+        let err = ns(r#"[{"type":"mount"},{"type":"user"}]"#).unwrap_err();
         assert!(err.to_string().contains("user"), "{err}");
-        let err = ns(&format!(
-            "[{base},{{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}}]"
-        ))
-        .unwrap_err();
-        assert!(err.to_string().contains("joining"), "{err}");
+        let err = ns(r#"[{"type":"mount"},{"type":"pid"},{"type":"pid"}]"#).unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn a_hostname_needs_the_containers_own_uts_namespace() {
+        let mut c = minimal();
+        c["hostname"] = serde_json::json!("box");
+        c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]);
+        let err = mapped(c).unwrap_err();
+        assert!(err.to_string().contains("hostname"), "{err}");
     }
 }

@@ -16,6 +16,7 @@
 pub mod bundle;
 pub mod cli;
 pub mod commands;
+pub mod hooks;
 pub mod state;
 
 use std::ffi::OsString;

@@ -419,6 +419,162 @@ fn a_sysctl_that_would_change_the_host_is_refused_by_name(
     );
 }
 
+#[rstest]
+fn the_user_its_umask_each_capability_set_and_the_seccomp_filter_are_the_configurations(env: Env) {
+    let script = "id -u; id -G; umask; grep -E '^Cap' /proc/self/status; \
+                  mkdir /tmp/made 2>&1 || true";
+    let b = bundle(&env, "oci-user", &["sh", "-c", script], |c| {
+        c["process"]["user"] =
+            json!({"uid": 1000, "gid": 1000, "additionalGids": [2000], "umask": 23});
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"],
+            "effective": ["CAP_KILL"],
+            "permitted": ["CAP_KILL", "CAP_CHOWN"],
+            "inheritable": ["CAP_KILL"],
+            "ambient": ["CAP_KILL"]
+        });
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+        });
+    });
+    let out = run_ok(&env, &b, "oci-user");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..3], ["1000", "1000 2000", "0027"], "{out}");
+    // A program run by a user other than root keeps only the ambient set
+    // (CAP_KILL, bit 5); the bounding set is the configuration's (CHOWN,
+    // KILL, SETGID, SETUID: bits 0, 5, 6, 7).
+    for (set, mask) in [
+        ("CapInh", "0000000000000020"),
+        ("CapPrm", "0000000000000020"),
+        ("CapEff", "0000000000000020"),
+        ("CapBnd", "00000000000000e1"),
+        ("CapAmb", "0000000000000020"),
+    ] {
+        assert!(out.contains(&format!("{set}:\t{mask}")), "{set}: {out}");
+    }
+    assert!(out.contains("Function not implemented"), "{out}");
+}
+
+#[rstest]
+fn each_namespace_is_new_joined_by_its_path_or_the_callers(env: Env) {
+    // An IPC namespace to join: that of a process of the test's own.
+    let mut holder = Command::new("unshare")
+        .args(["--ipc", "sleep", "60"])
+        .spawn()
+        .unwrap();
+    let ns = |pid: &str, kind: &str| {
+        std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    let holder_pid = holder.id().to_string();
+    wait_for("the holder's own IPC namespace", || {
+        (ns(&holder_pid, "ipc") != ns("self", "ipc")).then_some(())
+    });
+    let script = "for k in ipc net cgroup; do readlink /proc/self/ns/$k; done";
+    let b = bundle(&env, "oci-ns", &["sh", "-c", script], |c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "pid"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"},
+            {"type": "ipc", "path": format!("/proc/{holder_pid}/ns/ipc")}
+        ]);
+    });
+    let out = run_ok(&env, &b, "oci-ns");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], ns(&holder_pid, "ipc"), "joined: {out}");
+    assert_eq!(
+        lines[1],
+        ns("self", "net"),
+        "not listed, the caller's: {out}"
+    );
+    assert_ne!(lines[2], ns("self", "cgroup"), "new: {out}");
+    // A path of another kind than the one listed is refused.
+    let wrong = bundle(&env, "oci-ns-wrong", &["true"], |c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "pid"}, {"type": "uts"}, {"type": "mount"},
+            {"type": "ipc", "path": format!("/proc/{holder_pid}/ns/net")}
+        ]);
+    });
+    let out = rt(&env)
+        .current_dir(&wrong)
+        .args(["run", "oci-ns-wrong"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a namespace of the kind"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
+#[rstest]
+fn hooks_get_the_state_on_stdin_and_a_failing_create_runtime_hook_fails_create(env: Env) {
+    let dir = env.scratch("hooks");
+    let hook = |name: &str| {
+        let file = dir.join(name);
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", file.display())],
+               "timeout": 5})
+    };
+    let b = bundle(&env, "oci-hooks", &["true"], |c| {
+        c["hooks"] = json!({
+            "createRuntime": [hook("createRuntime")],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")]
+        });
+    });
+    run_ok(&env, &b, "oci-hooks");
+    for name in ["createRuntime", "poststart", "poststop"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let state: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text:?}"));
+        assert_eq!(state["id"], "oci-hooks", "{name}: {state}");
+        assert_eq!(state["bundle"], b.display().to_string(), "{name}: {state}");
+    }
+    // One that fails (or outlives its timeout) fails create; nothing is left.
+    for (id, script, timeout) in [
+        ("oci-hook-fails", "exit 2", 5),
+        ("oci-hook-slow", "sleep 30", 1),
+    ] {
+        let b = bundle(&env, id, &["true"], |c| {
+            c["hooks"] = json!({"createRuntime": [
+                {"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": timeout}
+            ]});
+        });
+        let out = rt(&env)
+            .args(["create", "--bundle"])
+            .arg(&b)
+            .arg(id)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{id}");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(stderr.contains("hooks.createRuntime"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_dir(env.scratch("runtime-root"))
+            .unwrap()
+            .count(),
+        0
+    );
+    // Hooks inside the container's namespaces are refused by name.
+    let b = bundle(&env, "oci-hook-inside", &["true"], |c| {
+        c["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+    });
+    let out = rt(&env)
+        .args(["create", "--bundle"])
+        .arg(&b)
+        .arg("oci-hook-inside")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hooks.startContainer"));
+}
+
 /// A containerd of this test's own: root, state and sockets in its
 /// directory, stopped by PID (and its cgroup namespace directories, which
 /// a runtime leaves as runc does, removed) when dropped.
