@@ -563,9 +563,16 @@ pub struct StartArgs {
 #[cfg(feature = "lifecycle")]
 #[derive(Debug, Args)]
 pub struct RestartArgs {
-    /// Seconds to wait after SIGTERM before SIGKILL
-    #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECS")]
-    pub time: u64,
+    /// Seconds to wait after SIGTERM before SIGKILL; negative: no SIGKILL,
+    /// wait as long as the container takes to exit
+    #[arg(
+        short = 't',
+        long = "time",
+        default_value_t = 10,
+        value_name = "SECS",
+        allow_negative_numbers = true
+    )]
+    pub time: i64,
 
     /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]
@@ -658,9 +665,16 @@ pub struct ExecArgs {
 #[cfg(feature = "stop")]
 #[derive(Debug, Args)]
 pub struct StopArgs {
-    /// Seconds to wait after SIGTERM before SIGKILL
-    #[arg(short = 't', long = "time", default_value_t = 10, value_name = "SECS")]
-    pub time: u64,
+    /// Seconds to wait after SIGTERM before SIGKILL; negative: no SIGKILL,
+    /// wait as long as the container takes to exit
+    #[arg(
+        short = 't',
+        long = "time",
+        default_value_t = 10,
+        value_name = "SECS",
+        allow_negative_numbers = true
+    )]
+    pub time: i64,
 
     /// The containers (names, IDs or ID prefixes); from step 38 images too
     #[arg(required = true)]

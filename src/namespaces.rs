@@ -42,17 +42,19 @@ pub fn container_flags() -> CloneFlags {
 /// the program starts (the targets survive `execve`, everything else marked
 /// close-on-exec does not). Returns the child's PID as seen from here.
 pub fn spawn(argv: &[CString], flags: CloneFlags, fds: &[(RawFd, RawFd)]) -> nix::Result<Pid> {
-    spawn_joining(argv, flags, fds, None)
+    spawn_joining(argv, flags, fds, &[])
 }
 
-/// As [`spawn`], and the child first joins the existing network namespace
-/// `join_net` (an open `/proc/PID/ns/net`), for `--net container:NAME`
-/// (step 28).
+/// As [`spawn`], and the child first joins the existing namespaces
+/// `joins`, in order: each an open `/proc/PID/ns/KIND` and its
+/// `CLONE_NEW*` kind (the network namespace of `--net container:NAME`,
+/// step 28; any of a bundle's, step 40). A PID namespace cannot be
+/// joined this way (`setns` of one applies to the caller's children).
 pub fn spawn_joining(
     argv: &[CString],
     flags: CloneFlags,
     fds: &[(RawFd, RawFd)],
-    join_net: Option<RawFd>,
+    joins: &[(RawFd, libc::c_int)],
 ) -> nix::Result<Pid> {
     // Everything the child touches is prepared here: between clone and exec
     // the child must not allocate (another thread of this process may have
@@ -61,6 +63,7 @@ pub fn spawn_joining(
     let mut ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
     let fds = fds.to_vec();
+    let joins = joins.to_vec();
     // Filled in the child (its own copy of this memory): no allocation
     // there.
     let mut temps: Vec<RawFd> = vec![-1; fds.len()];
@@ -68,9 +71,9 @@ pub fn spawn_joining(
     let mut stack = vec![0u8; 256 * 1024];
 
     let child = Box::new(move || -> isize {
-        if let Some(ns) = join_net {
+        for &(ns, kind) in &joins {
             // SAFETY: setns on a descriptor the parent opened for this.
-            if unsafe { libc::setns(ns, libc::CLONE_NEWNET) } != 0 {
+            if unsafe { libc::setns(ns, kind) } != 0 {
                 return 125;
             }
         }
@@ -126,4 +129,41 @@ pub fn wait_exit_code(pid: Pid) -> nix::Result<i32> {
 /// e.g. `uts:[4026531838]`.
 pub fn own_namespace(kind: &str) -> std::io::Result<String> {
     std::fs::read_link(format!("/proc/self/ns/{kind}")).map(|p| p.display().to_string())
+}
+
+/// A container's namespaces chosen one by one (step 40: a bundle's
+/// `linux.namespaces`): the kinds to make new (`CLONE_NEW*`), and existing
+/// ones to join, each an open `/proc/PID/ns/KIND` (or a bind mount of
+/// one) and its kind. A kind in neither is the caller's, as runc does.
+#[cfg(feature = "oci_runtime")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chosen {
+    pub new: CloneFlags,
+    /// At most one per kind; user first (it decides what the others may
+    /// do), PID handled by [`Chosen::clone_args`].
+    pub join: [Option<(RawFd, CloneFlags)>; 8],
+}
+
+#[cfg(feature = "oci_runtime")]
+impl Chosen {
+    /// The flags for `clone` and what the child joins. A PID namespace to
+    /// join is entered by the caller here, before the clone: `setns` of
+    /// one only decides where the caller's later children go
+    /// (`pid_for_children`), which is what the container's init must be.
+    pub fn clone_args(self) -> anyhow::Result<(CloneFlags, Vec<(RawFd, libc::c_int)>)> {
+        let mut joins = Vec::new();
+        for (fd, kind) in self.join.into_iter().flatten() {
+            if kind == CloneFlags::CLONE_NEWPID {
+                nix::sched::setns(
+                    // SAFETY: the descriptor stays open until the clone.
+                    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+                    kind,
+                )
+                .map_err(|e| anyhow::anyhow!("join the PID namespace: {e}"))?;
+            } else {
+                joins.push((fd, kind.bits()));
+            }
+        }
+        Ok((self.new, joins))
+    }
 }

@@ -18,6 +18,33 @@ pub struct Resources {
     #[cfg(feature = "hardening")]
     #[serde(default)]
     pub pids_limit: Option<i64>,
+    /// From step 40: the further limits a bundle's `linux.resources` may
+    /// ask for.
+    #[cfg(feature = "oci_runtime")]
+    #[serde(default)]
+    pub more: More,
+}
+
+/// The runtime-spec's limits beyond `run`'s flags (step 40,
+/// `linux.resources.cpu` and `.memory`; the kernel's files are named in
+/// each backend). `None` leaves the kernel's default.
+#[cfg(feature = "oci_runtime")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct More {
+    /// CPU time per period, in microseconds (`cpu.quota`; -1: no limit).
+    pub cpu_quota: Option<i64>,
+    /// The period of the quota, in microseconds (`cpu.period`).
+    pub cpu_period: Option<u64>,
+    /// Real-time CPU time per real-time period, in microseconds.
+    pub cpu_realtime_runtime: Option<i64>,
+    /// The real-time period, in microseconds.
+    pub cpu_realtime_period: Option<u64>,
+    /// Memory nodes the container may use, e.g. `0-1` (`cpu.mems`).
+    pub cpuset_mems: Option<String>,
+    /// Soft memory limit in bytes (`memory.reservation`).
+    pub memory_reservation: Option<i64>,
+    /// Memory plus swap, in bytes (`memory.swap`; -1: no limit).
+    pub memory_swap: Option<i64>,
 }
 
 impl Resources {

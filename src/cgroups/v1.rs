@@ -79,6 +79,59 @@ impl Manager for V1Manager {
 }
 
 impl V1Cgroup {
+    /// Before step 40 there are no further limits.
+    #[cfg(not(feature = "oci_runtime"))]
+    fn apply_more(&self, _res: &Resources) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// From step 40: a bundle's further limits, in v1's files (the period
+    /// before the quota it divides, the memory limit before the
+    /// memory-plus-swap one that must not be below it).
+    #[cfg(feature = "oci_runtime")]
+    fn apply_more(&self, res: &Resources) -> Result<(), Error> {
+        let m = &res.more;
+        let files: [(&str, &str, Option<String>); 7] = [
+            (
+                "cpu",
+                "cpu.cfs_period_us",
+                m.cpu_period.map(|v| v.to_string()),
+            ),
+            (
+                "cpu",
+                "cpu.cfs_quota_us",
+                m.cpu_quota.map(|v| v.to_string()),
+            ),
+            (
+                "cpu",
+                "cpu.rt_period_us",
+                m.cpu_realtime_period.map(|v| v.to_string()),
+            ),
+            (
+                "cpu",
+                "cpu.rt_runtime_us",
+                m.cpu_realtime_runtime.map(|v| v.to_string()),
+            ),
+            ("cpuset", "cpuset.mems", m.cpuset_mems.clone()),
+            (
+                "memory",
+                "memory.soft_limit_in_bytes",
+                m.memory_reservation.map(|v| v.to_string()),
+            ),
+            (
+                "memory",
+                "memory.memsw.limit_in_bytes",
+                m.memory_swap.map(|v| v.to_string()),
+            ),
+        ];
+        for (controller, file, value) in files {
+            if let (Some(value), Some(dir)) = (value, self.dir(controller)) {
+                write_file(dir, file, &value)?;
+            }
+        }
+        Ok(())
+    }
+
     fn dir(&self, controller: &str) -> Option<&Path> {
         self.dirs
             .iter()
@@ -101,7 +154,7 @@ impl Cgroup for V1Cgroup {
         if let (Some(max), Some(dir)) = (res.pids_max(), self.dir("pids")) {
             write_file(dir, "pids.max", &max)?;
         }
-        Ok(())
+        self.apply_more(res)
     }
 
     fn add_task(&self, pid: i32) -> Result<(), Error> {

@@ -91,6 +91,48 @@ impl Manager for V2Manager {
     }
 }
 
+/// Before step 40 there are no further limits.
+#[cfg(not(feature = "oci_runtime"))]
+fn apply_more(_dir: &Path, _res: &Resources) -> Result<(), Error> {
+    Ok(())
+}
+
+/// From step 40: a bundle's further limits, in v2's files: `cpu.max`
+/// holds quota and period together; `memory.swap.max` counts swap alone,
+/// so the runtime-spec's memory-plus-swap less the memory limit (runc's
+/// conversion). v2 has no real-time budget per cgroup: asking for one
+/// fails.
+#[cfg(feature = "oci_runtime")]
+fn apply_more(dir: &Path, res: &Resources) -> Result<(), Error> {
+    let m = &res.more;
+    if m.cpu_quota.is_some() || m.cpu_period.is_some() {
+        let quota = match m.cpu_quota {
+            Some(q) if q > 0 => q.to_string(),
+            _ => "max".to_string(),
+        };
+        let period = m.cpu_period.unwrap_or(100_000);
+        write_file(dir, "cpu.max", &format!("{quota} {period}"))?;
+    }
+    if let Some(runtime) = m.cpu_realtime_runtime {
+        write_file(dir, "cpu.rt_runtime_us", &runtime.to_string())?;
+    }
+    if let Some(mems) = &m.cpuset_mems {
+        write_file(dir, "cpuset.mems", mems)?;
+    }
+    if let Some(low) = m.memory_reservation {
+        write_file(dir, "memory.low", &low.to_string())?;
+    }
+    if let Some(swap) = m.memory_swap {
+        let value = match (swap, res.memory) {
+            (-1, _) => "max".to_string(),
+            (s, Some(limit)) => (s as u64).saturating_sub(limit).to_string(),
+            (s, None) => s.to_string(),
+        };
+        write_file(dir, "memory.swap.max", &value)?;
+    }
+    Ok(())
+}
+
 impl Cgroup for V2Cgroup {
     fn apply(&self, res: &Resources) -> Result<(), Error> {
         let dir = &self.dir;
@@ -106,7 +148,7 @@ impl Cgroup for V2Cgroup {
         if let Some(max) = res.pids_max() {
             write_file(dir, "pids.max", &max)?;
         }
-        Ok(())
+        apply_more(dir, res)
     }
 
     fn add_task(&self, pid: i32) -> Result<(), Error> {

@@ -151,7 +151,9 @@ pub fn import(root: &Path, args: &ImportArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `image prune`: remove what no name and no container uses.
+/// `image prune`: remove what no name and no container uses, and what
+/// killed writers left; its "Total reclaimed space" is the space freed
+/// (as Docker's), blobs, extracted layers and temporaries together.
 pub fn image(root: &Path, args: &ImageArgs) -> Result<i32> {
     match &args.command {
         ImageCommand::Ls(args) => crate::commands::images::images(root, args),
@@ -226,18 +228,17 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<i32> {
 pub fn save(root: &Path, args: &SaveArgs) -> Result<i32> {
     let store = Store::new(root);
     let mut images: Vec<oci::Saved> = Vec::new();
+    // Held while the archive is written: an `rmi` and `image prune`
+    // meanwhile leave what it reads.
+    let mut claims = Vec::new();
     for text in &args.images {
-        let r = Reference::parse(text).ok();
-        let named = match &r {
-            Some(r) => store.lookup(r)?,
-            None => None,
-        };
-        let (manifest, name) = match (named, store.resolve(text)?) {
-            (Some(m), _) => (m, r),
-            (None, Some(m)) => (m, None),
-            // The tutorial's ROOT/images/NAME.tar, imported on first use.
-            (None, None) => (oci::layer(root, text)?.manifest, r),
-        };
+        let (manifest, claim) = oci::claim_image(root, text)?;
+        claims.push(claim);
+        // A name when the image was given by one; by ID or `NAME@DIGEST`
+        // it is saved without (as Docker saves it).
+        let name = Reference::parse(text)
+            .ok()
+            .filter(|r| store.lookup(r).ok().flatten().as_deref() == Some(manifest.as_str()));
         match images.iter_mut().find(|s| s.manifest == manifest) {
             Some(s) => s.names.extend(name.filter(|n| !s.names.contains(n))),
             None => images.push(oci::Saved {

@@ -41,7 +41,7 @@ pub fn local_or_pulled(
             Some(d) => d,
             None => registry::pull(root, &remote, insecure)?,
         };
-        return Ok(store.stack(&remote.local, &digest)?);
+        return Ok(store.claimed_stack(&remote.local, &digest)?);
     }
     match oci::layer(root, image) {
         Err(oci::Error::NotFound(_)) if registry::has_registry_host(image) => {

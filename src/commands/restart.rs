@@ -3,7 +3,6 @@
 //! the other, as `docker restart`. A stopped container is just started.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Result;
 
@@ -14,7 +13,7 @@ pub fn restart(root: &Path, args: &RestartArgs) -> Result<i32> {
     let store = Store::new(root);
     Ok(super::stop::each_container(&args.containers, |key| {
         let info = store.find(key)?;
-        stop::stop(&store, &info, Duration::from_secs(args.time))?;
+        stop::stop(&store, &info, stop::grace(args.time))?;
         super::start::start_one(root, &store, key, false)
     }))
 }

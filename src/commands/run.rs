@@ -245,6 +245,7 @@ fn resources(args: &RunArgs) -> Resources {
 /// The limits asked for on the command line: `-m` (step 06),
 /// `--cpu-shares` and `--cpuset-cpus` (step 07), `--pids-limit` (step 35).
 #[cfg(all(feature = "memory-limit", feature = "cpu-limit"))]
+#[allow(clippy::needless_update)] // the further limits of step 40
 fn resources(args: &RunArgs) -> Resources {
     Resources {
         memory: args.memory,
@@ -252,5 +253,6 @@ fn resources(args: &RunArgs) -> Resources {
         cpuset_cpus: args.cpuset_cpus.clone(),
         #[cfg(feature = "hardening")]
         pids_limit: args.pids_limit,
+        ..Resources::default()
     }
 }

@@ -3,7 +3,6 @@
 //! data (Docker's semantics). Stopping a stopped container is not an error.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Result;
 
@@ -14,7 +13,7 @@ pub fn stop(root: &Path, args: &StopArgs) -> Result<i32> {
     let store = Store::new(root);
     Ok(each_container(&args.containers, |key| {
         let info = store.find(key)?;
-        stop::stop(&store, &info, Duration::from_secs(args.time))
+        stop::stop(&store, &info, stop::grace(args.time))
     }))
 }
 

@@ -60,6 +60,8 @@ pub mod stdio;
 pub mod stdio;
 #[cfg(feature = "detach")]
 pub mod stop;
+#[cfg(feature = "lifecycle")]
+pub mod waiters;
 
 #[cfg(not(feature = "pivot"))]
 #[path = "rootfs_host.rs"]

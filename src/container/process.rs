@@ -15,6 +15,7 @@ use std::ffi::CString;
 use std::os::fd::RawFd;
 
 use anyhow::{Context, Result};
+use nix::sched::CloneFlags;
 use nix::sys::signal::{
     SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, kill, sigaction, sigprocmask,
 };
@@ -58,21 +59,47 @@ pub enum NetNs {
     /// Another container's, open at this descriptor (`--net container:NAME`).
     #[cfg(feature = "net-modes")]
     Join(RawFd),
+    /// Every namespace as a bundle's `linux.namespaces` chose it (step
+    /// 40), the network one included.
+    #[cfg(feature = "oci_runtime")]
+    Chosen(crate::namespaces::Chosen),
 }
 
 impl NetNs {
-    /// Before step 27 there is only a new namespace: nothing to join.
+    /// Before step 27 there is only a new network namespace: the usual
+    /// flags, nothing to join.
     #[cfg(not(feature = "net-modes"))]
-    fn join_fd(self) -> Option<RawFd> {
-        None
+    fn net_args(self) -> (CloneFlags, Vec<(RawFd, libc::c_int)>) {
+        (namespaces::container_flags(), Vec::new())
     }
 
-    /// The namespace to join, for `--net container:NAME`.
+    /// The usual flags, less a new network namespace for the host's or
+    /// one joined (`--net container:NAME`).
     #[cfg(feature = "net-modes")]
-    fn join_fd(self) -> Option<RawFd> {
+    fn net_args(self) -> (CloneFlags, Vec<(RawFd, libc::c_int)>) {
+        let mut flags = namespaces::container_flags();
+        if self != NetNs::New {
+            flags.remove(CloneFlags::CLONE_NEWNET);
+        }
+        let joins = match self {
+            NetNs::Join(fd) => vec![(fd, libc::CLONE_NEWNET)],
+            _ => Vec::new(),
+        };
+        (flags, joins)
+    }
+
+    /// Before step 40 only the network namespace varies.
+    #[cfg(not(feature = "oci_runtime"))]
+    fn clone_args(self) -> Result<(CloneFlags, Vec<(RawFd, libc::c_int)>)> {
+        Ok(self.net_args())
+    }
+
+    /// From step 40 a bundle may choose every namespace.
+    #[cfg(feature = "oci_runtime")]
+    fn clone_args(self) -> Result<(CloneFlags, Vec<(RawFd, libc::c_int)>)> {
         match self {
-            NetNs::Join(fd) => Some(fd),
-            _ => None,
+            NetNs::Chosen(chosen) => chosen.clone_args(),
+            other => Ok(other.net_args()),
         }
     }
 }
@@ -183,12 +210,8 @@ fn seal_init(argv: &mut [CString]) -> Result<crate::security::sealed_exe::Sealed
 /// descriptors `fds`.
 fn start(argv: &[CString], fds: &[(RawFd, RawFd)], net: NetNs) -> Result<Pid> {
     block_forwarded_signals()?;
-    let mut flags = namespaces::container_flags();
-    if net != NetNs::New {
-        flags.remove(nix::sched::CloneFlags::CLONE_NEWNET);
-    }
-    let join = net.join_fd();
-    namespaces::spawn_joining(argv, flags, fds, join)
+    let (flags, joins) = net.clone_args()?;
+    namespaces::spawn_joining(argv, flags, fds, &joins)
         .context("clone the container process into new namespaces")
 }
 

@@ -175,6 +175,8 @@ impl fmt::Display for Policy {
 /// `run -d --rm`: remove the container whose exit was just recorded, as
 /// `rm` would (under the store's lock; a concurrent `rm` may have won).
 fn remove_now(store: &Store, info: &ContainerInfo) {
+    // Every `wait` begun before has read the exit code first.
+    let _waiters = super::waiters::drain(store, &info.name);
     let Ok(_lock) = store.lock() else {
         return;
     };

@@ -1,6 +1,7 @@
 //! From step 10, inside: pivot into the container's root filesystem and
 //! give it `/proc`, `/dev` and `/sys` of its own; from step 35, mask what
-//! of the host they show, and mount `--tmpfs` and `--read-only`.
+//! of the host they show, and mount `--tmpfs` and `--read-only`; from step 40 a
+//! bundle's own mounts instead ([`crate::fs::bundle_view`]).
 
 use std::path::Path;
 
@@ -19,10 +20,34 @@ pub fn setup(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
         .rootfs
         .as_ref()
         .context("the spec names no root filesystem")?;
-    pivot::pivot_root(sys, root)?;
-    pivot::mount_pseudo_filesystems(sys, inside)?;
+    filesystems(sys, spec, root, inside)?;
     add_devices(sys, spec, inside)?;
     view(sys, spec, inside)
+}
+
+/// Pivot into `root`, then init's own `/proc`, `/dev` and `/sys`.
+#[cfg(not(feature = "oci_runtime"))]
+fn filesystems(sys: &dyn Syscall, _spec: &Spec, root: &Path, inside: &Path) -> Result<()> {
+    pivot::pivot_root(sys, root)?;
+    pivot::mount_pseudo_filesystems(sys, inside)
+}
+
+/// From step 40 a bundle's mounts are made, in order, before the pivot
+/// (a bind's source is a host path), and its sysctls and masks after;
+/// Docker's `run` keeps init's own.
+#[cfg(feature = "oci_runtime")]
+fn filesystems(sys: &dyn Syscall, spec: &Spec, root: &Path, inside: &Path) -> Result<()> {
+    use crate::fs::bundle_view;
+    let Some(view) = &spec.bundle_view else {
+        pivot::pivot_root(sys, root)?;
+        return pivot::mount_pseudo_filesystems(sys, inside);
+    };
+    // The root is a mount point first, so the bundle's mounts are made on
+    // it as they are (as runc does).
+    pivot::bind_onto_itself(sys, root)?;
+    bundle_view::before_pivot(sys, view, root, &cgroup_dirs)?;
+    pivot::pivot_into(sys, root)?;
+    bundle_view::after_pivot(sys, view, inside)
 }
 
 /// Before step 35 `/dev` holds only the standard nodes.
@@ -48,4 +73,29 @@ fn view(_sys: &dyn Syscall, _spec: &Spec, _inside: &Path) -> Result<()> {
 #[cfg(feature = "hardening")]
 fn view(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
     crate::fs::kernel_view::apply(sys, &spec.view, inside)
+}
+
+/// The cgroups init has joined, for a bundle's `cgroup` mount (step 40).
+#[cfg(feature = "oci_runtime")]
+fn cgroup_dirs() -> Result<crate::fs::bundle_view::CgroupDirs> {
+    use crate::fs::bundle_view::CgroupDirs;
+    let h = crate::cgroups::detect::Hierarchy::read(Path::new("/proc"))?;
+    let own = |(mount, path): &(std::path::PathBuf, std::path::PathBuf)| {
+        mount.join(path.strip_prefix("/").unwrap_or(path))
+    };
+    if h.v1.is_empty() {
+        let v2 = h.v2.as_ref().context("no cgroup hierarchy is mounted")?;
+        return Ok(CgroupDirs::Unified(own(v2)));
+    }
+    let mut list: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for place in h.v1.values().chain(h.v2.iter()) {
+        let Some(name) = place.0.file_name() else {
+            continue;
+        };
+        let name = name.to_string_lossy().to_string();
+        if !list.iter().any(|(n, _)| *n == name) {
+            list.push((name, own(place)));
+        }
+    }
+    Ok(CgroupDirs::PerHierarchy(list))
 }

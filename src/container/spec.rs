@@ -139,4 +139,10 @@ pub struct Spec {
     #[cfg(feature = "oci_runtime")]
     #[serde(default)]
     pub rlimits: Vec<super::rlimits::Rlimit>,
+    /// Under the OCI front end (step 40): the bundle's mounts, devices,
+    /// sysctls and masks, made instead of init's standard `/proc`, `/dev`
+    /// and `/sys` ([`crate::fs::bundle_view`]); `None`: init's own.
+    #[cfg(feature = "oci_runtime")]
+    #[serde(default)]
+    pub bundle_view: Option<crate::fs::bundle_view::BundleView>,
 }

@@ -38,6 +38,13 @@ fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> bool {
     }
 }
 
+/// The grace period of `stop -t SECS` and `restart -t SECS`: negative
+/// seconds are no deadline at all (no SIGKILL), as Docker's API 1.42 and
+/// later read `-t -1`.
+pub fn grace(secs: i64) -> Duration {
+    u64::try_from(secs).map_or(Duration::MAX, Duration::from_secs)
+}
+
 /// Stop a container: SIGTERM, wait up to `timeout`, then SIGKILL. A
 /// container that is not running is left as it is.
 pub fn stop(store: &Store, info: &ContainerInfo, timeout: Duration) -> Result<()> {

@@ -45,6 +45,10 @@ pub enum Error {
         what: String,
         err: std::io::Error,
     },
+    /// The tar stream ended inside an entry or a header: the file was cut
+    /// short (a copy or download that stopped).
+    #[error("{subject}: the archive ends early (truncated) in {entry}")]
+    Truncated { subject: String, entry: String },
 }
 
 /// An error of the image `image`.
@@ -187,7 +191,11 @@ fn unpack(
     reader: impl std::io::Read,
     dest: &Path,
 ) -> Result<(), Error> {
-    let mut archive = tar::Archive::new(reader);
+    let ended = std::cell::Cell::new(false);
+    let mut archive = tar::Archive::new(EndWatch {
+        inner: reader,
+        ended: &ended,
+    });
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
     archive.set_preserve_ownerships(true);
@@ -196,8 +204,22 @@ fn unpack(
     let entries = archive
         .entries()
         .map_err(about(label, "read the archive"))?;
+    // An error once the stream has ended (or a decompressor's
+    // UnexpectedEof) is the archive's end, not the entry's fault.
+    let truncated = |err: &std::io::Error, entry: &str| {
+        (ended.get() || err.kind() == std::io::ErrorKind::UnexpectedEof).then(|| Error::Truncated {
+            subject: label.to_string(),
+            entry: entry.to_string(),
+        })
+    };
     for entry in entries {
-        let mut entry = entry.map_err(about(label, "read an entry"))?;
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                return Err(truncated(&err, "an entry's header")
+                    .unwrap_or_else(|| about(label, "read an entry")(err)));
+            }
+        };
         let path = entry
             .path()
             .map_err(about(label, "read an entry's path"))?
@@ -222,15 +244,18 @@ fn unpack(
         }
         let unpacked = match entry.unpack_in(dest) {
             Ok(u) => u,
-            Err(e) => match unpack_cause(e) {
-                None => return Err(escapes(&path)),
-                Some(cause) => {
-                    return Err(Error::Io {
-                        subject: label.to_string(),
-                        what: format!("extract entry {:?}", path.display().to_string()),
-                        err: cause,
-                    });
-                }
+            Err(e) => match truncated(&e, &format!("entry {:?}", path.display().to_string())) {
+                Some(cut) => return Err(cut),
+                None => match unpack_cause(e) {
+                    None => return Err(escapes(&path)),
+                    Some(cause) => {
+                        return Err(Error::Io {
+                            subject: label.to_string(),
+                            what: format!("extract entry {:?}", path.display().to_string()),
+                            err: cause,
+                        });
+                    }
+                },
             },
         };
         if !unpacked {
@@ -238,6 +263,23 @@ fn unpack(
         }
     }
     Ok(())
+}
+
+/// A reader that notes when `inner` reaches its end, so that an entry
+/// cut short is told from a failed write.
+struct EndWatch<'a, R> {
+    inner: R,
+    ended: &'a std::cell::Cell<bool>,
+}
+
+impl<R: std::io::Read> std::io::Read for EndWatch<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ended.set(true);
+        }
+        Ok(n)
+    }
 }
 
 /// One line of `mydocker images`.

@@ -114,9 +114,21 @@ pub fn apply(sys: &dyn Syscall, view: &View, inside: &Path) -> Result<()> {
 /// Mask [`MASKED`] and make [`READ_ONLY`] read-only, skipping paths this
 /// kernel does not have.
 pub fn mask(sys: &dyn Syscall, inside: &Path) -> Result<()> {
+    mask_paths(sys, inside, &MASKED, &READ_ONLY)
+}
+
+/// Mask `masked` and make `read_only` read-only (absolute paths inside
+/// the container), skipping paths this kernel does not have: Docker's
+/// lists, or a bundle's own (step 40).
+pub fn mask_paths(
+    sys: &dyn Syscall,
+    inside: &Path,
+    masked: &[&str],
+    read_only: &[&str],
+) -> Result<()> {
     let at = |p: &str| inside.join(p.trim_start_matches('/'));
     let null = at("/dev/null");
-    for path in MASKED {
+    for &path in masked {
         let target = at(path);
         let result = match std::fs::metadata(&target) {
             Err(_) => continue,
@@ -137,7 +149,7 @@ pub fn mask(sys: &dyn Syscall, inside: &Path) -> Result<()> {
         | MsFlags::MS_NOSUID
         | MsFlags::MS_NODEV
         | MsFlags::MS_NOEXEC;
-    for path in READ_ONLY {
+    for &path in read_only {
         let target = at(path);
         if !target.exists() {
             continue;

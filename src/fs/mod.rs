@@ -4,12 +4,14 @@
 //! (step 10), images (step 11), the layers of a container (step 12),
 //! volumes (step 13), saving the result as an image (step 14), and the
 //! masked `/proc`, `--read-only` and `--tmpfs` of step 35, and the OCI
-//! image store of step 38.
+//! image store of step 38, and a bundle's own mounts of step 40.
 //!
 //! The image store is one seam, [`store`]: the tutorial's tar files
 //! ([`image`]) until step 37, content-addressed layers ([`oci`]) from
 //! step 38. [`image`] stays in the build: `cp` unpacks archives with it.
 
+#[cfg(feature = "oci_runtime")]
+pub mod bundle_view;
 #[cfg(feature = "cp")]
 pub mod copy;
 #[cfg(feature = "image")]

@@ -34,7 +34,9 @@
 //! the index: the layers that running containers stand on are untouched.
 //! Nothing is deleted but by [`collect_garbage`], which keeps every blob and
 //! layer an index entry or a container (the caller names them) still uses,
-//! and, from step 39, those an unfinished pull has claimed (`Claim`).
+//! and those a command has claimed (`Claim`) before its use is recorded:
+//! a `run` between naming the image and recording the container, a
+//! `save` while it writes, from step 39 an unfinished pull.
 //!
 //! A tar from outside is untrusted: entries with `..` or an absolute path,
 //! links leading out, device nodes and writes through planted symlinks are
@@ -74,10 +76,9 @@ const BLOB_TEMPORARIES: &[&str] = &[".incoming-"];
 /// of these and by `image prune`.
 const ROOT_TEMPORARIES: &[&str] = &[".index.json.", ".oci-layout.", ".load-", ".commit-"];
 
-/// The records of `ROOT/claims`: what an unfinished pull holds
-/// ([`Claim`]); a killed puller's record is swept by the next claim or
-/// `image prune`.
-#[cfg(feature = "pull")]
+/// The records of `ROOT/claims`: what a `run`, a `save` or an unfinished
+/// pull holds ([`Claim`]); a killed claimer's record is swept by the next
+/// claim or `image prune`.
 const CLAIM_TEMPORARIES: &[&str] = &[".claim-"];
 
 /// The extended attribute of an extracted layer directory that records
@@ -98,7 +99,7 @@ pub const REF_ANNOTATION: &str = "org.opencontainers.image.ref.name";
 pub enum Error {
     #[error(transparent)]
     Name(#[from] names::InvalidName),
-    #[error("invalid image reference {reference:?}: {reason}")]
+    #[error("invalid image name {reference:?}: {reason}")]
     Reference {
         reference: String,
         reason: &'static str,
@@ -316,21 +317,30 @@ pub struct Store {
     root: PathBuf,
 }
 
-/// What a command that fetches an image piece by piece without the
-/// store's lock (a `pull`: minutes of downloading) holds before the image
-/// is named: a file `ROOT/claims/.claim-*` listing digests, one a line,
-/// locked while its writer lives ([`temporaries`]). [`collect_garbage`]
-/// keeps every digest a record lists, so `image prune` and `rmi` neither
-/// wait for the download nor delete what it has already stored. Dropping
-/// the claim (or the death of its process) releases the digests.
-#[cfg(feature = "pull")]
+/// What a command holds of the store without its lock until its use is
+/// recorded elsewhere: a `run` the image's blobs and layers from naming
+/// the image until the container's record lists them ([`layer`]), a
+/// `save` what it writes into the archive ([`claim_image`]), a `pull`
+/// (minutes of downloading) what it fetched until the image is named. A
+/// file `ROOT/claims/.claim-*` listing digests, one a line, locked while
+/// its writer lives ([`temporaries`]). [`collect_garbage`] keeps every
+/// digest a record lists, so `image prune` and `rmi` neither wait for the
+/// command nor delete what it is about to use. Dropping the claim (or the
+/// death of its process) releases the digests.
 pub struct Claim {
     file: tempfile::NamedTempFile,
     _hold: Temporary,
     store: Store,
 }
 
-#[cfg(feature = "pull")]
+impl std::fmt::Debug for Claim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claim")
+            .field("file", &self.file.path())
+            .finish()
+    }
+}
+
 impl Claim {
     /// List `digests` in the record, under the store's lock: a collection
     /// that runs before sees none of them stored by this claim's owner,
@@ -339,6 +349,11 @@ impl Claim {
     /// be written.
     pub fn add(&mut self, digests: &[String]) -> Result<(), Error> {
         let _lock = self.store.lock()?;
+        self.list(digests)
+    }
+
+    /// [`Claim::add`] for a caller that holds [`Store::lock`] already.
+    fn list(&mut self, digests: &[String]) -> Result<(), Error> {
         let mut text = String::new();
         for d in digests {
             text.push_str(d);
@@ -346,13 +361,12 @@ impl Claim {
         }
         self.file
             .write_all(text.as_bytes())
-            .map_err(io("store", "write a pull's claim"))
+            .map_err(io("store", "write a claim"))
     }
 }
 
 /// The digests the live claims of `ROOT/claims` list, after sweeping the
 /// records of dead claimers. The caller holds [`Store::lock`].
-#[cfg(feature = "pull")]
 fn claimed(root: &Path) -> HashSet<String> {
     let dir = root.join("claims");
     temporaries::sweep(&dir, CLAIM_TEMPORARIES);
@@ -368,22 +382,19 @@ fn claimed(root: &Path) -> HashSet<String> {
     out
 }
 
-/// Before step 39 nothing fetches an image without the store's lock:
-/// there are no claims.
-#[cfg(not(feature = "pull"))]
-fn claimed(_root: &Path) -> HashSet<String> {
-    HashSet::new()
-}
-
 /// The layers a container stands on, found by [`layer`]: the extracted
 /// layer directories and their digests (both bottom first), the image's
-/// manifest digest (its identity in the index) and its configuration.
+/// manifest digest (its identity in the index) and its configuration;
+/// for a stack found by name, the [`Claim`] that keeps all of it from
+/// `rmi` and `image prune` until the container's record lists it (the
+/// claim goes with the last clone).
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub dirs: Vec<PathBuf>,
     pub digests: Vec<String>,
     pub manifest: String,
     pub config: Option<oci_spec::image::Config>,
+    pub claim: Option<std::sync::Arc<Claim>>,
 }
 
 impl crate::fs::layers::LowerDirs for Stack {
@@ -433,26 +444,57 @@ pub fn recorded(root: &Path, digests: &[String], manifest: &str) -> Result<Stack
         digests: digests.to_vec(),
         manifest: manifest.to_string(),
         config: None,
+        claim: None,
     })
 }
 
 /// The layers of the image `reference` (`NAME[:TAG]`, `NAME@DIGEST`, or
 /// an image ID: the configuration's digest, or a unique prefix of its
-/// hex, as Docker accepts), each extracted once. The tutorial's
+/// hex, as Docker accepts), each extracted once, claimed (see
+/// [`claim_image`]) for as long as the stack lives. The tutorial's
 /// `ROOT/images/NAME.tar` is imported as `NAME:latest` the first time it
 /// is used, when no such image is in the index.
 pub fn layer(root: &Path, reference: &str) -> Result<Stack, Error> {
+    let (manifest, claim) = claim_image(root, reference)?;
+    let mut stack = Store::new(root).stack(reference, &manifest)?;
+    stack.claim = Some(std::sync::Arc::new(claim));
+    Ok(stack)
+}
+
+/// The manifest digest the image `reference` names (as [`layer`] finds
+/// it), with a [`Claim`] on the manifest, its configuration and its
+/// layers, written under the store's lock in the same hold that found the
+/// name: an `rmi` and `image prune` that come after keep all of it until
+/// the claim is dropped, one that came before left no name to find
+/// ([`Error::NotFound`]). Errors: also the lock, and the claim's record.
+pub fn claim_image(root: &Path, reference: &str) -> Result<(String, Claim), Error> {
     let store = Store::new(root);
-    if let Some(manifest_digest) = store.resolve(reference)? {
-        return store.stack(reference, &manifest_digest);
-    }
-    let r = Reference::parse(reference)?;
-    let tar = root.join("images").join(format!("{}.tar", r.name));
-    if r.tag != "latest" || r.name.contains('/') || !tar.is_file() {
+    // The tutorial's ROOT/images/NAME.tar, imported on first use.
+    let tutorial_tar = |r: &Reference| {
+        let tar = root.join("images").join(format!("{}.tar", r.name));
+        (r.tag == "latest" && !r.name.contains('/') && tar.is_file()).then_some(tar)
+    };
+    // A bad name, or an image that is not there, makes nothing (no claim,
+    // no lock file): looked for first without the lock, then again under
+    // it below.
+    if store.resolve(reference)?.is_none() && tutorial_tar(&Reference::parse(reference)?).is_none()
+    {
         return Err(Error::NotFound(reference.to_string()));
     }
-    let manifest_digest = store.import(&tar, &r, None, true)?;
-    store.stack(&r.to_string(), &manifest_digest)
+    let mut claim = store.claim()?;
+    if let Some(manifest) = store.claim_named(&mut claim, reference)? {
+        return Ok((manifest, claim));
+    }
+    let r = Reference::parse(reference)?;
+    let Some(tar) = tutorial_tar(&r) else {
+        return Err(Error::NotFound(reference.to_string()));
+    };
+    store.import(&tar, &r, None, true)?;
+    // Removed again since, by an `rmi`: as if it had never been.
+    match store.claim_named(&mut claim, &r.to_string())? {
+        Some(manifest) => Ok((manifest, claim)),
+        None => Err(Error::NotFound(reference.to_string())),
+    }
 }
 
 /// The name an index entry carries for `text`: `NAME:TAG` (the tag
@@ -693,18 +735,55 @@ impl Store {
 
     /// A new, empty [`Claim`], after sweeping the records killed
     /// claimers left. Errors: `ROOT/claims` cannot be made or written.
-    #[cfg(feature = "pull")]
     pub fn claim(&self) -> Result<Claim, Error> {
         let dir = self.root.join("claims");
         std::fs::create_dir_all(&dir).map_err(io("store", "create ROOT/claims"))?;
         temporaries::sweep(&dir, CLAIM_TEMPORARIES);
         let (file, hold) = Temporary::file_in(&dir, CLAIM_TEMPORARIES[0])
-            .map_err(io("store", "create a pull's claim"))?;
+            .map_err(io("store", "create a claim"))?;
         Ok(Claim {
             file,
             _hold: hold,
             store: self.clone(),
         })
+    }
+
+    /// Under the store's lock, the manifest digest `text` names (as
+    /// [`Store::resolve`]), its manifest, configuration and layers listed
+    /// in `claim`; none when nothing by that name is stored.
+    fn claim_named(&self, claim: &mut Claim, text: &str) -> Result<Option<String>, Error> {
+        let _lock = self.lock()?;
+        let Some(manifest) = self.resolve(text)? else {
+            return Ok(None);
+        };
+        claim.list(&self.parts(text, &manifest)?)?;
+        Ok(Some(manifest))
+    }
+
+    /// The digests of the manifest `digest`, its configuration and its
+    /// layers.
+    fn parts(&self, image: &str, digest: &str) -> Result<Vec<String>, Error> {
+        let m = self.manifest(image, digest)?;
+        let mut out = vec![digest.to_string(), m.config().digest().to_string()];
+        out.extend(m.layers().iter().map(|l| l.digest().to_string()));
+        Ok(out)
+    }
+
+    /// [`Store::stack`] of the manifest `digest`, claimed (as [`layer`]
+    /// claims) for as long as the stack lives; [`Error::NotFound`] when
+    /// the manifest is gone (an `rmi` and `image prune` came first).
+    pub fn claimed_stack(&self, image: &str, digest: &str) -> Result<Stack, Error> {
+        let mut claim = self.claim()?;
+        {
+            let _lock = self.lock()?;
+            if !self.blob_path(digest)?.is_file() {
+                return Err(Error::NotFound(image.to_string()));
+            }
+            claim.list(&self.parts(image, digest)?)?;
+        }
+        let mut stack = self.stack(image, digest)?;
+        stack.claim = Some(std::sync::Arc::new(claim));
+        Ok(stack)
     }
 
     /// The store's root directory.
@@ -961,6 +1040,7 @@ impl Store {
             digests,
             manifest: digest.to_string(),
             config: config.config().clone(),
+            claim: None,
         })
     }
 
@@ -1039,7 +1119,8 @@ impl Store {
             return Some(size);
         }
         // Extracted before the size was recorded: count it.
-        dir.is_dir().then(|| files_size(&dir, &mut HashSet::new()))
+        dir.is_dir()
+            .then(|| temporaries::files_size(&dir, &mut HashSet::new()))
     }
 
     /// `import`: the flat root filesystem `tar` (plain, gzip or zstd) becomes a
@@ -1236,14 +1317,18 @@ pub fn ref_name(d: &Descriptor) -> Option<String> {
 /// What [`collect_garbage`] removed.
 #[derive(Debug, Default)]
 pub struct Collected {
+    /// The digests of the blobs removed.
     pub blobs: Vec<String>,
+    /// The digests of the extracted layers removed.
     pub layers: Vec<String>,
+    /// The bytes freed: the regular files removed (blobs, extracted
+    /// layers, the temporaries of killed writers), each inode once.
     pub bytes: u64,
 }
 
 /// Remove every blob and extracted layer that neither the index nor
-/// `in_use` (the layer digests containers record) nor, from step 39, a
-/// live `Claim` (an unfinished pull) reaches. The caller holds
+/// `in_use` (the layer digests containers record) nor a live [`Claim`]
+/// reaches. The caller holds
 /// [`Store::lock`].
 pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collected, Error> {
     let store = Store::new(root);
@@ -1251,7 +1336,11 @@ pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collecte
     keep.extend(in_use.iter().cloned());
     keep.extend(claimed(root));
     let mut done = Collected::default();
-    let sweep = |dir: PathBuf, is_layer: bool, done: &mut Collected| -> Result<(), Error> {
+    let sweep = |dir: PathBuf,
+                 is_layer: bool,
+                 done: &mut Collected,
+                 seen: &mut HashSet<(u64, u64)>|
+     -> Result<(), Error> {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(());
         };
@@ -1262,12 +1351,12 @@ pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collecte
                 continue;
             }
             let path = e.path();
+            done.bytes += temporaries::files_size(&path, seen);
             if is_layer {
                 std::fs::remove_dir_all(&path)
                     .map_err(io("store", format!("remove {}", path.display())))?;
                 done.layers.push(digest);
             } else {
-                done.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
                 std::fs::remove_file(&path)
                     .map_err(io("store", format!("remove {}", path.display())))?;
                 done.blobs.push(digest);
@@ -1275,13 +1364,15 @@ pub fn collect_garbage(root: &Path, in_use: &HashSet<String>) -> Result<Collecte
         }
         Ok(())
     };
-    sweep(root.join("layers"), true, &mut done)?;
-    sweep(root.join("blobs/sha256"), false, &mut done)?;
+    // Each inode counted once, across layers and blobs.
+    let mut seen = HashSet::new();
+    sweep(root.join("layers"), true, &mut done, &mut seen)?;
+    sweep(root.join("blobs/sha256"), false, &mut done, &mut seen)?;
     // What killed writers left (digests' names are hexadecimal: the
     // loops above never see a temporary).
-    temporaries::sweep(&root.join("layers"), LAYER_TEMPORARIES);
-    temporaries::sweep(&root.join("blobs/sha256"), BLOB_TEMPORARIES);
-    temporaries::sweep(root, ROOT_TEMPORARIES);
+    done.bytes += temporaries::sweep(&root.join("layers"), LAYER_TEMPORARIES);
+    done.bytes += temporaries::sweep(&root.join("blobs/sha256"), BLOB_TEMPORARIES);
+    done.bytes += temporaries::sweep(root, ROOT_TEMPORARIES);
     Ok(done)
 }
 
@@ -1316,26 +1407,6 @@ fn safe_dir(image: &str, dest: &Path, rel: &Path) -> Result<PathBuf, Error> {
 
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
-
-/// The bytes of the regular files below `dir`, each inode once (`seen`).
-fn files_size(dir: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut total = 0;
-    for e in entries.flatten() {
-        let Ok(m) = e.path().symlink_metadata() else {
-            continue;
-        };
-        if m.is_dir() {
-            total += files_size(&e.path(), seen);
-        } else if m.is_file() && seen.insert((m.dev(), m.ino())) {
-            total += m.len();
-        }
-    }
-    total
-}
 
 /// The configuration's `rootfs.diff_ids`, one per layer of `manifest`
 /// (bottom first); another count is [`Error::Invalid`].

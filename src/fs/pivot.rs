@@ -33,6 +33,14 @@ use crate::syscall::Syscall;
 
 /// Make `new_root` the root of this mount namespace; the old root is gone.
 pub fn pivot_root(sys: &dyn Syscall, new_root: &Path) -> Result<()> {
+    bind_onto_itself(sys, new_root)?;
+    pivot_into(sys, new_root)
+}
+
+/// Step 1: make `new_root` a mount point, bind-mounting it onto itself.
+/// Mounts made in it afterwards stay what they are (a recursive bind
+/// would leave out an unbindable one).
+pub fn bind_onto_itself(sys: &dyn Syscall, new_root: &Path) -> Result<()> {
     sys.mount(
         Some(new_root),
         new_root,
@@ -40,7 +48,12 @@ pub fn pivot_root(sys: &dyn Syscall, new_root: &Path) -> Result<()> {
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None,
     )
-    .with_context(|| format!("bind-mount {} onto itself", new_root.display()))?;
+    .with_context(|| format!("bind-mount {} onto itself", new_root.display()))
+}
+
+/// Steps 2 and 3: pivot into `new_root`, already a mount point, and
+/// detach the old root.
+pub fn pivot_into(sys: &dyn Syscall, new_root: &Path) -> Result<()> {
     sys.chdir(new_root)
         .with_context(|| format!("chdir to {}", new_root.display()))?;
     let here = Path::new(".");

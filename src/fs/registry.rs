@@ -350,7 +350,7 @@ pub fn check_login(host: &str, creds: Credentials, insecure: &[String]) -> Resul
             .build(),
         base: format!("{}://{host}", remote.scheme(insecure)),
         host: host.to_string(),
-        image: format!("login to {host}"),
+        subject: format!("login to {host}"),
         token: None,
         credentials: Some(creds),
         basic: false,
@@ -374,7 +374,9 @@ struct Client {
     agent: ureq::Agent,
     base: String,
     host: String,
-    image: String,
+    /// What errors name first: `image NAME` for a pull, `login to HOST`
+    /// for a login.
+    subject: String,
     token: Option<String>,
     credentials: Option<Credentials>,
     /// The registry asked for Basic auth: every request carries it.
@@ -405,7 +407,7 @@ pub fn bearer_params(header: &str) -> Option<Vec<(String, String)>> {
 impl Client {
     fn http(&self, url: &str, reason: impl ToString) -> Error {
         Error::Http {
-            image: format!("image {}", self.image),
+            image: self.subject.clone(),
             url: url.to_string(),
             reason: reason.to_string(),
         }
@@ -457,11 +459,11 @@ impl Client {
     fn unauthorized(&self) -> Error {
         match &self.credentials {
             None => Error::NeedsCredentials {
-                image: format!("image {}", self.image),
+                image: self.subject.clone(),
                 host: self.host.clone(),
             },
             Some(c) => Error::CredentialsRefused {
-                image: format!("image {}", self.image),
+                image: self.subject.clone(),
                 host: self.host.clone(),
                 user: c.user.clone(),
                 file: c.file.display().to_string(),
@@ -586,7 +588,7 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
         agent,
         base: format!("{}://{}", remote.scheme(insecure), remote.host),
         host: remote.host.clone(),
-        image: image.clone(),
+        subject: format!("image {image}"),
         token: None,
         credentials: credentials_for(&remote.host),
         basic: false,
@@ -711,8 +713,9 @@ pub fn pull(root: &Path, remote: &Remote, insecure: &[String]) -> Result<String,
 }
 
 /// One progress bar per layer on stderr, as Docker draws them
-/// (`SHORT-ID: Downloading [====>    ] 1.2 MB/3.4 MB`), redrawn in place;
-/// none when stderr is not a terminal (see the step's README).
+/// (`SHORT-ID: Downloading [====>    ] 1.2 MB/3.4 MB`), redrawn in place
+/// and as wide as the terminal; none when stderr is not a terminal (see
+/// the step's README).
 struct Progress {
     bars: Vec<indicatif::ProgressBar>,
     _multi: Option<indicatif::MultiProgress>,
@@ -727,8 +730,11 @@ impl Progress {
             };
         }
         let multi = indicatif::MultiProgress::new();
+        // `wide_bar` takes what the rest leaves of the terminal's width,
+        // redrawn at each tick: a line never wraps (a wrapped line is two
+        // rows, and the redraw that moves up one row per bar goes wrong).
         let style = indicatif::ProgressStyle::with_template(
-            "{prefix}: {msg:<16} [{bar:40}] {decimal_bytes}/{decimal_total_bytes}",
+            "{prefix}: {msg:<14} [{wide_bar}] {decimal_bytes}/{decimal_total_bytes}",
         )
         .expect("a valid template")
         .progress_chars("=> ");

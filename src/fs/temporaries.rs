@@ -20,6 +20,7 @@
 //! no lock file is left beside the images), which the sweeper takes
 //! exclusively.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io;
 use std::path::Path;
@@ -127,15 +128,19 @@ fn lock(path: &Path, how: FlockArg) -> io::Result<Flock<File>> {
 }
 
 /// Delete every temporary in `dir` whose name starts with one of
-/// `prefixes` and whose writer is gone (its lock can be taken). Best
-/// effort: what cannot be deleted now is left for the next sweep.
-pub fn sweep(dir: &Path, prefixes: &[&str]) {
+/// `prefixes` and whose writer is gone (its lock can be taken); the bytes
+/// deleted (as [`files_size`], each inode once), so that `image prune`
+/// can say what it freed. Best effort: what cannot be deleted now is
+/// left for the next sweep, and not counted.
+pub fn sweep(dir: &Path, prefixes: &[&str]) -> u64 {
     let Ok(_exclusive) = lock(dir, FlockArg::LockExclusive) else {
-        return;
+        return 0;
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+        return 0;
     };
+    let mut freed = 0;
+    let mut seen = HashSet::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
@@ -147,11 +152,42 @@ pub fn sweep(dir: &Path, prefixes: &[&str]) {
         if lock(&path, FlockArg::LockExclusiveNonblock).is_err() {
             continue;
         }
-        let _ = match entry.file_type() {
+        // Counted before it goes; added only when it went.
+        let bytes = files_size(&path, &mut seen);
+        let removed = match entry.file_type() {
             Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
             _ => std::fs::remove_file(&path),
         };
+        if removed.is_ok() {
+            freed += bytes;
+        }
     }
+    freed
+}
+
+/// The bytes of the regular file `path`, or of the regular files below
+/// the directory `path` (symbolic links not followed), each inode once:
+/// `seen` holds the (device, inode) pairs already counted, and gains
+/// these. Unreadable entries count 0.
+pub fn files_size(path: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = path.symlink_metadata() else {
+        return 0;
+    };
+    if m.is_file() {
+        return if seen.insert((m.dev(), m.ino())) {
+            m.len()
+        } else {
+            0
+        };
+    }
+    if !m.is_dir() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries.flatten().map(|e| files_size(&e.path(), seen)).sum()
 }
 
 #[cfg(test)]

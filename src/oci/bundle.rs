@@ -13,12 +13,14 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
+use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Spec as Config};
 
 use crate::cgroups::Resources;
 use crate::container::rlimits::Rlimit;
 use crate::container::spec::Spec;
 use crate::devices::{Access, Kind, Policy, Rule};
+use crate::fs::bundle_view::{BundleView, Mount as BundleMount, Node};
 use crate::security::Profile;
 use crate::security::user::User;
 
@@ -33,12 +35,22 @@ pub enum Net {
     Join(PathBuf),
 }
 
+/// `linux.namespaces` kind by kind: the kinds to make new, and the
+/// namespaces to join (a `/proc/PID/ns/KIND` path, or a bind mount of
+/// one) with their kind, user first; a kind in neither is the caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespaces {
+    pub new: CloneFlags,
+    pub join: Vec<(PathBuf, CloneFlags)>,
+}
+
 /// What `create` needs from a bundle.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// What init runs and how.
     pub spec: Spec,
     pub net: Net,
+    pub namespaces: Namespaces,
     /// `linux.cgroupsPath`: absolute from the hierarchy's root, or relative
     /// to the runtime's own cgroup; `None`: a cgroup named after the ID.
     pub cgroups_path: Option<String>,
@@ -48,6 +60,7 @@ pub struct Plan {
     pub oom_score_adj: Option<i32>,
     /// The configuration's `ociVersion`, which `state` repeats.
     pub oci_version: String,
+    pub hooks: super::hooks::Hooks,
 }
 
 /// Read `BUNDLE/config.json` and map it, refusing what cannot be honoured.
@@ -70,12 +83,12 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         process.apparmor_profile().is_some(),
     )?;
     refuse_set("process.selinuxLabel", process.selinux_label().is_some())?;
-    refuse_set("process.user.umask", process.user().umask().is_some())?;
     let user = User {
         uid: process.user().uid(),
         gid: process.user().gid(),
         groups: process.user().additional_gids().clone().unwrap_or_default(),
         home: "/".into(),
+        umask: process.user().umask(),
     };
     let root = config.root().as_ref().context("config.json has no root")?;
     let rootfs = if root.path().is_absolute() {
@@ -89,19 +102,23 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         rootfs.display()
     );
     let linux = config.linux().clone().unwrap_or_default();
+    let list = linux.namespaces().clone().unwrap_or_default();
+    let namespaces = namespaces(&list)?;
+    let net = network(&list);
     let spec = Spec {
         argv,
         hostname: config.hostname().clone().unwrap_or_default(),
         rootfs: Some(rootfs),
         env: Some(process.env().clone().unwrap_or_default()),
-        security: profile(process)?,
+        security: profile(process, linux.seccomp().as_ref())?,
         user: Some(user),
-        view: view(config, root.readonly().unwrap_or(false))?,
+        view: view(root.readonly().unwrap_or(false)),
         devices: Vec::new(),
         cgroup_tasks: Vec::new(),
         terminal: terminal(process),
         workdir: Some(process.cwd().display().to_string()),
         exec_fifo: None,
+        bundle_view: Some(bundle_view(config, bundle, &net)?),
         rlimits: process
             .rlimits()
             .iter()
@@ -121,29 +138,24 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         "linux.gidMappings",
         linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty()),
     )?;
-    refuse_set(
-        "linux.devices",
-        linux.devices().as_ref().is_some_and(|d| !d.is_empty()),
-    )?;
-    refuse_set(
-        "linux.sysctl",
-        linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()),
-    )?;
-    refuse_set("linux.seccomp", linux.seccomp().is_some())?;
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;
     refuse_set("linux.mountLabel", linux.mount_label().is_some())?;
-    if let Some(p) = linux.rootfs_propagation() {
-        ensure!(
-            p == "private" || p == "rprivate",
-            "linux.rootfsPropagation {p:?}: only private is supported yet"
-        );
-    }
-    refuse_set("hooks", config.hooks().is_some())?;
-    let (resources, devices) = resources(linux.resources().as_ref())?;
+    let (resources, mut devices) = resources(linux.resources().as_ref())?;
+    allow_nodes(&mut devices, spec.bundle_view.as_ref());
+    ensure!(
+        namespaces.new.contains(CloneFlags::CLONE_NEWUTS)
+            || namespaces
+                .join
+                .iter()
+                .any(|(_, k)| *k == CloneFlags::CLONE_NEWUTS)
+            || spec.hostname.is_empty(),
+        "hostname: setting it needs a UTS namespace of the container's own (linux.namespaces), as runc says"
+    );
     Ok(Plan {
         spec,
-        net: namespaces(linux.namespaces().as_deref().unwrap_or_default())?,
+        net,
+        namespaces,
         cgroups_path: linux
             .cgroups_path()
             .as_ref()
@@ -152,6 +164,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         devices,
         oom_score_adj: process.oom_score_adj(),
         oci_version: config.version().clone(),
+        hooks: super::hooks::Hooks::from_config(config.hooks().as_ref())?,
     })
 }
 
@@ -175,131 +188,259 @@ fn refuse_set(field: &str, set: bool) -> Result<()> {
     Ok(())
 }
 
-/// The capabilities: the engine gives the same set to every set but
-/// ambient, so the bounding set is taken, and effective and permitted
-/// must equal it.
-fn profile(process: &oci_spec::runtime::Process) -> Result<Profile> {
-    // No `capabilities` at all means none (oci-spec's Default would be
-    // a default set, not the empty one).
-    let none = oci_spec::runtime::Capabilities::new;
-    let empty = oci_spec::runtime::LinuxCapabilitiesBuilder::default()
-        .bounding(none())
-        .effective(none())
-        .permitted(none())
-        .inheritable(none())
-        .ambient(none())
-        .build()?;
-    let caps = process.capabilities().clone().unwrap_or(empty);
+/// The capabilities, each of the five sets as the configuration lists it
+/// (none listed: none at all, as the runtime-spec says), and
+/// `noNewPrivileges`. The bounding set also stands for the container's
+/// capabilities where one set is asked for (`exec`).
+fn profile(
+    process: &oci_spec::runtime::Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> Result<Profile> {
     let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
         let mut v: Vec<String> = set.iter().flatten().map(|c| format!("CAP_{c}")).collect();
         v.sort();
         v
     };
-    let bounding = names(caps.bounding());
-    for (field, set) in [
-        ("effective", caps.effective()),
-        ("permitted", caps.permitted()),
-    ] {
-        ensure!(
-            names(set) == bounding,
-            "process.capabilities.{field}: differs from the bounding set, which mydocker does not support yet"
-        );
-    }
-    refuse_set(
-        "process.capabilities.ambient",
-        caps.ambient().as_ref().is_some_and(|a| !a.is_empty()),
-    )?;
+    let sets = match process.capabilities() {
+        None => crate::security::capabilities::Sets::default(),
+        Some(caps) => crate::security::capabilities::Sets {
+            bounding: names(caps.bounding()),
+            effective: names(caps.effective()),
+            permitted: names(caps.permitted()),
+            inheritable: names(caps.inheritable()),
+            ambient: names(caps.ambient()),
+        },
+    };
     let mut profile = Profile::for_run(&[], &[], false, &[])?;
-    profile.capabilities = bounding;
+    profile.capabilities = sets.bounding.clone();
+    profile.sets = Some(sets);
     profile.no_new_privs = process.no_new_privileges().unwrap_or(false);
     profile.seccomp = crate::security::seccomp::Seccomp {
-        filter: crate::security::seccomp::Filter::Unconfined,
+        filter: seccomp_filter(seccomp)?,
         program: None,
     };
     Ok(profile)
 }
 
-/// The filesystem view: the standard mounts the engine makes itself,
-/// `tmpfs` mounts elsewhere, masked and read-only paths, a read-only root.
-///
-/// Known gap (first part of step 40): the standard places are taken as
-/// they are, whatever the configuration's options; init mounts `/proc`,
-/// `/dev`, `/dev/pts`, `/dev/shm` and `/sys` its own way and mounts
-/// nothing on `/dev/mqueue` and `/sys/fs/cgroup` (as `mydocker run`).
-fn view(config: &Config, read_only: bool) -> Result<crate::fs::kernel_view::View> {
-    const MADE_BY_INIT: [&str; 7] = [
-        "/proc",
-        "/dev",
-        "/dev/pts",
-        "/dev/shm",
-        "/dev/mqueue",
-        "/sys",
-        "/sys/fs/cgroup",
-    ];
-    let mut tmpfs = Vec::new();
+/// `linux.seccomp`, the runtime-spec's form of a filter, which is Docker's
+/// profile format less its conditions (`includes`, `excludes`): read into
+/// the engine's [`crate::security::seccomp::Profile`], compiled by init
+/// with libseccomp as step 34's profiles are. None: no filter (runc).
+fn seccomp_filter(
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> Result<crate::security::seccomp::Filter> {
+    use crate::security::seccomp::Filter;
+    let Some(seccomp) = seccomp else {
+        return Ok(Filter::Unconfined);
+    };
+    refuse_set(
+        "linux.seccomp.flags",
+        seccomp.flags().as_ref().is_some_and(|f| !f.is_empty()),
+    )?;
+    refuse_set(
+        "linux.seccomp.listenerPath",
+        seccomp.listener_path().is_some(),
+    )?;
+    let json = serde_json::to_value(seccomp).context("linux.seccomp")?;
+    let profile: crate::security::seccomp::Profile =
+        serde_json::from_value(json).context("linux.seccomp")?;
+    // Compiling checks every name, action and architecture now rather
+    // than in init.
+    profile
+        .compile(&[], &crate::security::seccomp::Host::this())
+        .context("linux.seccomp")?;
+    Ok(Filter::Profile(Box::new(profile)))
+}
+
+/// The filesystem view: a read-only root (`root.readonly`) remounted
+/// last by the engine's view; the rest is the bundle's own
+/// ([`bundle_view`]).
+fn view(read_only: bool) -> crate::fs::kernel_view::View {
+    crate::fs::kernel_view::View {
+        mask: false,
+        read_only,
+        tmpfs: Vec::new(),
+        read_only_files: Vec::new(),
+    }
+}
+
+/// `mounts` in order, `linux.devices`, `linux.sysctl`, the masked and
+/// read-only paths as listed, `linux.rootfsPropagation`.
+fn bundle_view(config: &Config, bundle: &Path, net: &Net) -> Result<BundleView> {
+    let linux = config.linux().clone().unwrap_or_default();
+    let mut mounts = Vec::new();
     for m in config.mounts().iter().flatten() {
         let dest = m.destination().display().to_string();
-        let typ = m.typ().clone().unwrap_or_default();
-        if MADE_BY_INIT.contains(&dest.as_str()) {
-            continue;
+        mounts.push(mount(m, bundle).with_context(|| format!("mounts: {dest}"))?);
+    }
+    let root_propagation = match linux.rootfs_propagation().as_deref() {
+        None | Some("") => 0,
+        Some(p) => match propagation(p) {
+            Some(flags) => (flags | nix::mount::MsFlags::MS_REC).bits(),
+            None => bail!(
+                "linux.rootfsPropagation {p:?}: not a propagation (private, shared, slave, unbindable)"
+            ),
+        },
+    };
+    let mut sysctl: Vec<(String, String)> = linux
+        .sysctl()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    sysctl.sort();
+    for (key, _) in &sysctl {
+        check_sysctl(key, net)?;
+    }
+    Ok(BundleView {
+        mounts,
+        devices: nodes(linux.devices().as_deref().unwrap_or_default())?,
+        sysctl,
+        masked: linux.masked_paths().clone().unwrap_or_default(),
+        read_only: linux.readonly_paths().clone().unwrap_or_default(),
+        root_propagation,
+    })
+}
+
+/// One `mounts` entry: `bind`/`rbind` and the propagation options taken
+/// out of the rest ([`mount_options`]); a bind's relative source is
+/// relative to the bundle.
+fn mount(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<BundleMount> {
+    use nix::mount::MsFlags as F;
+    let typ = m.typ().clone().unwrap_or_default();
+    let mut bind = F::empty();
+    let mut prop = F::empty();
+    let mut rest = Vec::new();
+    for o in m.options().iter().flatten() {
+        match o.as_str() {
+            "bind" => bind |= F::MS_BIND,
+            "rbind" => bind |= F::MS_BIND | F::MS_REC,
+            other => match propagation(other.trim_start_matches('r')) {
+                Some(p) if other.starts_with('r') && other != "ro" && other != "rw" => {
+                    prop = p | F::MS_REC;
+                }
+                Some(p) => prop = p,
+                None => rest.push(o.clone()),
+            },
         }
-        if typ == "tmpfs" {
-            let (flags, data) = mount_options(m.options().as_deref().unwrap_or_default())
-                .with_context(|| format!("mounts: {dest}"))?;
-            tmpfs.push(crate::fs::tmpfs::Tmpfs {
-                path: m.destination().clone(),
-                flags: flags.bits(),
-                data,
-            });
-            continue;
+    }
+    if typ == "bind" || typ == "rbind" {
+        bind |= F::MS_BIND;
+        if typ == "rbind" {
+            bind |= F::MS_REC;
         }
-        bail!(
-            "mounts: {dest} (type {typ:?}): only tmpfs and the standard /proc, /dev and /sys mounts are supported yet"
+    }
+    let (flags, data) = mount_options(&rest)?;
+    let source = m.source().as_ref().map(|s| {
+        if s.is_relative() && bind.contains(F::MS_BIND) {
+            bundle.join(s)
+        } else {
+            s.clone()
+        }
+    });
+    if bind.contains(F::MS_BIND) {
+        let src = source.as_ref().context("a bind mount needs a source")?;
+        ensure!(
+            src.exists(),
+            "bind source {}: no such file or directory",
+            src.display()
+        );
+    } else {
+        ensure!(
+            !typ.is_empty() && typ != "none",
+            "no type and neither bind nor rbind among its options"
         );
     }
-    let linux = config.linux().clone().unwrap_or_default();
-    let masked: HashSet<&str> = linux
-        .masked_paths()
-        .iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    let read_only_paths: HashSet<&str> = linux
-        .readonly_paths()
-        .iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    let mask = !masked.is_empty() || !read_only_paths.is_empty();
-    if mask {
-        let ours_masked: HashSet<&str> = crate::fs::kernel_view::MASKED.into_iter().collect();
-        let ours_ro: HashSet<&str> = crate::fs::kernel_view::READ_ONLY.into_iter().collect();
-        // The engine masks Docker's lists; a path they lack is refused
-        // (one the configuration leaves out is masked all the same).
-        if let Some(p) = masked
-            .difference(&ours_masked)
-            .find(|p| Path::new(p).exists())
-        {
-            bail!("linux.maskedPaths: {p} is not among the paths mydocker masks yet");
-        }
-        if let Some(p) = read_only_paths
-            .difference(&ours_ro)
-            .find(|p| Path::new(p).exists())
-        {
-            bail!("linux.readonlyPaths: {p} is not among the paths mydocker makes read-only yet");
-        }
-    }
-    Ok(crate::fs::kernel_view::View {
-        mask,
-        read_only,
-        tmpfs,
-        read_only_files: Vec::new(),
+    Ok(BundleMount {
+        destination: m.destination().clone(),
+        fstype: typ,
+        source,
+        flags: (flags | bind).bits(),
+        propagation: prop.bits(),
+        data,
     })
+}
+
+/// A propagation option without its `r` (recursive) prefix.
+fn propagation(option: &str) -> Option<nix::mount::MsFlags> {
+    use nix::mount::MsFlags as F;
+    match option {
+        "private" => Some(F::MS_PRIVATE),
+        "shared" => Some(F::MS_SHARED),
+        "slave" => Some(F::MS_SLAVE),
+        "unbindable" => Some(F::MS_UNBINDABLE),
+        _ => None,
+    }
+}
+
+/// A sysctl is set only when the container has its own copy of it, as
+/// runc checks (`validateSysctl`): the IPC ones (`kernel.msg*`,
+/// `kernel.sem`, `kernel.shm*`, `fs.mqueue.*`: the IPC namespace is
+/// always new), `net.*` with a network namespace of its own, and the UTS
+/// ones (`kernel.hostname`, `kernel.domainname`). Anything else would
+/// change the host.
+fn check_sysctl(key: &str, net: &Net) -> Result<()> {
+    const IPC: [&str; 7] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+    ];
+    if IPC.contains(&key)
+        || key == "kernel.shm_rmid_forced"
+        || key.starts_with("fs.mqueue.")
+        || key == "kernel.hostname"
+        || key == "kernel.domainname"
+    {
+        return Ok(());
+    }
+    if key.starts_with("net.") {
+        ensure!(
+            *net != Net::Host,
+            "linux.sysctl: {key} needs a network namespace of the container's own; this one shares the host's"
+        );
+        return Ok(());
+    }
+    bail!("linux.sysctl: {key} is not namespaced: setting it would change the host")
+}
+
+/// `linux.devices`: the nodes to make, each checked.
+fn nodes(list: &[oci_spec::runtime::LinuxDevice]) -> Result<Vec<Node>> {
+    use oci_spec::runtime::LinuxDeviceType as T;
+    list.iter()
+        .map(|d| {
+            let path = d.path().clone();
+            ensure!(
+                path.is_absolute() && path.starts_with("/dev"),
+                "linux.devices: {}: not a path under /dev",
+                path.display()
+            );
+            let kind = match d.typ() {
+                T::C | T::U => 'c',
+                T::B => 'b',
+                T::P => 'p',
+                T::A => bail!("linux.devices: {}: type a is not a node", path.display()),
+            };
+            Ok(Node {
+                path,
+                kind,
+                major: d.major() as u64,
+                minor: d.minor() as u64,
+                mode: d.file_mode().unwrap_or(0o666),
+                uid: d.uid().unwrap_or(0),
+                gid: d.gid().unwrap_or(0),
+            })
+        })
+        .collect()
 }
 
 /// A mount's options as `mount(8)` takes them: those that are flags
 /// (`nosuid`, `strictatime`, ...) and the rest, the filesystem's own
-/// (`mode=755,size=65536k`), passed on as its data.
+/// (`mode=755,size=65536k`, `newinstance`), passed on as its data, as
+/// runc does.
 pub fn mount_options(options: &[String]) -> Result<(nix::mount::MsFlags, String)> {
     use nix::mount::MsFlags as F;
     let mut flags = F::empty();
@@ -326,56 +467,93 @@ pub fn mount_options(options: &[String]) -> Result<(nix::mount::MsFlags, String)
             "nostrictatime" => (F::empty(), F::MS_STRICTATIME),
             "mand" => (F::MS_MANDLOCK, F::empty()),
             "nomand" => (F::empty(), F::MS_MANDLOCK),
+            // Taken out before (`mount`); a remount is not a mount to make.
             "bind" | "rbind" | "private" | "rprivate" | "shared" | "rshared" | "slave"
-            | "rslave" | "remount" => bail!("option {o:?}: not supported on a tmpfs mount"),
-            other if other.contains('=') => {
+            | "rslave" | "remount" => bail!("option {o:?}: not a flag of the mount itself"),
+            // The filesystem's own (`mode=755`, `newinstance`), which its
+            // kernel code accepts or refuses at the mount.
+            other => {
                 data.push(other.to_string());
                 continue;
             }
-            other => bail!("unknown mount option {other:?}"),
         };
         flags = (flags | set) - clear;
     }
     Ok((flags, data.join(",")))
 }
 
-/// The namespaces: UTS, PID, mount and IPC must be new (the engine makes
-/// them); the network one may be new, absent (the caller's) or joined.
-fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Net> {
-    let mut net = Net::Host;
+/// The network namespace alone, as the network setup needs it.
+fn network(list: &[oci_spec::runtime::LinuxNamespace]) -> Net {
+    match list.iter().find(|n| n.typ() == LinuxNamespaceType::Network) {
+        None => Net::Host,
+        Some(n) => match n.path() {
+            None => Net::New,
+            Some(path) => Net::Join(path.clone()),
+        },
+    }
+}
+
+/// Each kind of `linux.namespaces`: listed without a path, new; with
+/// one, joined; not listed, the caller's (the runtime-spec's rules). The
+/// mount namespace must be the container's own (init pivots into the
+/// root, which in the caller's would move everyone's root); user and time
+/// namespaces are refused (not supported yet), as is a kind listed twice.
+fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> {
+    let mut out = Namespaces {
+        new: CloneFlags::empty(),
+        join: Vec::new(),
+    };
     let mut seen = HashSet::new();
     for ns in list {
         let typ = ns.typ();
-        seen.insert(typ);
-        match (typ, ns.path()) {
-            (LinuxNamespaceType::Network, None) => net = Net::New,
-            (LinuxNamespaceType::Network, Some(path)) => net = Net::Join(path.clone()),
-            (
-                LinuxNamespaceType::Pid
-                | LinuxNamespaceType::Uts
-                | LinuxNamespaceType::Mount
-                | LinuxNamespaceType::Ipc,
-                None,
-            ) => {}
-            (t, Some(path)) => bail!(
-                "linux.namespaces: joining the {t} namespace {} is not supported yet",
-                path.display()
-            ),
-            (t, None) => bail!("linux.namespaces: a new {t} namespace is not supported yet"),
+        ensure!(
+            seen.insert(typ),
+            "linux.namespaces: the {typ} namespace is listed twice"
+        );
+        let kind = match typ {
+            LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+            LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+            LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+            LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+            LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+            LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            t => bail!("linux.namespaces: a {t} namespace is not supported by mydocker yet"),
+        };
+        match ns.path() {
+            None => out.new |= kind,
+            Some(path) => out.join.push((path.clone(), kind)),
         }
     }
-    for t in [
-        LinuxNamespaceType::Pid,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Mount,
-        LinuxNamespaceType::Ipc,
-    ] {
-        ensure!(
-            seen.contains(&t),
-            "linux.namespaces: mydocker always gives a new {t} namespace; this configuration asks for the host's"
-        );
+    ensure!(
+        seen.contains(&LinuxNamespaceType::Mount),
+        "linux.namespaces: mydocker needs a mount namespace of the container's own (it pivots into the root); sharing the caller's is not supported yet"
+    );
+    Ok(out)
+}
+
+/// After the configuration's device rules come the ones every container
+/// needs, as runc appends them: the default nodes ([`crate::devices::default_rules`])
+/// and each `linux.devices` node (read, write, mknod; the last matching
+/// rule decides).
+fn allow_nodes(policy: &mut Policy, view: Option<&BundleView>) {
+    if policy.default_allow && policy.rules.is_empty() {
+        return;
     }
-    Ok(net)
+    policy.rules.extend(crate::devices::default_rules());
+    for node in view.iter().flat_map(|v| &v.devices) {
+        let kind = match node.kind {
+            'b' => Kind::Block,
+            'c' => Kind::Char,
+            _ => continue,
+        };
+        policy.rules.push(Rule {
+            allow: true,
+            kind,
+            major: Some(node.major as u32),
+            minor: Some(node.minor as u32),
+            access: Access::ALL,
+        });
+    }
 }
 
 /// The cgroup limits and the device rules.
@@ -401,24 +579,21 @@ fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources
     )?;
     if let Some(m) = r.memory() {
         out.memory = m.limit().filter(|l| *l > 0).map(|l| l as u64);
+        out.more.memory_reservation = m.reservation();
+        out.more.memory_swap = m.swap();
         refuse_set(
-            "linux.resources.memory (other than limit)",
-            m.reservation().is_some()
-                || m.swap().is_some()
-                || m.kernel().is_some()
-                || m.swappiness().is_some(),
+            "linux.resources.memory (other than limit, reservation and swap)",
+            m.kernel().is_some() || m.kernel_tcp().is_some() || m.swappiness().is_some(),
         )?;
     }
     if let Some(c) = r.cpu() {
         out.cpu_shares = c.shares().filter(|s| *s > 0);
         out.cpuset_cpus = c.cpus().clone().filter(|s| !s.is_empty());
-        refuse_set(
-            "linux.resources.cpu (other than shares and cpus)",
-            c.quota().is_some()
-                || c.period().is_some()
-                || c.realtime_runtime().is_some()
-                || c.mems().is_some(),
-        )?;
+        out.more.cpu_quota = c.quota();
+        out.more.cpu_period = c.period();
+        out.more.cpu_realtime_runtime = c.realtime_runtime();
+        out.more.cpu_realtime_period = c.realtime_period();
+        out.more.cpuset_mems = c.mems().clone().filter(|s| !s.is_empty());
     }
     if let Some(p) = r.pids() {
         out.pids_limit = Some(p.limit());
@@ -479,7 +654,8 @@ mod tests {
         assert_eq!(flags, F::empty(), "a later option undoes an earlier one");
         let err = mount_options(&strings(&["rbind"])).unwrap_err();
         assert!(err.to_string().contains("rbind"), "{err}");
-        assert!(mount_options(&strings(&["frobnicate"])).is_err());
+        let (_, data) = mount_options(&strings(&["newinstance", "ptmxmode=0666"])).unwrap();
+        assert_eq!(data, "newinstance,ptmxmode=0666");
     }
 
     /// A bundle directory with an empty root and `config` as its
@@ -510,50 +686,149 @@ mod tests {
             "{:?}",
             plan.spec.security
         );
+        assert_eq!(plan.spec.security.sets, Some(Default::default()));
         assert_eq!(plan.net, Net::Host);
     }
 
     #[test]
-    fn the_bounding_set_becomes_the_containers_capabilities() {
+    fn each_capability_set_is_kept_as_the_configuration_gives_it() {
         let mut c = minimal();
         let caps = serde_json::json!(["CAP_KILL", "CAP_CHOWN"]);
-        c["process"]["capabilities"] =
-            serde_json::json!({"bounding": caps, "effective": caps, "permitted": caps});
-        let plan = mapped(c.clone()).unwrap();
+        c["process"]["capabilities"] = serde_json::json!({
+            "bounding": caps, "effective": ["CAP_KILL"], "permitted": caps,
+            "ambient": ["CAP_CHOWN"]
+        });
+        let plan = mapped(c).unwrap();
         assert_eq!(plan.spec.security.capabilities, ["CAP_CHOWN", "CAP_KILL"]);
-        c["process"]["capabilities"]["effective"] = serde_json::json!(["CAP_KILL"]);
-        let err = mapped(c).unwrap_err();
-        assert!(err.to_string().contains("effective"), "{err}");
+        let sets = plan.spec.security.sets.unwrap();
+        assert_eq!(sets.effective, ["CAP_KILL"]);
+        assert_eq!(sets.ambient, ["CAP_CHOWN"]);
+        assert!(sets.inheritable.is_empty());
     }
 
-    fn ns(json: &str) -> Result<Net> {
+    #[test]
+    fn mounts_keep_their_order_binds_and_propagation_taken_out_of_the_options() {
+        use nix::mount::MsFlags as F;
+        let mut c = minimal();
+        c["mounts"] = serde_json::json!([
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/data", "source": "rootfs", "options": ["rbind", "ro", "rslave"]},
+            {"destination": "/etc/f", "type": "none", "source": "/etc/passwd",
+             "options": ["bind", "nosuid"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "newinstance", "mode=0620"]}
+        ]);
+        c["linux"]["rootfsPropagation"] = serde_json::json!("shared");
+        let view = mapped(c).unwrap().spec.bundle_view.unwrap();
+        let dests: Vec<_> = view.mounts.iter().map(|m| m.destination.clone()).collect();
+        assert_eq!(
+            dests,
+            [
+                Path::new("/proc"),
+                Path::new("/data"),
+                Path::new("/etc/f"),
+                Path::new("/dev/pts")
+            ]
+        );
+        let data = &view.mounts[1];
+        assert_eq!(
+            F::from_bits_truncate(data.flags),
+            F::MS_BIND | F::MS_REC | F::MS_RDONLY
+        );
+        assert_eq!(
+            F::from_bits_truncate(data.propagation),
+            F::MS_SLAVE | F::MS_REC
+        );
+        assert!(
+            data.source.as_ref().unwrap().is_absolute(),
+            "relative to the bundle"
+        );
+        assert_eq!(
+            F::from_bits_truncate(view.mounts[2].flags),
+            F::MS_BIND | F::MS_NOSUID
+        );
+        assert_eq!(view.mounts[3].data, "newinstance,mode=0620");
+        assert_eq!(
+            F::from_bits_truncate(view.root_propagation),
+            F::MS_SHARED | F::MS_REC
+        );
+    }
+
+    #[test]
+    fn sysctls_are_set_only_in_the_containers_own_namespaces() {
+        for key in [
+            "kernel.shmmax",
+            "fs.mqueue.msg_max",
+            "kernel.domainname",
+            "net.ipv4.ip_forward",
+        ] {
+            check_sysctl(key, &Net::New).unwrap();
+        }
+        let err = check_sysctl("net.ipv4.ip_forward", &Net::Host).unwrap_err();
+        assert!(err.to_string().contains("network namespace"), "{err}");
+        let err = check_sysctl("kernel.panic", &Net::New).unwrap_err();
+        assert!(
+            err.to_string().contains("linux.sysctl: kernel.panic"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn devices_are_nodes_and_allowed_after_the_configurations_rules() {
+        let mut c = minimal();
+        c["linux"]["devices"] = serde_json::json!([
+            {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o600, "uid": 7}
+        ]);
+        c["linux"]["resources"] =
+            serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]});
+        let plan = mapped(c).unwrap();
+        let node = &plan.spec.bundle_view.as_ref().unwrap().devices[0];
+        assert_eq!(
+            (
+                node.kind, node.major, node.minor, node.mode, node.uid, node.gid
+            ),
+            ('c', 10, 229, 0o600, 7, 0)
+        );
+        assert!(!plan.devices.default_allow);
+        let last = plan.devices.rules.last().unwrap();
+        assert!(
+            last.allow && last.major == Some(10) && last.minor == Some(229),
+            "{last:?}"
+        );
+        let mut c = minimal();
+        c["linux"]["devices"] =
+            serde_json::json!([{"path": "/tmp/x", "type": "c", "major": 1, "minor": 3}]);
+        assert!(mapped(c).unwrap_err().to_string().contains("/tmp/x"));
+    }
+
+    fn ns(json: &str) -> Result<Namespaces> {
         let list: Vec<oci_spec::runtime::LinuxNamespace> = serde_json::from_str(json).unwrap();
         namespaces(&list)
     }
 
     #[test]
-    fn the_network_namespace_may_be_new_joined_or_the_hosts_and_the_others_must_be_new() {
-        let base = r#"{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}"#;
-        assert_eq!(
-            ns(&format!("[{base},{{\"type\":\"network\"}}]")).unwrap(),
-            Net::New
-        );
-        assert_eq!(ns(&format!("[{base}]")).unwrap(), Net::Host);
-        assert_eq!(
-            ns(&format!(
-                "[{base},{{\"type\":\"network\",\"path\":\"/run/netns/x\"}}]"
-            ))
-            .unwrap(),
-            Net::Join("/run/netns/x".into())
-        );
-        let err = ns(r#"[{"type":"ipc"},{"type":"uts"},{"type":"mount"}]"#).unwrap_err();
-        assert!(err.to_string().contains("pid"), "{err}");
-        let err = ns(&format!("[{base},{{\"type\":\"user\"}}]")).unwrap_err();
+    fn each_namespace_is_new_joined_or_the_callers() {
+        use CloneFlags as F;
+        let n = ns(r#"[{"type":"mount"},{"type":"pid"},{"type":"cgroup"}]"#).unwrap();
+        assert_eq!(n.new, F::CLONE_NEWNS | F::CLONE_NEWPID | F::CLONE_NEWCGROUP);
+        assert!(n.join.is_empty());
+        let n = ns(r#"[{"type":"mount"},{"type":"ipc","path":"/proc/7/ns/ipc"}]"#).unwrap();
+        assert_eq!(n.new, F::CLONE_NEWNS);
+        assert_eq!(n.join, [("/proc/7/ns/ipc".into(), F::CLONE_NEWIPC)]);
+        let err = ns(r#"[{"type":"pid"}]"#).unwrap_err();
+        assert!(err.to_string().contains("mount namespace"), "{err}");
+        let err = ns(r#"[{"type":"mount"},{"type":"user"}]"#).unwrap_err();
         assert!(err.to_string().contains("user"), "{err}");
-        let err = ns(&format!(
-            "[{base},{{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}}]"
-        ))
-        .unwrap_err();
-        assert!(err.to_string().contains("joining"), "{err}");
+        let err = ns(r#"[{"type":"mount"},{"type":"pid"},{"type":"pid"}]"#).unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn a_hostname_needs_the_containers_own_uts_namespace() {
+        let mut c = minimal();
+        c["hostname"] = serde_json::json!("box");
+        c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]);
+        let err = mapped(c).unwrap_err();
+        assert!(err.to_string().contains("hostname"), "{err}");
     }
 }

@@ -17,8 +17,9 @@ use anyhow::{Context, Result, bail};
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
-use super::bundle::{self, Net, Plan};
+use super::bundle::{self, Plan};
 use super::cli::Kill;
+use super::hooks;
 use super::state::{Record, Root, Status, check_id};
 use crate::cgroups::{self, Cgroup, detect::Hierarchy};
 use crate::container::guard::Guard;
@@ -55,6 +56,7 @@ pub fn create(
         created: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
         cgroups: Vec::new(),
         annotations: std::collections::HashMap::new(),
+        hooks: plan.hooks.clone(),
     };
     root.save(&record)?;
     let fifo = exec_fifo::make(&root.fifo(id))?;
@@ -77,23 +79,20 @@ pub fn create(
         exec_fifo: Some(exec_fifo::INIT_FD),
         ..plan.spec.clone()
     };
-    let joined = match &plan.net {
-        Net::Join(path) => Some(
-            std::fs::File::open(path)
-                .with_context(|| format!("open the network namespace {}", path.display()))?,
-        ),
-        _ => None,
+    let joined = open_namespaces(&plan.namespaces)?;
+    let mut chosen = crate::namespaces::Chosen {
+        new: plan.namespaces.new,
+        join: [None; 8],
     };
-    let net = match (&plan.net, &joined) {
-        (Net::Host, _) => process::NetNs::Host,
-        (Net::Join(_), Some(f)) => process::NetNs::Join(f.as_raw_fd()),
-        _ => process::NetNs::New,
-    };
+    for (slot, (file, kind)) in chosen.join.iter_mut().zip(&joined) {
+        *slot = Some((file.as_raw_fd(), *kind));
+    }
+    let net = process::NetNs::Chosen(chosen);
     let launch = process::Launch {
         net,
         attach: &|_| Ok(()),
     };
-    let (pid, failed) = process::start_container(
+    let started = process::start_container(
         &spec,
         &**cgroup,
         &launch,
@@ -102,8 +101,18 @@ pub fn create(
             .map(|c| (c.as_raw_fd(), 0))
             .chain([(fifo.as_raw_fd(), exec_fifo::INIT_FD)])
             .collect::<Vec<_>>(),
-    )?;
+    );
     drop(console);
+    // Joining a PID namespace moved where this process's next children go
+    // (`pid_for_children`), not the process (`/proc/self/ns/pid`): they
+    // go back there now, so the hooks run in the runtime's namespaces.
+    // (Opened only now: a descriptor more before the clone would shift
+    // the numbers init's descriptor moves count on.)
+    let own_pid_ns =
+        std::fs::File::open("/proc/self/ns/pid").context("open this process's PID namespace")?;
+    nix::sched::setns(&own_pid_ns, nix::sched::CloneFlags::CLONE_NEWPID)
+        .context("return to this process's PID namespace")?;
+    let (pid, failed) = started?;
     if let Some(failed) = failed {
         let _ = crate::namespaces::wait_exit_code(pid);
         bail!("{}", failed.message);
@@ -125,7 +134,11 @@ pub fn create(
             crate::atomic_file::write_atomic(f, pid_raw.to_string().as_bytes())
                 .with_context(|| format!("write the pid file {}", f.display()))?;
         }
-        Ok(())
+        hooks::run_all(
+            "hooks.createRuntime",
+            &record.hooks.create_runtime,
+            &state_document(root, &record)?,
+        )
     })();
     if let Err(e) = placed {
         process::abort(pid);
@@ -155,6 +168,31 @@ fn connect_console(
         ),
         (false, None) => Ok(None),
     }
+}
+
+/// Open the namespaces a bundle joins, checking that each is of the kind
+/// it is listed as (`ioctl(NS_GET_NSTYPE)`, `man 2 ioctl_ns`): runc
+/// refuses `{"type": "ipc", "path": "/proc/1/ns/net"}` too.
+fn open_namespaces(
+    ns: &bundle::Namespaces,
+) -> Result<Vec<(std::fs::File, nix::sched::CloneFlags)>> {
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    let mut out = Vec::new();
+    for (path, kind) in &ns.join {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("linux.namespaces: open {}", path.display()))?;
+        #[allow(unsafe_code)]
+        // SAFETY: NS_GET_NSTYPE takes no argument and returns the kind.
+        let got = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE as _) };
+        if got != kind.bits() {
+            bail!(
+                "linux.namespaces: {} is not a namespace of the kind it is listed as",
+                path.display()
+            );
+        }
+        out.push((file, *kind));
+    }
+    Ok(out)
 }
 
 /// The cgroup `linux.cgroupsPath` names: an absolute path from each
@@ -260,13 +298,29 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         ),
     }
     let alive = || root.status(&record) != Status::Stopped;
-    exec_fifo::release(&root.fifo(id), &alive)
+    exec_fifo::release(&root.fifo(id), &alive)?;
+    if let Err(e) = hooks::run_all(
+        "hooks.poststart",
+        &record.hooks.poststart,
+        &state_document(root, &record)?,
+    ) {
+        // The runtime-spec: a warning, and the container goes on.
+        eprintln!("mydocker-runtime: warning: {e:#}");
+    }
+    Ok(())
 }
 
 /// `state ID`: the runtime-spec's state, as JSON on stdout.
 pub fn state(root: &Root, id: &str) -> Result<()> {
     let record = root.load(id)?;
-    let status = root.status(&record);
+    println!("{}", state_document(root, &record)?);
+    Ok(())
+}
+
+/// The runtime-spec's state document of `record`, as `state` prints it
+/// and hooks read it on their stdin.
+fn state_document(root: &Root, record: &Record) -> Result<String> {
+    let status = root.status(record);
     let pid = match status {
         Status::Created | Status::Running | Status::Paused => record.pid.unwrap_or(0),
         _ => 0,
@@ -282,8 +336,7 @@ pub fn state(root: &Root, id: &str) -> Result<()> {
         owner: "",
         annotations: &record.annotations,
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(())
+    Ok(serde_json::to_string_pretty(&out)?)
 }
 
 /// The runtime-spec's state document, in runc's order of fields.
@@ -391,7 +444,12 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     }
     cgroups::kill_all(&record.cgroups)?;
     cgroups::remove_paths(&record.cgroups)?;
-    root.remove(id)
+    let document = state_document(root, &record)?;
+    root.remove(id)?;
+    if let Err(e) = hooks::run_all("hooks.poststop", &record.hooks.poststop, &document) {
+        eprintln!("mydocker-runtime: warning: {e:#}");
+    }
+    Ok(())
 }
 
 /// Wait (at most 5 s) until the container's process has ended.

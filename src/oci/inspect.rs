@@ -134,7 +134,8 @@ pub fn list(root: &Root, args: &liboci_cli::List) -> Result<()> {
 }
 
 /// `spec [--bundle DIR]`: write a default `config.json` (busybox's `sh`
-/// in `rootfs`, a terminal, the usual namespaces and mounts, Docker's
+/// in `rootfs`, a terminal, the usual namespaces (less the cgroup one)
+/// and mounts, Docker's
 /// default capabilities), refusing to overwrite one. `--rootless` (a
 /// user-namespaced configuration) is refused: rootless containers are
 /// not supported.
@@ -159,6 +160,14 @@ pub fn spec(args: &liboci_cli::Spec) -> Result<()> {
             process.set_capabilities(Some(caps));
         }
     }
+    // No cgroup namespace: the `cgroup` mount binds the container's
+    // cgroups as /proc/self/cgroup names them, which inside a cgroup
+    // namespace is relative to its root, not the host's hierarchy.
+    if let Some(linux) = config.linux_mut() {
+        if let Some(list) = linux.namespaces_mut() {
+            list.retain(|n| n.typ() != oci_spec::runtime::LinuxNamespaceType::Cgroup);
+        }
+    }
     let text = serde_json::to_string_pretty(&config)?;
     crate::atomic_file::write_atomic(&file, text.as_bytes())
         .with_context(|| format!("write {}", file.display()))
@@ -170,13 +179,20 @@ pub fn features() -> Result<()> {
     let doc = serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.2.1",
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
         "mountOptions": MOUNT_OPTIONS,
         "linux": {
-            "namespaces": ["ipc", "mount", "network", "pid", "uts"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
             "capabilities": caps::all().iter().map(|c| c.to_string()).collect::<Vec<_>>(),
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false },
-            "seccomp": { "enabled": false },
+            "seccomp": {
+                "enabled": true,
+                "actions": SECCOMP_ACTIONS,
+                "operators": SECCOMP_OPERATORS,
+                "archs": SECCOMP_ARCHS,
+                "knownFlags": [],
+                "supportedFlags": [],
+            },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
@@ -213,4 +229,61 @@ const MOUNT_OPTIONS: &[&str] = &[
     "nostrictatime",
     "mand",
     "nomand",
+    "bind",
+    "rbind",
+    "private",
+    "rprivate",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "unbindable",
+    "runbindable",
+];
+
+/// The actions `linux.seccomp` may name (libseccomp's; `SCMP_ACT_NOTIFY`
+/// is refused: it needs a listener, and `flags` and `listenerPath` are
+/// refused with it).
+const SECCOMP_ACTIONS: &[&str] = &[
+    "SCMP_ACT_ALLOW",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_LOG",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_TRAP",
+];
+
+/// The comparisons of a rule's `args`.
+const SECCOMP_OPERATORS: &[&str] = &[
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_MASKED_EQ",
+    "SCMP_CMP_NE",
+];
+
+/// The architectures a filter may list (those libseccomp knows that the
+/// runtime-spec names).
+const SECCOMP_ARCHS: &[&str] = &[
+    "SCMP_ARCH_AARCH64",
+    "SCMP_ARCH_ARM",
+    "SCMP_ARCH_MIPS",
+    "SCMP_ARCH_MIPS64",
+    "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",
+    "SCMP_ARCH_MIPSEL64",
+    "SCMP_ARCH_MIPSEL64N32",
+    "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",
+    "SCMP_ARCH_PPC64LE",
+    "SCMP_ARCH_RISCV64",
+    "SCMP_ARCH_S390",
+    "SCMP_ARCH_S390X",
+    "SCMP_ARCH_X32",
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X86_64",
 ];

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod commands;
 pub mod exec;
 pub mod freezer;
+pub mod hooks;
 pub mod inspect;
 pub mod state;
 

@@ -44,6 +44,9 @@ pub struct Record {
     /// The configuration's annotations, which `state` repeats.
     #[serde(default)]
     pub annotations: std::collections::HashMap<String, String>,
+    /// The hooks the runtime runs itself, as `create` read them.
+    #[serde(default)]
+    pub hooks: super::hooks::Hooks,
 }
 
 /// The runtime-spec's statuses.

@@ -124,6 +124,24 @@ pub struct Profile {
     #[cfg(feature = "seccomp")]
     #[serde(default)]
     pub seccomp: super::seccomp::Seccomp,
+    /// From step 40: an OCI configuration's five sets, each its own
+    /// (`process.capabilities`); `None`: `capabilities` in every set but
+    /// ambient, as `run` gives.
+    #[cfg(feature = "oci_runtime")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sets: Option<Sets>,
+}
+
+/// The five capability sets of a process, by name (`CAP_KILL`), as the
+/// runtime-spec's `process.capabilities` lists them (step 40).
+#[cfg(feature = "oci_runtime")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sets {
+    pub bounding: Vec<String>,
+    pub effective: Vec<String>,
+    pub permitted: Vec<String>,
+    pub inheritable: Vec<String>,
+    pub ambient: Vec<String>,
 }
 
 /// Docker's default (also what a state recorded before step 33 gets).
@@ -226,7 +244,40 @@ impl Profile {
             no_new_privs,
             #[cfg(feature = "seccomp")]
             seccomp: super::seccomp::Seccomp::default(),
+            #[cfg(feature = "oci_runtime")]
+            sets: None,
         }
+    }
+
+    /// Before step 40 every set but ambient holds `capabilities`.
+    #[cfg(not(feature = "oci_runtime"))]
+    fn wanted(&self, set: CapSet) -> Result<CapsHashSet, Error> {
+        match set {
+            CapSet::Ambient => Ok(CapsHashSet::new()),
+            _ => self.set(),
+        }
+    }
+
+    /// From step 40: the configuration's own set when it gave five.
+    #[cfg(feature = "oci_runtime")]
+    fn wanted(&self, set: CapSet) -> Result<CapsHashSet, Error> {
+        let Some(sets) = &self.sets else {
+            return match set {
+                CapSet::Ambient => Ok(CapsHashSet::new()),
+                _ => self.set(),
+            };
+        };
+        let names = match set {
+            CapSet::Bounding => &sets.bounding,
+            CapSet::Effective => &sets.effective,
+            CapSet::Permitted => &sets.permitted,
+            CapSet::Inheritable => &sets.inheritable,
+            CapSet::Ambient => &sets.ambient,
+        };
+        names
+            .iter()
+            .map(|n| n.parse().map_err(|_| Error::Unknown(n.clone())))
+            .collect()
     }
 
     /// The capabilities, parsed back.
@@ -258,7 +309,7 @@ impl Profile {
     /// untouched, so the caller still holds `CAP_SETUID` and `CAP_SETGID`
     /// to change its user (step 35) before [`Profile::grant`].
     pub fn limit(&self) -> Result<(), Error> {
-        let wanted = self.set()?;
+        let wanted = self.wanted(CapSet::Bounding)?;
         if self.no_new_privs {
             nix::sys::prctl::set_no_new_privs().map_err(|source| Error::Sys {
                 what: "set no_new_privs".into(),
@@ -279,15 +330,21 @@ impl Profile {
     }
 
     /// The second half of [`Profile::apply`]: effective, permitted and
-    /// inheritable set to this profile (within what is still permitted).
+    /// inheritable set to this profile (within what is still permitted),
+    /// then the ambient set raised (each of its capabilities must be
+    /// permitted and inheritable, `man 7 capabilities`).
     pub fn grant(&self) -> Result<(), Error> {
-        let wanted = self.set()?;
         for (set, name) in [
             (CapSet::Effective, "effective"),
             (CapSet::Permitted, "permitted"),
             (CapSet::Inheritable, "inheritable"),
         ] {
+            let wanted = self.wanted(set)?;
             caps::set(None, set, &wanted).map_err(caps_err(format!("set the {name} set")))?;
+        }
+        for cap in self.wanted(CapSet::Ambient)? {
+            caps::raise(None, CapSet::Ambient, cap)
+                .map_err(caps_err(format!("raise {cap} in the ambient set")))?;
         }
         Ok(())
     }

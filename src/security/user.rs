@@ -44,6 +44,11 @@ pub struct User {
     pub groups: Vec<u32>,
     /// The home directory from the passwd entry, `/` without one.
     pub home: String,
+    /// The file mode creation mask the program starts with (`umask(2)`),
+    /// a bundle's `process.user.umask` (step 40); `None`: init's own.
+    #[cfg(feature = "oci_runtime")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub umask: Option<u32>,
 }
 
 /// A `--user` that cannot be resolved in the image.
@@ -107,6 +112,7 @@ fn group_entries(text: &str) -> impl Iterator<Item = GroupEntry<'_>> {
 
 /// Resolve `value` (`USER[:GROUP]`) against the passwd and group files'
 /// contents, with runc's rules (see the module's text).
+#[allow(clippy::needless_update)] // `umask` exists from step 40
 pub fn resolve_in(value: &str, passwd: &str, group: &str) -> Result<User, Error> {
     let invalid = |reason: String| Error::Invalid {
         value: value.to_string(),
@@ -130,12 +136,14 @@ pub fn resolve_in(value: &str, passwd: &str, group: &str) -> Result<User, Error>
             gid: e.gid,
             groups: Vec::new(),
             home: e.home.to_string(),
+            ..User::default()
         },
         (None, Some(uid)) => User {
             uid,
             gid: 0,
             groups: Vec::new(),
             home: "/".into(),
+            ..User::default()
         },
         (None, None) => {
             return Err(invalid(format!(
@@ -196,6 +204,9 @@ fn sys(what: &str) -> impl FnOnce(nix::Error) -> Error + '_ {
 /// Confine the calling thread (uid 0, every capability) to `profile`, as
 /// `user` when given, in runc's order (see the module's text).
 pub fn confine(profile: &Profile, user: Option<&User>) -> Result<(), Error> {
+    if let Some(user) = user {
+        set_umask(user);
+    }
     profile.limit()?;
     match user {
         Some(user) => switch(user)?,
@@ -205,6 +216,18 @@ pub fn confine(profile: &Profile, user: Option<&User>) -> Result<(), Error> {
     }
     profile.grant()?;
     Ok(())
+}
+
+/// Before step 40 the program keeps init's umask.
+#[cfg(not(feature = "oci_runtime"))]
+fn set_umask(_user: &User) {}
+
+/// From step 40: a bundle's `process.user.umask`.
+#[cfg(feature = "oci_runtime")]
+fn set_umask(user: &User) {
+    if let Some(mask) = user.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
 }
 
 /// Become `user`: groups, then gid, then uid (groups first: once the

@@ -110,3 +110,24 @@ fn a_recycled_pid_is_never_signalled(env: Env) {
     bystander.kill().unwrap();
     bystander.wait().unwrap();
 }
+
+/// `-t -1` (Docker, API 1.42 on): no SIGKILL, wait as long as the
+/// container takes; here its SIGTERM handler takes a second.
+#[rstest]
+fn a_negative_timeout_waits_without_sigkill(env: Env) {
+    env.run_d(
+        &["--name", "patient"],
+        &[
+            "sh",
+            "-c",
+            "trap 'sleep 1; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+        ],
+    );
+    env.wait_log("patient", "ready");
+    env.md()
+        .args(["stop", "-t", "-1", "patient"])
+        .assert()
+        .success()
+        .stdout("patient\n");
+    assert_eq!(env.state("patient").exit_code, Some(7));
+}

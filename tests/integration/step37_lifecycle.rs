@@ -25,6 +25,53 @@ fn wait_prints_the_exit_code_once_the_container_has_ended(env: Env) {
         .run();
 }
 
+/// `wait` begun while a `run -d --rm` container runs prints its exit
+/// code, though the monitor removes the container as it ends (four
+/// waiters on each of three containers: none misses it).
+#[rstest]
+fn wait_begun_before_an_rm_container_ends_prints_its_code(env: Env) {
+    let names = ["wr1", "wr2", "wr3"];
+    for (i, name) in names.iter().enumerate() {
+        env.run_d(
+            &["--rm", "--name", name],
+            &["sh", "-c", &format!("sleep 3; exit {}", 3 + i)],
+        );
+    }
+    let waiters: Vec<_> = names
+        .iter()
+        .cycle()
+        .take(4 * names.len())
+        .map(|name| {
+            let child = std::process::Command::new(crate::harness::bin())
+                .arg("--root")
+                .arg(&env.root)
+                .args(["wait", name])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (*name, child)
+        })
+        .collect();
+    for (name, child) in waiters {
+        let out = child.wait_with_output().unwrap();
+        let i = names.iter().position(|n| *n == name).unwrap();
+        assert_eq!(
+            (stdout_of(&out), out.status.code()),
+            (format!("{}\n", 3 + i), Some(0)),
+            "wait {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    wait_for("the --rm containers to go", || {
+        env.md()
+            .args(["ps", "-aq"])
+            .output()
+            .ok()
+            .filter(|o| o.stdout.is_empty())
+    });
+}
+
 #[rstest]
 fn wait_on_an_unknown_container_exits_125(env: Env) {
     Expect::new(md(&env, &["wait", "ghost"]))

@@ -359,6 +359,26 @@ fn restart_stops_then_starts(env: Env) {
     env.wait_log("rs", "up\nup\nup\n");
 }
 
+/// `restart -t -1`: the stop waits for the container's own exit, no
+/// SIGKILL (its SIGTERM handler takes a second), then it starts again.
+#[rstest]
+fn restart_with_a_negative_timeout_waits_without_sigkill(env: Env) {
+    env.run_d(
+        &["--name", "rs-1"],
+        &[
+            "sh",
+            "-c",
+            "trap 'sleep 1; echo bye; exit 7' TERM; echo up; while :; do sleep 0.05; done",
+        ],
+    );
+    env.wait_log("rs-1", "up");
+    Expect::new(md(&env, &["restart", "-t", "-1", "rs-1"]))
+        .stdout("rs-1\n")
+        .run();
+    env.wait_log("rs-1", "up\nbye\nup\n");
+    assert_eq!(inspect(&env, "rs-1", "{{.State.Status}}"), "running");
+}
+
 /// on-failure:2 — the first run and two restarts, then the last code.
 #[rstest]
 fn restart_on_failure_2_runs_it_three_times(env: Env) {

@@ -586,6 +586,15 @@ fn login_writes_dockers_config_and_logout_removes_it(env: Env) {
             .unwrap(),
         &["refused the credentials", &reg.host],
     );
+    // The re-trial's fault: `image login to HOST`; a login is no image.
+    let out = md_with_auth(&env, &[])
+        .args(["login", "-u", "u", "--password-stdin", &reg.host])
+        .write_stdin("nope\n")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("login to {}", reg.host)), "{err}");
+    assert!(!err.contains("image login"), "{err}");
     assert!(!config.exists());
     let out = ok(&md_with_auth(&env, &[])
         .args(["login", "-u", "u", "--password-stdin", &reg.host])
@@ -946,6 +955,56 @@ fn a_terminal_gets_a_progress_bar_per_layer(env: Env) {
     assert!(out.status.success(), "{all}");
     assert!(!all.contains('\x1b') && !all.contains('['), "{all:?}");
     assert_eq!(all.lines().count(), 3, "{all}");
+}
+
+/// The re-trial's fault: at 80 columns each layer's line (about 90
+/// columns) wrapped to two rows and the redraws went wrong. Every line
+/// drawn fits the terminal's width.
+#[rstest]
+fn progress_lines_fit_an_80_column_terminal(env: Env) {
+    let reg = FakeRegistry::start(LayerAnswer::Whole);
+    let image = format!("{}/x:2", reg.host);
+    let line = format!(
+        "stty cols 80 rows 40; {} --root {} pull {image}",
+        crate::harness::bin(),
+        env.root.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("run script (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("[=="), "{text:?}");
+    // Escape sequences take no column; `\r` and `\n` start a new row.
+    let plain = strip_escapes(&text);
+    for row in plain.split(['\r', '\n']) {
+        assert!(
+            row.chars().count() <= 80,
+            "{} columns: {row:?}",
+            row.chars().count()
+        );
+    }
+}
+
+/// `text` without its CSI escape sequences (`ESC [ ... final byte`).
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The trial's fault: `image prune` and `rmi` of another image, run while

@@ -238,7 +238,8 @@ fn run_exits_with_the_programs_code(env: Env) {
 #[rstest]
 fn a_field_it_cannot_honour_is_one_json_line_in_the_log_and_nothing_is_made(env: Env) {
     let b = bundle(&env, "oci-refused", &["true"], |c| {
-        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+        // Not namespaced: it would change the host (runc refuses it too).
+        c["linux"]["sysctl"] = json!({"vm.swappiness": "10"});
     });
     let out = rt(&env)
         .args(["create", "--bundle"])
@@ -248,7 +249,7 @@ fn a_field_it_cannot_honour_is_one_json_line_in_the_log_and_nothing_is_made(env:
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(stderr.contains("linux.sysctl"), "{stderr}");
+    assert!(stderr.contains("linux.sysctl: vm.swappiness"), "{stderr}");
     let log = std::fs::read_to_string(env.scratch("runtime-log").join("log.json")).unwrap();
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 1, "{log}");
@@ -264,6 +265,314 @@ fn a_field_it_cannot_honour_is_one_json_line_in_the_log_and_nothing_is_made(env:
             .count(),
         0
     );
+}
+
+/// `run ID` in bundle `b`: the program's stdout, which must exit 0.
+fn run_ok(env: &Env, b: &Path, id: &str) -> String {
+    let out = rt(env).current_dir(b).args(["run", id]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout_of(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_of(&out)
+}
+
+#[rstest]
+fn mounts_are_made_as_listed_with_their_options_and_the_view_as_configured(env: Env) {
+    let id = "oci-mounts";
+    // A host directory and a host file to bind.
+    let shared = env.scratch("shared");
+    std::fs::write(shared.join("hello"), "hello from the host\n").unwrap();
+    let file = env.scratch("files").join("greeting");
+    std::fs::write(&file, "a bound file\n").unwrap();
+    // Lines "what: value" (tested one by one below).
+    let script = r#"
+        m() { grep " $1 " /proc/self/mountinfo | head -n1 | cut -d' ' -f6; }
+        echo "data: $(cat /data/hello)"
+        touch /data/new 2>/dev/null && echo "data-write: yes" || echo "data-write: no"
+        echo "file: $(cat /etc/greeting)"
+        echo "scratch: $(m /scratch)"
+        echo "linked: $(m /var/real)"
+        echo "pts: $(test -c /dev/pts/ptmx && echo yes)"
+        echo "mqueue: $(grep -c ' /dev/mqueue .* - mqueue ' /proc/self/mountinfo)"
+        # Its own cgroup: the one tree (v2) or one directory per hierarchy (v1).
+        procs=$(ls /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs 2>/dev/null)
+        echo "cgroup: $(test -n "$procs" && echo yes)"
+        touch /sys/fs/cgroup/x /sys/fs/cgroup/pids/x 2>/dev/null && echo "cgroup-write: yes" || echo "cgroup-write: no"
+        echo "sys: $(m /sys)"
+        echo "cpuinfo: $(wc -c < /proc/cpuinfo)"
+        echo "kcore-mounts: $(grep -c ' /proc/kcore ' /proc/self/mountinfo)"
+        echo "sys-kernel: $(m /proc/sys/kernel)"
+        echo "proc-sys-mounts: $(grep -c ' /proc/sys ' /proc/self/mountinfo)"
+        touch /rootfile 2>/dev/null && echo "root-write: yes" || echo "root-write: no"
+        echo "shmmax: $(cat /proc/sys/kernel/shmmax)"
+        echo "ip_forward: $(cat /proc/sys/net/ipv4/ip_forward)"
+        echo "device: $(ls -ln /dev/mine | tr -s ' ' | cut -d' ' -f1,3,4,5,6)"
+        echo "null: $(test -c /dev/null && echo yes)"
+        echo "fd: $(readlink /dev/fd)"
+    "#;
+    let b = bundle(&env, id, &["sh", "-c", script], |c| {
+        let tmpfs = |dest: &str, opts: &[&str]| json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": opts});
+        c["mounts"] = json!([
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            tmpfs("/dev", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+            {"destination": "/data", "type": "bind", "source": shared,
+             "options": ["rbind", "ro", "rprivate"]},
+            {"destination": "/etc/greeting", "type": "bind", "source": file,
+             "options": ["bind"]},
+            tmpfs("/scratch", &["nosuid", "noexec", "nodev", "size=1m"]),
+            // A symlink to an absolute path: followed inside the root.
+            tmpfs("/linked", &["size=1m"])
+        ]);
+        c["root"]["readonly"] = json!(true);
+        c["linux"]["maskedPaths"] = json!(["/proc/cpuinfo"]);
+        c["linux"]["readonlyPaths"] = json!(["/proc/sys/kernel"]);
+        c["linux"]["sysctl"] = json!({"kernel.shmmax": "12345678", "net.ipv4.ip_forward": "1"});
+        c["linux"]["devices"] = json!([{"path": "/dev/mine", "type": "c", "major": 1,
+            "minor": 5, "fileMode": 0o640, "uid": 1000, "gid": 1001}]);
+        c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    });
+    let rootfs = b.join("rootfs");
+    std::fs::create_dir_all(rootfs.join("var/real")).unwrap();
+    std::os::unix::fs::symlink("/var/real", rootfs.join("linked")).unwrap();
+    let out = run_ok(&env, &b, id);
+    let said = |what: &str| -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{what}: ")))
+            .unwrap_or_else(|| panic!("no {what:?} in:\n{out}"))
+            .to_string()
+    };
+    assert_eq!(said("data"), "hello from the host");
+    assert_eq!(said("data-write"), "no", "/data is bound ro");
+    assert_eq!(said("file"), "a bound file");
+    assert!(said("scratch").contains("noexec"), "{out}");
+    assert!(
+        !said("linked").is_empty(),
+        "the tmpfs is on /var/real: {out}"
+    );
+    let link = std::fs::symlink_metadata(rootfs.join("linked")).unwrap();
+    assert!(link.is_symlink(), "the link is left as it is");
+    assert_eq!(said("pts"), "yes");
+    assert_eq!(said("mqueue"), "1");
+    assert_eq!(said("cgroup"), "yes", "{out}");
+    assert_eq!(said("cgroup-write"), "no", "mounted ro");
+    assert!(said("sys").starts_with("ro"), "{out}");
+    assert_eq!(said("cpuinfo"), "0", "masked as listed");
+    assert_eq!(said("kcore-mounts"), "0", "Docker's list is not used");
+    assert!(said("sys-kernel").starts_with("ro"), "{out}");
+    assert_eq!(said("proc-sys-mounts"), "0", "Docker's list is not used");
+    assert_eq!(said("root-write"), "no", "root.readonly");
+    assert_eq!(said("shmmax"), "12345678");
+    assert_eq!(said("ip_forward"), "1");
+    assert_eq!(said("device"), "crw-r----- 1000 1001 1, 5");
+    assert_eq!(said("null"), "yes");
+    assert_eq!(said("fd"), "/proc/self/fd");
+    // Nothing reached the host's directories.
+    assert!(!shared.join("new").exists());
+    assert!(
+        !Path::new("/var/real").exists(),
+        "the link led out of the root"
+    );
+}
+
+#[rstest]
+#[case::not_namespaced("vm.swappiness", json!({}), "not namespaced")]
+#[case::net_without_its_own_namespace(
+    "net.ipv4.ip_forward",
+    json!([{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]),
+    "network namespace"
+)]
+fn a_sysctl_that_would_change_the_host_is_refused_by_name(
+    env: Env,
+    #[case] key: &str,
+    #[case] namespaces: Value,
+    #[case] cause: &str,
+) {
+    let b = bundle(&env, "oci-sysctl", &["true"], |c| {
+        c["linux"]["sysctl"] = json!({key: "1"});
+        if namespaces.is_array() {
+            c["linux"]["namespaces"] = namespaces;
+        }
+    });
+    let out = rt(&env)
+        .args(["create", "--bundle"])
+        .arg(&b)
+        .arg("oci-sysctl")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("linux.sysctl: {key}")) && stderr.contains(cause),
+        "{stderr}"
+    );
+}
+
+#[rstest]
+fn the_user_its_umask_each_capability_set_and_the_seccomp_filter_are_the_configurations(env: Env) {
+    let script = "id -u; id -G; umask; grep -E '^Cap' /proc/self/status; \
+                  mkdir /tmp/made 2>&1 || true";
+    let b = bundle(&env, "oci-user", &["sh", "-c", script], |c| {
+        c["process"]["user"] =
+            json!({"uid": 1000, "gid": 1000, "additionalGids": [2000], "umask": 23});
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"],
+            "effective": ["CAP_KILL"],
+            "permitted": ["CAP_KILL", "CAP_CHOWN"],
+            "inheritable": ["CAP_KILL"],
+            "ambient": ["CAP_KILL"]
+        });
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+        });
+    });
+    let out = run_ok(&env, &b, "oci-user");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..3], ["1000", "1000 2000", "0027"], "{out}");
+    // A program run by a user other than root keeps only the ambient set
+    // (CAP_KILL, bit 5); the bounding set is the configuration's (CHOWN,
+    // KILL, SETGID, SETUID: bits 0, 5, 6, 7).
+    for (set, mask) in [
+        ("CapInh", "0000000000000020"),
+        ("CapPrm", "0000000000000020"),
+        ("CapEff", "0000000000000020"),
+        ("CapBnd", "00000000000000e1"),
+        ("CapAmb", "0000000000000020"),
+    ] {
+        assert!(out.contains(&format!("{set}:\t{mask}")), "{set}: {out}");
+    }
+    assert!(out.contains("Function not implemented"), "{out}");
+}
+
+#[rstest]
+fn each_namespace_is_new_joined_by_its_path_or_the_callers(env: Env) {
+    // An IPC namespace to join: that of a process of the test's own.
+    let mut holder = Command::new("unshare")
+        .args(["--ipc", "sleep", "60"])
+        .spawn()
+        .unwrap();
+    let ns = |pid: &str, kind: &str| {
+        std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    let holder_pid = holder.id().to_string();
+    wait_for("the holder's own IPC namespace", || {
+        (ns(&holder_pid, "ipc") != ns("self", "ipc")).then_some(())
+    });
+    let script = "for k in ipc net cgroup; do readlink /proc/self/ns/$k; done";
+    let b = bundle(&env, "oci-ns", &["sh", "-c", script], |c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "pid"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"},
+            {"type": "ipc", "path": format!("/proc/{holder_pid}/ns/ipc")}
+        ]);
+    });
+    let out = run_ok(&env, &b, "oci-ns");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], ns(&holder_pid, "ipc"), "joined: {out}");
+    assert_eq!(
+        lines[1],
+        ns("self", "net"),
+        "not listed, the caller's: {out}"
+    );
+    assert_ne!(lines[2], ns("self", "cgroup"), "new: {out}");
+    // A path of another kind than the one listed is refused.
+    let wrong = bundle(&env, "oci-ns-wrong", &["true"], |c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "pid"}, {"type": "uts"}, {"type": "mount"},
+            {"type": "ipc", "path": format!("/proc/{holder_pid}/ns/net")}
+        ]);
+    });
+    let out = rt(&env)
+        .current_dir(&wrong)
+        .args(["run", "oci-ns-wrong"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a namespace of the kind"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
+#[rstest]
+fn hooks_get_the_state_on_stdin_and_a_failing_create_runtime_hook_fails_create(env: Env) {
+    let dir = env.scratch("hooks");
+    let hook = |name: &str| {
+        let file = dir.join(name);
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", file.display())],
+               "timeout": 5})
+    };
+    let b = bundle(&env, "oci-hooks", &["true"], |c| {
+        c["hooks"] = json!({
+            "createRuntime": [hook("createRuntime")],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")]
+        });
+    });
+    run_ok(&env, &b, "oci-hooks");
+    for name in ["createRuntime", "poststart", "poststop"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let state: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text:?}"));
+        assert_eq!(state["id"], "oci-hooks", "{name}: {state}");
+        assert_eq!(state["bundle"], b.display().to_string(), "{name}: {state}");
+    }
+    // One that fails (or outlives its timeout) fails create; nothing is left.
+    for (id, script, timeout) in [
+        ("oci-hook-fails", "exit 2", 5),
+        ("oci-hook-slow", "sleep 30", 1),
+    ] {
+        let b = bundle(&env, id, &["true"], |c| {
+            c["hooks"] = json!({"createRuntime": [
+                {"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": timeout}
+            ]});
+        });
+        let out = rt(&env)
+            .args(["create", "--bundle"])
+            .arg(&b)
+            .arg(id)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{id}");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(stderr.contains("hooks.createRuntime"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_dir(env.scratch("runtime-root"))
+            .unwrap()
+            .count(),
+        0
+    );
+    // Hooks inside the container's namespaces are refused by name.
+    let b = bundle(&env, "oci-hook-inside", &["true"], |c| {
+        c["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+    });
+    let out = rt(&env)
+        .args(["create", "--bundle"])
+        .arg(&b)
+        .arg("oci-hook-inside")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hooks.startContainer"));
 }
 
 /// A containerd of this test's own: root, state and sockets in its
@@ -610,10 +919,41 @@ fn spec_writes_a_default_config_and_features_says_what_is_supported(env: Env) {
     assert_eq!(again.status.code(), Some(1));
     let rootless = rt(&env).args(["spec", "--rootless"]).output().unwrap();
     assert!(String::from_utf8_lossy(&rootless.stderr).contains("--rootless"));
+    // The default configuration creates with this runtime (the program
+    // and terminal changed so that it runs unattended).
+    let b = bundle(&env, "oci-spec", &["true"], |_| {});
+    std::fs::remove_file(b.join("config.json")).unwrap();
+    ok(&rt(&env)
+        .args(["spec", "--bundle"])
+        .arg(&b)
+        .output()
+        .unwrap());
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    config["process"]["terminal"] = json!(false);
+    config["process"]["args"] = json!(["true"]);
+    config["linux"]["cgroupsPath"] = json!(format!("mydocker-{}-oci-spec", env.tag));
+    std::fs::write(b.join("config.json"), config.to_string()).unwrap();
+    run_ok(&env, &b, "oci-spec");
     let features: Value =
         serde_json::from_str(&ok(&rt(&env).arg("features").output().unwrap())).unwrap();
     assert_eq!(features["ociVersionMin"], "1.0.0");
     assert_eq!(features["linux"]["cgroup"]["systemd"], false);
+    assert_eq!(features["linux"]["seccomp"]["enabled"], true);
+    assert!(
+        features["hooks"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("createRuntime")),
+        "{features}"
+    );
+    assert!(
+        features["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("cgroup")),
+        "{features}"
+    );
     assert!(
         features["linux"]["capabilities"]
             .as_array()
