@@ -298,7 +298,11 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         ),
     }
     let alive = || root.status(&record) != Status::Stopped;
+    let exe = record.pid.and_then(executable);
     exec_fifo::release(&root.fifo(id), &alive)?;
+    if let (Some(pid), Some(exe)) = (record.pid, exe) {
+        wait_for_exec(pid, &exe);
+    }
     if let Err(e) = hooks::run_all(
         "hooks.poststart",
         &record.hooks.poststart,
@@ -308,6 +312,27 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         eprintln!("mydocker-runtime: warning: {e:#}");
     }
     Ok(())
+}
+
+/// What `/proc/PID/exe` names: init's executable until it execs the
+/// program. None once the process is gone.
+fn executable(pid: i32) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/exe")).ok()
+}
+
+/// Wait (at most 2 s) until init has replaced itself with the program:
+/// the FIFO's byte is written before init's last steps (capabilities,
+/// user, seccomp), and the runtime-spec runs `poststart` hooks, and
+/// callers send signals, to the program, not to init (a signal init has
+/// no handler for is lost, as PID 1 ignores it).
+fn wait_for_exec(pid: i32, init: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        match executable(pid) {
+            Some(exe) if exe == init => std::thread::sleep(std::time::Duration::from_millis(1)),
+            _ => return,
+        }
+    }
 }
 
 /// `state ID`: the runtime-spec's state, as JSON on stdout.

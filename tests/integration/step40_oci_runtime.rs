@@ -1044,7 +1044,15 @@ fn a_terminal_goes_to_the_console_socket_for_create_and_exec(env: Env) {
         &env,
         id,
         &["sh", "-c", "tty; read line; echo got $line; exec sleep 60"],
-        |c| c["process"]["terminal"] = json!(true),
+        |c| {
+            c["process"]["terminal"] = json!(true);
+            // The mounts are the configuration's: a terminal needs its
+            // devpts, as runc's default configuration lists it.
+            c["mounts"].as_array_mut().unwrap().push(json!({
+                "destination": "/dev/pts", "type": "devpts", "source": "devpts",
+                "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]
+            }));
+        },
     );
     // A terminal without a socket is refused, and leaves nothing.
     let refused = rt(&env)
