@@ -163,10 +163,12 @@ pub fn spec(args: &liboci_cli::Spec) -> Result<()> {
     // No cgroup namespace: the `cgroup` mount binds the container's
     // cgroups as /proc/self/cgroup names them, which inside a cgroup
     // namespace is relative to its root, not the host's hierarchy.
-    if let Some(linux) = config.linux_mut() {
-        if let Some(list) = linux.namespaces_mut() {
-            list.retain(|n| n.typ() != oci_spec::runtime::LinuxNamespaceType::Cgroup);
-        }
+    if let Some(list) = config
+        .linux_mut()
+        .as_mut()
+        .and_then(|l| l.namespaces_mut().as_mut())
+    {
+        list.retain(|n| n.typ() != oci_spec::runtime::LinuxNamespaceType::Cgroup);
     }
     let text = serde_json::to_string_pretty(&config)?;
     crate::atomic_file::write_atomic(&file, text.as_bytes())
