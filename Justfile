@@ -4,7 +4,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # main-only
 # The steps whose chapters are implemented (the others build, adding nothing).
-implemented := "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39"
+implemented := "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40"
 # /main-only
 root := env_var_or_default("MYDOCKER_ROOT", "/var/lib/mydocker")
 bin := "target/release/mydocker"
@@ -24,7 +24,7 @@ demo: build image
 
 # main-only
 # Every test (needs root; installs the registry, skopeo and podman that steps
-# 38-39's tests talk to when missing)
+# 38-40's tests talk to when missing)
 test:
     bash vagrant/provision.sh --test >/dev/null
     cargo test --lib --bins --tests
@@ -78,7 +78,7 @@ test-steps:
 # main-only
 # The tests that need no root
 unit:
-    cargo test --lib --no-default-features --features step-39
+    cargo test --lib --no-default-features --features step-40
 # /main-only
 # branch-only
 # # The tests that need no root
@@ -91,7 +91,7 @@ unit:
 lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
-    for n in $(seq 1 39); do cargo clippy --quiet --all-targets --no-default-features --features step-$(printf %02d $n) -- -D warnings; done
+    for n in $(seq 1 40); do cargo clippy --quiet --all-targets --no-default-features --features step-$(printf %02d $n) -- -D warnings; done
 # /main-only
 # branch-only
 # # fmt check, and clippy with warnings denied
@@ -112,7 +112,7 @@ step-branch N:
 
 # Every step branch, one line each; --check also lints each and runs its tests (--own-tests: the chapter's own)
 step-branches *CHECK:
-    python3 scripts/step_branch.py {{CHECK}} $(seq 1 39)
+    python3 scripts/step_branch.py {{CHECK}} $(seq 1 40)
 
 # What chapter N adds over chapter N-1 (makes both branches)
 step-diff N:

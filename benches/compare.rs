@@ -9,9 +9,10 @@
 //! on a shared machine are noise; ratios are not.
 //!
 //! Needs root, the release build of mydocker, busybox-static, crun, runc,
-//! docker-registry and skopeo (all installed by `just bench`). `cargo bench
+//! containerd, docker-registry and skopeo (all installed by `just bench`). `cargo bench
 //! --bench compare -- start` runs the start-latency comparison alone and
-//! prints it, `-- images` the pull and extraction comparisons (RESULTS.md
+//! prints it, `-- images` the pull and extraction comparisons, `--
+//! containerd` `ctr run` with mydocker's runtime against runc (RESULTS.md
 //! is written by the whole run only).
 
 use std::fmt::Write as _;
@@ -619,6 +620,138 @@ fn extract_layer(layer: &Path, dest: &Path) {
     mydocker::fs::oci::unpack_layer("bench", "sha256:0", reader, dest).expect("extract the layer");
 }
 
+/// A containerd of the bench's own: root, state and sockets under `dir`,
+/// the CRI plugin off; stopped by its PID when dropped, and the cgroup
+/// directories named after `namespace` (which runtimes leave, as runc
+/// does) removed then.
+struct Containerd {
+    child: std::process::Child,
+    socket: PathBuf,
+    namespace: String,
+}
+
+impl Containerd {
+    fn start(dir: &Path, namespace: &str) -> Containerd {
+        std::fs::create_dir_all(dir).unwrap();
+        let socket = dir.join("c.sock");
+        let config = dir.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "version = 2\nroot = \"{dir}/root\"\nstate = \"{dir}/state\"\n\
+                 disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+                 [grpc]\n  address = \"{sock}\"\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n\
+                 [debug]\n  address = \"{dir}/debug.sock\"\n[metrics]\n  address = \"\"\n",
+                dir = dir.display(),
+                sock = socket.display(),
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start containerd (vagrant/provision.sh --test)");
+        let c = Containerd {
+            child,
+            socket,
+            namespace: namespace.to_string(),
+        };
+        let t = Instant::now();
+        while !c.ctr().arg("version").output().unwrap().status.success() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "containerd never answered"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        c
+    }
+
+    /// `ctr` talking to this containerd, in its namespace.
+    fn ctr(&self) -> Command {
+        let mut c = Command::new("ctr");
+        c.arg("--address")
+            .arg(&self.socket)
+            .arg("--namespace")
+            .arg(&self.namespace)
+            .stdin(Stdio::null());
+        c
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+            let _ = std::fs::remove_dir(e.path().join(&self.namespace));
+        }
+        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(&self.namespace));
+    }
+}
+
+/// `ctr run --rm` of `/bin/true` under one containerd, with mydocker as
+/// the runtime (`mydocker-runtime`, step 40) and with runc; the busybox
+/// image imported from `mydocker save`.
+fn containerd(report: &mut String, md: &Path, root: &Path, work: &Path) {
+    let dir = work.join("containerd");
+    std::fs::create_dir_all(&dir).unwrap();
+    let archive = dir.join("busybox.tar");
+    let saved = Command::new(md)
+        .arg("--root")
+        .arg(root)
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg("busybox")
+        .status()
+        .unwrap();
+    assert!(saved.success(), "mydocker save busybox");
+    let runtime = dir.join("mydocker-runtime");
+    std::os::unix::fs::symlink(md, &runtime).unwrap();
+    let runc = sh("command -v runc");
+    assert!(!runc.is_empty(), "runc (vagrant/provision.sh --bench)");
+    let ctd = Containerd::start(&dir.join("daemon"), "mydocker-bench");
+    let imported = ctd
+        .ctr()
+        .args(["image", "import", "--base-name", "localhost/busybox"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "ctr image import");
+    let listed = ctd.ctr().args(["image", "ls", "-q"]).output().unwrap();
+    let image = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .next()
+        .expect("an imported image")
+        .to_string();
+    let names = ["ctr run (mydocker-runtime)", "ctr run (runc)"];
+    let binaries = [runtime.display().to_string(), runc];
+    let s = alternate(&names, &|k, i| {
+        let mut c = ctd.ctr();
+        c.args(["run", "--rm", "--runc-binary", &binaries[k], "--runc-root"])
+            .arg(dir.join(format!("runtime-root-{k}")))
+            .arg(&image)
+            .arg(format!("bench-{k}-{i}"))
+            .arg("/bin/true");
+        c
+    });
+    writeln!(
+        report,
+        "## containerd: `ctr run --rm` of `/bin/true`, mydocker against runc\n\n\
+         One containerd (started here, with its root and sockets in a temporary \
+         directory), the busybox image imported from `mydocker save`; the same `ctr \
+         run --rm` with `--runc-binary` naming mydocker's runtime or runc. The time \
+         includes ctr, containerd, the shim and the snapshot of each container.\n"
+    )
+    .unwrap();
+    ratio_table(report, &names, &s, 1.0, "of runc");
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
     // binary without it, and then there is nothing to do.
@@ -659,6 +792,14 @@ fn main() {
             .unwrap()
             .success()
     );
+    if std::env::args().any(|a| a == "containerd") {
+        // `cargo bench --bench compare -- containerd`: the containerd
+        // comparison alone, on stdout.
+        let mut report = String::new();
+        containerd(&mut report, &mydocker(), &root, work.path());
+        print!("{report}");
+        return;
+    }
     let rootfs = work.path().join("rootfs");
     std::fs::create_dir_all(&rootfs).unwrap();
     assert!(
@@ -1013,6 +1154,8 @@ fn main() {
         .arg(&root)
         .args(["rm", "-f", "idle"])
         .status();
+
+    containerd(&mut report, &md, &root, work.path());
 
     images(&mut report, &md, work.path());
 

@@ -36,8 +36,8 @@ if [ -n "$step" ]; then
     case $step in
         '' | *[!0-9]*) echo "qemu-test: not a step number: $step" >&2; exit 2 ;;
     esac
-    if [ "$((10#$step))" -lt 1 ] || [ "$((10#$step))" -gt 39 ]; then
-        echo "qemu-test: no step $step (steps are 1-39)" >&2; exit 2
+    if [ "$((10#$step))" -lt 1 ] || [ "$((10#$step))" -gt 40 ]; then
+        echo "qemu-test: no step $step (steps are 1-40)" >&2; exit 2
     fi
     features=(--no-default-features --features "step-$(printf %02d "$((10#$step))")")
 fi

@@ -326,7 +326,7 @@ def module_file(parent_file, name, path_attr):
 # --- the whole tree -----------------------------------------------------------
 
 # The last chapter (the benches need step 32, the last of the series).
-LAST_STEP = 39
+LAST_STEP = 40
 
 STEP_CONST = re.compile(r"pub const STEP: u32 = \{.*?\n\};", re.S)
 
@@ -394,6 +394,14 @@ def branch_dependencies(head, cargo, on):
     comments above it) in those before: a branch has no features."""
     wanted = {d[len("dep:"):] for f in on for d in cargo["features"].get(f, [])
               if d.startswith("dep:")}
+    # `NAME/FEATURE` in a chapter's feature: FEATURE of that dependency is on
+    # in the branches that hold the chapter.
+    extra = {}
+    for f in on:
+        for d in cargo["features"].get(f, []):
+            if "/" in d and not d.startswith("dep:"):
+                name, feat = d.split("/", 1)
+                extra.setdefault(name.rstrip("?"), []).append(feat)
 
     def repl(m):
         comments, name, body = m.groups()
@@ -401,6 +409,10 @@ def branch_dependencies(head, cargo, on):
             return ""
         body = re.sub(r'(, )?\boptional = true\b(, )?',
                       lambda o: ", " if o.group(1) and o.group(2) else "", body)
+        for feat in extra.get(name, []):
+            body = re.sub(r'\bfeatures = \[([^\]]*)\]',
+                          lambda o: f'features = [{o.group(1)}, "{feat}"]', body, count=1) \
+                if "features = [" in body else f'{body}, features = ["{feat}"]'
         version = re.fullmatch(r'version = ("[^"]+")', body)
         if version:
             return f'{comments}{name} = {version.group(1)}\n'
@@ -417,7 +429,7 @@ def rewrite_cargo(work, cargo, step, on):
         if (work / "benches").exists():
             shutil.rmtree(work / "benches")
     else:
-        head = head.replace('required-features = ["step-32"]\n', "")
+        head = re.sub(r'required-features = \["step-\d+"\]\n', "", head)
     head += "\n[lints.rust]\nunsafe_code = \"deny\"\nunused_must_use = \"deny\"\n\n[lints.clippy]\ndbg_macro = \"warn\"\ntodo = \"warn\"\n\n[profile.release]\nopt-level = 3\nlto = \"thin\"\ncodegen-units = 4\n"
     (work / "Cargo.toml").write_text(re.sub(r"\n{3,}", "\n\n", head))
 

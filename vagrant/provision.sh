@@ -7,7 +7,7 @@
 #                         (busybox-static, iptables, iproute2, a C toolchain,
 #                         libseccomp-dev, wget, just). Nothing else is
 #                         downloaded.
-#   provision.sh --test   also what steps 38-39's tests talk to: a registry
+#   provision.sh --test   also what steps 38-40's tests talk to: a registry
 #                         (docker-registry, which the tests start themselves
 #                         on 127.0.0.1), skopeo, podman and debootstrap
 #   provision.sh --vm     also the VM tools: QEMU, a kernel to boot and
