@@ -955,6 +955,13 @@ fn spec_writes_a_default_config_and_features_says_what_is_supported(env: Env) {
         .unwrap());
     let mut config: Value =
         serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    assert!(
+        config["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"type": "cgroup"})),
+        "runc's default namespaces, the cgroup one too: {config}"
+    );
     config["process"]["terminal"] = json!(false);
     config["process"]["args"] = json!(["true"]);
     config["linux"]["cgroupsPath"] = json!(format!("mydocker-{}-oci-spec", env.tag));
