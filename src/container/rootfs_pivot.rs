@@ -45,7 +45,13 @@ fn filesystems(sys: &dyn Syscall, spec: &Spec, root: &Path, inside: &Path) -> Re
     // The root is a mount point first, so the bundle's mounts are made on
     // it as they are (as runc does).
     pivot::bind_onto_itself(sys, root)?;
-    bundle_view::before_pivot(sys, view, root, &cgroup_dirs)?;
+    // The runtime reads the container's cgroups before the clone (see
+    // `BundleView::cgroups`); without that, init's own.
+    let dirs = || match &view.cgroups {
+        Some(dirs) => Ok(dirs.clone()),
+        None => cgroup_dirs(&[]),
+    };
+    bundle_view::before_pivot(sys, view, root, &dirs)?;
     pivot::pivot_into(sys, root)?;
     bundle_view::after_pivot(sys, view, inside)
 }
@@ -75,13 +81,21 @@ fn view(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
     crate::fs::kernel_view::apply(sys, &spec.view, inside)
 }
 
-/// The cgroups init has joined, for a bundle's `cgroup` mount (step 40).
+/// The cgroups this process is in, for a bundle's `cgroup` mount (step
+/// 40), each replaced by the directory of `container` (host paths) that
+/// lies in the same hierarchy. Read from `/proc/self/cgroup`, so outside
+/// any new cgroup namespace: inside one the paths are relative to its
+/// root, not to the hierarchy's.
 #[cfg(feature = "oci_runtime")]
-fn cgroup_dirs() -> Result<crate::fs::bundle_view::CgroupDirs> {
+pub fn cgroup_dirs(container: &[std::path::PathBuf]) -> Result<crate::fs::bundle_view::CgroupDirs> {
     use crate::fs::bundle_view::CgroupDirs;
     let h = crate::cgroups::detect::Hierarchy::read(Path::new("/proc"))?;
-    let own = |(mount, path): &(std::path::PathBuf, std::path::PathBuf)| {
-        mount.join(path.strip_prefix("/").unwrap_or(path))
+    let own = |(mount, path): &(std::path::PathBuf, std::path::PathBuf)| match container
+        .iter()
+        .find(|d| d.starts_with(mount))
+    {
+        Some(dir) => dir.clone(),
+        None => mount.join(path.strip_prefix("/").unwrap_or(path)),
     };
     if h.v1.is_empty() {
         let v2 = h.v2.as_ref().context("no cgroup hierarchy is mounted")?;

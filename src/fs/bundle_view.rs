@@ -80,6 +80,12 @@ pub struct BundleView {
     /// `MsFlags` bits for `/` after the pivot (`linux.rootfsPropagation`);
     /// 0: left private.
     pub root_propagation: u64,
+    /// The container's cgroup directories for a `cgroup` mount, read by
+    /// the runtime before init's clone: inside a new cgroup namespace
+    /// init's `/proc/self/cgroup` is relative to the namespace's root, so
+    /// init could not find them itself. `None`: init reads its own.
+    #[serde(default)]
+    pub cgroups: Option<CgroupDirs>,
 }
 
 /// The default device nodes: (name, major, minor), all character devices
@@ -208,7 +214,7 @@ fn mount(
 
 /// The container's own cgroup directories on the host, which a `cgroup`
 /// mount shows (read by the caller, which knows the hierarchies).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CgroupDirs {
     /// cgroup v2: its directory of the one tree.
     Unified(PathBuf),

@@ -299,6 +299,7 @@ fn bundle_view(config: &Config, bundle: &Path, net: &Net) -> Result<BundleView> 
         masked: linux.masked_paths().clone().unwrap_or_default(),
         read_only: linux.readonly_paths().clone().unwrap_or_default(),
         root_propagation,
+        cgroups: None,
     })
 }
 

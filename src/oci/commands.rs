@@ -24,6 +24,7 @@ use super::state::{Record, Root, Status, check_id};
 use crate::cgroups::{self, Cgroup, detect::Hierarchy};
 use crate::container::guard::Guard;
 use crate::container::{exec_fifo, process};
+use crate::fs::bundle_view::BundleView;
 
 /// `create --bundle B [--pid-file F] [--console-socket S] ID`: returns
 /// once init waits for `start`. Returns init's PID. With
@@ -77,6 +78,7 @@ pub fn create(
 
     let spec = crate::container::spec::Spec {
         exec_fifo: Some(exec_fifo::INIT_FD),
+        bundle_view: with_cgroups(plan.spec.bundle_view.clone(), &record.cgroups)?,
         ..plan.spec.clone()
     };
     let joined = open_namespaces(&plan.namespaces)?;
@@ -193,6 +195,25 @@ fn open_namespaces(
         out.push((file, *kind));
     }
     Ok(out)
+}
+
+/// When the bundle mounts a `cgroup` filesystem, the container's cgroup
+/// directories (`dirs`, host paths) it shows, read here before init's clone:
+/// in a new cgroup namespace init could not read them itself (its
+/// `/proc/self/cgroup` is relative to the namespace's root).
+fn with_cgroups(view: Option<BundleView>, dirs: &[PathBuf]) -> Result<Option<BundleView>> {
+    let Some(mut view) = view else {
+        return Ok(None);
+    };
+    if view
+        .mounts
+        .iter()
+        .any(|m| m.fstype == "cgroup" || m.fstype == "cgroup2")
+    {
+        let read = crate::container::rootfs_inside::cgroup_dirs(dirs);
+        view.cgroups = Some(read.context("read the container's cgroups")?);
+    }
+    Ok(Some(view))
 }
 
 /// The cgroup `linux.cgroupsPath` names: an absolute path from each

@@ -134,11 +134,10 @@ pub fn list(root: &Root, args: &liboci_cli::List) -> Result<()> {
 }
 
 /// `spec [--bundle DIR]`: write a default `config.json` (busybox's `sh`
-/// in `rootfs`, a terminal, the usual namespaces (less the cgroup one)
-/// and mounts, Docker's
-/// default capabilities), refusing to overwrite one. `--rootless` (a
-/// user-namespaced configuration) is refused: rootless containers are
-/// not supported.
+/// in `rootfs`, a terminal, the usual namespaces (the cgroup one too)
+/// and mounts, Docker's default capabilities), refusing to overwrite
+/// one. `--rootless` (a user-namespaced configuration) is refused:
+/// rootless containers are not supported.
 pub fn spec(args: &liboci_cli::Spec) -> Result<()> {
     if args.rootless {
         bail!("--rootless: rootless containers are not supported by mydocker");
@@ -159,16 +158,6 @@ pub fn spec(args: &liboci_cli::Spec) -> Result<()> {
             caps.set_inheritable(None);
             process.set_capabilities(Some(caps));
         }
-    }
-    // No cgroup namespace: the `cgroup` mount binds the container's
-    // cgroups as /proc/self/cgroup names them, which inside a cgroup
-    // namespace is relative to its root, not the host's hierarchy.
-    if let Some(list) = config
-        .linux_mut()
-        .as_mut()
-        .and_then(|l| l.namespaces_mut().as_mut())
-    {
-        list.retain(|n| n.typ() != oci_spec::runtime::LinuxNamespaceType::Cgroup);
     }
     let text = serde_json::to_string_pretty(&config)?;
     crate::atomic_file::write_atomic(&file, text.as_bytes())

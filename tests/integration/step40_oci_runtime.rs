@@ -280,6 +280,31 @@ fn run_ok(env: &Env, b: &Path, id: &str) -> String {
     stdout_of(&out)
 }
 
+/// A `cgroup` mount in a new cgroup namespace shows the container's own
+/// cgroup (its `pids.max` is the configured limit), not the runtime's nor
+/// a path that only exists relative to the namespace's root.
+#[rstest]
+fn a_cgroup_mount_in_a_cgroup_namespace_shows_the_containers_cgroup(env: Env) {
+    let id = "oci-cgroupns";
+    let script = "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max";
+    let b = bundle(&env, id, &["sh", "-c", script], |c| {
+        c["mounts"] = json!([
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+        ]);
+        c["linux"]["namespaces"] = json!([
+            {"type": "pid"}, {"type": "ipc"}, {"type": "uts"},
+            {"type": "mount"}, {"type": "network"}, {"type": "cgroup"}
+        ]);
+        c["linux"]["resources"] = json!({"pids": {"limit": 77}});
+    });
+    let out = run_ok(&env, &b, id);
+    assert_eq!(out.trim(), "77", "the container's pids.max: {out}");
+}
+
 #[rstest]
 fn mounts_are_made_as_listed_with_their_options_and_the_view_as_configured(env: Env) {
     let id = "oci-mounts";
@@ -930,6 +955,13 @@ fn spec_writes_a_default_config_and_features_says_what_is_supported(env: Env) {
         .unwrap());
     let mut config: Value =
         serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    assert!(
+        config["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"type": "cgroup"})),
+        "runc's default namespaces, the cgroup one too: {config}"
+    );
     config["process"]["terminal"] = json!(false);
     config["process"]["args"] = json!(["true"]);
     config["linux"]["cgroupsPath"] = json!(format!("mydocker-{}-oci-spec", env.tag));
