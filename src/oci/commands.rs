@@ -528,3 +528,32 @@ pub fn run(root: &Root, args: &liboci_cli::Run) -> Result<i32> {
     delete(root, &args.container_id, true)?;
     Ok(code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A nested `linux.cgroupsPath` on cgroup v2 (containerd's
+    /// `/NAMESPACE/ID`): every level from the root to the container's
+    /// parent hands the controllers down, else the container's directory
+    /// has no `cpu.weight` to write (seen in the v2 VM: "Permission
+    /// denied", cgroupfs refusing to create the missing file).
+    #[test]
+    fn a_nested_cgroup_path_on_v2_enables_the_controllers_at_every_level() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::write(root.join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+        std::fs::write(root.join("cgroup.subtree_control"), "").unwrap();
+        // What the kernel shows in a new directory: its parent's enabled
+        // controllers. A plain directory here, so made up front.
+        let ns = root.join("k8s.io");
+        std::fs::create_dir(&ns).unwrap();
+        std::fs::write(ns.join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+        std::fs::write(ns.join("cgroup.subtree_control"), "").unwrap();
+        make_parents(root, Path::new("/k8s.io"), false).unwrap();
+        for dir in [root, ns.as_path()] {
+            let enabled = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap();
+            assert_eq!(enabled, "+memory +cpu +pids", "{}", dir.display());
+        }
+    }
+}
