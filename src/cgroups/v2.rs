@@ -48,21 +48,24 @@ impl V2Manager {
             name: name.to_string(),
         }
     }
+}
 
-    /// Turn on, in `parent`, the wanted controllers it has.
-    fn enable_controllers(parent: &Path) -> Result<(), Error> {
-        let list = parent.join("cgroup.controllers");
-        let available = std::fs::read_to_string(&list).map_err(io_err("read", &list))?;
-        let enable: Vec<String> = WANTED
-            .iter()
-            .filter(|c| available.split_whitespace().any(|a| a == **c))
-            .map(|c| format!("+{c}"))
-            .collect();
-        if enable.is_empty() {
-            return Ok(());
-        }
-        write_file(parent, "cgroup.subtree_control", &enable.join(" "))
+/// Turn on, in the v2 cgroup `parent`, the wanted controllers it has
+/// (those its `cgroup.controllers` lists), for its children. Errors: the
+/// files' I/O; EBUSY when `parent` holds processes ("no internal
+/// processes").
+pub fn enable_controllers(parent: &Path) -> Result<(), Error> {
+    let list = parent.join("cgroup.controllers");
+    let available = std::fs::read_to_string(&list).map_err(io_err("read", &list))?;
+    let enable: Vec<String> = WANTED
+        .iter()
+        .filter(|c| available.split_whitespace().any(|a| a == **c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if enable.is_empty() {
+        return Ok(());
     }
+    write_file(parent, "cgroup.subtree_control", &enable.join(" "))
 }
 
 impl Manager for V2Manager {
@@ -75,12 +78,12 @@ impl Manager for V2Manager {
     }
 
     fn create(self: Box<Self>) -> Result<Box<dyn Cgroup>, Error> {
-        let parent = match Self::enable_controllers(&self.parent) {
+        let parent = match enable_controllers(&self.parent) {
             Ok(()) => self.parent,
             Err(Error::Io { err, .. })
                 if err.raw_os_error() == Some(libc::EBUSY) && self.parent != self.mount =>
             {
-                Self::enable_controllers(&self.mount)?;
+                enable_controllers(&self.mount)?;
                 self.mount
             }
             Err(e) => return Err(e),

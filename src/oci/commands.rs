@@ -251,19 +251,27 @@ fn make_cgroup(id: &str, plan: &Plan) -> Result<(Box<dyn Cgroup>, Option<PathBuf
     for (ctrl, (mount, own)) in hierarchy.v1.iter_mut() {
         *own = place(own);
         if cgroups::detect::KNOWN_CONTROLLERS.contains(&ctrl.as_str()) {
-            make_parents(mount, own, ctrl == "cpuset")?;
+            make_parents(
+                mount,
+                own,
+                if ctrl == "cpuset" {
+                    Parents::Cpuset
+                } else {
+                    Parents::Plain
+                },
+            )?;
         }
     }
     let unified = hierarchy.mode == cgroups::detect::Mode::V2;
     if let Some((mount, own)) = hierarchy.v2.as_mut() {
         *own = place(own);
         if unified {
-            make_parents(mount, own, false)?;
+            make_parents(mount, own, Parents::Unified)?;
         }
     }
     let freezer = match hierarchy.v1.get("freezer") {
         Some((mount, own)) => {
-            make_parents(mount, own, false)?;
+            make_parents(mount, own, Parents::Plain)?;
             let dir = mount.join(own.strip_prefix("/").unwrap_or(own)).join(&name);
             std::fs::create_dir(&dir)
                 .with_context(|| format!("create the cgroup {}", dir.display()))?;
@@ -282,22 +290,43 @@ fn make_cgroup(id: &str, plan: &Plan) -> Result<(Box<dyn Cgroup>, Option<PathBuf
     }
 }
 
+/// How [`make_parents`] prepares each level above a container's cgroup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parents {
+    /// A v1 hierarchy: directories only.
+    Plain,
+    /// v1's cpuset hierarchy: each new directory gets its parent's CPUs
+    /// and memory nodes, without which it refuses tasks.
+    Cpuset,
+    /// The v2 tree: each level, from the root down, hands the wanted
+    /// controllers to its children (`cgroup.subtree_control`); a child
+    /// gets only what its parent enables.
+    Unified,
+}
+
 /// Make the cgroup directories above a container's (containerd's
-/// namespace directory); in v1's cpuset hierarchy each new one gets its
-/// parent's CPUs and memory nodes, without which it refuses tasks. As
-/// runc, `delete` leaves them: other containers of the namespace may be
-/// being created in them.
-fn make_parents(mount: &Path, own: &Path, cpuset: bool) -> Result<()> {
+/// namespace directory), prepared as `how` says. As runc, `delete` leaves
+/// them: other containers of the namespace may be being created in them.
+fn make_parents(mount: &Path, own: &Path, how: Parents) -> Result<()> {
     let mut dir = mount.to_path_buf();
     for part in own.strip_prefix("/").unwrap_or(own).components() {
         let parent = dir.clone();
+        // A level holding processes (this process's own cgroup, for a
+        // relative path) cannot hand controllers down (EBUSY): the
+        // container's cgroup then has what that level already gives.
+        if how == Parents::Unified {
+            match cgroups::v2::enable_controllers(&parent) {
+                Err(cgroups::Error::Io { err, .. }) if err.raw_os_error() == Some(libc::EBUSY) => {}
+                r => r.with_context(|| format!("enable controllers in {}", parent.display()))?,
+            }
+        }
         dir.push(part);
         if dir.is_dir() {
             continue;
         }
         std::fs::create_dir(&dir)
             .with_context(|| format!("create the cgroup {}", dir.display()))?;
-        if cpuset {
+        if how == Parents::Cpuset {
             for file in ["cpuset.cpus", "cpuset.mems"] {
                 let value = std::fs::read_to_string(parent.join(file)).unwrap_or_default();
                 std::fs::write(dir.join(file), value.trim())
@@ -550,7 +579,13 @@ mod tests {
         std::fs::create_dir(&ns).unwrap();
         std::fs::write(ns.join("cgroup.controllers"), "cpu memory pids\n").unwrap();
         std::fs::write(ns.join("cgroup.subtree_control"), "").unwrap();
-        make_parents(root, Path::new("/k8s.io"), false).unwrap();
+        make_parents(root, Path::new("/k8s.io"), Parents::Unified).unwrap();
+        let manager: Box<dyn cgroups::Manager> = Box::new(cgroups::v2::V2Manager::new(
+            root,
+            Path::new("/k8s.io"),
+            "ctr",
+        ));
+        manager.create().unwrap();
         for dir in [root, ns.as_path()] {
             let enabled = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap();
             assert_eq!(enabled, "+memory +cpu +pids", "{}", dir.display());
