@@ -82,16 +82,31 @@ impl Podman {
 impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.run(&["rm", "-a", "-f"]);
-        // podman's cgroups (conmon's and the containers') under the parent.
+        // podman's cgroups (conmon's and the containers', nested on cgroup
+        // v2) under the parent, in each hierarchy.
         for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-            let p = e.path().join(self.parent.trim_start_matches('/'));
-            if let Ok(children) = std::fs::read_dir(&p) {
-                for c in children.flatten().filter(|c| c.path().is_dir()) {
-                    let _ = std::fs::remove_dir(c.path());
-                }
-                let _ = std::fs::remove_dir(&p);
-            }
+            remove_cgroup_tree(&e.path().join(self.parent.trim_start_matches('/')));
         }
+        remove_cgroup_tree(
+            &PathBuf::from("/sys/fs/cgroup").join(self.parent.trim_start_matches('/')),
+        );
+    }
+}
+
+/// Removes the cgroup `dir` and those below it, deepest first; a cgroup
+/// whose last process (conmon) is still exiting refuses rmdir (EBUSY) for
+/// a moment, so each is retried for up to 5 s. A missing `dir` is fine.
+fn remove_cgroup_tree(dir: &std::path::Path) {
+    let Ok(children) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for c in children.flatten().filter(|c| c.path().is_dir()) {
+        remove_cgroup_tree(&c.path());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::remove_dir(dir).is_err() && dir.exists() && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
