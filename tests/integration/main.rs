@@ -90,3 +90,5 @@ mod step38_image_store;
 mod step39_pull;
 #[cfg(feature = "step-40")]
 mod step40_oci_runtime;
+#[cfg(feature = "step-40")]
+mod step40_podman;

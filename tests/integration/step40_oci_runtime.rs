@@ -649,9 +649,17 @@ impl Containerd {
             namespace: format!("mydocker-{}", env.tag),
             state,
         };
-        wait_for("containerd's socket", || {
-            c.ctr(&["version"]).status.success().then_some(())
-        });
+        // Not wait_for's 10 s: a cold start (the binary read over 9p,
+        // software emulation) takes longer in the cgroup-v2 VM.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !c.ctr(&["version"]).status.success() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for containerd's socket: {}",
+                std::fs::read_to_string(dir.join("containerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         c
     }
 
