@@ -1147,6 +1147,7 @@ pub fn cpu_list(s: &str) -> Result<Vec<u32>, String> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "cli")]
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
     }
@@ -1194,6 +1195,7 @@ mod tests {
 
     /// `normalize` without the `--` it puts before a command (present from
     /// step 11, where `run`'s first operand is the image).
+    #[cfg(feature = "cli")]
     fn rewritten(args: &[&str]) -> Vec<OsString> {
         let mut got = normalize(os(args));
         if let Some(i) = got.iter().position(|a| a == "--") {
@@ -1202,6 +1204,8 @@ mod tests {
         got
     }
 
+    /// (From step 02, where `run` and its options arrive.)
+    #[cfg(feature = "cli")]
     #[test]
     fn tutorial_spellings_are_rewritten_before_the_command_only() {
         let got = rewritten(&[
@@ -1252,6 +1256,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "cli")]
     #[test]
     fn value_of_an_option_is_not_taken_for_the_command() {
         let got = normalize(os(&["mydocker", "run", "--name", "-name", "x"]));
