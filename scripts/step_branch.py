@@ -325,8 +325,17 @@ def module_file(parent_file, name, path_attr):
 
 # --- the whole tree -----------------------------------------------------------
 
-# The last chapter (the benches need step 32, the last of the series).
+# The last chapter.
 LAST_STEP = 40
+
+
+def bench_step():
+    """The step the benchmarks need: their `required-features` in main's
+    Cargo.toml (they compare what the later chapters add: the images of
+    38-39, the OCI runtime of 40). A branch before it has no benches."""
+    m = re.search(r'\[\[bench\]\][^\[]*?required-features = \["step-(\d+)"\]',
+                  (TOP / "Cargo.toml").read_text())
+    return int(m.group(1)) if m else 32
 
 STEP_CONST = re.compile(r"pub const STEP: u32 = \{.*?\n\};", re.S)
 
@@ -424,7 +433,7 @@ def rewrite_cargo(work, cargo, step, on):
     text = (work / "Cargo.toml").read_text()
     head, _, _ = text.partition("# One feature per chapter module")
     head = branch_dependencies(head.rstrip() + "\n", cargo, on)
-    if step < 32:
+    if step < bench_step():
         head = re.sub(r'\n\[\[bench\]\]\n(?:[a-z-]+ = [^\n]*\n)+', "\n", head)
         if (work / "benches").exists():
             shutil.rmtree(work / "benches")
@@ -488,7 +497,7 @@ def rewrite_docs(work, step):
     j = re.sub(r'implemented := "[0-9 ]*"', 'implemented := "' + " ".join(str(i) for i in range(1, step + 1)) + '"', j)
     j = j.replace(" --no-default-features --features step-$(printf %02d {{N}})", "")
     j = j.replace(f" --no-default-features --features step-{LAST_STEP}", "")
-    j = re.sub(r"\n# Benchmarks against[^\n]*\nbench:[^\n]*\n(    [^\n]*\n)*", "\n", j) if step < 32 else j
+    j = re.sub(r"\n# Benchmarks against[^\n]*\nbench:[^\n]*\n(    [^\n]*\n)*", "\n", j) if step < bench_step() else j
     j = re.sub(rf"\n    for n in \$\(seq 1 {LAST_STEP}\);[^\n]*", "", j)
     # The generator and its recipes belong to main.
     j = re.sub(r"\n# Make \(or refresh\) the git branch[^\n]*\nstep-branch N:\n(    [^\n]*\n)*", "\n", j)
