@@ -30,11 +30,21 @@ fn wait_prints_the_exit_code_once_the_container_has_ended(env: Env) {
 /// waiters on each of three containers: none misses it).
 #[rstest]
 fn wait_begun_before_an_rm_container_ends_prints_its_code(env: Env) {
+    use std::os::unix::fs::MetadataExt;
     let names = ["wr1", "wr2", "wr3"];
+    // The containers end when the test says so (a file in a volume), not
+    // after a fixed time: on a slow machine (the emulated VM) the waiters
+    // would start after the first container had already gone.
+    let go = env.scratch("go");
+    let volume = format!("{}:/go", go.display());
     for (i, name) in names.iter().enumerate() {
         env.run_d(
-            &["--rm", "--name", name],
-            &["sh", "-c", &format!("sleep 3; exit {}", 3 + i)],
+            &["--rm", "--name", name, "-v", &volume],
+            &[
+                "sh",
+                "-c",
+                &format!("until [ -e /go/now ]; do sleep 0.05; done; exit {}", 3 + i),
+            ],
         );
     }
     let waiters: Vec<_> = names
@@ -53,6 +63,24 @@ fn wait_begun_before_an_rm_container_ends_prints_its_code(env: Env) {
             (*name, child)
         })
         .collect();
+    // Every waiter holds its shared lock on the container's wait.lock
+    // (four per container, seen in /proc/locks) before the programs end.
+    let holders = |name: &str| -> usize {
+        let lock = env.root.join("containers").join(name).join("wait.lock");
+        let Ok(meta) = std::fs::metadata(&lock) else {
+            return 0;
+        };
+        let suffix = format!(":{} ", meta.ino());
+        std::fs::read_to_string("/proc/locks")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("FLOCK") && l.contains(&suffix))
+            .count()
+    };
+    wait_for("every waiter to hold its lock", || {
+        names.iter().all(|n| holders(n) >= 4).then_some(())
+    });
+    std::fs::write(go.join("now"), "").unwrap();
     for (name, child) in waiters {
         let out = child.wait_with_output().unwrap();
         let i = names.iter().position(|n| *n == name).unwrap();
