@@ -220,7 +220,21 @@ pub fn bin() -> &'static str {
     EXPLAINED
         .get_or_init(explain_wrapper)
         .as_deref()
-        .unwrap_or(env!("CARGO_BIN_EXE_mydocker"))
+        .unwrap_or_else(real_bin)
+}
+
+/// The mydocker binary itself: `MYDOCKER_TEST_BIN` when set (the VM run
+/// copies the binary onto a tmpfs: executing it from the VM's 9p root, which
+/// caches nothing, cost about a second per command under software
+/// emulation), else the one cargo built.
+pub fn real_bin() -> &'static str {
+    static REAL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    REAL.get_or_init(|| {
+        std::env::var("MYDOCKER_TEST_BIN")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_mydocker").to_string())
+    })
 }
 
 /// Whether tests should show what they run (`MYDOCKER_EXPLAIN=1`).
@@ -248,7 +262,7 @@ fn explain_wrapper() -> Option<String> {
         "#!/bin/bash\n\
          {{ printf '\\n$ mydocker'; printf ' %q' \"$@\"; printf '\\n'; }} >>{sink}\n\
          exec {real} \"$@\" > >(tee -a {sink}) 2> >(tee -a {sink} >&2)\n",
-        real = env!("CARGO_BIN_EXE_mydocker"),
+        real = real_bin(),
     );
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(&path, script).expect("write the explain wrapper");

@@ -37,7 +37,7 @@ impl Podman {
         require_tool("podman");
         let dir = env.scratch("podman");
         let runtime = dir.join("mydocker-runtime");
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_mydocker"), &runtime).unwrap();
+        std::os::unix::fs::symlink(crate::harness::real_bin(), &runtime).unwrap();
         let nofile = hard_limit("Max open files").min(4096);
         let nproc = hard_limit("Max processes").min(4096);
         let conf = dir.join("containers.conf");
