@@ -85,6 +85,7 @@ pub fn create(
     let mut chosen = crate::namespaces::Chosen {
         new: plan.namespaces.new,
         join: [None; 8],
+        maps: plan.namespaces.maps.clone(),
     };
     for (slot, (file, kind)) in chosen.join.iter_mut().zip(&joined) {
         *slot = Some((file.as_raw_fd(), *kind));
