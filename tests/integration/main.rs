@@ -92,3 +92,5 @@ mod step39_pull;
 mod step40_oci_runtime;
 #[cfg(feature = "step-40")]
 mod step40_podman;
+#[cfg(feature = "step-40")]
+mod step40_user_namespaces;
