@@ -87,6 +87,11 @@ pub struct BundleView {
     /// init could not find them itself. `None`: init reads its own.
     #[serde(default)]
     pub cgroups: Option<CgroupDirs>,
+    /// The container shares the caller's mount namespace (none listed):
+    /// its mounts are made there and init `chroot`s instead of pivoting,
+    /// nor makes the caller's mounts private, as runc does.
+    #[serde(default)]
+    pub callers_mounts: bool,
 }
 
 /// The default device nodes: (name, major, minor), all character devices

@@ -123,7 +123,12 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         terminal: terminal(process),
         workdir: Some(process.cwd().display().to_string()),
         exec_fifo: None,
-        bundle_view: Some(bundle_view(config, bundle, &net)?),
+        bundle_view: Some(bundle_view(
+            config,
+            bundle,
+            &net,
+            !list.iter().any(|n| n.typ() == LinuxNamespaceType::Mount),
+        )?),
         rlimits: process
             .rlimits()
             .iter()
@@ -263,7 +268,13 @@ fn view(read_only: bool) -> crate::fs::kernel_view::View {
 
 /// `mounts` in order, `linux.devices`, `linux.sysctl`, the masked and
 /// read-only paths as listed, `linux.rootfsPropagation`.
-fn bundle_view(config: &Config, bundle: &Path, net: &Net) -> Result<BundleView> {
+/// `callers_mounts`: `linux.namespaces` lists no mount namespace.
+fn bundle_view(
+    config: &Config,
+    bundle: &Path,
+    net: &Net,
+    callers_mounts: bool,
+) -> Result<BundleView> {
     let linux = config.linux().clone().unwrap_or_default();
     let mut mounts = Vec::new();
     for m in config.mounts().iter().flatten() {
@@ -297,6 +308,7 @@ fn bundle_view(config: &Config, bundle: &Path, net: &Net) -> Result<BundleView> 
         read_only: linux.readonly_paths().clone().unwrap_or_default(),
         root_propagation,
         cgroups: None,
+        callers_mounts,
     })
 }
 
@@ -492,9 +504,9 @@ fn network(list: &[oci_spec::runtime::LinuxNamespace]) -> Net {
 }
 
 /// Each kind of `linux.namespaces`: listed without a path, new; with
-/// one, joined; not listed, the caller's (the runtime-spec's rules). The
-/// mount namespace must be the container's own (init pivots into the
-/// root, which in the caller's would move everyone's root); a time
+/// one, joined; not listed, the caller's (the runtime-spec's rules: the
+/// caller's mount namespace too, where init chroots rather than pivots,
+/// as runc does); a time
 /// namespace is refused (not supported yet), as is a kind listed twice,
 /// and a new user namespace with others joined (init, already in the new
 /// one, would have no rights over them). A user namespace joined comes
@@ -533,10 +545,6 @@ fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> 
     );
     out.join
         .sort_by_key(|(_, kind)| *kind != CloneFlags::CLONE_NEWUSER);
-    ensure!(
-        seen.contains(&LinuxNamespaceType::Mount),
-        "linux.namespaces: mydocker needs a mount namespace of the container's own (it pivots into the root); sharing the caller's is not supported yet"
-    );
     Ok(out)
 }
 
@@ -904,8 +912,7 @@ mod tests {
         let n = ns(r#"[{"type":"mount"},{"type":"ipc","path":"/proc/7/ns/ipc"}]"#).unwrap();
         assert_eq!(n.new, F::CLONE_NEWNS);
         assert_eq!(n.join, [("/proc/7/ns/ipc".into(), F::CLONE_NEWIPC)]);
-        let err = ns(r#"[{"type":"pid"}]"#).unwrap_err();
-        assert!(err.to_string().contains("mount namespace"), "{err}");
+        assert_eq!(ns(r#"[{"type":"pid"}]"#).unwrap().new, F::CLONE_NEWPID);
         let n = ns(r#"[{"type":"mount"},{"type":"ipc","path":"/i"},{"type":"user","path":"/u"}]"#)
             .unwrap();
         assert_eq!(n.join[0], ("/u".into(), F::CLONE_NEWUSER), "user first");
