@@ -127,3 +127,45 @@ fn a_bad_mapping_fails_create_with_one_line_naming_the_field(
         "nothing made"
     );
 }
+
+/// A bundle that lists no namespace shares each of the caller's, the
+/// mount namespace too: init mounts there and chroots into the root. The
+/// whole run is in a mount namespace of the test's own (`unshare -m`),
+/// which shows that `delete` took those mounts away again.
+#[rstest]
+fn a_bundle_listing_no_namespace_shares_the_callers_and_delete_takes_its_mounts_away(env: Env) {
+    let id = "oci-no-ns";
+    let script = "for k in mnt pid net ipc uts; do readlink /proc/self/ns/$k; done";
+    let b = bundle(&env, id, &["sh", "-c", script], |c| {
+        c["linux"]["namespaces"] = json!([]);
+        c.as_object_mut().unwrap().remove("hostname");
+    });
+    let runtime = rt(&env);
+    let mut argv = vec![runtime.get_program().to_os_string()];
+    argv.extend(runtime.get_args().map(|a| a.to_os_string()));
+    let quoted: Vec<String> = argv
+        .iter()
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let inner = format!(
+        "cd '{}' && {} run {id} && for k in mnt pid net ipc uts; do readlink /proc/self/ns/$k; done \
+         && echo mounts: && grep -c ' {}' /proc/self/mountinfo || true",
+        b.display(),
+        quoted.join(" "),
+        b.display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &inner])
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    let (namespaces, mounts) = text.split_once("mounts:\n").unwrap_or((&text, ""));
+    let lines: Vec<&str> = namespaces.lines().collect();
+    assert_eq!(lines.len(), 10, "{text}");
+    assert_eq!(
+        lines[..5],
+        lines[5..],
+        "the container's, then the caller's: {text}"
+    );
+    assert_eq!(mounts.trim(), "0", "mounts left under the bundle: {text}");
+}
