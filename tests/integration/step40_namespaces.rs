@@ -1,9 +1,10 @@
-//! Step 40: a bundle's user namespace (`linux.namespaces` type `user`
-//! with `linux.uidMappings`/`gidMappings`), driven through
-//! `mydocker-runtime` directly: inside, the maps as given and root; from
-//! the host, init is the mapped user. A mapping the kernel would refuse,
-//! or a new user namespace without one, fails `create` with one line
-//! naming the field, before anything is made.
+//! Step 40: a bundle's namespaces beyond the usual ones, driven through
+//! `mydocker-runtime` directly. A user namespace (`linux.namespaces` type
+//! `user` with `linux.uidMappings`/`gidMappings`): inside, the maps as
+//! given and root; from the host, init is the mapped user. A mapping the
+//! kernel would refuse, or a new user namespace without one, fails
+//! `create` with one line naming the field, before anything is made. No
+//! namespace listed: the caller's, the mount namespace included.
 
 use rstest::rstest;
 use serde_json::{Value, json};
