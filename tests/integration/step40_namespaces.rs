@@ -88,6 +88,11 @@ fn a_container_in_its_own_user_namespace_is_root_inside_and_the_mapped_user_outs
     // /dev/null, which the namespace may not mknod, is the host's bound.
     assert!(words[5][0].starts_with('c'), "{text}");
     ok(&rt(&env).args(["delete", id]).output().unwrap());
+    // `features` says so.
+    let features: Value =
+        serde_json::from_str(&ok(&rt(&env).arg("features").output().unwrap())).unwrap();
+    let listed = features["linux"]["namespaces"].as_array().unwrap();
+    assert!(listed.contains(&json!("user")), "{features}");
 }
 
 #[rstest]
