@@ -240,33 +240,28 @@ impl Chosen {
     }
 
     /// Clone `argv` into these namespaces as [`spawn_joining`] does. In a
-    /// user namespace (new or joined) the child waits until its maps are
-    /// written here (a new one's), then becomes root there and execs; a
-    /// map the kernel refuses ends the child and is the error.
+    /// new user namespace the child waits until its maps are written
+    /// here, then becomes root there and execs; a map the kernel refuses
+    /// ends the child and is the error.
     pub fn spawn(&self, argv: &[CString], fds: &[(RawFd, RawFd)]) -> anyhow::Result<Pid> {
         use anyhow::Context;
         use std::os::fd::AsRawFd;
         let (flags, joins) = self.clone_args()?;
-        let user = flags.contains(CloneFlags::CLONE_NEWUSER)
-            || joins.iter().any(|&(_, k)| k == libc::CLONE_NEWUSER);
-        if !user {
+        if !flags.contains(CloneFlags::CLONE_NEWUSER) {
             return spawn_joining(argv, flags, fds, &joins).context("clone");
         }
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let pid =
             spawn_waiting(argv, flags, fds, &joins, Some(read.as_raw_fd())).context("clone")?;
         drop(read);
-        let mapped = if flags.contains(CloneFlags::CLONE_NEWUSER) {
-            self.maps
-                .write(pid)
-                .context("linux.uidMappings/gidMappings: write the user namespace's maps")
-        } else {
-            Ok(())
-        };
-        let mapped = mapped.and_then(|()| {
-            nix::unistd::write(&write, b"1").context("wake init")?;
-            Ok(())
-        });
+        let mapped = self
+            .maps
+            .write(pid)
+            .context("linux.uidMappings/gidMappings: write the user namespace's maps")
+            .and_then(|()| {
+                nix::unistd::write(&write, b"1").context("wake init")?;
+                Ok(())
+            });
         if mapped.is_err() {
             drop(write);
             let _ = wait_exit_code(pid);

@@ -506,11 +506,12 @@ fn network(list: &[oci_spec::runtime::LinuxNamespace]) -> Net {
 /// Each kind of `linux.namespaces`: listed without a path, new; with
 /// one, joined; not listed, the caller's (the runtime-spec's rules: the
 /// caller's mount namespace too, where init chroots rather than pivots,
-/// as runc does); a time
-/// namespace is refused (not supported yet), as is a kind listed twice,
-/// and a new user namespace with others joined (init, already in the new
-/// one, would have no rights over them). A user namespace joined comes
-/// first, as the others joined are expected to be its own.
+/// as runc does). Refused (not supported yet): a time namespace, a user
+/// namespace joined by path (the namespaces `clone` makes would belong to
+/// the caller's user namespace, where init, once in the joined one, has
+/// no rights: runc unshares them after joining), a new user namespace
+/// with others joined (the same the other way round); and a kind listed
+/// twice.
 fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> {
     let mut out = Namespaces {
         new: CloneFlags::empty(),
@@ -536,6 +537,11 @@ fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> 
         };
         match ns.path() {
             None => out.new |= kind,
+            Some(_) if kind == CloneFlags::CLONE_NEWUSER => {
+                bail!(
+                    "linux.namespaces: joining a user namespace by path is not supported by mydocker yet"
+                )
+            }
             Some(path) => out.join.push((path.clone(), kind)),
         }
     }
@@ -543,13 +549,11 @@ fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> 
         !out.new.contains(CloneFlags::CLONE_NEWUSER) || out.join.is_empty(),
         "linux.namespaces: joining a namespace by path together with a new user namespace is not supported by mydocker yet"
     );
-    out.join
-        .sort_by_key(|(_, kind)| *kind != CloneFlags::CLONE_NEWUSER);
     Ok(out)
 }
 
 /// `linux.uidMappings` and `linux.gidMappings`, which a new user
-/// namespace needs and nothing else takes (a joined one has its own).
+/// namespace needs and nothing else takes.
 /// Each list as the kernel takes it (`man 7 user_namespaces`): at most
 /// 340 lines, no empty range, no two ranges overlapping inside or
 /// outside; and uid and gid 0 mapped, since init becomes root in the
@@ -913,9 +917,8 @@ mod tests {
         assert_eq!(n.new, F::CLONE_NEWNS);
         assert_eq!(n.join, [("/proc/7/ns/ipc".into(), F::CLONE_NEWIPC)]);
         assert_eq!(ns(r#"[{"type":"pid"}]"#).unwrap().new, F::CLONE_NEWPID);
-        let n = ns(r#"[{"type":"mount"},{"type":"ipc","path":"/i"},{"type":"user","path":"/u"}]"#)
-            .unwrap();
-        assert_eq!(n.join[0], ("/u".into(), F::CLONE_NEWUSER), "user first");
+        let err = ns(r#"[{"type":"mount"},{"type":"user","path":"/u"}]"#).unwrap_err();
+        assert!(err.to_string().contains("user namespace by path"), "{err}");
         let err =
             ns(r#"[{"type":"mount"},{"type":"user"},{"type":"ipc","path":"/i"}]"#).unwrap_err();
         assert!(err.to_string().contains("new user namespace"), "{err}");
