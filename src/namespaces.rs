@@ -11,7 +11,9 @@
 //! - **IPC**: System V IPC objects and POSIX message queues.
 //! - **network**: interfaces, routes, iptables. A new one holds only `lo`,
 //!   down.
-//! - **user**: uid and gid mappings (not used by mydocker, which runs as root).
+//! - **user**: uid and gid mappings. Docker-style `run` leaves containers
+//!   in the host's; from step 40 a bundle may ask for one of its own
+//!   ([`UserMaps`]): its root is then an ordinary user outside.
 //!
 //! A process enters new namespaces when it is created, with `clone(2)` and
 //! `CLONE_NEW*` flags. A PID namespace applies only to children, so the
@@ -56,6 +58,23 @@ pub fn spawn_joining(
     fds: &[(RawFd, RawFd)],
     joins: &[(RawFd, libc::c_int)],
 ) -> nix::Result<Pid> {
+    spawn_waiting(argv, flags, fds, joins, None)
+}
+
+/// As [`spawn_joining`]; with `wait`, the child, once in its namespaces,
+/// blocks reading one byte from that descriptor (the read end of a pipe
+/// the caller writes to when it has set the child up) and then becomes
+/// root of its user namespace (gid, groups, uid all 0) before it execs:
+/// the capabilities a process has in a user namespace it made or joined
+/// survive `execve` only if it is root there. EOF instead of the byte:
+/// it exits with 125 without running anything.
+fn spawn_waiting(
+    argv: &[CString],
+    flags: CloneFlags,
+    fds: &[(RawFd, RawFd)],
+    joins: &[(RawFd, libc::c_int)],
+    wait: Option<RawFd>,
+) -> nix::Result<Pid> {
     // Everything the child touches is prepared here: between clone and exec
     // the child must not allocate (another thread of this process may have
     // held the allocator's lock at the moment of the clone).
@@ -74,6 +93,20 @@ pub fn spawn_joining(
         for &(ns, kind) in &joins {
             // SAFETY: setns on a descriptor the parent opened for this.
             if unsafe { libc::setns(ns, kind) } != 0 {
+                return 125;
+            }
+        }
+        if let Some(fd) = wait {
+            let mut byte = 0u8;
+            // SAFETY: a one-byte read into a local; setresgid, setgroups
+            // and setresuid take plain integers (no list for setgroups).
+            let ready = unsafe {
+                libc::read(fd, (&raw mut byte).cast(), 1) == 1
+                    && libc::setresgid(0, 0, 0) == 0
+                    && libc::setgroups(0, std::ptr::null()) == 0
+                    && libc::setresuid(0, 0, 0) == 0
+            };
+            if !ready {
                 return 125;
             }
         }
@@ -136,12 +169,51 @@ pub fn own_namespace(kind: &str) -> std::io::Result<String> {
 /// ones to join, each an open `/proc/PID/ns/KIND` (or a bind mount of
 /// one) and its kind. A kind in neither is the caller's, as runc does.
 #[cfg(feature = "oci_runtime")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chosen {
     pub new: CloneFlags,
     /// At most one per kind; user first (it decides what the others may
     /// do), PID handled by [`Chosen::clone_args`].
     pub join: [Option<(RawFd, CloneFlags)>; 8],
+    /// The mappings of a new user namespace (`new` has `CLONE_NEWUSER`).
+    pub maps: UserMaps,
+}
+
+/// One line of `/proc/PID/uid_map` or `gid_map` (`man 7
+/// user_namespaces`): ids `inside..inside+count` in the namespace are
+/// `outside..outside+count` in its parent.
+#[cfg(feature = "oci_runtime")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRange {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// A new user namespace's uid and gid mappings. The kernel takes each
+/// file once, written by a process with `CAP_SETUID`/`CAP_SETGID` over
+/// the ids in the parent namespace: the runtime (root) writes both for
+/// init, as runc does, so `setgroups` need not be denied.
+#[cfg(feature = "oci_runtime")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserMaps {
+    pub uid: Vec<IdRange>,
+    pub gid: Vec<IdRange>,
+}
+
+#[cfg(feature = "oci_runtime")]
+impl UserMaps {
+    /// Write both maps of `pid`'s user namespace (one `write`, as the
+    /// kernel requires: `INSIDE OUTSIDE COUNT` per line).
+    pub fn write(&self, pid: Pid) -> std::io::Result<()> {
+        let text = |list: &[IdRange]| -> String {
+            list.iter()
+                .map(|r| format!("{} {} {}\n", r.inside, r.outside, r.count))
+                .collect()
+        };
+        std::fs::write(format!("/proc/{pid}/uid_map"), text(&self.uid))?;
+        std::fs::write(format!("/proc/{pid}/gid_map"), text(&self.gid))
+    }
 }
 
 #[cfg(feature = "oci_runtime")]
@@ -150,7 +222,7 @@ impl Chosen {
     /// join is entered by the caller here, before the clone: `setns` of
     /// one only decides where the caller's later children go
     /// (`pid_for_children`), which is what the container's init must be.
-    pub fn clone_args(self) -> anyhow::Result<(CloneFlags, Vec<(RawFd, libc::c_int)>)> {
+    pub fn clone_args(&self) -> anyhow::Result<(CloneFlags, Vec<(RawFd, libc::c_int)>)> {
         let mut joins = Vec::new();
         for (fd, kind) in self.join.into_iter().flatten() {
             if kind == CloneFlags::CLONE_NEWPID {
@@ -165,5 +237,35 @@ impl Chosen {
             }
         }
         Ok((self.new, joins))
+    }
+
+    /// Clone `argv` into these namespaces as [`spawn_joining`] does. In a
+    /// new user namespace the child waits until its maps are written
+    /// here, then becomes root there and execs; a map the kernel refuses
+    /// ends the child and is the error.
+    pub fn spawn(&self, argv: &[CString], fds: &[(RawFd, RawFd)]) -> anyhow::Result<Pid> {
+        use anyhow::Context;
+        use std::os::fd::AsRawFd;
+        let (flags, joins) = self.clone_args()?;
+        if !flags.contains(CloneFlags::CLONE_NEWUSER) {
+            return spawn_joining(argv, flags, fds, &joins).context("clone");
+        }
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        let pid =
+            spawn_waiting(argv, flags, fds, &joins, Some(read.as_raw_fd())).context("clone")?;
+        drop(read);
+        let mapped = self
+            .maps
+            .write(pid)
+            .context("linux.uidMappings/gidMappings: write the user namespace's maps")
+            .and_then(|()| {
+                nix::unistd::write(&write, b"1").context("wake init")?;
+                Ok(())
+            });
+        if mapped.is_err() {
+            drop(write);
+            let _ = wait_exit_code(pid);
+        }
+        mapped.map(|()| pid)
     }
 }

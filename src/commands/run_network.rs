@@ -49,7 +49,7 @@ impl Network {
     }
 
     pub fn namespace(&self) -> NetNs {
-        self.ns
+        self.ns.clone()
     }
 
     /// Set up the network of the container `info` whose first process is

@@ -42,6 +42,11 @@ pub const NAME: &str = "exec.fifo";
 pub fn make(path: &Path) -> Result<OwnedFd> {
     nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o622))
         .with_context(|| format!("make the start FIFO {}", path.display()))?;
+    // mkfifo is subject to the umask: set the mode exactly, so that an
+    // init whose root is another user (a user namespace of its own) may
+    // still open it for writing.
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .with_context(|| format!("chmod the start FIFO {}", path.display()))?;
     let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("open the start FIFO {}", path.display()))?;
     // Above every number init's descriptors are moved to (0 to INIT_FD):

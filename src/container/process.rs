@@ -48,7 +48,7 @@ pub fn to_default(s: Signal) -> Result<()> {
 
 /// Which network namespace a container gets (the choices arrive with
 /// step 27's network modes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum NetNs {
     /// A new, empty one.
     #[default]
@@ -69,19 +69,19 @@ impl NetNs {
     /// Before step 27 there is only a new network namespace: the usual
     /// flags, nothing to join.
     #[cfg(not(feature = "net-modes"))]
-    fn net_args(self) -> (CloneFlags, Vec<(RawFd, libc::c_int)>) {
+    fn net_args(&self) -> (CloneFlags, Vec<(RawFd, libc::c_int)>) {
         (namespaces::container_flags(), Vec::new())
     }
 
     /// The usual flags, less a new network namespace for the host's or
     /// one joined (`--net container:NAME`).
     #[cfg(feature = "net-modes")]
-    fn net_args(self) -> (CloneFlags, Vec<(RawFd, libc::c_int)>) {
+    fn net_args(&self) -> (CloneFlags, Vec<(RawFd, libc::c_int)>) {
         let mut flags = namespaces::container_flags();
-        if self != NetNs::New {
+        if *self != NetNs::New {
             flags.remove(CloneFlags::CLONE_NEWNET);
         }
-        let joins = match self {
+        let joins = match *self {
             NetNs::Join(fd) => vec![(fd, libc::CLONE_NEWNET)],
             _ => Vec::new(),
         };
@@ -90,17 +90,8 @@ impl NetNs {
 
     /// Before step 40 only the network namespace varies.
     #[cfg(not(feature = "oci_runtime"))]
-    fn clone_args(self) -> Result<(CloneFlags, Vec<(RawFd, libc::c_int)>)> {
+    fn clone_args(&self) -> Result<(CloneFlags, Vec<(RawFd, libc::c_int)>)> {
         Ok(self.net_args())
-    }
-
-    /// From step 40 a bundle may choose every namespace.
-    #[cfg(feature = "oci_runtime")]
-    fn clone_args(self) -> Result<(CloneFlags, Vec<(RawFd, libc::c_int)>)> {
-        match self {
-            NetNs::Chosen(chosen) => chosen.clone_args(),
-            other => Ok(other.net_args()),
-        }
     }
 }
 
@@ -143,7 +134,7 @@ pub fn start_container(
     let _sealed = seal_init(&mut argv)?;
     let mut fds = stdio.to_vec();
     fds.extend(channel_fds);
-    let pid = start(&argv, &fds, launch.net)?;
+    let pid = start(&argv, &fds, &launch.net)?;
     crate::trace::mark("clone");
     let placed = place(spec, cgroup, pid).and_then(|spec| {
         crate::trace::mark("cgroup placement");
@@ -172,10 +163,17 @@ fn place(spec: &Spec, cgroup: &dyn Cgroup, pid: Pid) -> Result<Spec> {
 /// before anything else, which costs the kernel far less than `run`
 /// moving it ([`Cgroup::self_placement`]); `run` still waits for the
 /// program to start, so nothing of the container's runs outside them.
-/// Elsewhere `run` moves it.
+/// Elsewhere `run` moves it, and also when init is in a user namespace
+/// of its own (a bundle's, step 40): the cgroup files belong to the
+/// host's root, over whom init has no rights there.
 #[cfg(feature = "pipe")]
 fn place(spec: &Spec, cgroup: &dyn Cgroup, pid: Pid) -> Result<Spec> {
-    let tasks = cgroup.self_placement();
+    let own_user = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/user")).ok();
+    let tasks = if own_user(&pid.to_string()) == own_user("self") {
+        cgroup.self_placement()
+    } else {
+        Vec::new()
+    };
     if tasks.is_empty() {
         cgroup.add_task(pid.as_raw())?;
     }
@@ -208,11 +206,27 @@ fn seal_init(argv: &mut [CString]) -> Result<crate::security::sealed_exe::Sealed
 /// Clone `init` (its argument vector is `argv`) into the container's new
 /// namespaces (the network namespace as `net` says), handing it the
 /// descriptors `fds`.
-fn start(argv: &[CString], fds: &[(RawFd, RawFd)], net: NetNs) -> Result<Pid> {
+#[cfg(not(feature = "oci_runtime"))]
+fn start(argv: &[CString], fds: &[(RawFd, RawFd)], net: &NetNs) -> Result<Pid> {
     block_forwarded_signals()?;
     let (flags, joins) = net.clone_args()?;
     namespaces::spawn_joining(argv, flags, fds, &joins)
         .context("clone the container process into new namespaces")
+}
+
+/// From step 40 a bundle may choose every namespace, a user namespace
+/// among them ([`namespaces::Chosen::spawn`] maps it before init runs).
+#[cfg(feature = "oci_runtime")]
+fn start(argv: &[CString], fds: &[(RawFd, RawFd)], net: &NetNs) -> Result<Pid> {
+    block_forwarded_signals()?;
+    match net {
+        NetNs::Chosen(chosen) => chosen.spawn(argv, fds),
+        other => {
+            let (flags, joins) = other.net_args();
+            Ok(namespaces::spawn_joining(argv, flags, fds, &joins)?)
+        }
+    }
+    .context("clone the container process into new namespaces")
 }
 
 /// Wait for the container's first process, forwarding signals to it.

@@ -15,7 +15,9 @@ use crate::syscall::Syscall;
 /// root is seen once pivoted into (`/`, a temporary directory in unit
 /// tests).
 pub fn setup(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
-    mount_ns::make_private(sys)?;
+    if own_mount_namespace(spec) {
+        mount_ns::make_private(sys)?;
+    }
     let root = spec
         .rootfs
         .as_ref()
@@ -23,6 +25,19 @@ pub fn setup(sys: &dyn Syscall, spec: &Spec, inside: &Path) -> Result<()> {
     filesystems(sys, spec, root, inside)?;
     add_devices(sys, spec, inside)?;
     view(sys, spec, inside)
+}
+
+/// Before step 40 every container has a mount namespace of its own.
+#[cfg(not(feature = "oci_runtime"))]
+fn own_mount_namespace(_spec: &Spec) -> bool {
+    true
+}
+
+/// From step 40 a bundle may share the caller's
+/// ([`crate::fs::bundle_view::BundleView::callers_mounts`]).
+#[cfg(feature = "oci_runtime")]
+fn own_mount_namespace(spec: &Spec) -> bool {
+    !spec.bundle_view.as_ref().is_some_and(|v| v.callers_mounts)
 }
 
 /// Pivot into `root`, then init's own `/proc`, `/dev` and `/sys`.
@@ -52,7 +67,11 @@ fn filesystems(sys: &dyn Syscall, spec: &Spec, root: &Path, inside: &Path) -> Re
         None => cgroup_dirs(&[]),
     };
     bundle_view::before_pivot(sys, view, root, &dirs)?;
-    pivot::pivot_into(sys, root)?;
+    if view.callers_mounts {
+        pivot::chroot_into(sys, root)?;
+    } else {
+        pivot::pivot_into(sys, root)?;
+    }
     bundle_view::after_pivot(sys, view, inside)
 }
 

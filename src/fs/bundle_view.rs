@@ -17,7 +17,8 @@
 //! 2. the device nodes, when `/dev` is not a bind of the host's: the
 //!    default ones (`null`, `zero`, `full`, `random`, `urandom`, `tty` and
 //!    the `fd`, `stdin`... links) and `linux.devices`, each with its type,
-//!    numbers, mode and owner;
+//!    numbers, mode and owner (in a user namespace of the container's own,
+//!    where `mknod` is refused, a bind of the host's node);
 //! 3. after `pivot_root`: the root's propagation (`linux.rootfsPropagation`),
 //!    the sysctls (files under `/proc/sys`: `net.ipv4.ip_forward` is
 //!    `/proc/sys/net/ipv4/ip_forward`), then `linux.maskedPaths` and
@@ -86,6 +87,11 @@ pub struct BundleView {
     /// init could not find them itself. `None`: init reads its own.
     #[serde(default)]
     pub cgroups: Option<CgroupDirs>,
+    /// The container shares the caller's mount namespace (none listed):
+    /// its mounts are made there and init `chroot`s instead of pivoting,
+    /// nor makes the caller's mounts private, as runc does.
+    #[serde(default)]
+    pub callers_mounts: bool,
 }
 
 /// The default device nodes: (name, major, minor), all character devices
@@ -311,8 +317,18 @@ fn make_node(sys: &dyn Syscall, node: &Node, root: &Path) -> Result<()> {
         _ => SFlag::S_IFCHR,
     };
     let mode = Mode::from_bits_truncate(node.mode & 0o7777);
-    sys.mknod(&path, kind, mode, makedev(node.major, node.minor))
-        .context("mknod")?;
+    match sys.mknod(&path, kind, mode, makedev(node.major, node.minor)) {
+        // In a user namespace of its own init may not make device nodes:
+        // the host's node of the same path is bound instead, as runc does
+        // (its mode and owner stay the host's).
+        Err(nix::Error::EPERM) if kind != SFlag::S_IFIFO => {
+            std::fs::File::create(&path).with_context(|| format!("create {}", path.display()))?;
+            return sys
+                .mount(Some(&node.path), &path, None, MsFlags::MS_BIND, None)
+                .with_context(|| format!("bind the host's {}", node.path.display()));
+        }
+        other => other.context("mknod")?,
+    }
     // mknod is subject to the umask; set the mode exactly.
     std::fs::set_permissions(
         &path,

@@ -65,6 +65,20 @@ pub fn pivot_into(sys: &dyn Syscall, new_root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A container that shares the caller's mount namespace (step 40: a
+/// bundle that lists none) cannot pivot, which would move the caller's
+/// root too: it `chroot`s into `new_root` instead, as runc does. Its
+/// mounts stay in the caller's namespace, and the host stays reachable
+/// to a process with `CAP_SYS_CHROOT` (see above).
+#[cfg(feature = "oci_runtime")]
+pub fn chroot_into(sys: &dyn Syscall, new_root: &Path) -> Result<()> {
+    sys.chdir(new_root)
+        .with_context(|| format!("chdir to {}", new_root.display()))?;
+    sys.chroot(Path::new("."))
+        .with_context(|| format!("chroot into {}", new_root.display()))?;
+    sys.chdir(Path::new("/")).context("chdir to the new root")
+}
+
 /// The device nodes every container gets: (name, major, minor).
 const DEVICES: [(&str, u64, u64); 7] = [
     ("null", 1, 3),

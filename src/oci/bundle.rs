@@ -21,6 +21,7 @@ use crate::container::rlimits::Rlimit;
 use crate::container::spec::Spec;
 use crate::devices::{Access, Kind, Policy, Rule};
 use crate::fs::bundle_view::{BundleView, Mount as BundleMount, Node};
+use crate::namespaces::{IdRange, UserMaps};
 use crate::security::Profile;
 use crate::security::user::User;
 
@@ -42,6 +43,9 @@ pub enum Net {
 pub struct Namespaces {
     pub new: CloneFlags,
     pub join: Vec<(PathBuf, CloneFlags)>,
+    /// A new user namespace's mappings (`linux.uidMappings`,
+    /// `linux.gidMappings`); empty otherwise.
+    pub maps: UserMaps,
 }
 
 /// What `create` needs from a bundle.
@@ -103,7 +107,8 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
     );
     let linux = config.linux().clone().unwrap_or_default();
     let list = linux.namespaces().clone().unwrap_or_default();
-    let namespaces = namespaces(&list)?;
+    let mut namespaces = namespaces(&list)?;
+    namespaces.maps = user_maps(&linux, &namespaces)?;
     let net = network(&list);
     let spec = Spec {
         argv,
@@ -118,7 +123,12 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         terminal: terminal(process),
         workdir: Some(process.cwd().display().to_string()),
         exec_fifo: None,
-        bundle_view: Some(bundle_view(config, bundle, &net)?),
+        bundle_view: Some(bundle_view(
+            config,
+            bundle,
+            &net,
+            !list.iter().any(|n| n.typ() == LinuxNamespaceType::Mount),
+        )?),
         rlimits: process
             .rlimits()
             .iter()
@@ -130,14 +140,6 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
             })
             .collect(),
     };
-    refuse_set(
-        "linux.uidMappings",
-        linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()),
-    )?;
-    refuse_set(
-        "linux.gidMappings",
-        linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty()),
-    )?;
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;
     refuse_set("linux.mountLabel", linux.mount_label().is_some())?;
@@ -266,7 +268,13 @@ fn view(read_only: bool) -> crate::fs::kernel_view::View {
 
 /// `mounts` in order, `linux.devices`, `linux.sysctl`, the masked and
 /// read-only paths as listed, `linux.rootfsPropagation`.
-fn bundle_view(config: &Config, bundle: &Path, net: &Net) -> Result<BundleView> {
+/// `callers_mounts`: `linux.namespaces` lists no mount namespace.
+fn bundle_view(
+    config: &Config,
+    bundle: &Path,
+    net: &Net,
+    callers_mounts: bool,
+) -> Result<BundleView> {
     let linux = config.linux().clone().unwrap_or_default();
     let mut mounts = Vec::new();
     for m in config.mounts().iter().flatten() {
@@ -300,6 +308,7 @@ fn bundle_view(config: &Config, bundle: &Path, net: &Net) -> Result<BundleView> 
         read_only: linux.readonly_paths().clone().unwrap_or_default(),
         root_propagation,
         cgroups: None,
+        callers_mounts,
     })
 }
 
@@ -495,14 +504,19 @@ fn network(list: &[oci_spec::runtime::LinuxNamespace]) -> Net {
 }
 
 /// Each kind of `linux.namespaces`: listed without a path, new; with
-/// one, joined; not listed, the caller's (the runtime-spec's rules). The
-/// mount namespace must be the container's own (init pivots into the
-/// root, which in the caller's would move everyone's root); user and time
-/// namespaces are refused (not supported yet), as is a kind listed twice.
+/// one, joined; not listed, the caller's (the runtime-spec's rules: the
+/// caller's mount namespace too, where init chroots rather than pivots,
+/// as runc does). Refused (not supported yet): a time namespace, a user
+/// namespace joined by path (the namespaces `clone` makes would belong to
+/// the caller's user namespace, where init, once in the joined one, has
+/// no rights: runc unshares them after joining), a new user namespace
+/// with others joined (the same the other way round); and a kind listed
+/// twice.
 fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> {
     let mut out = Namespaces {
         new: CloneFlags::empty(),
         join: Vec::new(),
+        maps: UserMaps::default(),
     };
     let mut seen = HashSet::new();
     for ns in list {
@@ -518,18 +532,104 @@ fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Namespaces> 
             LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
             LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
             LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
             t => bail!("linux.namespaces: a {t} namespace is not supported by mydocker yet"),
         };
         match ns.path() {
             None => out.new |= kind,
+            Some(_) if kind == CloneFlags::CLONE_NEWUSER => {
+                bail!(
+                    "linux.namespaces: joining a user namespace by path is not supported by mydocker yet"
+                )
+            }
             Some(path) => out.join.push((path.clone(), kind)),
         }
     }
     ensure!(
-        seen.contains(&LinuxNamespaceType::Mount),
-        "linux.namespaces: mydocker needs a mount namespace of the container's own (it pivots into the root); sharing the caller's is not supported yet"
+        !out.new.contains(CloneFlags::CLONE_NEWUSER) || out.join.is_empty(),
+        "linux.namespaces: joining a namespace by path together with a new user namespace is not supported by mydocker yet"
     );
     Ok(out)
+}
+
+/// `linux.uidMappings` and `linux.gidMappings`, which a new user
+/// namespace needs and nothing else takes.
+/// Each list as the kernel takes it (`man 7 user_namespaces`): at most
+/// 340 lines, no empty range, no two ranges overlapping inside or
+/// outside; and uid and gid 0 mapped, since init becomes root in the
+/// namespace to set the container up (runc asks the same).
+fn user_maps(linux: &oci_spec::runtime::Linux, ns: &Namespaces) -> Result<UserMaps> {
+    let list = |field: &str, got: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        let ranges: Vec<IdRange> = got
+            .iter()
+            .flatten()
+            .map(|m| IdRange {
+                inside: m.container_id(),
+                outside: m.host_id(),
+                count: m.size(),
+            })
+            .collect();
+        check_ranges(field, &ranges).map(|()| ranges)
+    };
+    let maps = UserMaps {
+        uid: list("linux.uidMappings", linux.uid_mappings())?,
+        gid: list("linux.gidMappings", linux.gid_mappings())?,
+    };
+    if !ns.new.contains(CloneFlags::CLONE_NEWUSER) {
+        for (field, ranges) in [
+            ("linux.uidMappings", &maps.uid),
+            ("linux.gidMappings", &maps.gid),
+        ] {
+            ensure!(
+                ranges.is_empty(),
+                "{field}: only for a new user namespace (linux.namespaces lists none without a path)"
+            );
+        }
+        return Ok(maps);
+    }
+    for (field, ranges) in [
+        ("linux.uidMappings", &maps.uid),
+        ("linux.gidMappings", &maps.gid),
+    ] {
+        ensure!(
+            ranges.iter().any(|r| r.inside == 0),
+            "{field}: a new user namespace needs a mapping of id 0 (its root, which sets the container up)"
+        );
+    }
+    Ok(maps)
+}
+
+/// One map's ranges: what the kernel would refuse, named.
+fn check_ranges(field: &str, ranges: &[IdRange]) -> Result<()> {
+    ensure!(
+        ranges.len() <= 340,
+        "{field}: {} ranges, the kernel takes at most 340",
+        ranges.len()
+    );
+    let end = |start: u32, count: u32| u64::from(start) + u64::from(count);
+    for (i, a) in ranges.iter().enumerate() {
+        ensure!(
+            a.count > 0,
+            "{field}: the range at containerID {} has size 0",
+            a.inside
+        );
+        ensure!(
+            end(a.inside, a.count) <= 1 << 32 && end(a.outside, a.count) <= 1 << 32,
+            "{field}: the range at containerID {} runs past the last id",
+            a.inside
+        );
+        for b in &ranges[..i] {
+            let overlap =
+                |x: u32, y: u32| u64::from(x) < end(y, b.count) && u64::from(y) < end(x, a.count);
+            ensure!(
+                !overlap(a.inside, b.inside) && !overlap(a.outside, b.outside),
+                "{field}: the ranges at containerID {} and {} overlap",
+                b.inside,
+                a.inside
+            );
+        }
+    }
+    Ok(())
 }
 
 /// After the configuration's device rules come the ones every container
@@ -816,12 +916,65 @@ mod tests {
         let n = ns(r#"[{"type":"mount"},{"type":"ipc","path":"/proc/7/ns/ipc"}]"#).unwrap();
         assert_eq!(n.new, F::CLONE_NEWNS);
         assert_eq!(n.join, [("/proc/7/ns/ipc".into(), F::CLONE_NEWIPC)]);
-        let err = ns(r#"[{"type":"pid"}]"#).unwrap_err();
-        assert!(err.to_string().contains("mount namespace"), "{err}");
-        let err = ns(r#"[{"type":"mount"},{"type":"user"}]"#).unwrap_err();
-        assert!(err.to_string().contains("user"), "{err}");
+        assert_eq!(ns(r#"[{"type":"pid"}]"#).unwrap().new, F::CLONE_NEWPID);
+        let err = ns(r#"[{"type":"mount"},{"type":"user","path":"/u"}]"#).unwrap_err();
+        assert!(err.to_string().contains("user namespace by path"), "{err}");
+        let err =
+            ns(r#"[{"type":"mount"},{"type":"user"},{"type":"ipc","path":"/i"}]"#).unwrap_err();
+        assert!(err.to_string().contains("new user namespace"), "{err}");
+        let err = ns(r#"[{"type":"mount"},{"type":"time"}]"#).unwrap_err();
+        assert!(err.to_string().contains("time"), "{err}");
         let err = ns(r#"[{"type":"mount"},{"type":"pid"},{"type":"pid"}]"#).unwrap_err();
         assert!(err.to_string().contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn user_namespace_mappings_are_checked_field_by_field() {
+        let with = |uid: serde_json::Value, gid: serde_json::Value| {
+            let mut c = minimal();
+            c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "user"}]);
+            c["linux"]["uidMappings"] = uid;
+            c["linux"]["gidMappings"] = gid;
+            mapped(c)
+        };
+        let m =
+            |c: u32, h: u32, n: u32| serde_json::json!({"containerID": c, "hostID": h, "size": n});
+        let ok = with(
+            serde_json::json!([m(0, 1000, 10)]),
+            serde_json::json!([m(0, 2000, 5)]),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.namespaces.maps.uid,
+            [IdRange {
+                inside: 0,
+                outside: 1000,
+                count: 10
+            }]
+        );
+        assert_eq!(ok.namespaces.maps.gid[0].outside, 2000);
+        let err = with(serde_json::json!([]), serde_json::json!([m(0, 2000, 5)])).unwrap_err();
+        assert!(err.to_string().starts_with("linux.uidMappings:"), "{err}");
+        let err = with(
+            serde_json::json!([m(0, 1000, 10)]),
+            serde_json::json!([m(0, 2000, 5), m(3, 3000, 5)]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("linux.gidMappings:")
+                && err.to_string().contains("overlap"),
+            "{err}"
+        );
+        let err = with(
+            serde_json::json!([m(0, 1000, 10), m(10, 1005, 2)]),
+            serde_json::json!([m(0, 2000, 5)]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("overlap"), "{err}");
+        let mut c = minimal();
+        c["linux"]["uidMappings"] = serde_json::json!([m(0, 1000, 10)]);
+        let err = mapped(c).unwrap_err();
+        assert!(err.to_string().starts_with("linux.uidMappings:"), "{err}");
     }
 
     #[test]

@@ -58,6 +58,11 @@ pub fn create(
         cgroups: Vec::new(),
         annotations: std::collections::HashMap::new(),
         hooks: plan.hooks.clone(),
+        callers_mounts: plan
+            .spec
+            .bundle_view
+            .as_ref()
+            .is_some_and(|v| v.callers_mounts),
     };
     root.save(&record)?;
     let fifo = exec_fifo::make(&root.fifo(id))?;
@@ -85,6 +90,7 @@ pub fn create(
     let mut chosen = crate::namespaces::Chosen {
         new: plan.namespaces.new,
         join: [None; 8],
+        maps: plan.namespaces.maps.clone(),
     };
     for (slot, (file, kind)) in chosen.join.iter_mut().zip(&joined) {
         *slot = Some((file.as_raw_fd(), *kind));
@@ -519,6 +525,12 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     }
     cgroups::kill_all(&record.cgroups)?;
     cgroups::remove_paths(&record.cgroups)?;
+    if record.callers_mounts {
+        // The topmost mount on the root is init's bind (a caller's own
+        // mount of the root, containerd's, lies below it and stays).
+        // Not mounted (delete called from another mount namespace): nothing to do.
+        let _ = nix::mount::umount2(&record.rootfs, nix::mount::MntFlags::MNT_DETACH);
+    }
     let document = state_document(root, &record)?;
     root.remove(id)?;
     if let Err(e) = hooks::run_all("hooks.poststop", &record.hooks.poststop, &document) {

@@ -47,6 +47,11 @@ pub struct Record {
     /// The hooks the runtime runs itself, as `create` read them.
     #[serde(default)]
     pub hooks: super::hooks::Hooks,
+    /// The container shares the caller's mount namespace, where init
+    /// made its mounts (on a bind of the root onto itself): `delete`
+    /// detaches that bind and everything on it.
+    #[serde(default)]
+    pub callers_mounts: bool,
 }
 
 /// The runtime-spec's statuses.

@@ -49,6 +49,10 @@ pub trait Syscall {
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()>;
     /// `chdir(2)`.
     fn chdir(&self, dir: &Path) -> nix::Result<()>;
+    /// `chroot(2)`: `dir` becomes `/` for this process alone (step 40: a
+    /// bundle that shares the caller's mount namespace).
+    #[cfg(feature = "oci_runtime")]
+    fn chroot(&self, dir: &Path) -> nix::Result<()>;
     /// `sethostname(2)`, in this UTS namespace.
     fn sethostname(&self, name: &str) -> nix::Result<()>;
     /// `mknod(2)`: a device node of `kind` with device number `dev`.
@@ -83,6 +87,11 @@ impl Syscall for Linux {
 
     fn chdir(&self, dir: &Path) -> nix::Result<()> {
         nix::unistd::chdir(dir)
+    }
+
+    #[cfg(feature = "oci_runtime")]
+    fn chroot(&self, dir: &Path) -> nix::Result<()> {
+        nix::unistd::chroot(dir)
     }
 
     fn sethostname(&self, name: &str) -> nix::Result<()> {

@@ -34,6 +34,8 @@ pub enum Call {
         put_old: PathBuf,
     },
     Chdir(PathBuf),
+    #[cfg(feature = "oci_runtime")]
+    Chroot(PathBuf),
     Sethostname(String),
     Mknod {
         path: PathBuf,
@@ -133,6 +135,11 @@ impl Syscall for Recording {
 
     fn chdir(&self, dir: &Path) -> nix::Result<()> {
         self.record(Call::Chdir(dir.to_path_buf()))
+    }
+
+    #[cfg(feature = "oci_runtime")]
+    fn chroot(&self, dir: &Path) -> nix::Result<()> {
+        self.record(Call::Chroot(dir.to_path_buf()))
     }
 
     fn sethostname(&self, name: &str) -> nix::Result<()> {

@@ -89,6 +89,8 @@ mod step38_image_store;
 #[cfg(feature = "pull")]
 mod step39_pull;
 #[cfg(feature = "step-40")]
+mod step40_namespaces;
+#[cfg(feature = "step-40")]
 mod step40_oci_runtime;
 #[cfg(feature = "step-40")]
 mod step40_podman;

@@ -25,7 +25,7 @@ fn runtime(env: &Env) -> PathBuf {
 }
 
 /// The runtime with this test's own `--root` and a JSON `--log`.
-fn rt(env: &Env) -> Command {
+pub(crate) fn rt(env: &Env) -> Command {
     let mut c = Command::new(runtime(env));
     c.arg("--root")
         .arg(env.scratch("runtime-root"))
@@ -36,7 +36,7 @@ fn rt(env: &Env) -> Command {
     c
 }
 
-fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}: {}",
@@ -49,7 +49,7 @@ fn ok(out: &Output) -> String {
 /// A bundle: the busybox tree as `rootfs` and a `config.json` running
 /// `args`, in a cgroup of this test's root (so the harness's leak check
 /// sees it). `edit` changes the configuration before it is written.
-fn bundle(env: &Env, id: &str, args: &[&str], edit: impl FnOnce(&mut Value)) -> PathBuf {
+pub(crate) fn bundle(env: &Env, id: &str, args: &[&str], edit: impl FnOnce(&mut Value)) -> PathBuf {
     let dir = env.scratch(&format!("bundle-{id}"));
     let rootfs = env.busybox_tree(&format!("bundle-{id}/rootfs"));
     std::fs::set_permissions(&rootfs, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -95,7 +95,7 @@ fn bundle(env: &Env, id: &str, args: &[&str], edit: impl FnOnce(&mut Value)) -> 
 
 /// `create --bundle B [OPTS] ID`, its stdout and stderr files (which the
 /// container keeps: they are its stdio); returns the stdout file.
-fn create(env: &Env, bundle: &Path, id: &str, opts: &[&str]) -> PathBuf {
+pub(crate) fn create(env: &Env, bundle: &Path, id: &str, opts: &[&str]) -> PathBuf {
     let dir = env.scratch(&format!("stdio-{id}"));
     let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
     let status = rt(env)
@@ -117,7 +117,7 @@ fn create(env: &Env, bundle: &Path, id: &str, opts: &[&str]) -> PathBuf {
 }
 
 /// `state ID`, parsed.
-fn state(env: &Env, id: &str) -> Value {
+pub(crate) fn state(env: &Env, id: &str) -> Value {
     let out = rt(env).args(["state", id]).output().unwrap();
     serde_json::from_str(&ok(&out)).unwrap()
 }
@@ -268,7 +268,7 @@ fn a_field_it_cannot_honour_is_one_json_line_in_the_log_and_nothing_is_made(env:
 }
 
 /// `run ID` in bundle `b`: the program's stdout, which must exit 0.
-fn run_ok(env: &Env, b: &Path, id: &str) -> String {
+pub(crate) fn run_ok(env: &Env, b: &Path, id: &str) -> String {
     let out = rt(env).current_dir(b).args(["run", id]).output().unwrap();
     assert_eq!(
         out.status.code(),
