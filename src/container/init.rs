@@ -178,12 +178,17 @@ fn await_start(_spec: &Spec) -> Result<()> {
 
 /// From step 40, under the OCI front end: set up, init tells `create` it
 /// is done and waits on the start FIFO until `start`
-/// (`container::exec_fifo`); its capabilities and user come after, as in
-/// runc.
+/// (`container::exec_fifo`), then runs the bundle's `startContainer`
+/// hooks before answering `start`; its capabilities and user come after,
+/// as in runc.
 #[cfg(feature = "oci_runtime")]
 fn await_start(spec: &Spec) -> Result<()> {
+    let started = || match &spec.hooks {
+        Some(hooks) => hooks.start_container(),
+        None => Ok(()),
+    };
     match spec.exec_fifo {
-        Some(fd) => super::exec_fifo::wait_for_start(fd, channel::announce_ready),
+        Some(fd) => super::exec_fifo::wait_for_start(fd, channel::announce_ready, &started),
         None => Ok(()),
     }
 }

@@ -52,6 +52,9 @@ fn filesystems(sys: &dyn Syscall, spec: &Spec, root: &Path, inside: &Path) -> Re
         None => cgroup_dirs(&[]),
     };
     bundle_view::before_pivot(sys, view, root, &dirs)?;
+    if let Some(hooks) = &spec.hooks {
+        hooks.create_container(root)?;
+    }
     pivot::pivot_into(sys, root)?;
     bundle_view::after_pivot(sys, view, inside)
 }

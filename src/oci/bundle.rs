@@ -118,6 +118,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         terminal: terminal(process),
         workdir: Some(process.cwd().display().to_string()),
         exec_fifo: None,
+        hooks: None,
         bundle_view: Some(bundle_view(config, bundle, &net)?),
         rlimits: process
             .rlimits()
