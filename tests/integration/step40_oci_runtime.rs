@@ -546,6 +546,7 @@ fn hooks_get_the_state_on_stdin_and_a_failing_create_runtime_hook_fails_create(e
                "timeout": 5})
     };
     let b = bundle(&env, "oci-hooks", &["true"], |c| {
+        c["annotations"] = json!({"org.example.hooks": "read by the hooks"});
         c["hooks"] = json!({
             "createRuntime": [hook("createRuntime")],
             "poststart": [hook("poststart")],
@@ -559,6 +560,10 @@ fn hooks_get_the_state_on_stdin_and_a_failing_create_runtime_hook_fails_create(e
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text:?}"));
         assert_eq!(state["id"], "oci-hooks", "{name}: {state}");
         assert_eq!(state["bundle"], b.display().to_string(), "{name}: {state}");
+        assert_eq!(
+            state["annotations"]["org.example.hooks"], "read by the hooks",
+            "{name}: the configuration's annotations: {state}"
+        );
     }
     // One that fails (or outlives its timeout) fails create; nothing is left.
     for (id, script, timeout) in [
@@ -1113,13 +1118,12 @@ fn spec_writes_a_default_config_and_features_says_what_is_supported(env: Env) {
     assert_eq!(features["ociVersionMin"], "1.0.0");
     assert_eq!(features["linux"]["cgroup"]["systemd"], false);
     assert_eq!(features["linux"]["seccomp"]["enabled"], true);
-    assert!(
-        features["hooks"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("createRuntime")),
-        "{features}"
-    );
+    for hook in ["createRuntime", "createContainer", "startContainer"] {
+        assert!(
+            features["hooks"].as_array().unwrap().contains(&json!(hook)),
+            "{features}"
+        );
+    }
     assert!(
         features["linux"]["namespaces"]
             .as_array()
