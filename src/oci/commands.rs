@@ -56,7 +56,7 @@ pub fn create(
         pid_start: None,
         created: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
         cgroups: Vec::new(),
-        annotations: std::collections::HashMap::new(),
+        annotations: plan.annotations.clone(),
         hooks: plan.hooks.clone(),
     };
     root.save(&record)?;
