@@ -148,3 +148,42 @@ fn unsafe_borrow<'a>(fd: RawFd) -> std::os::fd::BorrowedFd<'a> {
         std::os::fd::BorrowedFd::borrow_raw(fd)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::IntoRawFd;
+
+    use super::*;
+
+    /// Init's side in a thread, `start`'s here: `0` lets start succeed,
+    /// a failure of `started` travels to `start` as its error, and either
+    /// way the FIFO is gone.
+    #[test]
+    fn start_hears_whether_init_went_on_or_why_it_did_not() {
+        for fails in [false, true] {
+            let t = tempfile::tempdir().unwrap();
+            let path = t.path().join(NAME);
+            let fd = make(&path).unwrap().into_raw_fd();
+            let init = std::thread::spawn(move || {
+                let started = || {
+                    if fails {
+                        bail!("hooks.startContainer[0] /bin/false: failed")
+                    }
+                    Ok(())
+                };
+                wait_for_start(fd, || Ok(()), &started)
+            });
+            let started = release(&path, &|| true);
+            let init = init.join().unwrap();
+            assert!(!path.exists());
+            if fails {
+                let e = started.unwrap_err().to_string();
+                assert_eq!(e, "hooks.startContainer[0] /bin/false: failed");
+                assert!(init.is_err());
+            } else {
+                started.unwrap();
+                init.unwrap();
+            }
+        }
+    }
+}

@@ -48,8 +48,9 @@ pub struct Inside {
     pub state: String,
 }
 
-/// Init's PID as the runtime sees it (the number `state` reports), read
-/// before the pivot, while `/proc` is still the runtime's.
+/// Init's PID as the runtime sees it (the number `state` reports; runc
+/// gives its init's own number in the container, 1), read before the
+/// pivot, while `/proc` is still the runtime's.
 static RUNTIME_PID: OnceLock<i32> = OnceLock::new();
 
 impl Inside {
@@ -153,4 +154,54 @@ fn run(hook: &Hook, state: &str) -> Result<()> {
         bail!("failed: {status}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_gets_inits_pid_and_the_status_and_keeps_the_rest() {
+        let inside = Inside {
+            state: r#"{"ociVersion":"1.0.2","id":"c1","status":"creating","pid":0,
+                       "bundle":"/b","annotations":{"k":"v"}}"#
+                .to_string(),
+            ..Inside::default()
+        };
+        let doc: serde_json::Value =
+            serde_json::from_str(&inside.state_with(4321, "created").unwrap()).unwrap();
+        assert_eq!(doc["pid"], 4321);
+        assert_eq!(doc["status"], "created");
+        assert_eq!(doc["id"], "c1");
+        assert_eq!(doc["annotations"]["k"], "v");
+    }
+
+    #[test]
+    fn a_hook_reads_the_state_gets_its_args_and_env_and_a_failure_names_it() {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("out");
+        let hook = Hook {
+            path: "/bin/sh".into(),
+            args: vec![
+                "sh".into(),
+                "-c".into(),
+                format!("{{ cat; echo \" $0 $1 $GREETING\"; }} > {}", out.display()),
+                "zero".into(),
+                "one".into(),
+            ],
+            env: vec!["GREETING=hi".into()],
+            timeout: Some(5),
+        };
+        run_all("hooks.x", &[hook], "{}").unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{} zero one hi\n");
+        let failing = Hook {
+            path: "/bin/false".into(),
+            ..Hook::default()
+        };
+        let e = run_all("hooks.startContainer", &[failing], "{}").unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "hooks.startContainer[0] /bin/false: failed: exit status: 1"
+        );
+    }
 }
