@@ -34,6 +34,9 @@ use nix::sys::stat::Mode;
 /// The descriptor number `init` finds the FIFO on.
 pub const INIT_FD: RawFd = 5;
 
+/// The longest answer init writes (below `PIPE_BUF`, 4096).
+const ANSWER_MAX: usize = 4000;
+
 /// The FIFO's name in a container's state directory.
 pub const NAME: &str = "exec.fifo";
 
@@ -61,8 +64,14 @@ pub fn make(path: &Path) -> Result<OwnedFd> {
 
 /// In `init`, set up: tell the caller that creation is done (`ready`,
 /// see `channel::announce_ready`), then block until `start` opens the FIFO
-/// held at descriptor `fd`, and write the byte it waits for.
-pub fn wait_for_start(fd: RawFd, ready: fn() -> Result<()>) -> Result<()> {
+/// held at descriptor `fd`, run `started` (the `startContainer` hooks),
+/// and write the byte `start` waits for: `0`, or `1` and why `started`
+/// failed (then returned too).
+pub fn wait_for_start(
+    fd: RawFd,
+    ready: fn() -> Result<()>,
+    started: &dyn Fn() -> Result<()>,
+) -> Result<()> {
     ready()?;
     let path = format!("/proc/self/fd/{fd}");
     let fifo = nix::fcntl::open(
@@ -71,7 +80,18 @@ pub fn wait_for_start(fd: RawFd, ready: fn() -> Result<()>) -> Result<()> {
         Mode::empty(),
     )
     .context("wait on the start FIFO")?;
-    nix::unistd::write(&fifo, b"0").context("answer `start` on the FIFO")?;
+    let outcome = started();
+    let answer = match &outcome {
+        Ok(()) => b"0".to_vec(),
+        // One write below PIPE_BUF arrives whole.
+        Err(e) => format!("1{e:#}")
+            .into_bytes()
+            .into_iter()
+            .take(ANSWER_MAX)
+            .collect(),
+    };
+    nix::unistd::write(&fifo, &answer).context("answer `start` on the FIFO")?;
+    outcome?;
     // SAFETY: `fd` is the O_PATH descriptor create placed here for init
     // alone; nothing else owns it.
     #[allow(unsafe_code)]
@@ -79,7 +99,9 @@ pub fn wait_for_start(fd: RawFd, ready: fn() -> Result<()>) -> Result<()> {
     Ok(())
 }
 
-/// In `start`: let the container's `init` go on, and remove the FIFO.
+/// In `start`: let the container's `init` go on, and remove the FIFO;
+/// when init answers that it cannot go on (a `startContainer` hook
+/// failed), returns why.
 /// `alive` tells whether init still exists: when it has ended there is
 /// nobody to wake, and this says so rather than wait for ever.
 pub fn release(path: &Path, alive: &dyn Fn() -> bool) -> Result<()> {
@@ -91,10 +113,11 @@ pub fn release(path: &Path, alive: &dyn Fn() -> bool) -> Result<()> {
     .with_context(|| format!("open the start FIFO {}", path.display()))?;
     let mut file = std::fs::File::from(fifo);
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut byte = [0u8; 1];
-    loop {
-        match file.read(&mut byte) {
-            Ok(1..) => break,
+    let mut answer = [0u8; ANSWER_MAX];
+    let failure = loop {
+        match file.read(&mut answer) {
+            Ok(1..) if answer[0] == b'0' => break None,
+            Ok(n @ 1..) => break Some(String::from_utf8_lossy(&answer[1..n]).to_string()),
             // No writer: init has not reached the FIFO yet, or is gone.
             Ok(0) => {
                 if !alive() {
@@ -114,8 +137,12 @@ pub fn release(path: &Path, alive: &dyn Fn() -> bool) -> Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e).context("read the start FIFO"),
         }
+    };
+    std::fs::remove_file(path).with_context(|| format!("remove {}", path.display()))?;
+    match failure {
+        Some(why) => bail!("{why}"),
+        None => Ok(()),
     }
-    std::fs::remove_file(path).with_context(|| format!("remove {}", path.display()))
 }
 
 fn unsafe_borrow<'a>(fd: RawFd) -> std::os::fd::BorrowedFd<'a> {
@@ -124,5 +151,44 @@ fn unsafe_borrow<'a>(fd: RawFd) -> std::os::fd::BorrowedFd<'a> {
     #[allow(unsafe_code)]
     unsafe {
         std::os::fd::BorrowedFd::borrow_raw(fd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::IntoRawFd;
+
+    use super::*;
+
+    /// Init's side in a thread, `start`'s here: `0` lets start succeed,
+    /// a failure of `started` travels to `start` as its error, and either
+    /// way the FIFO is gone.
+    #[test]
+    fn start_hears_whether_init_went_on_or_why_it_did_not() {
+        for fails in [false, true] {
+            let t = tempfile::tempdir().unwrap();
+            let path = t.path().join(NAME);
+            let fd = make(&path).unwrap().into_raw_fd();
+            let init = std::thread::spawn(move || {
+                let started = || {
+                    if fails {
+                        bail!("hooks.startContainer[0] /bin/false: failed")
+                    }
+                    Ok(())
+                };
+                wait_for_start(fd, || Ok(()), &started)
+            });
+            let started = release(&path, &|| true);
+            let init = init.join().unwrap();
+            assert!(!path.exists());
+            if fails {
+                let e = started.unwrap_err().to_string();
+                assert_eq!(e, "hooks.startContainer[0] /bin/false: failed");
+                assert!(init.is_err());
+            } else {
+                started.unwrap();
+                init.unwrap();
+            }
+        }
     }
 }

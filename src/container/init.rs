@@ -57,22 +57,25 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub fn main(inbox: &channel::Inbox) -> Result<i32> {
     let spec = channel::receive(inbox)?;
     crate::trace::start();
-    let ready = (|| {
+    let set_up = (|| {
         join_cgroups(&spec)?;
         prepare(&Linux, &spec, Path::new("/"))?;
         crate::trace::mark("init mounts");
         take_terminal(&Linux, &spec)?;
         enter_workdir(&spec)?;
         set_rlimits(&spec)?;
-        await_start(&spec)?;
-        confine(&spec)
+        await_start(&spec)
     })();
-    if let Err(e) = ready {
+    let heard = set_up.is_err() && caller_reports_set_up_failures(&spec);
+    if let Err(e) = set_up.and_then(|()| confine(&spec)) {
         // Said on stderr by `main` (exit 125); `run` hears it too.
         channel::report_failure(&super::ExecFailure {
             code: crate::exit_code::EXIT_MYDOCKER,
             message: format!("{e:#}"),
         });
+        if heard {
+            return Ok(crate::exit_code::EXIT_MYDOCKER);
+        }
         return Err(e);
     }
     Ok(exec(
@@ -178,14 +181,35 @@ fn await_start(_spec: &Spec) -> Result<()> {
 
 /// From step 40, under the OCI front end: set up, init tells `create` it
 /// is done and waits on the start FIFO until `start`
-/// (`container::exec_fifo`); its capabilities and user come after, as in
-/// runc.
+/// (`container::exec_fifo`), then runs the bundle's `startContainer`
+/// hooks before answering `start`; its capabilities and user come after,
+/// as in runc.
 #[cfg(feature = "oci_runtime")]
 fn await_start(spec: &Spec) -> Result<()> {
+    let started = || match &spec.hooks {
+        Some(hooks) => hooks.start_container(),
+        None => Ok(()),
+    };
     match spec.exec_fifo {
-        Some(fd) => super::exec_fifo::wait_for_start(fd, channel::announce_ready),
+        Some(fd) => super::exec_fifo::wait_for_start(fd, channel::announce_ready, &started),
         None => Ok(()),
     }
+}
+
+/// Before step 40 init says on stderr why it could not set up (`run`
+/// hears it too, and does not repeat it).
+#[cfg(not(feature = "oci_runtime"))]
+fn caller_reports_set_up_failures(_spec: &Spec) -> bool {
+    false
+}
+
+/// From step 40, under the OCI front end the runtime says it, in its
+/// `--log` format (`create` hears it on the ready pipe, `start` on the
+/// start FIFO), and init's stderr is the caller's or the container's: init
+/// ends without a word.
+#[cfg(feature = "oci_runtime")]
+fn caller_reports_set_up_failures(spec: &Spec) -> bool {
+    spec.exec_fifo.is_some()
 }
 
 /// Before step 33 the program keeps every capability of root.

@@ -28,6 +28,8 @@ pub mod discard;
 #[cfg(feature = "oci_runtime")]
 pub mod exec_fifo;
 pub mod guard;
+#[cfg(feature = "oci_runtime")]
+pub mod hooks;
 #[cfg(all(feature = "detach", not(feature = "env")))]
 #[path = "identity_id.rs"]
 pub mod identity;

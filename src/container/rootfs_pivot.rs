@@ -67,6 +67,9 @@ fn filesystems(sys: &dyn Syscall, spec: &Spec, root: &Path, inside: &Path) -> Re
         None => cgroup_dirs(&[]),
     };
     bundle_view::before_pivot(sys, view, root, &dirs)?;
+    if let Some(hooks) = &spec.hooks {
+        hooks.create_container(root)?;
+    }
     if view.callers_mounts {
         pivot::chroot_into(sys, root)?;
     } else {

@@ -145,4 +145,10 @@ pub struct Spec {
     #[cfg(feature = "oci_runtime")]
     #[serde(default)]
     pub bundle_view: Option<crate::fs::bundle_view::BundleView>,
+    /// Under the OCI front end (step 40): the bundle's `createContainer`
+    /// and `startContainer` hooks, which init runs in the container's
+    /// namespaces ([`super::hooks`]); `None`: there are none.
+    #[cfg(feature = "oci_runtime")]
+    #[serde(default)]
+    pub hooks: Option<super::hooks::Inside>,
 }

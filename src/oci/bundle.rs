@@ -65,6 +65,9 @@ pub struct Plan {
     /// The configuration's `ociVersion`, which `state` repeats.
     pub oci_version: String,
     pub hooks: super::hooks::Hooks,
+    /// The configuration's `annotations`, which `state` (and so every
+    /// hook) reports.
+    pub annotations: std::collections::HashMap<String, String>,
 }
 
 /// Read `BUNDLE/config.json` and map it, refusing what cannot be honoured.
@@ -123,6 +126,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         terminal: terminal(process),
         workdir: Some(process.cwd().display().to_string()),
         exec_fifo: None,
+        hooks: None,
         bundle_view: Some(bundle_view(
             config,
             bundle,
@@ -167,6 +171,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         oom_score_adj: process.oom_score_adj(),
         oci_version: config.version().clone(),
         hooks: super::hooks::Hooks::from_config(config.hooks().as_ref())?,
+        annotations: config.annotations().clone().unwrap_or_default(),
     })
 }
 

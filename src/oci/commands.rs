@@ -56,7 +56,7 @@ pub fn create(
         pid_start: None,
         created: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
         cgroups: Vec::new(),
-        annotations: std::collections::HashMap::new(),
+        annotations: plan.annotations.clone(),
         hooks: plan.hooks.clone(),
         callers_mounts: plan
             .spec
@@ -84,6 +84,7 @@ pub fn create(
     let spec = crate::container::spec::Spec {
         exec_fifo: Some(exec_fifo::INIT_FD),
         bundle_view: with_cgroups(plan.spec.bundle_view.clone(), &record.cgroups)?,
+        hooks: record.hooks.inside(state_document(root, &record)?),
         ..plan.spec.clone()
     };
     let joined = open_namespaces(&plan.namespaces)?;
@@ -355,7 +356,12 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     }
     let alive = || root.status(&record) != Status::Stopped;
     let exe = record.pid.and_then(executable);
-    exec_fifo::release(&root.fifo(id), &alive)?;
+    if let Err(e) = exec_fifo::release(&root.fifo(id), &alive) {
+        // Init has given up (a `startContainer` hook failed) and is
+        // ending: as runc, `start` fails with the container stopped.
+        wait_until(std::time::Duration::from_secs(2), || !alive());
+        return Err(e);
+    }
     if let (Some(pid), Some(exe)) = (record.pid, exe) {
         wait_for_exec(pid, &exe);
     }
@@ -368,6 +374,14 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         eprintln!("mydocker-runtime: warning: {e:#}");
     }
     Ok(())
+}
+
+/// Poll `done` every millisecond until it holds or `limit` has passed.
+fn wait_until(limit: std::time::Duration, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// What `/proc/PID/exe` names: init's executable until it execs the

@@ -546,6 +546,7 @@ fn hooks_get_the_state_on_stdin_and_a_failing_create_runtime_hook_fails_create(e
                "timeout": 5})
     };
     let b = bundle(&env, "oci-hooks", &["true"], |c| {
+        c["annotations"] = json!({"org.example.hooks": "read by the hooks"});
         c["hooks"] = json!({
             "createRuntime": [hook("createRuntime")],
             "poststart": [hook("poststart")],
@@ -559,6 +560,10 @@ fn hooks_get_the_state_on_stdin_and_a_failing_create_runtime_hook_fails_create(e
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text:?}"));
         assert_eq!(state["id"], "oci-hooks", "{name}: {state}");
         assert_eq!(state["bundle"], b.display().to_string(), "{name}: {state}");
+        assert_eq!(
+            state["annotations"]["org.example.hooks"], "read by the hooks",
+            "{name}: the configuration's annotations: {state}"
+        );
     }
     // One that fails (or outlives its timeout) fails create; nothing is left.
     for (id, script, timeout) in [
@@ -586,18 +591,151 @@ fn hooks_get_the_state_on_stdin_and_a_failing_create_runtime_hook_fails_create(e
             .count(),
         0
     );
-    // Hooks inside the container's namespaces are refused by name.
-    let b = bundle(&env, "oci-hook-inside", &["true"], |c| {
-        c["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+}
+
+/// `createContainer` runs during `create` in the container's namespaces
+/// before the pivot (the host's `/`, from the root's directory), and
+/// `startContainer` during `start` in the container's root, before the
+/// program: each writes what it saw into a host directory the container
+/// also binds at `/hooks`.
+#[rstest]
+fn hooks_inside_the_container_run_in_its_namespaces_at_their_points(env: Env) {
+    let id = "oci-hooks-inside";
+    let dir = env.scratch("inside-hooks");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    // What a hook saw, written to OUT.state/.mnt/.pwd/.root.
+    let saw = |out: &str| {
+        format!(
+            "cat > {out}.state; readlink /proc/self/ns/mnt > {out}.mnt; pwd > {out}.pwd; \
+             ls / > {out}.root"
+        )
+    };
+    let created = saw(&format!("{}/createContainer", dir.display()));
+    let started = saw("/hooks/startContainer");
+    let b = bundle(
+        &env,
+        id,
+        &[
+            "sh",
+            "-c",
+            "cat /hooks/startContainer.mnt > /hooks/program.saw",
+        ],
+        |c| {
+            c["mounts"].as_array_mut().unwrap().push(json!(
+                {"destination": "/hooks", "type": "bind", "source": dir, "options": ["rbind"]}
+            ));
+            c["hooks"] = json!({
+                "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", created], "timeout": 5}],
+                "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", started], "timeout": 5}]
+            });
+        },
+    );
+    let rootfs = b.join("rootfs");
+    let pid_file = env.scratch("inside-hooks-pid").join("pid");
+    create(&env, &b, id, &["--pid-file", pid_file.to_str().unwrap()]);
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let pid: i64 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let container_mnt = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap();
+    let own_mnt = std::fs::read_link("/proc/self/ns/mnt").unwrap();
+    assert_ne!(container_mnt, own_mnt);
+
+    // createContainer: ran during create, in the container's mount
+    // namespace, from the root's directory, with the host's `/`.
+    let seen: Value = serde_json::from_str(&read("createContainer.state")).unwrap();
+    assert_eq!(seen["id"], id, "{seen}");
+    assert_eq!(seen["status"], "creating", "{seen}");
+    assert_eq!(seen["pid"], pid, "{seen}");
+    assert_eq!(
+        read("createContainer.mnt").trim(),
+        container_mnt.to_str().unwrap()
+    );
+    assert_eq!(read("createContainer.pwd").trim(), rootfs.to_str().unwrap());
+    assert!(
+        !read("createContainer.root").lines().any(|l| l == "hooks"),
+        "the host's /"
+    );
+    assert!(
+        read("startContainer.state").is_empty(),
+        "startContainer ran at create"
+    );
+
+    // startContainer: ran at start, in the container's root, before the
+    // program (which read what it wrote).
+    ok(&rt(&env).args(["start", id]).output().unwrap());
+    wait_for("the program to end", || {
+        (!read("program.saw").is_empty()).then_some(())
+    });
+    let seen: Value = serde_json::from_str(&read("startContainer.state")).unwrap();
+    assert_eq!(seen["status"], "created", "{seen}");
+    assert_eq!(seen["pid"], pid, "{seen}");
+    assert_eq!(
+        read("startContainer.mnt").trim(),
+        container_mnt.to_str().unwrap()
+    );
+    assert_eq!(read("startContainer.pwd").trim(), "/");
+    assert!(
+        read("startContainer.root").lines().any(|l| l == "hooks"),
+        "the container's /"
+    );
+    assert_eq!(read("program.saw"), read("startContainer.mnt"));
+    wait_for("the container to stop", || {
+        (state(&env, id)["status"] == "stopped").then_some(())
+    });
+    ok(&rt(&env).args(["delete", id]).output().unwrap());
+}
+
+/// A failing `createContainer` hook fails `create` with one line naming
+/// it, and leaves nothing; a failing `startContainer` hook fails `start`,
+/// and the container is stopped.
+#[rstest]
+fn a_failing_inside_hook_fails_create_or_start(env: Env) {
+    let b = bundle(&env, "oci-cc-fails", &["true"], |c| {
+        c["hooks"] = json!({"createContainer": [
+            {"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}
+        ]});
     });
     let out = rt(&env)
         .args(["create", "--bundle"])
         .arg(&b)
-        .arg("oci-hook-inside")
+        .arg("oci-cc-fails")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("hooks.startContainer"));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("hooks.createContainer[0] /bin/sh"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(env.scratch("runtime-root"))
+            .unwrap()
+            .count(),
+        0
+    );
+
+    let id = "oci-sc-fails";
+    let b = bundle(&env, id, &["true"], |c| {
+        c["hooks"] = json!({"startContainer": [
+            {"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}
+        ]});
+    });
+    create(&env, &b, id, &[]);
+    assert_eq!(state(&env, id)["status"], "created");
+    let out = rt(&env).args(["start", id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("hooks.startContainer[0] /bin/sh"),
+        "{stderr}"
+    );
+    assert_eq!(state(&env, id)["status"], "stopped");
+    ok(&rt(&env).args(["delete", id]).output().unwrap());
 }
 
 /// A containerd of this test's own: root, state and sockets in its
@@ -980,13 +1118,12 @@ fn spec_writes_a_default_config_and_features_says_what_is_supported(env: Env) {
     assert_eq!(features["ociVersionMin"], "1.0.0");
     assert_eq!(features["linux"]["cgroup"]["systemd"], false);
     assert_eq!(features["linux"]["seccomp"]["enabled"], true);
-    assert!(
-        features["hooks"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("createRuntime")),
-        "{features}"
-    );
+    for hook in ["createRuntime", "createContainer", "startContainer"] {
+        assert!(
+            features["hooks"].as_array().unwrap().contains(&json!(hook)),
+            "{features}"
+        );
+    }
     assert!(
         features["linux"]["namespaces"]
             .as_array()
