@@ -444,6 +444,39 @@ fn a_sysctl_that_would_change_the_host_is_refused_by_name(
     );
 }
 
+/// Init is confined before it waits for `start`, as runc's is: once
+/// `create` returns, its user and capabilities are already the
+/// configuration's, so a refusal is `create`'s error and `start` leaves only
+/// the seccomp filter and `execve` (a signal sent once the state says
+/// `running` then meets the program sooner).
+#[rstest]
+fn init_waits_for_start_already_as_the_configured_user_and_capabilities(env: Env) {
+    let id = "oci-confined-early";
+    let b = bundle(&env, id, &["true"], |c| {
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]
+        });
+    });
+    let pid_file = env.scratch("confined-early-pid").join("pid");
+    create(&env, &b, id, &["--pid-file", pid_file.to_str().unwrap()]);
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(state(&env, id)["status"], "created");
+    assert_eq!(field("Uid:"), "1000 1000 1000 1000", "{status}");
+    assert_eq!(field("CapBnd:"), "0000000000000020", "{status}");
+    ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+}
+
 #[rstest]
 fn the_user_its_umask_each_capability_set_and_the_seccomp_filter_are_the_configurations(env: Env) {
     let script = "id -u; id -G; umask; grep -E '^Cap' /proc/self/status; \
