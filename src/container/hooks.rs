@@ -7,8 +7,9 @@
 //! ([`Inside`]): `createContainer` after the bundle's mounts and before
 //! `pivot_root` (its path still resolves in the runtime's view of the
 //! filesystem, as the runtime-spec asks), and `startContainer` once
-//! `start` has woken init, in the container's root, before the program is
-//! `execve`d. A hook is a child of whoever runs it: one `init` starts is
+//! `start` has woken init, in the container's root, as the container's
+//! user with its capabilities (init is confined before it waits), before
+//! the program is `execve`d. A hook is a child of whoever runs it: one `init` starts is
 //! in the container's PID namespace, cgroups and mount namespace.
 //!
 //! The wait polls `try_wait` rather than pull in a crate for one loop.

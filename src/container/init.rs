@@ -22,7 +22,7 @@
 //! 7. `execve`s the program: the program takes over PID 1.
 //!
 //! From step 40, under the OCI front end, init sets the bundle's rlimits
-//! and, between steps 5 and 6, waits on the start FIFO until `start`
+//! and, between steps 6 and 7, waits on the start FIFO until `start`
 //! (`container::exec_fifo`).
 //!
 //! From step 35, step 2 ends with the container's view of the kernel:
@@ -64,10 +64,11 @@ pub fn main(inbox: &channel::Inbox) -> Result<i32> {
         take_terminal(&Linux, &spec)?;
         enter_workdir(&spec)?;
         set_rlimits(&spec)?;
+        confine(&spec)?;
         await_start(&spec)
     })();
     let heard = set_up.is_err() && caller_reports_set_up_failures(&spec);
-    if let Err(e) = set_up.and_then(|()| confine(&spec)) {
+    if let Err(e) = set_up {
         // Said on stderr by `main` (exit 125); `run` hears it too.
         channel::report_failure(&super::ExecFailure {
             code: crate::exit_code::EXIT_MYDOCKER,
@@ -179,11 +180,13 @@ fn await_start(_spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// From step 40, under the OCI front end: set up, init tells `create` it
-/// is done and waits on the start FIFO until `start`
-/// (`container::exec_fifo`), then runs the bundle's `startContainer`
-/// hooks before answering `start`; its capabilities and user come after,
-/// as in runc.
+/// From step 40, under the OCI front end: set up and confined (its
+/// capabilities and user already the container's, so a refusal is
+/// `create`'s error, and `start` leaves only the `execve` to do, as in
+/// runc), init tells `create` it is done and waits on the start FIFO
+/// until `start` (`container::exec_fifo`), then runs the bundle's
+/// `startContainer` hooks, as the container's user, before answering
+/// `start`.
 #[cfg(feature = "oci_runtime")]
 fn await_start(spec: &Spec) -> Result<()> {
     let started = || match &spec.hooks {
