@@ -8,6 +8,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -880,9 +881,45 @@ impl InitArgs {
 }
 
 /// Parse the full argument vector (program name first), accepting the
-/// tutorial's single-dash long options.
+/// tutorial's single-dash long options. clap's description of the command
+/// line ([`COMMAND`]) serves both [`normalize`] and the parse; the internal
+/// verb `init` (the binary re-executed at every container start,
+/// with an argument vector the runtime wrote) skips `normalize`.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
-    Cli::try_parse_from(normalize(args))
+    with_command(|cli| {
+        let args = if is_internal(&args) {
+            args
+        } else {
+            normalize_with(cli, args)
+        };
+        parse_normalized(cli, args)
+    })
+}
+
+/// clap's description of the whole command line, made at its first use and
+/// kept for the rest of the process: `run` reads its command line twice
+/// (`parse`, then `run_args`). It is not built as a whole
+/// (`Command::build` prepares every verb, which costs several times what
+/// parsing does): parsing builds only the verb it finds, and [`normalize`]
+/// reads the options as declared.
+static COMMAND: Mutex<Option<clap::Command>> = Mutex::new(None);
+
+/// Call `f` with the [`COMMAND`].
+fn with_command<R>(f: impl FnOnce(&mut clap::Command) -> R) -> R {
+    let mut slot = COMMAND.lock().unwrap_or_else(PoisonError::into_inner);
+    f(slot.get_or_insert_with(<Cli as clap::CommandFactory>::command))
+}
+
+/// Is `args` (program name first) a call of an internal verb, one whose
+/// argument vector mydocker wrote itself (`init`, hidden from help)?
+fn is_internal(args: &[OsString]) -> bool {
+    args.get(1).is_some_and(|verb| verb == "init")
+}
+
+/// Parse `args` as they stand (already normalized) with `cli`.
+fn parse_normalized(cli: &mut clap::Command, args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let mut matches = cli.try_get_matches_from_mut(args)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches).map_err(|e| e.format(cli))
 }
 
 /// The arguments `run` was given after its verb (`args` is the whole
@@ -936,15 +973,21 @@ const ALIASES: [(&str, &str); 6] = [
 
 /// Whether the option word `word` (already in Docker's spelling: `--name`,
 /// `-e`, a cluster such as `-it` or `-m5`) takes its value from the next
-/// argument, as `command`'s options are declared to clap. An unknown option
+/// argument, as `command`'s options and the global ones of `cli` (the
+/// whole command line: `--root`) are declared to clap. An unknown option
 /// takes none (clap then reports it).
-fn takes_next_value(command: &clap::Command, word: &str) -> bool {
+fn takes_next_value(cli: &clap::Command, command: &clap::Command, word: &str) -> bool {
     let takes = |a: &clap::Arg| a.get_action().takes_values();
+    let arguments = || {
+        command
+            .get_arguments()
+            .chain(cli.get_arguments().filter(|a| a.is_global_set()))
+    };
     if let Some(long) = word.strip_prefix("--") {
         if long.contains('=') {
             return false;
         }
-        return command.get_arguments().any(|a| {
+        return arguments().any(|a| {
             takes(a)
                 && (a.get_long() == Some(long)
                     || a.get_all_aliases().is_some_and(|v| v.contains(&long)))
@@ -954,7 +997,7 @@ fn takes_next_value(command: &clap::Command, word: &str) -> bool {
     // rest of the word, or the next argument when the word ends there.
     let mut shorts = word.trim_start_matches('-').chars();
     while let Some(c) = shorts.next() {
-        match command.get_arguments().find(|a| a.get_short() == Some(c)) {
+        match arguments().find(|a| a.get_short() == Some(c)) {
             Some(a) if takes(a) => return shorts.as_str().is_empty(),
             Some(_) => continue,
             None => return false,
@@ -982,8 +1025,11 @@ fn operands_before_command(verb: &clap::Command) -> Option<usize> {
 /// by putting `--` there unless the user did. Only options are rewritten:
 /// `run busybox sh -c 'x -name'` keeps its command as typed.
 pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
-    let mut cli = <Cli as clap::CommandFactory>::command();
-    cli.build();
+    with_command(|cli| normalize_with(cli, args))
+}
+
+/// [`normalize`] with the command line's description `cli`.
+fn normalize_with(cli: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
     let mut out = Vec::with_capacity(args.len() + 1);
     let mut iter = args.into_iter().peekable();
     out.extend(iter.next()); // program name
@@ -1036,8 +1082,8 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
             .find(|(from, _)| *from == flag && in_run)
             .map(|(_, to)| *to)
             .unwrap_or(flag);
-        let options = verb.unwrap_or(&cli);
-        let take_value = value.is_none() && takes_next_value(options, flag);
+        let options = verb.unwrap_or(cli);
+        let take_value = value.is_none() && takes_next_value(cli, options, flag);
         out.push(match value {
             Some(v) => OsString::from(format!("{flag}={v}")),
             None => OsString::from(flag),
@@ -1282,6 +1328,12 @@ mod tests {
         ]);
         assert_eq!(r.command, ["--rm", "-c", "x"]);
         assert!(r.tty && r.interactive);
+        // The global --root after the verb takes its value.
+        let r = run(&["mydocker", "run", "--root", "/r", "busybox", "true"]);
+        assert_eq!(
+            (r.image.as_str(), &r.command[..]),
+            ("busybox", &["true".to_string()][..])
+        );
         // A `--` the user wrote is kept as the end of the options.
         let r = run(&["mydocker", "run", "busybox", "--", "-x"]);
         assert_eq!(r.command, ["-x"]);
