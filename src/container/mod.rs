@@ -35,6 +35,8 @@ pub mod identity;
 #[path = "identity_files.rs"]
 pub mod identity;
 pub mod init;
+#[cfg(feature = "exec")]
+pub mod join;
 #[cfg(feature = "detach")]
 pub mod monitor;
 #[cfg(feature = "isolation")]
