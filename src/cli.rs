@@ -1334,9 +1334,43 @@ mod tests {
             (r.image.as_str(), &r.command[..]),
             ("busybox", &["true".to_string()][..])
         );
-        // A `--` the user wrote is kept as the end of the options.
+        // A `--` the user wrote after the image is the command's first
+        // word, as Docker passes it (`docker run busybox -- echo` runs a
+        // program named `--`); before the image it ends the options.
         let r = run(&["mydocker", "run", "busybox", "--", "-x"]);
-        assert_eq!(r.command, ["-x"]);
+        assert_eq!(r.command, ["--", "-x"]);
+        let r = run(&["mydocker", "run", "--", "busybox", "--", "-x"]);
+        assert_eq!(
+            (r.image.as_str(), &r.command[..]),
+            ("busybox", &["--".to_string(), "-x".into()][..])
+        );
+    }
+
+    /// So is a `--` after `exec`'s container.
+    #[cfg(feature = "exec")]
+    #[test]
+    fn a_dash_dash_after_the_container_is_the_commands() {
+        let exec = |args: &[&str]| match parse(os(args)).unwrap().command {
+            Command::Exec(e) => e,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            exec(&["mydocker", "exec", "c", "--", "ls"]).command,
+            ["--", "ls"]
+        );
+        assert_eq!(
+            exec(&["mydocker", "exec", "c", "ls", "--"]).command,
+            ["ls", "--"]
+        );
+    }
+
+    /// `start` reads the command line `run` kept as `run` read it, a `--`
+    /// after the image included.
+    #[cfg(all(feature = "lifecycle", feature = "image"))]
+    #[test]
+    fn a_dash_dash_after_the_image_survives_the_kept_arguments() {
+        let kept = run_args(&os(&["mydocker", "run", "busybox", "--", "echo", "hi"]));
+        assert_eq!(run_args_again(&kept).unwrap().command, ["--", "echo", "hi"]);
     }
 
     #[test]
