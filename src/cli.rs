@@ -955,7 +955,12 @@ pub fn run_args_again(kept: &[String]) -> Result<RunArgs, String> {
         .map(OsString::from)
         .chain(kept.iter().map(OsString::from))
         .collect();
-    match parse(line).map_err(|e| e.to_string())?.command {
+    // Kept as normalized: normalizing again would take the `--` it put
+    // after the image for the user's, and add another.
+    match with_command(|cli| parse_normalized(cli, line))
+        .map_err(|e| e.to_string())?
+        .command
+    {
         Command::Run(args) => Ok(*args),
         _ => Err("not the arguments of run".into()),
     }
@@ -1022,7 +1027,10 @@ fn operands_before_command(verb: &clap::Command) -> Option<usize> {
 /// Docker spellings, and end the options where the command begins, as
 /// Docker does: everything after `run`'s image (or `exec`'s container) is
 /// the program's, flags included (`run IMAGE -c x`, `run IMAGE --version`),
-/// by putting `--` there unless the user did. Only options are rewritten:
+/// by putting `--` there. A `--` the user writes after the image is then
+/// the command's first word, as Docker passes it (`docker run busybox --
+/// echo hi` runs a program named `--`); one before the image ends the
+/// options. Only options are rewritten:
 /// `run busybox sh -c 'x -name'` keeps its command as typed.
 pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
     with_command(|cli| normalize_with(cli, args))
@@ -1061,7 +1069,7 @@ fn normalize_with(cli: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
                 Some(_) => match before_command {
                     Some(0) => break,
                     Some(1) => {
-                        if iter.peek().is_some_and(|a| a.to_str() != Some("--")) {
+                        if iter.peek().is_some() {
                             out.push("--".into());
                         }
                         break;
