@@ -20,6 +20,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/support/containerd.rs"]
+mod containerd;
+#[path = "../tests/support/registry.rs"]
+mod registry;
+#[path = "../tests/support/tools.rs"]
+mod tools;
+
+use containerd::Containerd;
+use registry::Registry;
+
 const RUNS: usize = 30;
 const WARMUP: usize = 3;
 
@@ -367,63 +377,6 @@ fn many_files_layer(out: &Path, files: usize, mib: usize) {
     b.into_inner().unwrap().finish().unwrap();
 }
 
-/// Debian's `docker-registry` on a free port of 127.0.0.1, its storage
-/// in `dir`; stopped (by its PID) when dropped.
-struct Registry {
-    child: std::process::Child,
-    /// `127.0.0.1:PORT`
-    host: String,
-}
-
-impl Registry {
-    fn start(dir: &Path) -> Registry {
-        std::fs::create_dir_all(dir).unwrap();
-        let port = loop {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let p = l.local_addr().unwrap().port();
-            if p != 5000 {
-                break p;
-            }
-        };
-        let host = format!("127.0.0.1:{port}");
-        let config = dir.join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
-                dir.join("storage").display()
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start docker-registry (vagrant/provision.sh --test)");
-        let addr = host.parse().unwrap();
-        let t = Instant::now();
-        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "the registry never listened"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Registry { child, host }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Like `alternate`, with `prepare(k, i)` run (untimed) before each timed
 /// run, and `runs` runs of each entry.
 fn alternate_prepared(
@@ -480,7 +433,7 @@ const IMAGE_RUNS: usize = 15;
 /// of a layer against `tar -xzf`.
 fn images(report: &mut String, md: &Path, work: &Path) {
     // Pull: a two-layer image of ~100 MiB, pushed with skopeo.
-    let registry = Registry::start(&work.join("registry"));
+    let registry = Registry::serve(&work.join("registry"), None);
     let archive = work.join("big.tar");
     two_layer_archive(&archive, "bench/big:1", 100);
     let pushed = Command::new("skopeo")
@@ -620,81 +573,6 @@ fn extract_layer(layer: &Path, dest: &Path) {
     mydocker::fs::oci::unpack_layer("bench", "sha256:0", reader, dest).expect("extract the layer");
 }
 
-/// A containerd of the bench's own: root, state and sockets under `dir`,
-/// the CRI plugin off; stopped by its PID when dropped, and the cgroup
-/// directories named after `namespace` (which runtimes leave, as runc
-/// does) removed then.
-struct Containerd {
-    child: std::process::Child,
-    socket: PathBuf,
-    namespace: String,
-}
-
-impl Containerd {
-    fn start(dir: &Path, namespace: &str) -> Containerd {
-        std::fs::create_dir_all(dir).unwrap();
-        let socket = dir.join("c.sock");
-        let config = dir.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "version = 2\nroot = \"{dir}/root\"\nstate = \"{dir}/state\"\n\
-                 disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
-                 [grpc]\n  address = \"{sock}\"\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n\
-                 [debug]\n  address = \"{dir}/debug.sock\"\n[metrics]\n  address = \"\"\n",
-                dir = dir.display(),
-                sock = socket.display(),
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start containerd (vagrant/provision.sh --test)");
-        let c = Containerd {
-            child,
-            socket,
-            namespace: namespace.to_string(),
-        };
-        let t = Instant::now();
-        while !c.ctr().arg("version").output().unwrap().status.success() {
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "containerd never answered"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        c
-    }
-
-    /// `ctr` talking to this containerd, in its namespace.
-    fn ctr(&self) -> Command {
-        let mut c = Command::new("ctr");
-        c.arg("--address")
-            .arg(&self.socket)
-            .arg("--namespace")
-            .arg(&self.namespace)
-            .stdin(Stdio::null());
-        c
-    }
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-            let _ = std::fs::remove_dir(e.path().join(&self.namespace));
-        }
-        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(&self.namespace));
-    }
-}
-
 /// `ctr run --rm` of `/bin/true` under one containerd, with mydocker as
 /// the runtime (`mydocker-runtime`, step 40) and with runc; the busybox
 /// image imported from `mydocker save`.
@@ -717,13 +595,17 @@ fn containerd(report: &mut String, md: &Path, root: &Path, work: &Path) {
     assert!(!runc.is_empty(), "runc (vagrant/provision.sh --bench)");
     let ctd = Containerd::start(&dir.join("daemon"), "mydocker-bench");
     let imported = ctd
-        .ctr()
+        .ctr_command()
         .args(["image", "import", "--base-name", "localhost/busybox"])
         .arg(&archive)
         .output()
         .unwrap();
     assert!(imported.status.success(), "ctr image import");
-    let listed = ctd.ctr().args(["image", "ls", "-q"]).output().unwrap();
+    let listed = ctd
+        .ctr_command()
+        .args(["image", "ls", "-q"])
+        .output()
+        .unwrap();
     let image = String::from_utf8_lossy(&listed.stdout)
         .lines()
         .next()
@@ -732,7 +614,7 @@ fn containerd(report: &mut String, md: &Path, root: &Path, work: &Path) {
     let names = ["ctr run (mydocker-runtime)", "ctr run (runc)"];
     let binaries = [runtime.display().to_string(), runc];
     let s = alternate(&names, &|k, i| {
-        let mut c = ctd.ctr();
+        let mut c = ctd.ctr_command();
         c.args(["run", "--rm", "--runc-binary", &binaries[k], "--runc-root"])
             .arg(dir.join(format!("runtime-root-{k}")))
             .arg(&image)

@@ -8,6 +8,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -880,9 +881,45 @@ impl InitArgs {
 }
 
 /// Parse the full argument vector (program name first), accepting the
-/// tutorial's single-dash long options.
+/// tutorial's single-dash long options. clap's description of the command
+/// line ([`COMMAND`]) serves both [`normalize`] and the parse; the internal
+/// verb `init` (the binary re-executed at every container start,
+/// with an argument vector the runtime wrote) skips `normalize`.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
-    Cli::try_parse_from(normalize(args))
+    with_command(|cli| {
+        let args = if is_internal(&args) {
+            args
+        } else {
+            normalize_with(cli, args)
+        };
+        parse_normalized(cli, args)
+    })
+}
+
+/// clap's description of the whole command line, made at its first use and
+/// kept for the rest of the process: `run` reads its command line twice
+/// (`parse`, then `run_args`). It is not built as a whole
+/// (`Command::build` prepares every verb, which costs several times what
+/// parsing does): parsing builds only the verb it finds, and [`normalize`]
+/// reads the options as declared.
+static COMMAND: Mutex<Option<clap::Command>> = Mutex::new(None);
+
+/// Call `f` with the [`COMMAND`].
+fn with_command<R>(f: impl FnOnce(&mut clap::Command) -> R) -> R {
+    let mut slot = COMMAND.lock().unwrap_or_else(PoisonError::into_inner);
+    f(slot.get_or_insert_with(<Cli as clap::CommandFactory>::command))
+}
+
+/// Is `args` (program name first) a call of an internal verb, one whose
+/// argument vector mydocker wrote itself (`init`, hidden from help)?
+fn is_internal(args: &[OsString]) -> bool {
+    args.get(1).is_some_and(|verb| verb == "init")
+}
+
+/// Parse `args` as they stand (already normalized) with `cli`.
+fn parse_normalized(cli: &mut clap::Command, args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let mut matches = cli.try_get_matches_from_mut(args)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches).map_err(|e| e.format(cli))
 }
 
 /// The arguments `run` was given after its verb (`args` is the whole
@@ -918,7 +955,12 @@ pub fn run_args_again(kept: &[String]) -> Result<RunArgs, String> {
         .map(OsString::from)
         .chain(kept.iter().map(OsString::from))
         .collect();
-    match parse(line).map_err(|e| e.to_string())?.command {
+    // Kept as normalized: normalizing again would take the `--` it put
+    // after the image for the user's, and add another.
+    match with_command(|cli| parse_normalized(cli, line))
+        .map_err(|e| e.to_string())?
+        .command
+    {
         Command::Run(args) => Ok(*args),
         _ => Err("not the arguments of run".into()),
     }
@@ -936,15 +978,21 @@ const ALIASES: [(&str, &str); 6] = [
 
 /// Whether the option word `word` (already in Docker's spelling: `--name`,
 /// `-e`, a cluster such as `-it` or `-m5`) takes its value from the next
-/// argument, as `command`'s options are declared to clap. An unknown option
+/// argument, as `command`'s options and the global ones of `cli` (the
+/// whole command line: `--root`) are declared to clap. An unknown option
 /// takes none (clap then reports it).
-fn takes_next_value(command: &clap::Command, word: &str) -> bool {
+fn takes_next_value(cli: &clap::Command, command: &clap::Command, word: &str) -> bool {
     let takes = |a: &clap::Arg| a.get_action().takes_values();
+    let arguments = || {
+        command
+            .get_arguments()
+            .chain(cli.get_arguments().filter(|a| a.is_global_set()))
+    };
     if let Some(long) = word.strip_prefix("--") {
         if long.contains('=') {
             return false;
         }
-        return command.get_arguments().any(|a| {
+        return arguments().any(|a| {
             takes(a)
                 && (a.get_long() == Some(long)
                     || a.get_all_aliases().is_some_and(|v| v.contains(&long)))
@@ -954,7 +1002,7 @@ fn takes_next_value(command: &clap::Command, word: &str) -> bool {
     // rest of the word, or the next argument when the word ends there.
     let mut shorts = word.trim_start_matches('-').chars();
     while let Some(c) = shorts.next() {
-        match command.get_arguments().find(|a| a.get_short() == Some(c)) {
+        match arguments().find(|a| a.get_short() == Some(c)) {
             Some(a) if takes(a) => return shorts.as_str().is_empty(),
             Some(_) => continue,
             None => return false,
@@ -979,11 +1027,17 @@ fn operands_before_command(verb: &clap::Command) -> Option<usize> {
 /// Docker spellings, and end the options where the command begins, as
 /// Docker does: everything after `run`'s image (or `exec`'s container) is
 /// the program's, flags included (`run IMAGE -c x`, `run IMAGE --version`),
-/// by putting `--` there unless the user did. Only options are rewritten:
+/// by putting `--` there. A `--` the user writes after the image is then
+/// the command's first word, as Docker passes it (`docker run busybox --
+/// echo hi` runs a program named `--`); one before the image ends the
+/// options. Only options are rewritten:
 /// `run busybox sh -c 'x -name'` keeps its command as typed.
 pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
-    let mut cli = <Cli as clap::CommandFactory>::command();
-    cli.build();
+    with_command(|cli| normalize_with(cli, args))
+}
+
+/// [`normalize`] with the command line's description `cli`.
+fn normalize_with(cli: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
     let mut out = Vec::with_capacity(args.len() + 1);
     let mut iter = args.into_iter().peekable();
     out.extend(iter.next()); // program name
@@ -1015,7 +1069,7 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
                 Some(_) => match before_command {
                     Some(0) => break,
                     Some(1) => {
-                        if iter.peek().is_some_and(|a| a.to_str() != Some("--")) {
+                        if iter.peek().is_some() {
                             out.push("--".into());
                         }
                         break;
@@ -1036,8 +1090,8 @@ pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
             .find(|(from, _)| *from == flag && in_run)
             .map(|(_, to)| *to)
             .unwrap_or(flag);
-        let options = verb.unwrap_or(&cli);
-        let take_value = value.is_none() && takes_next_value(options, flag);
+        let options = verb.unwrap_or(cli);
+        let take_value = value.is_none() && takes_next_value(cli, options, flag);
         out.push(match value {
             Some(v) => OsString::from(format!("{flag}={v}")),
             None => OsString::from(flag),
@@ -1282,9 +1336,49 @@ mod tests {
         ]);
         assert_eq!(r.command, ["--rm", "-c", "x"]);
         assert!(r.tty && r.interactive);
-        // A `--` the user wrote is kept as the end of the options.
+        // The global --root after the verb takes its value.
+        let r = run(&["mydocker", "run", "--root", "/r", "busybox", "true"]);
+        assert_eq!(
+            (r.image.as_str(), &r.command[..]),
+            ("busybox", &["true".to_string()][..])
+        );
+        // A `--` the user wrote after the image is the command's first
+        // word, as Docker passes it (`docker run busybox -- echo` runs a
+        // program named `--`); before the image it ends the options.
         let r = run(&["mydocker", "run", "busybox", "--", "-x"]);
-        assert_eq!(r.command, ["-x"]);
+        assert_eq!(r.command, ["--", "-x"]);
+        let r = run(&["mydocker", "run", "--", "busybox", "--", "-x"]);
+        assert_eq!(
+            (r.image.as_str(), &r.command[..]),
+            ("busybox", &["--".to_string(), "-x".into()][..])
+        );
+    }
+
+    /// So is a `--` after `exec`'s container.
+    #[cfg(feature = "exec")]
+    #[test]
+    fn a_dash_dash_after_the_container_is_the_commands() {
+        let exec = |args: &[&str]| match parse(os(args)).unwrap().command {
+            Command::Exec(e) => e,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            exec(&["mydocker", "exec", "c", "--", "ls"]).command,
+            ["--", "ls"]
+        );
+        assert_eq!(
+            exec(&["mydocker", "exec", "c", "ls", "--"]).command,
+            ["ls", "--"]
+        );
+    }
+
+    /// `start` reads the command line `run` kept as `run` read it, a `--`
+    /// after the image included.
+    #[cfg(all(feature = "lifecycle", feature = "image"))]
+    #[test]
+    fn a_dash_dash_after_the_image_survives_the_kept_arguments() {
+        let kept = run_args(&os(&["mydocker", "run", "busybox", "--", "echo", "hi"]));
+        assert_eq!(run_args_again(&kept).unwrap().command, ["--", "echo", "hi"]);
     }
 
     #[test]

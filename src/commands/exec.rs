@@ -7,7 +7,8 @@
 //!    still visible, and check the PID still is the container's.
 //! 2. `setns` into each namespace, the mount namespace last (it changes
 //!    this process's `/`). This needs a single-threaded process, which
-//!    mydocker is.
+//!    mydocker is. Steps 1 and 2 are `container::join`'s, which the OCI
+//!    runtime's `exec` (step 40) shares.
 //! 3. A PID namespace applies only to children, so fork. The child writes
 //!    its PID into the container's cgroups, takes the container's
 //!    environment (from step 24 the one kept in its state), and `execve`s
@@ -31,28 +32,15 @@
 
 #![allow(unsafe_code)]
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use nix::sched::CloneFlags;
 use nix::unistd::{ForkResult, fork};
 
 use crate::cli::ExecArgs;
 use crate::container::state::{ContainerInfo, Store};
 use crate::container::stdio::Stdio;
-use crate::container::{init, process};
-use crate::syscall::{Linux, Syscall};
-
-/// The namespaces to join, the mount namespace last.
-const NAMESPACES: [(&str, CloneFlags); 5] = [
-    ("ipc", CloneFlags::CLONE_NEWIPC),
-    ("uts", CloneFlags::CLONE_NEWUTS),
-    ("net", CloneFlags::CLONE_NEWNET),
-    ("pid", CloneFlags::CLONE_NEWPID),
-    ("mnt", CloneFlags::CLONE_NEWNS),
-];
+use crate::container::{init, join, process};
 
 /// Before step 24 the container's command inherited the environment of
 /// `run`, so read it back from the container's first process (its init
@@ -124,26 +112,8 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
     let Some(pid) = info.live_pid() else {
         bail!("container {} is not running", info.name);
     };
-    let namespaces: Vec<(File, CloneFlags)> = NAMESPACES
-        .iter()
-        .map(|(kind, flag)| {
-            let path = format!("/proc/{pid}/ns/{kind}");
-            File::open(&path)
-                .with_context(|| format!("open {path}"))
-                .map(|f| (f, *flag))
-        })
-        .collect::<Result<_>>()?;
-    let cgroups: Vec<File> = info
-        .cgroups
-        .iter()
-        .map(|dir| {
-            let path = dir.join("cgroup.procs");
-            OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .with_context(|| format!("open {}", path.display()))
-        })
-        .collect::<Result<_>>()?;
+    let namespaces = join::open(pid)?;
+    let cgroups = join::open_cgroups(&info.cgroups)?;
     let env = exec_env(&info, pid, args)?;
     // `-it` without a terminal is refused before joining anything.
     let mut stdio = Stdio::plan(args.tty, args.interactive)?;
@@ -152,13 +122,7 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
         bail!("container {} is not running", info.name);
     }
 
-    for (file, flag) in &namespaces {
-        Linux
-            .setns(file, *flag)
-            .with_context(|| format!("join the container's {flag:?} namespace"))?;
-    }
-    drop(namespaces);
-    nix::unistd::chdir("/").context("chdir to the container's root")?;
+    namespaces.join()?;
     // With `-t`, the terminal is made in the container's devpts.
     stdio.open_here()?;
 
@@ -166,12 +130,9 @@ pub fn exec(root: &Path, args: &ExecArgs) -> Result<i32> {
     // SAFETY: single-threaded; the child only writes, then execs or exits.
     match unsafe { fork() }.context("fork the command")? {
         ForkResult::Child => {
-            let me = std::process::id().to_string();
-            for mut f in cgroups {
-                if let Err(e) = f.write_all(me.as_bytes()) {
-                    eprintln!("mydocker: join the container's cgroup: {e}");
-                    std::process::exit(crate::exit_code::EXIT_MYDOCKER);
-                }
+            if let Err(e) = cgroups.enter() {
+                eprintln!("mydocker: {e:#}");
+                std::process::exit(crate::exit_code::EXIT_MYDOCKER);
             }
             if let Err(e) = stdio.in_child() {
                 eprintln!("mydocker: {e:#}");

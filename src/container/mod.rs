@@ -37,6 +37,8 @@ pub mod identity;
 #[path = "identity_files.rs"]
 pub mod identity;
 pub mod init;
+#[cfg(feature = "exec")]
+pub mod join;
 #[cfg(feature = "detach")]
 pub mod monitor;
 #[cfg(feature = "isolation")]

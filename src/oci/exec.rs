@@ -8,13 +8,14 @@
 //! as `create` maps the first one, so it gets the same refusals, and its
 //! capabilities, no_new_privs, user, rlimits and environment.
 //!
-//! Joining is step 18's (`man 2 setns`): open the container's namespaces
-//! (`/proc/PID/ns/*`, only those that differ from this process's: a
-//! container that kept the host's network stays in it) and its cgroups'
-//! `cgroup.procs`, join the namespaces, the mount namespace last, then
-//! fork (a PID namespace applies only to children). The child enters the
-//! cgroups, confines itself and `execve`s. With `--detach` this process
-//! writes the child's host PID to `--pid-file` and exits: the child is
+//! Joining is step 18's, [`crate::container::join`] (`man 2 setns`): open
+//! the container's namespaces (`/proc/PID/ns/*`, only those that differ
+//! from this process's: a container that kept the host's network stays in
+//! it) and its cgroups' `cgroup.procs`, join the namespaces but the mount
+//! namespace, then fork (a PID namespace applies only to children). The
+//! child joins the mount namespace, enters the cgroups, confines itself
+//! and `execve`s. With `--detach` this process writes the child's host PID
+//! to `--pid-file` and exits: the child is
 //! then reparented to the nearest subreaper (containerd's shim, podman's
 //! conmon), which reaps it and learns its exit code, as with runc.
 //!
@@ -25,36 +26,17 @@
 
 #![allow(unsafe_code)]
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::os::fd::AsFd;
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
-use nix::sched::CloneFlags;
 use nix::unistd::{ForkResult, Pid, fork};
 use oci_spec::runtime::{Process, Spec as Config};
 
 use super::bundle;
 use super::state::{Root, Status};
-use crate::container::{init, process};
-use crate::syscall::{Linux, Syscall};
-
-/// The namespaces a process can join, in the order they are joined: the
-/// user namespace first (it grants the rights to join the others), the
-/// mount namespace last (it changes `/`, hiding `/proc/PID/ns`'s files,
-/// which are opened before anyway).
-const NAMESPACES: [(&str, CloneFlags); 7] = [
-    ("user", CloneFlags::CLONE_NEWUSER),
-    ("ipc", CloneFlags::CLONE_NEWIPC),
-    ("uts", CloneFlags::CLONE_NEWUTS),
-    ("net", CloneFlags::CLONE_NEWNET),
-    ("pid", CloneFlags::CLONE_NEWPID),
-    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
-    ("mnt", CloneFlags::CLONE_NEWNS),
-];
+use crate::container::{init, join, process};
 
 /// `exec ...`: returns the process's exit code (in the foreground), or 0
 /// once it runs (`--detach`).
@@ -92,33 +74,17 @@ pub fn exec(root: &Root, args: &liboci_cli::Exec) -> Result<i32> {
         (_, false) => None,
     };
 
-    let namespaces = open_namespaces(pid)?;
-    let cgroups: Vec<File> = record
-        .cgroups
-        .iter()
-        .map(|dir| {
-            let path = dir.join("cgroup.procs");
-            OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .with_context(|| format!("open {}", path.display()))
-        })
-        .collect::<Result<_>>()?;
+    let namespaces = join::open(pid)?;
+    let cgroups = join::open_cgroups(&record.cgroups)?;
     // The namespaces were opened by PID: make sure it still was ours.
     if root.status(&record) == Status::Stopped {
         bail!("cannot exec in container {id}: it has stopped");
     }
     // All but the mount namespace now; the child joins that one, so this
     // process keeps the host's paths for --pid-file and --log.
-    let (mount, others): (Vec<_>, Vec<_>) = namespaces
-        .into_iter()
-        .partition(|(_, flag)| *flag == CloneFlags::CLONE_NEWNS);
-    for (file, flag) in &others {
-        Linux
-            .setns(file, *flag)
-            .with_context(|| format!("join container {id}'s {flag:?} namespace"))?;
-    }
-    drop(others);
+    let mount = namespaces
+        .join_all_but_mount()
+        .with_context(|| format!("exec in container {id}"))?;
 
     process::block_forwarded_signals()?;
     // SAFETY: single-threaded; the child only writes, then execs or exits.
@@ -128,13 +94,10 @@ pub fn exec(root: &Root, args: &liboci_cli::Exec) -> Result<i32> {
                 eprintln!("mydocker-runtime: exec: {e:#}");
                 std::process::exit(crate::exit_code::EXIT_MYDOCKER);
             };
-            let me = std::process::id().to_string();
-            for mut f in cgroups {
-                if let Err(e) = f.write_all(me.as_bytes()) {
-                    fail(anyhow::Error::new(e).context("join the container's cgroup"));
-                }
+            if let Err(e) = cgroups.enter() {
+                fail(e);
             }
-            if let Err(e) = enter(id, mount, socket, &plan) {
+            if let Err(e) = enter(mount, socket, &plan) {
                 fail(e);
             }
             let env = plan.spec.env.clone().unwrap_or_default();
@@ -160,18 +123,11 @@ pub fn exec(root: &Root, args: &liboci_cli::Exec) -> Result<i32> {
 /// working directory, limits, and the user and capabilities (and
 /// no_new_privs) last, as `create`'s init does.
 fn enter(
-    id: &str,
-    mount: Vec<(File, CloneFlags)>,
+    mount: join::MountNamespace,
     socket: Option<UnixStream>,
     plan: &bundle::Plan,
 ) -> Result<()> {
-    for (file, flag) in &mount {
-        Linux
-            .setns(file, *flag)
-            .with_context(|| format!("join container {id}'s mount namespace"))?;
-    }
-    drop(mount);
-    nix::unistd::chdir("/").context("chdir to the container's root")?;
+    mount.join()?;
     if let Some(socket) = socket {
         let pty = crate::terminal::pty::open(Path::new("/dev/pts"))
             .context("make a terminal in the container's /dev/pts")?;
@@ -281,22 +237,4 @@ fn plan(bundle: &Path, process: Process) -> Result<bundle::Plan> {
     let mut config = load(bundle)?;
     config.set_process(Some(process));
     bundle::map(&config, bundle)
-}
-
-/// The container's namespaces that differ from this process's, open.
-fn open_namespaces(pid: i32) -> Result<Vec<(File, CloneFlags)>> {
-    let mut out = Vec::new();
-    for (kind, flag) in NAMESPACES {
-        let path = format!("/proc/{pid}/ns/{kind}");
-        let theirs = File::open(&path).with_context(|| format!("open {path}"))?;
-        let ours = std::fs::metadata(format!("/proc/self/ns/{kind}"))
-            .with_context(|| format!("stat /proc/self/ns/{kind}"))?;
-        let same = theirs
-            .metadata()
-            .is_ok_and(|m| m.ino() == ours.ino() && m.dev() == ours.dev());
-        if !same {
-            out.push((theirs, flag));
-        }
-    }
-    Ok(out)
 }

@@ -282,22 +282,6 @@ pub fn require_root() {
     }
 }
 
-/// Fail at once, in one line, when the program `tool` that a test works
-/// with (`docker-registry`, `skopeo`, `podman`) is on no directory of
-/// `PATH`, instead of with a raw spawn error.
-#[track_caller]
-pub fn require_tool(tool: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path).any(|dir| {
-        std::fs::metadata(dir.join(tool))
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    });
-    if !found {
-        panic!("{tool} is not installed: run bash vagrant/provision.sh --test");
-    }
-}
-
 /// A test's own mydocker root, checked for leaks when dropped.
 pub struct Env {
     dir: tempfile::TempDir,
@@ -880,6 +864,19 @@ pub fn wait_for<T>(what: &str, f: impl Fn() -> Option<T>) -> T {
 /// stdout of a finished command as a string.
 pub fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The stdout of a command that must have succeeded (else a panic with
+/// its exit code and stderr).
+#[track_caller]
+pub fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_of(out)
 }
 
 /// Snapshot `text` with IDs, PIDs, roots and times filtered out.

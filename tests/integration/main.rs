@@ -2,9 +2,17 @@
 //! when its feature is on, so `just test-step N` (a build with `step-N`)
 //! runs exactly the tests of chapters 1..=N. Most need root.
 
+#[cfg(feature = "oci_runtime")]
+#[path = "../support/containerd.rs"]
+mod containerd;
 mod expect;
 mod harness;
 mod readme_examples;
+#[cfg(feature = "pull")]
+#[path = "../support/registry.rs"]
+mod registry;
+#[path = "../support/tools.rs"]
+mod tools;
 
 #[cfg(feature = "check")]
 mod step01_check;

@@ -542,8 +542,8 @@ fn step38_readme_examples() {
 #[cfg(feature = "step-39")]
 #[test]
 fn step39_readme_examples() {
-    crate::harness::require_tool("docker-registry");
-    crate::harness::require_tool("skopeo");
+    crate::tools::require_tool("docker-registry");
+    crate::tools::require_tool("skopeo");
     check_readme("steps/39-pull/README.md", 39);
 }
 #[cfg(feature = "step-40")]

@@ -22,6 +22,17 @@ fn ls_shows_the_busybox_tree(env: Env) {
     assert!(env.image_layer_dir().join("bin/busybox").is_file());
 }
 
+/// Everything after the image is the command, a `--` included: Docker
+/// runs a program named `--` (and finds none).
+#[rstest]
+fn a_dash_dash_after_the_image_is_the_commands_first_word(env: Env) {
+    let out = env.run(&[], &["--", "echo", "hi"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"--\": executable file not found"), "{err}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
 #[rstest]
 fn a_missing_image_exits_125_and_creates_nothing(env: Env) {
     let out = env

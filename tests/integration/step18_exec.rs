@@ -95,6 +95,15 @@ fn exit_codes_propagate(env: Env) {
     );
 }
 
+/// As `run IMAGE -- ...`: a `--` after the container is the command's.
+#[rstest]
+fn a_dash_dash_after_the_container_is_the_commands_first_word(env: Env) {
+    env.run_d(&["--name", "dashes"], &["sleep", "60"]);
+    let out = exec(&env, "dashes", &["--", "echo", "hi"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
 #[rstest]
 fn only_stdio_reaches_the_command(env: Env) {
     env.run_d(&["--name", "fds"], &["sleep", "60"]);

@@ -7,17 +7,7 @@ use std::path::PathBuf;
 
 use rstest::rstest;
 
-use crate::harness::{Env, env, stdout_of};
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout_of(out)
-}
+use crate::harness::{Env, env, ok, stdout_of};
 
 fn refused(out: &std::process::Output, words: &[&str]) {
     let err = String::from_utf8_lossy(&out.stderr);
@@ -783,7 +773,7 @@ fn an_imported_root_filesystem_runs(env: Env) {
 /// directory, the vfs driver: nothing mounted).
 #[rstest]
 fn podman_loads_a_saved_image_with_the_same_id(env: Env) {
-    crate::harness::require_tool("podman");
+    crate::tools::require_tool("podman");
     let archive = env.scratch("archives").join("bb.tar");
     ok(&env
         .md()

@@ -5,22 +5,13 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rstest::rstest;
 
-use crate::harness::{Env, env, stdout_of, wait_for};
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout_of(out)
-}
+use crate::harness::{Env, env, ok, stdout_of, wait_for};
+use crate::registry::Registry;
 
 fn refused(out: &std::process::Output, words: &[&str]) -> String {
     let err = String::from_utf8_lossy(&out.stderr).to_string();
@@ -31,74 +22,21 @@ fn refused(out: &std::process::Output, words: &[&str]) -> String {
     err
 }
 
-/// A registry of this test's own, on 127.0.0.1.
-struct Registry {
-    child: Child,
-    /// `127.0.0.1:PORT`
-    host: String,
-    storage: PathBuf,
-}
-
 /// The user `u` with the password `pw`, bcrypt-hashed (cost 5) as
 /// `htpasswd -B` writes it: the registry's htpasswd file.
 const HTPASSWD: &str = "u:$2b$05$abcdefghijklmnopqrstuuHIrMEWpUCQe2YqFR3sXwQ75u4od..9q\n";
 
+/// A registry of this test's own (`tests/support/registry.rs`), its files
+/// in the test's directory.
 impl Registry {
     fn start(env: &Env) -> Registry {
-        Registry::start_with(env, false)
+        Registry::serve(&env.scratch("registry"), None)
     }
 
     /// A registry that asks for the user `u` (password `pw`): Basic auth,
     /// checked against an htpasswd file.
     fn start_with_auth(env: &Env) -> Registry {
-        Registry::start_with(env, true)
-    }
-
-    fn start_with(env: &Env, auth: bool) -> Registry {
-        crate::harness::require_tool("docker-registry");
-        let dir = env.scratch("registry");
-        let storage = dir.join("storage");
-        // A free port (never 5000, where a system registry may listen).
-        let port = loop {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            let p = l.local_addr().unwrap().port();
-            if p != 5000 {
-                break p;
-            }
-        };
-        let host = format!("127.0.0.1:{port}");
-        let config = dir.join("config.yml");
-        let mut yml = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
-            storage.display()
-        );
-        if auth {
-            let htpasswd = dir.join("htpasswd");
-            std::fs::write(&htpasswd, HTPASSWD).unwrap();
-            yml.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: t39\n    path: {}\n",
-                htpasswd.display()
-            ));
-        }
-        std::fs::write(&config, yml).unwrap();
-        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start docker-registry");
-        wait_for("the registry to listen", || {
-            std::net::TcpStream::connect_timeout(&host.parse().unwrap(), Duration::from_millis(200))
-                .ok()
-        });
-        Registry {
-            child,
-            host,
-            storage,
-        }
+        Registry::serve(&env.scratch("registry"), Some(HTPASSWD))
     }
 
     /// `mydocker save` of `image` in `env`, pushed as `NAME:TAG`; the
@@ -109,7 +47,7 @@ impl Registry {
 
     /// [`Registry::push`] with more `skopeo copy` options.
     fn push_with(&self, env: &Env, image: &str, name_tag: &str, skopeo: &[&str]) -> String {
-        crate::harness::require_tool("skopeo");
+        crate::tools::require_tool("skopeo");
         let dir = env.scratch("push");
         let archive = dir.join("image.tar");
         ok(&env
@@ -148,13 +86,6 @@ impl Registry {
             .join(&hex[..2])
             .join(hex)
             .join("data")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -9,8 +9,9 @@
 use rstest::rstest;
 use serde_json::{Value, json};
 
+use crate::harness::ok;
 use crate::harness::{Env, env, stdout_of, wait_for};
-use crate::step40_oci_runtime::{bundle, create, ok, rt, state};
+use crate::step40_oci_runtime::{bundle, create, rt, state};
 
 /// Host ids no account of the test machine uses.
 const HOST_UID: u32 = 231_072;

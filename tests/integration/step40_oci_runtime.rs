@@ -6,17 +6,31 @@
 //! directory and stopped by PID, through `ctr run --runc-binary`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::harness::{Env, env, stdout_of, wait_for};
+use crate::containerd::Containerd;
+use crate::harness::{Env, env, ok, stdout_of, wait_for};
+
+/// The busybox image as `mydocker save` writes it (a Docker archive),
+/// for containerd and podman to import.
+pub(crate) fn saved_busybox(env: &Env) -> PathBuf {
+    let archive = env.scratch("image").join("busybox.tar");
+    env.md()
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg("busybox")
+        .assert()
+        .success();
+    archive
+}
 
 /// `mydocker-runtime`: a symlink to the binary under test (not to the
 /// explaining wrapper, whose own name would hide this one).
-fn runtime(env: &Env) -> PathBuf {
+pub(crate) fn runtime(env: &Env) -> PathBuf {
     let link = env.scratch("bin").join("mydocker-runtime");
     if !link.exists() {
         std::os::unix::fs::symlink(crate::harness::real_bin(), &link).unwrap();
@@ -34,16 +48,6 @@ pub(crate) fn rt(env: &Env) -> Command {
         .arg("--log-format")
         .arg("json");
     c
-}
-
-pub(crate) fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout_of(out)
 }
 
 /// A bundle: the busybox tree as `rootfs` and a `config.json` running
@@ -771,137 +775,17 @@ fn a_failing_inside_hook_fails_create_or_start(env: Env) {
     ok(&rt(&env).args(["delete", id]).output().unwrap());
 }
 
-/// A containerd of this test's own: root, state and sockets in its
-/// directory, stopped by PID (and its cgroup namespace directories, which
-/// a runtime leaves as runc does, removed) when dropped.
-struct Containerd {
-    child: Child,
-    socket: PathBuf,
-    namespace: String,
-    state: PathBuf,
-}
-
-impl Containerd {
-    fn start(env: &Env) -> Containerd {
-        assert!(
-            Command::new("ctr").arg("--version").output().is_ok(),
-            "this test needs containerd and ctr: `bash vagrant/provision.sh --test`"
-        );
-        let dir = env.scratch("containerd");
-        let socket = dir.join("c.sock");
-        let state = dir.join("state");
-        let config = dir.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\n\
-                 disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
-                 [grpc]\n  address = \"{sock}\"\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n\
-                 [debug]\n  address = \"{dir}/debug.sock\"\n[metrics]\n  address = \"\"\n",
-                root = dir.join("root").display(),
-                state = state.display(),
-                sock = socket.display(),
-                dir = dir.display(),
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start containerd");
-        let c = Containerd {
-            child,
-            socket,
-            namespace: format!("mydocker-{}", env.tag),
-            state,
-        };
-        // Not wait_for's 10 s: a cold start (the binary read over 9p,
-        // software emulation) takes longer in the cgroup-v2 VM.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !c.ctr(&["version"]).status.success() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for containerd's socket: {}",
-                std::fs::read_to_string(dir.join("containerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        c
-    }
-
-    fn ctr(&self, args: &[&str]) -> Output {
-        Command::new("ctr")
-            .arg("--address")
-            .arg(&self.socket)
-            .arg("--namespace")
-            .arg(&self.namespace)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// The cgroup directories named after the namespace, in every
-    /// hierarchy.
-    fn namespace_cgroups(&self) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-            let p = e.path().join(&self.namespace);
-            if p.is_dir() {
-                found.push(p);
-            }
-        }
-        if Path::new("/sys/fs/cgroup").join(&self.namespace).is_dir() {
-            found.push(Path::new("/sys/fs/cgroup").join(&self.namespace));
-        }
-        found
-    }
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut left = Vec::new();
-        for dir in self.namespace_cgroups() {
-            let children: Vec<_> = std::fs::read_dir(&dir)
-                .unwrap()
-                .flatten()
-                .filter(|e| e.path().is_dir())
-                .map(|e| e.path())
-                .collect();
-            left.extend(children);
-            let _ = std::fs::remove_dir(&dir);
-        }
-        // No shim of this containerd is left running.
-        let state = self.state.display().to_string();
-        for p in std::fs::read_dir("/proc").unwrap().flatten() {
-            let cmdline = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmdline).contains(&state) {
-                left.push(p.path());
-            }
-        }
-        if !std::thread::panicking() {
-            assert!(left.is_empty(), "left behind: {left:#?}");
-        }
-    }
+/// A containerd of this test's own (`tests/support/containerd.rs`), its
+/// files in the test's directory, its containers in a namespace named
+/// after the test.
+fn containerd(env: &Env) -> Containerd {
+    Containerd::start(&env.scratch("containerd"), &format!("mydocker-{}", env.tag))
 }
 
 #[rstest]
 fn containerd_runs_a_container_with_mydocker_as_its_runtime(env: Env) {
-    let archive = env.scratch("image").join("busybox.tar");
-    env.md()
-        .args(["save", "-o"])
-        .arg(&archive)
-        .arg("busybox")
-        .assert()
-        .success();
-    let ctd = Containerd::start(&env);
+    let archive = saved_busybox(&env);
+    let ctd = containerd(&env);
     ok(&ctd.ctr(&[
         "image",
         "import",
@@ -1310,11 +1194,8 @@ impl Containerd {
         use std::io::Read;
         let pty = nix::pty::openpty(None, None).expect("openpty");
         let io = |fd: &std::os::fd::OwnedFd| Stdio::from(fd.try_clone().unwrap());
-        let mut child = Command::new("ctr")
-            .arg("--address")
-            .arg(&self.socket)
-            .arg("--namespace")
-            .arg(&self.namespace)
+        let mut child = self
+            .ctr_command()
             .args(args)
             .stdin(io(&pty.slave))
             .stdout(io(&pty.slave))
@@ -1348,14 +1229,8 @@ impl Containerd {
 
 #[rstest]
 fn containerd_execs_pauses_and_gives_terminals_through_mydocker(env: Env) {
-    let archive = env.scratch("image").join("busybox.tar");
-    env.md()
-        .args(["save", "-o"])
-        .arg(&archive)
-        .arg("busybox")
-        .assert()
-        .success();
-    let ctd = Containerd::start(&env);
+    let archive = saved_busybox(&env);
+    let ctd = containerd(&env);
     ok(&ctd.ctr(&[
         "image",
         "import",

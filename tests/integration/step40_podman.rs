@@ -10,7 +10,9 @@ use std::process::{Command, Output, Stdio};
 
 use rstest::rstest;
 
-use crate::harness::{Env, env, require_tool, stdout_of};
+use crate::harness::{Env, env, ok, stdout_of};
+use crate::step40_oci_runtime::{runtime, saved_busybox};
+use crate::tools::require_tool;
 
 /// This process's hard limit named `name` in /proc/self/limits
 /// ("Max open files", "Max processes").
@@ -36,8 +38,7 @@ impl Podman {
     fn new(env: &Env) -> Podman {
         require_tool("podman");
         let dir = env.scratch("podman");
-        let runtime = dir.join("mydocker-runtime");
-        std::os::unix::fs::symlink(crate::harness::real_bin(), &runtime).unwrap();
+        let runtime = runtime(env);
         let nofile = hard_limit("Max open files").min(4096);
         let nproc = hard_limit("Max processes").min(4096);
         let conf = dir.join("containers.conf");
@@ -110,25 +111,9 @@ fn remove_cgroup_tree(dir: &std::path::Path) {
     }
 }
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout_of(out)
-}
-
 #[rstest]
 fn podman_runs_execs_logs_stops_and_removes_with_mydocker_as_its_runtime(env: Env) {
-    let archive = env.scratch("image").join("busybox.tar");
-    env.md()
-        .args(["save", "-o"])
-        .arg(&archive)
-        .arg("busybox")
-        .assert()
-        .success();
+    let archive = saved_busybox(&env);
     let podman = Podman::new(&env);
     let loaded = ok(&podman.run(&["load", "-q", "-i", archive.to_str().unwrap()]));
     assert!(loaded.contains("busybox"), "{loaded}");
