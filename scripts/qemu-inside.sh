@@ -48,7 +48,7 @@ echo "--- the tests"
 # after MYDOCKER_QEMU_TEST_LIMIT seconds the watchdog shows what is still
 # running, where in the kernel each process waits and its kernel stack,
 # then kills the tests, which fails the run.
-limit=${MYDOCKER_QEMU_TEST_LIMIT:-1500}
+limit=${MYDOCKER_QEMU_TEST_LIMIT:-1800}
 # Job control on: a background job of a script otherwise starts with
 # SIGINT and SIGQUIT ignored, unlike the tests on the host.
 set -m

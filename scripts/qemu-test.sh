@@ -93,22 +93,23 @@ status=0
 # Both streams through a pipe: QEMU reopens its output, truncating a log
 # file that this script's caller shares with it.
 # Inside, a watchdog ends a hung test run after MYDOCKER_QEMU_TEST_LIMIT
-# seconds (25 min by default: the whole suite, steps 1-40, ran past 15
-# under software emulation), showing what hangs. A VM that stops
-# answering altogether (software emulation has frozen on a busy host) is
-# stopped after MYDOCKER_QEMU_TIMEOUT seconds (27 min) and booted once more,
+# seconds (30 min by default: the whole suite, steps 1-40, takes about 20
+# under software emulation on a busy 2-core host), showing what hangs. A VM
+# that stops answering altogether (software emulation has frozen on a busy
+# host) is stopped after MYDOCKER_QEMU_TIMEOUT seconds (32 min) and booted
+# once more,
 # saying so; a second freeze fails the run.
 boot() {
-    timeout -k 10 "${MYDOCKER_QEMU_TIMEOUT:-1620}" \
+    timeout -k 10 "${MYDOCKER_QEMU_TIMEOUT:-1920}" \
         vng "${kvm[@]}" --run "$vmlinuz" --memory 2G --cpus 2 --cwd "$PWD" \
-        --exec "MYDOCKER_QEMU_TEST_LIMIT=${MYDOCKER_QEMU_TEST_LIMIT:-1500} bash scripts/qemu-inside.sh $tests ${filters[*]}" 2>&1 | cat
+        --exec "MYDOCKER_QEMU_TEST_LIMIT=${MYDOCKER_QEMU_TEST_LIMIT:-1800} bash scripts/qemu-inside.sh $tests ${filters[*]}" 2>&1 | cat
 }
 boot || status=$?
 if [ $status = 124 ]; then
-    echo "qemu-test: the VM did not finish in ${MYDOCKER_QEMU_TIMEOUT:-1620}s and gave no word; booting it once more" >&2
+    echo "qemu-test: the VM did not finish in ${MYDOCKER_QEMU_TIMEOUT:-1920}s and gave no word; booting it once more" >&2
     status=0
     boot || status=$?
-    [ $status = 124 ] && echo "qemu-test: the VM did not finish in ${MYDOCKER_QEMU_TIMEOUT:-1620}s again" >&2
+    [ $status = 124 ] && echo "qemu-test: the VM did not finish in ${MYDOCKER_QEMU_TIMEOUT:-1920}s again" >&2
 fi
 echo
 echo "qemu-test: $( [ $status = 0 ] && echo passed || echo "FAILED (exit $status)" ) in $(( $(date +%s) - start ))s"
