@@ -103,7 +103,10 @@ pub fn create(
     };
     let started = process::start_container(
         &spec,
-        &**cgroup,
+        &WithFreezer {
+            cgroup: &**cgroup,
+            freezer: freezer.as_deref(),
+        },
         &launch,
         &console
             .iter()
@@ -131,10 +134,6 @@ pub fn create(
         if let Some(adj) = plan.oom_score_adj {
             std::fs::write(format!("/proc/{pid_raw}/oom_score_adj"), adj.to_string())
                 .context("process.oomScoreAdj: write /proc/PID/oom_score_adj")?;
-        }
-        if let Some(dir) = &*freezer {
-            cgroups::join(std::slice::from_ref(dir), pid_raw)
-                .context("place the container in its freezer cgroup")?;
         }
         record.pid = Some(pid_raw);
         record.pid_start = crate::proc_stat::process_start_time(pid_raw);
@@ -221,6 +220,57 @@ fn with_cgroups(view: Option<BundleView>, dirs: &[PathBuf]) -> Result<Option<Bun
         view.cgroups = Some(read.context("read the container's cgroups")?);
     }
     Ok(Some(view))
+}
+
+/// The container's cgroups as `process::start_container` places init in
+/// them: the engine's, and on cgroup v1 the freezer directory too, in the
+/// same way: init writes `0` to each `tasks` file itself when it can
+/// ([`Cgroup::self_placement`]), else the runtime writes its PID to each
+/// `cgroup.procs`. (The runtime moving init into the freezer after the
+/// clone took `cgroup_threadgroup_rwsem` and so an RCU grace period, 5 to
+/// 10 ms of every `create` on a loaded machine, which init's own move
+/// does not.)
+struct WithFreezer<'a> {
+    cgroup: &'a dyn Cgroup,
+    freezer: Option<&'a Path>,
+}
+
+impl Cgroup for WithFreezer<'_> {
+    fn apply(&self, resources: &crate::cgroups::Resources) -> Result<(), cgroups::Error> {
+        self.cgroup.apply(resources)
+    }
+
+    fn add_task(&self, pid: i32) -> Result<(), cgroups::Error> {
+        self.cgroup.add_task(pid)?;
+        match self.freezer {
+            Some(dir) => cgroups::join(&[dir.to_path_buf()], pid),
+            None => Ok(()),
+        }
+    }
+
+    /// Empty when the engine's cgroups cannot be joined this way (v2):
+    /// then [`Cgroup::add_task`] places init in all of them.
+    fn self_placement(&self) -> Vec<PathBuf> {
+        let mut tasks = self.cgroup.self_placement();
+        if !tasks.is_empty() {
+            tasks.extend(self.freezer.map(|d| d.join("tasks")));
+        }
+        tasks
+    }
+
+    fn destroy(&self) -> Result<(), cgroups::Error> {
+        self.cgroup.destroy()
+    }
+
+    fn paths(&self) -> Vec<PathBuf> {
+        let mut paths = self.cgroup.paths();
+        paths.extend(self.freezer.map(Path::to_path_buf));
+        paths
+    }
+
+    fn restrict_devices(&self, policy: &crate::devices::Policy) -> Result<(), cgroups::Error> {
+        self.cgroup.restrict_devices(policy)
+    }
 }
 
 /// The cgroup `linux.cgroupsPath` names: an absolute path from each
