@@ -907,6 +907,63 @@ mod tests {
         assert!(mapped(c).unwrap_err().to_string().contains("/tmp/x"));
     }
 
+    /// runc's cgroup always starts from "deny every device" and appends
+    /// its default allowlist, whether `linux.resources.devices` is empty,
+    /// absent, or `resources` itself is.
+    #[test]
+    fn without_a_device_rule_every_device_but_the_defaults_is_denied() {
+        let mut empty = minimal();
+        empty["linux"]["resources"] = serde_json::json!({"devices": []});
+        let mut no_list = minimal();
+        no_list["linux"]["resources"] = serde_json::json!({"pids": {"limit": 10}});
+        for c in [empty, no_list, minimal()] {
+            let plan = mapped(c.clone()).unwrap();
+            assert!(!plan.devices.default_allow, "{c}");
+            assert_eq!(plan.devices.rules, crate::devices::default_rules(), "{c}");
+        }
+        // An explicit "allow everything" first rule is kept as it is.
+        let mut all = minimal();
+        all["linux"]["resources"] =
+            serde_json::json!({"devices": [{"allow": true, "access": "rwm"}]});
+        assert!(mapped(all).unwrap().devices.default_allow);
+    }
+
+    #[test]
+    fn a_soft_rlimit_above_its_hard_one_is_refused_by_name() {
+        let mut c = minimal();
+        c["process"]["rlimits"] =
+            serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024}]);
+        let err = format!("{:#}", mapped(c).unwrap_err());
+        assert!(
+            err.contains("RLIMIT_NOFILE")
+                && err.contains("soft limit 2048 is above the hard limit 1024"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_root_path_is_named_as_missing() {
+        let mut c = minimal();
+        c["root"]["path"] = serde_json::json!("no-such-rootfs");
+        let err = format!("{:#}", mapped(c).unwrap_err());
+        assert!(
+            err.contains("no-such-rootfs") && err.contains("does not exist"),
+            "{err}"
+        );
+    }
+
+    /// runc: "Cwd must be an absolute path", before anything is made.
+    #[test]
+    fn a_relative_process_cwd_is_refused() {
+        let mut c = minimal();
+        c["process"]["cwd"] = serde_json::json!("relative");
+        let err = format!("{:#}", mapped(c).unwrap_err());
+        assert!(
+            err.contains("process.cwd") && err.contains("must be an absolute path"),
+            "{err}"
+        );
+    }
+
     fn ns(json: &str) -> Result<Namespaces> {
         let list: Vec<oci_spec::runtime::LinuxNamespace> = serde_json::from_str(json).unwrap();
         namespaces(&list)
