@@ -85,6 +85,11 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         .context("config.json has no process")?;
     let argv = process.args().clone().unwrap_or_default();
     ensure!(!argv.is_empty(), "process.args: empty, nothing to run");
+    ensure!(
+        process.cwd().is_absolute(),
+        "process.cwd {:?}: must be an absolute path",
+        process.cwd().display().to_string()
+    );
     refuse_set(
         "process.apparmorProfile",
         process.apparmor_profile().is_some(),
@@ -103,6 +108,11 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
     } else {
         bundle.join(root.path())
     };
+    ensure!(
+        rootfs.exists(),
+        "root.path {}: the root filesystem's directory does not exist",
+        rootfs.display()
+    );
     ensure!(
         rootfs.is_dir(),
         "root.path {}: not a directory",
@@ -133,16 +143,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
             &net,
             !list.iter().any(|n| n.typ() == LinuxNamespaceType::Mount),
         )?),
-        rlimits: process
-            .rlimits()
-            .iter()
-            .flatten()
-            .map(|r| Rlimit {
-                resource: r.typ().to_string(),
-                soft: r.soft(),
-                hard: r.hard(),
-            })
-            .collect(),
+        rlimits: rlimits(process)?,
     };
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;
@@ -173,6 +174,27 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         hooks: super::hooks::Hooks::from_config(config.hooks().as_ref())?,
         annotations: config.annotations().clone().unwrap_or_default(),
     })
+}
+
+/// `process.rlimits`, each checked: a soft limit above its hard one is
+/// refused by name (setrlimit(2) would only say EINVAL).
+fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>> {
+    let mut out = Vec::new();
+    for r in process.rlimits().iter().flatten() {
+        let resource = r.typ().to_string();
+        ensure!(
+            r.soft() <= r.hard(),
+            "process.rlimits: {resource}: the soft limit {} is above the hard limit {}",
+            r.soft(),
+            r.hard()
+        );
+        out.push(Rlimit {
+            resource,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
+    }
+    Ok(out)
 }
 
 /// `process.terminal`: init makes a pseudo-terminal of this size
@@ -662,11 +684,14 @@ fn allow_nodes(policy: &mut Policy, view: Option<&BundleView>) {
     }
 }
 
-/// The cgroup limits and the device rules.
+/// The cgroup limits and the device rules. As runc's, the device policy
+/// starts from "deny every device" whatever the configuration says (an
+/// empty or absent `linux.resources.devices` too); only a first rule
+/// allowing `a *:* rwm` opens it.
 fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources, Policy)> {
     let mut out = Resources::default();
     let mut policy = Policy {
-        default_allow: true,
+        default_allow: false,
         rules: Vec::new(),
     };
     let Some(r) = r else {
