@@ -1434,3 +1434,32 @@ fn hooks_run_in_the_bundle_see_creating_and_are_named_by_their_field(env: Env) {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(stderr.contains("hooks.prestart[0]"), "{stderr}");
 }
+
+/// runc refuses a relative `process.cwd` before anything runs ("Cwd must
+/// be an absolute path"), for `exec --process` as for `create`.
+#[rstest]
+fn exec_refuses_a_relative_cwd_before_running_anything(env: Env) {
+    let id = "oci-exec-cwd";
+    running(&env, id);
+    let file = env.scratch("exec-cwd").join("process.json");
+    let process = json!({
+        "user": {"uid": 0, "gid": 0},
+        "args": ["true"],
+        "env": ["PATH=/bin"],
+        "cwd": "relative"
+    });
+    std::fs::write(&file, process.to_string()).unwrap();
+    let out = rt(&env)
+        .args(["exec", "--process"])
+        .arg(&file)
+        .arg(id)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("process.cwd \"relative\": must be an absolute path"),
+        "{stderr}"
+    );
+    ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+}
