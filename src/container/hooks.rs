@@ -114,14 +114,27 @@ fn own_pid() -> i32 {
 /// stdin; the first failure stops the rest and is returned, naming
 /// `which` (`hooks.poststart`) and the hook's path.
 pub fn run_all(which: &str, hooks: &[Hook], state: &str) -> Result<()> {
+    run_each(which, hooks, state, None)
+}
+
+/// [`run_all`] with each hook started in `dir` (the runtime runs its
+/// own hooks in the bundle directory, as runc, which works from there).
+pub fn run_all_in(which: &str, hooks: &[Hook], state: &str, dir: &Path) -> Result<()> {
+    run_each(which, hooks, state, Some(dir))
+}
+
+fn run_each(which: &str, hooks: &[Hook], state: &str, dir: Option<&Path>) -> Result<()> {
     for (i, hook) in hooks.iter().enumerate() {
-        run(hook, state).with_context(|| format!("{which}[{i}] {}", hook.path.display()))?;
+        run(hook, state, dir).with_context(|| format!("{which}[{i}] {}", hook.path.display()))?;
     }
     Ok(())
 }
 
-fn run(hook: &Hook, state: &str) -> Result<()> {
+fn run(hook: &Hook, state: &str, dir: Option<&Path>) -> Result<()> {
     let mut cmd = Command::new(&hook.path);
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
     if let Some((arg0, rest)) = hook.args.split_first() {
         cmd.arg0(arg0).args(rest);
     }

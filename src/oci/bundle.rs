@@ -85,6 +85,11 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         .context("config.json has no process")?;
     let argv = process.args().clone().unwrap_or_default();
     ensure!(!argv.is_empty(), "process.args: empty, nothing to run");
+    ensure!(
+        process.cwd().is_absolute(),
+        "process.cwd {:?}: must be an absolute path",
+        process.cwd().display().to_string()
+    );
     refuse_set(
         "process.apparmorProfile",
         process.apparmor_profile().is_some(),
@@ -103,6 +108,11 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
     } else {
         bundle.join(root.path())
     };
+    ensure!(
+        rootfs.exists(),
+        "root.path {}: the root filesystem's directory does not exist",
+        rootfs.display()
+    );
     ensure!(
         rootfs.is_dir(),
         "root.path {}: not a directory",
@@ -133,16 +143,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
             &net,
             !list.iter().any(|n| n.typ() == LinuxNamespaceType::Mount),
         )?),
-        rlimits: process
-            .rlimits()
-            .iter()
-            .flatten()
-            .map(|r| Rlimit {
-                resource: r.typ().to_string(),
-                soft: r.soft(),
-                hard: r.hard(),
-            })
-            .collect(),
+        rlimits: rlimits(process)?,
     };
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;
@@ -173,6 +174,27 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
         hooks: super::hooks::Hooks::from_config(config.hooks().as_ref())?,
         annotations: config.annotations().clone().unwrap_or_default(),
     })
+}
+
+/// `process.rlimits`, each checked: a soft limit above its hard one is
+/// refused by name (setrlimit(2) would only say EINVAL).
+fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>> {
+    let mut out = Vec::new();
+    for r in process.rlimits().iter().flatten() {
+        let resource = r.typ().to_string();
+        ensure!(
+            r.soft() <= r.hard(),
+            "process.rlimits: {resource}: the soft limit {} is above the hard limit {}",
+            r.soft(),
+            r.hard()
+        );
+        out.push(Rlimit {
+            resource,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
+    }
+    Ok(out)
 }
 
 /// `process.terminal`: init makes a pseudo-terminal of this size
@@ -662,11 +684,14 @@ fn allow_nodes(policy: &mut Policy, view: Option<&BundleView>) {
     }
 }
 
-/// The cgroup limits and the device rules.
+/// The cgroup limits and the device rules. As runc's, the device policy
+/// starts from "deny every device" whatever the configuration says (an
+/// empty or absent `linux.resources.devices` too); only a first rule
+/// allowing `a *:* rwm` opens it.
 fn resources(r: Option<&oci_spec::runtime::LinuxResources>) -> Result<(Resources, Policy)> {
     let mut out = Resources::default();
     let mut policy = Policy {
-        default_allow: true,
+        default_allow: false,
         rules: Vec::new(),
     };
     let Some(r) = r else {
@@ -905,6 +930,63 @@ mod tests {
         c["linux"]["devices"] =
             serde_json::json!([{"path": "/tmp/x", "type": "c", "major": 1, "minor": 3}]);
         assert!(mapped(c).unwrap_err().to_string().contains("/tmp/x"));
+    }
+
+    /// runc's cgroup always starts from "deny every device" and appends
+    /// its default allowlist, whether `linux.resources.devices` is empty,
+    /// absent, or `resources` itself is.
+    #[test]
+    fn without_a_device_rule_every_device_but_the_defaults_is_denied() {
+        let mut empty = minimal();
+        empty["linux"]["resources"] = serde_json::json!({"devices": []});
+        let mut no_list = minimal();
+        no_list["linux"]["resources"] = serde_json::json!({"pids": {"limit": 10}});
+        for c in [empty, no_list, minimal()] {
+            let plan = mapped(c.clone()).unwrap();
+            assert!(!plan.devices.default_allow, "{c}");
+            assert_eq!(plan.devices.rules, crate::devices::default_rules(), "{c}");
+        }
+        // An explicit "allow everything" first rule is kept as it is.
+        let mut all = minimal();
+        all["linux"]["resources"] =
+            serde_json::json!({"devices": [{"allow": true, "access": "rwm"}]});
+        assert!(mapped(all).unwrap().devices.default_allow);
+    }
+
+    #[test]
+    fn a_soft_rlimit_above_its_hard_one_is_refused_by_name() {
+        let mut c = minimal();
+        c["process"]["rlimits"] =
+            serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024}]);
+        let err = format!("{:#}", mapped(c).unwrap_err());
+        assert!(
+            err.contains("RLIMIT_NOFILE")
+                && err.contains("soft limit 2048 is above the hard limit 1024"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_root_path_is_named_as_missing() {
+        let mut c = minimal();
+        c["root"]["path"] = serde_json::json!("no-such-rootfs");
+        let err = format!("{:#}", mapped(c).unwrap_err());
+        assert!(
+            err.contains("no-such-rootfs") && err.contains("does not exist"),
+            "{err}"
+        );
+    }
+
+    /// runc: "Cwd must be an absolute path", before anything is made.
+    #[test]
+    fn a_relative_process_cwd_is_refused() {
+        let mut c = minimal();
+        c["process"]["cwd"] = serde_json::json!("relative");
+        let err = format!("{:#}", mapped(c).unwrap_err());
+        assert!(
+            err.contains("process.cwd") && err.contains("must be an absolute path"),
+            "{err}"
+        );
     }
 
     fn ns(json: &str) -> Result<Namespaces> {

@@ -12,7 +12,9 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "mydocker-runtime",
     version,
-    about = "mydocker as an OCI runtime: runc's command line over a bundle's config.json"
+    about = "mydocker as an OCI runtime: runc's command line over a bundle's config.json",
+    // liboci-cli's own text names youki.
+    mut_arg("log", |a| a.help("set the log file to write mydocker-runtime's logs to (default is stderr)"))
 )]
 pub struct Opts {
     #[command(flatten)]
@@ -62,6 +64,19 @@ pub struct Kill {
     pub all: bool,
 }
 
+/// `kill`'s signal as runc parses it: a number, or a name with or without
+/// `SIG` in any case. `0` (not `SIG0`, which runc does not know either)
+/// is `None`: nothing is sent, only whether the process exists is
+/// checked (kill(2)'s null signal, runc's liveness probe).
+pub fn parse_signal(s: &str) -> anyhow::Result<Option<nix::sys::signal::Signal>> {
+    if s == "0" {
+        return Ok(None);
+    }
+    crate::cli::parse_signal(s)
+        .map(Some)
+        .map_err(anyhow::Error::msg)
+}
+
 impl Verb {
     /// The verb's name, for "not supported" errors.
     pub fn name(&self) -> &'static str {
@@ -88,4 +103,22 @@ impl Verb {
 pub struct Log {
     pub file: Option<PathBuf>,
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use nix::sys::signal::Signal;
+
+    #[test]
+    fn signal_0_is_the_null_signal_and_names_take_sig_or_not() {
+        assert_eq!(super::parse_signal("0").unwrap(), None);
+        assert_eq!(super::parse_signal("SIG0").ok(), None, "runc refuses SIG0");
+        assert_eq!(super::parse_signal("9").unwrap(), Some(Signal::SIGKILL));
+        assert_eq!(super::parse_signal("hup").unwrap(), Some(Signal::SIGHUP));
+        assert_eq!(
+            super::parse_signal("SIGTERM").unwrap(),
+            Some(Signal::SIGTERM)
+        );
+        assert!(super::parse_signal("NOPE").is_err());
+    }
 }

@@ -142,10 +142,18 @@ pub fn create(
             crate::atomic_file::write_atomic(f, pid_raw.to_string().as_bytes())
                 .with_context(|| format!("write the pid file {}", f.display()))?;
         }
-        hooks::run_all(
+        let creating = document(root, &record, Some(Status::Creating))?;
+        hooks::run_all_in(
+            "hooks.prestart",
+            &record.hooks.prestart,
+            &creating,
+            &record.bundle,
+        )?;
+        hooks::run_all_in(
             "hooks.createRuntime",
             &record.hooks.create_runtime,
-            &state_document(root, &record)?,
+            &creating,
+            &record.bundle,
         )
     })();
     if let Err(e) = placed {
@@ -415,10 +423,11 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     if let (Some(pid), Some(exe)) = (record.pid, exe) {
         wait_for_exec(pid, &exe);
     }
-    if let Err(e) = hooks::run_all(
+    if let Err(e) = hooks::run_all_in(
         "hooks.poststart",
         &record.hooks.poststart,
         &state_document(root, &record)?,
+        &record.bundle,
     ) {
         // The runtime-spec: a warning, and the container goes on.
         eprintln!("mydocker-runtime: warning: {e:#}");
@@ -465,10 +474,21 @@ pub fn state(root: &Root, id: &str) -> Result<()> {
 /// The runtime-spec's state document of `record`, as `state` prints it
 /// and hooks read it on their stdin.
 fn state_document(root: &Root, record: &Record) -> Result<String> {
-    let status = root.status(record);
-    let pid = match status {
-        Status::Created | Status::Running | Status::Paused => record.pid.unwrap_or(0),
-        _ => 0,
+    document(root, record, None)
+}
+
+/// The state document, with `status` instead of the container's own
+/// when given (`creating` for `prestart` and `createRuntime`, as runc,
+/// with init's PID).
+fn document(root: &Root, record: &Record, status: Option<Status>) -> Result<String> {
+    let (status, pid) = match status {
+        Some(given) => (given, record.pid.unwrap_or(0)),
+        None => match root.status(record) {
+            s @ (Status::Created | Status::Running | Status::Paused) => {
+                (s, record.pid.unwrap_or(0))
+            }
+            s => (s, 0),
+        },
     };
     let out = StateJson {
         oci_version: &record.oci_version,
@@ -523,10 +543,11 @@ pub fn pids(record: &Record) -> Vec<i32> {
 }
 
 /// `kill ID [SIGNAL]`: to init, or with `--all` to every process of its
-/// cgroup.
+/// cgroup. Signal `0` sends nothing: it only checks (as runc's liveness
+/// probe) that the container's process is there.
 pub fn kill_verb(root: &Root, args: &Kill) -> Result<()> {
     let record = root.load(&args.container_id)?;
-    let signal = crate::cli::parse_signal(&args.signal).map_err(anyhow::Error::msg)?;
+    let signal = super::cli::parse_signal(&args.signal)?;
     let status = root.status(&record);
     if args.all {
         for pid in cgroup_pids(&record) {
@@ -537,7 +558,7 @@ pub fn kill_verb(root: &Root, args: &Kill) -> Result<()> {
     match (status, record.pid) {
         (Status::Created | Status::Running | Status::Paused, Some(pid)) => {
             kill(Pid::from_raw(pid), signal)
-                .with_context(|| format!("send {signal} to container {}", record.id))
+                .with_context(|| format!("send signal {} to container {}", args.signal, record.id))
         }
         // runc's words, which containerd's shim recognises.
         _ => bail!("cannot signal {}: container not running", record.id),
@@ -597,7 +618,12 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     }
     let document = state_document(root, &record)?;
     root.remove(id)?;
-    if let Err(e) = hooks::run_all("hooks.poststop", &record.hooks.poststop, &document) {
+    if let Err(e) = hooks::run_all_in(
+        "hooks.poststop",
+        &record.hooks.poststop,
+        &document,
+        &record.bundle,
+    ) {
         eprintln!("mydocker-runtime: warning: {e:#}");
     }
     Ok(())

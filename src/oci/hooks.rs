@@ -19,7 +19,10 @@
 //!   is only logged.
 //!
 //! Those but `createContainer` and `startContainer` run in the runtime's
-//! own namespaces. A hook with `timeout` is killed after that many seconds
+//! own namespaces, in the bundle directory (runc works from there), and
+//! `prestart` and `createRuntime` read status `creating` with init's PID,
+//! as runc's. A failure names the field the hook came from
+//! (`hooks.prestart[0]`). A hook with `timeout` is killed after that many seconds
 //! (with every process of its group) and counts as failed
 //! ([`crate::container::hooks`] runs them).
 //!
@@ -29,13 +32,15 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::container::hooks::{Hook, Inside, run_all};
+pub use crate::container::hooks::{Hook, Inside, run_all_in};
 
 /// The hooks of a bundle, kept with the container at `create` (a later
 /// change to `config.json` must not affect them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hooks {
-    /// `prestart`, then `createRuntime`.
+    /// `prestart` (deprecated), run just before `createRuntime`.
+    #[serde(default)]
+    pub prestart: Vec<Hook>,
     #[serde(default)]
     pub create_runtime: Vec<Hook>,
     /// Run by init, in the container's namespaces.
@@ -67,11 +72,10 @@ impl Hooks {
                 })
                 .collect()
         };
-        #[allow(deprecated)]
-        let mut create_runtime = list(h.prestart());
-        create_runtime.extend(list(h.create_runtime()));
         Ok(Hooks {
-            create_runtime,
+            #[allow(deprecated)]
+            prestart: list(h.prestart()),
+            create_runtime: list(h.create_runtime()),
             create_container: list(h.create_container()),
             start_container: list(h.start_container()),
             poststart: list(h.poststart()),

@@ -135,7 +135,8 @@ pub fn list(root: &Root, args: &liboci_cli::List) -> Result<()> {
 
 /// `spec [--bundle DIR]`: write a default `config.json` (busybox's `sh`
 /// in `rootfs`, a terminal, the usual namespaces (the cgroup one too)
-/// and mounts, Docker's default capabilities), refusing to overwrite
+/// and mounts, Docker's default capabilities, runc's device rule "deny
+/// every device", which the default allowlist follows), refusing to overwrite
 /// one. `--rootless` (a user-namespaced configuration) is refused:
 /// rootless containers are not supported.
 pub fn spec(args: &liboci_cli::Spec) -> Result<()> {
@@ -159,9 +160,28 @@ pub fn spec(args: &liboci_cli::Spec) -> Result<()> {
             process.set_capabilities(Some(caps));
         }
     }
+    // runc's: every device denied, then the runtime's default allowlist
+    // (an empty list would mean the same here, but says less).
+    let deny_all = oci_spec::runtime::LinuxDeviceCgroupBuilder::default()
+        .allow(false)
+        .access("rwm")
+        .build()?;
+    if let Some(linux) = config.linux_mut() {
+        let mut resources = linux.resources().clone().unwrap_or_default();
+        resources.set_devices(Some(vec![deny_all]));
+        linux.set_resources(Some(resources));
+    }
     let text = serde_json::to_string_pretty(&config)?;
     crate::atomic_file::write_atomic(&file, text.as_bytes())
         .with_context(|| format!("write {}", file.display()))
+}
+
+/// Every capability this runtime knows, by name in order (`caps::all` is
+/// a hash set: its order changes from run to run).
+fn capabilities() -> Vec<String> {
+    let mut names: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+    names.sort_unstable();
+    names
 }
 
 /// `features`: the runtime-spec's features document (features.md), saying
@@ -181,7 +201,7 @@ pub fn features() -> Result<()> {
         "mountOptions": MOUNT_OPTIONS,
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
-            "capabilities": caps::all().iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "capabilities": capabilities(),
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false },
             "seccomp": {
                 "enabled": true,

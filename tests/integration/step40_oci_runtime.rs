@@ -1320,3 +1320,146 @@ fn containerd_execs_pauses_and_gives_terminals_through_mydocker(env: Env) {
     ok(&ctd.ctr(&["container", "delete", id]));
     assert_eq!(ok(&ctd.ctr(&["container", "ls", "-q"])), "");
 }
+
+/// runc's `spec` denies every device before its default allowlist, and
+/// `features` is a stable document (its capabilities sorted); the help
+/// names this runtime's log, not youki's.
+#[rstest]
+fn spec_denies_every_device_features_are_sorted_and_help_names_this_runtime(env: Env) {
+    let dir = env.scratch("spec-devices");
+    ok(&rt(&env)
+        .args(["spec", "--bundle"])
+        .arg(&dir)
+        .output()
+        .unwrap());
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        config["linux"]["resources"]["devices"],
+        json!([{"allow": false, "access": "rwm"}]),
+        "{config}"
+    );
+    let features: Value =
+        serde_json::from_str(&ok(&rt(&env).arg("features").output().unwrap())).unwrap();
+    let caps: Vec<&str> = features["linux"]["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let mut sorted = caps.clone();
+    sorted.sort_unstable();
+    assert_eq!(caps, sorted);
+    let help = ok(&Command::new(runtime(&env)).arg("--help").output().unwrap());
+    assert!(!help.contains("youki"), "{help}");
+    assert!(help.contains("mydocker-runtime's"), "{help}");
+}
+
+/// Signal 0 (runc's liveness probe) sends nothing: it succeeds while the
+/// container's process exists, and fails once it is gone.
+#[rstest]
+fn kill_with_signal_0_only_says_whether_the_process_is_there(env: Env) {
+    let id = "oci-kill-0";
+    let b = bundle(&env, id, &["sleep", "30"], |_| {});
+    create(&env, &b, id, &[]);
+    ok(&rt(&env).args(["kill", id, "0"]).output().unwrap());
+    assert_eq!(state(&env, id)["status"], "created");
+    ok(&rt(&env).args(["kill", id, "KILL"]).output().unwrap());
+    wait_for("the container stopped", || {
+        (state(&env, id)["status"] == "stopped").then_some(())
+    });
+    let gone = rt(&env).args(["kill", id, "0"]).output().unwrap();
+    assert_eq!(gone.status.code(), Some(1));
+    ok(&rt(&env).args(["delete", id]).output().unwrap());
+}
+
+/// As runc's: the hooks the runtime runs itself run in the bundle
+/// directory (whatever the caller's), `prestart` and `createRuntime` read
+/// status `creating` with init's PID, and a failing hook is named by the
+/// field it came from.
+#[rstest]
+fn hooks_run_in_the_bundle_see_creating_and_are_named_by_their_field(env: Env) {
+    let id = "oci-hooks-cwd";
+    let dir = env.scratch("hooks-cwd");
+    let hook = |name: &str| {
+        let f = dir.join(name);
+        let f = f.display();
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {f}.state; pwd > {f}.pwd")],
+               "timeout": 5})
+    };
+    let b = bundle(&env, id, &["true"], |c| {
+        c["hooks"] = json!({
+            "prestart": [hook("prestart")],
+            "createRuntime": [hook("createRuntime")],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")]
+        });
+    });
+    let elsewhere = env.scratch("hooks-caller");
+    let out = rt(&env)
+        .current_dir(&elsewhere)
+        .args(["run", "--bundle"])
+        .arg(&b)
+        .arg(id)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle_dir = b.canonicalize().unwrap().display().to_string();
+    for name in ["prestart", "createRuntime", "poststart", "poststop"] {
+        let pwd = std::fs::read_to_string(dir.join(format!("{name}.pwd"))).unwrap_or_default();
+        assert_eq!(pwd.trim_end(), bundle_dir, "{name}'s working directory");
+    }
+    for name in ["prestart", "createRuntime"] {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.state"))).unwrap();
+        let state: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(state["status"], "creating", "{name}: {state}");
+        assert!(state["pid"].as_i64().unwrap() > 0, "{name}: {state}");
+    }
+    let id = "oci-prestart-fails";
+    let b = bundle(&env, id, &["true"], |c| {
+        c["hooks"] = json!({"prestart": [{"path": "/bin/false", "args": ["false"]}]});
+    });
+    let out = rt(&env)
+        .args(["create", "--bundle"])
+        .arg(&b)
+        .arg(id)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(stderr.contains("hooks.prestart[0]"), "{stderr}");
+}
+
+/// runc refuses a relative `process.cwd` before anything runs ("Cwd must
+/// be an absolute path"), for `exec --process` as for `create`.
+#[rstest]
+fn exec_refuses_a_relative_cwd_before_running_anything(env: Env) {
+    let id = "oci-exec-cwd";
+    running(&env, id);
+    let file = env.scratch("exec-cwd").join("process.json");
+    let process = json!({
+        "user": {"uid": 0, "gid": 0},
+        "args": ["true"],
+        "env": ["PATH=/bin"],
+        "cwd": "relative"
+    });
+    std::fs::write(&file, process.to_string()).unwrap();
+    let out = rt(&env)
+        .args(["exec", "--process"])
+        .arg(&file)
+        .arg(id)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("process.cwd \"relative\": must be an absolute path"),
+        "{stderr}"
+    );
+    ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+}
