@@ -143,6 +143,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
                 hard: r.hard(),
             })
             .collect(),
+        cgroup_ns: namespaces.new.contains(CloneFlags::CLONE_NEWCGROUP),
     };
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;
