@@ -273,3 +273,20 @@ impl Chosen {
         mapped.map(|()| pid)
     }
 }
+
+#[cfg(all(test, feature = "oci_runtime"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_cgroup_namespace_is_left_to_init_and_the_others_are_cloned() {
+        let chosen = Chosen {
+            new: CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWCGROUP,
+            join: [None; 8],
+            maps: UserMaps::default(),
+        };
+        let (flags, joins) = chosen.clone_args().unwrap();
+        assert_eq!(flags, CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID);
+        assert!(joins.is_empty());
+    }
+}

@@ -514,6 +514,37 @@ mod tests {
         assert!(mask < ro_root && ro_root < hostname, "{:#?}", sys.calls());
     }
 
+    #[cfg(feature = "oci_runtime")]
+    #[test]
+    fn a_program_not_found_or_without_an_execute_bit_is_refused_before_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("prog");
+        std::fs::write(&file, "#!/bin/sh\n").unwrap();
+        let path = format!("PATH={}", t.path().display());
+        let env = [path];
+        let check = |program: &str| {
+            check_runnable(&[program.to_string()], Some(&env)).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            check("nosuchcmd").unwrap_err(),
+            r#"exec: "nosuchcmd": executable file not found in $PATH"#
+        );
+        assert_eq!(
+            check("prog").unwrap_err(),
+            r#"exec: "prog": permission denied"#
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        check("prog").unwrap();
+        let missing = t.path().join("gone").display().to_string();
+        assert!(
+            check(&missing)
+                .unwrap_err()
+                .contains("No such file or directory"),
+            "{missing}"
+        );
+    }
+
     #[test]
     fn init_stops_at_the_first_refused_mount() {
         let t = tempfile::tempdir().unwrap();
