@@ -222,6 +222,10 @@ impl Chosen {
     /// join is entered by the caller here, before the clone: `setns` of
     /// one only decides where the caller's later children go
     /// (`pid_for_children`), which is what the container's init must be.
+    /// A new cgroup namespace is left out: it is rooted at the cgroups its
+    /// maker is in at that moment, so init makes it (`unshare`) once it is
+    /// in the container's, as runc does (`Spec::cgroup_ns`); one to join
+    /// is joined here like the others.
     pub fn clone_args(&self) -> anyhow::Result<(CloneFlags, Vec<(RawFd, libc::c_int)>)> {
         let mut joins = Vec::new();
         for (fd, kind) in self.join.into_iter().flatten() {
@@ -236,7 +240,7 @@ impl Chosen {
                 joins.push((fd, kind.bits()));
             }
         }
-        Ok((self.new, joins))
+        Ok((self.new - CloneFlags::CLONE_NEWCGROUP, joins))
     }
 
     /// Clone `argv` into these namespaces as [`spawn_joining`] does. In a
@@ -267,5 +271,22 @@ impl Chosen {
             let _ = wait_exit_code(pid);
         }
         mapped.map(|()| pid)
+    }
+}
+
+#[cfg(all(test, feature = "oci_runtime"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_cgroup_namespace_is_left_to_init_and_the_others_are_cloned() {
+        let chosen = Chosen {
+            new: CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWCGROUP,
+            join: [None; 8],
+            maps: UserMaps::default(),
+        };
+        let (flags, joins) = chosen.clone_args().unwrap();
+        assert_eq!(flags, CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID);
+        assert!(joins.is_empty());
     }
 }

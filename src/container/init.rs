@@ -21,8 +21,10 @@
 //!    the container's user (`-u`, `security::user`);
 //! 7. `execve`s the program: the program takes over PID 1.
 //!
-//! From step 40, under the OCI front end, init sets the bundle's rlimits
-//! and, between steps 6 and 7, waits on the start FIFO until `start`
+//! From step 40, under the OCI front end, init makes the bundle's new
+//! cgroup namespace once it is in its cgroups (before step 1), sets the
+//! bundle's rlimits and, between steps 6 and 7, checks that the program
+//! can be run and waits on the start FIFO until `start`
 //! (`container::exec_fifo`).
 //!
 //! From step 35, step 2 ends with the container's view of the kernel:
@@ -59,6 +61,7 @@ pub fn main(inbox: &channel::Inbox) -> Result<i32> {
     crate::trace::start();
     let set_up = (|| {
         join_cgroups(&spec)?;
+        enter_cgroup_namespace(&spec)?;
         prepare(&Linux, &spec, Path::new("/"))?;
         crate::trace::mark("init mounts");
         take_terminal(&Linux, &spec)?;
@@ -97,6 +100,27 @@ fn join_cgroups(spec: &Spec) -> Result<()> {
     }
     if !spec.cgroup_tasks.is_empty() {
         crate::trace::mark("init cgroup placement");
+    }
+    Ok(())
+}
+
+/// Before step 40 a container keeps the caller's cgroup namespace.
+#[cfg(not(feature = "oci_runtime"))]
+fn enter_cgroup_namespace(_spec: &Spec) -> Result<()> {
+    Ok(())
+}
+
+/// From step 40, for a bundle that asks for a new cgroup namespace
+/// (`man 7 cgroup_namespaces`): made now, with init in every one of its
+/// cgroups (by itself just before, or by the runtime before it sent the
+/// spec), so the namespace's root is the container's cgroup in each
+/// hierarchy: `/proc/self/cgroup` shows `/` inside, and the host's layout
+/// stays hidden. Before any mount, as runc does it.
+#[cfg(feature = "oci_runtime")]
+fn enter_cgroup_namespace(spec: &Spec) -> Result<()> {
+    if spec.cgroup_ns {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .context("make the container's cgroup namespace (unshare)")?;
     }
     Ok(())
 }
@@ -194,9 +218,33 @@ fn await_start(spec: &Spec) -> Result<()> {
         None => Ok(()),
     };
     match spec.exec_fifo {
-        Some(fd) => super::exec_fifo::wait_for_start(fd, channel::announce_ready, &started),
+        Some(fd) => {
+            check_runnable(&spec.argv, spec.env.as_deref())?;
+            super::exec_fifo::wait_for_start(fd, channel::announce_ready, &started)
+        }
         None => Ok(()),
     }
+}
+
+/// From step 40, before init waits for `start`: the program must be one
+/// it can run, found with the process's `PATH` as `execve` will be given
+/// it, a file with an execute bit, so a missing or non-executable one is
+/// `create`'s error, in the words `exec` would use (runc checks it there
+/// too, with Go's `LookPath`).
+#[cfg(feature = "oci_runtime")]
+fn check_runnable(argv: &[String], env: Option<&[String]>) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let resolved = locate(argv, env).map_err(|e| anyhow::anyhow!(e.message))?;
+    let program = argv.first().map_or("", String::as_str);
+    let meta = std::fs::metadata(&resolved).map_err(|e| {
+        let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0));
+        anyhow::anyhow!("exec: {program:?}: {}", errno.desc())
+    })?;
+    anyhow::ensure!(
+        meta.permissions().mode() & 0o111 != 0,
+        "exec: {program:?}: permission denied"
+    );
+    Ok(())
 }
 
 /// Before step 40 init says on stderr why it could not set up (`run`
@@ -284,7 +332,10 @@ struct ExecError {
 
 enum Never {}
 
-fn try_exec(argv: &[String], env: Option<&[String]>) -> std::result::Result<Never, ExecError> {
+/// The program of `argv` as `execvp` finds it, with the `PATH` of `env`
+/// (else this process's, else [`DEFAULT_PATH`]); not found, or a
+/// directory, is the error `exec` reports.
+fn locate(argv: &[String], env: Option<&[String]>) -> std::result::Result<PathBuf, ExecError> {
     let fail = |code, message: String| ExecError { code, message };
     let Some(program) = argv.first() else {
         return Err(fail(EXIT_NOT_FOUND, "no command given".into()));
@@ -309,6 +360,13 @@ fn try_exec(argv: &[String], env: Option<&[String]>) -> std::result::Result<Neve
             format!("exec: {program:?}: is a directory"),
         ));
     }
+    Ok(resolved)
+}
+
+fn try_exec(argv: &[String], env: Option<&[String]>) -> std::result::Result<Never, ExecError> {
+    let fail = |code, message: String| ExecError { code, message };
+    let resolved = locate(argv, env)?;
+    let program = argv.first().map_or("", String::as_str);
     let c_path = CString::new(resolved.as_os_str().as_bytes())
         .map_err(|_| fail(EXIT_CANNOT_RUN, "the command contains a NUL byte".into()))?;
     let c_argv: Vec<CString> = argv
@@ -454,6 +512,37 @@ mod tests {
         let hostname = sys.position("sethostname", |c| matches!(c, Call::Sethostname(_)));
         assert!(proc < mask && sysfs < mask, "{:#?}", sys.calls());
         assert!(mask < ro_root && ro_root < hostname, "{:#?}", sys.calls());
+    }
+
+    #[cfg(feature = "oci_runtime")]
+    #[test]
+    fn a_program_not_found_or_without_an_execute_bit_is_refused_before_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("prog");
+        std::fs::write(&file, "#!/bin/sh\n").unwrap();
+        let path = format!("PATH={}", t.path().display());
+        let env = [path];
+        let check = |program: &str| {
+            check_runnable(&[program.to_string()], Some(&env)).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            check("nosuchcmd").unwrap_err(),
+            r#"exec: "nosuchcmd": executable file not found in $PATH"#
+        );
+        assert_eq!(
+            check("prog").unwrap_err(),
+            r#"exec: "prog": permission denied"#
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        check("prog").unwrap();
+        let missing = t.path().join("gone").display().to_string();
+        assert!(
+            check(&missing)
+                .unwrap_err()
+                .contains("No such file or directory"),
+            "{missing}"
+        );
     }
 
     #[test]

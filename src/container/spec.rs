@@ -151,4 +151,10 @@ pub struct Spec {
     #[cfg(feature = "oci_runtime")]
     #[serde(default)]
     pub hooks: Option<super::hooks::Inside>,
+    /// Under the OCI front end (step 40): whether init makes a new cgroup
+    /// namespace, once it is in its cgroups, so the namespace is rooted
+    /// at them (`linux.namespaces` type `cgroup` without a path).
+    #[cfg(feature = "oci_runtime")]
+    #[serde(default)]
+    pub cgroup_ns: bool,
 }

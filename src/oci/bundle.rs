@@ -144,6 +144,7 @@ pub fn map(config: &Config, bundle: &Path) -> Result<Plan> {
             !list.iter().any(|n| n.typ() == LinuxNamespaceType::Mount),
         )?),
         rlimits: rlimits(process)?,
+        cgroup_ns: namespaces.new.contains(CloneFlags::CLONE_NEWCGROUP),
     };
     refuse_set("linux.intelRdt", linux.intel_rdt().is_some())?;
     refuse_set("linux.personality", linux.personality().is_some())?;

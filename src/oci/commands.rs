@@ -97,9 +97,18 @@ pub fn create(
         *slot = Some((file.as_raw_fd(), *kind));
     }
     let net = process::NetNs::Chosen(chosen);
+    // The freezer cgroup before init goes on: a new cgroup namespace is
+    // rooted where init is when it makes it, in every hierarchy.
+    let join_freezer = |pid: nix::unistd::Pid| -> Result<()> {
+        if let Some(dir) = &*freezer {
+            cgroups::join(std::slice::from_ref(dir), pid.as_raw())
+                .context("place the container in its freezer cgroup")?;
+        }
+        Ok(())
+    };
     let launch = process::Launch {
         net,
-        attach: &|_| Ok(()),
+        attach: &join_freezer,
     };
     let started = process::start_container(
         &spec,

@@ -21,8 +21,9 @@
 //!
 //! A terminal (`process.terminal`, `--tty`) is made in the container's
 //! devpts once its mount namespace is joined, and its master is sent over
-//! `--console-socket` (SCM_RIGHTS, [`crate::terminal::console_socket`]);
-//! the child takes the slave as its controlling terminal.
+//! `--console-socket` (SCM_RIGHTS, [`crate::terminal::console_socket`]),
+//! at `process.consoleSize` as `create`'s; the child takes the slave as
+//! its controlling terminal.
 
 #![allow(unsafe_code)]
 
@@ -131,6 +132,11 @@ fn enter(
     if let Some(socket) = socket {
         let pty = crate::terminal::pty::open(Path::new("/dev/pts"))
             .context("make a terminal in the container's /dev/pts")?;
+        // `process.consoleSize`, as `create` gives its terminal (without
+        // one, 0x0 until the caller resizes it, as runc leaves it).
+        if let Some(size) = plan.spec.terminal {
+            crate::terminal::pty::set_size(pty.master.as_fd(), size)?;
+        }
         crate::terminal::console_socket::send(socket.as_fd(), pty.master.as_fd())?;
         drop(pty.master);
         crate::terminal::pty::take_as_controlling(&pty.slave)?;

@@ -176,3 +176,70 @@ fn a_bundle_listing_no_namespace_shares_the_callers_and_delete_takes_its_mounts_
     );
     assert_eq!(mounts.trim(), "0", "mounts left under the bundle: {text}");
 }
+
+/// A new cgroup namespace (`{"type": "cgroup"}`) is rooted at the
+/// container's own cgroups, as runc makes it once init is in them:
+/// inside, every line of `/proc/self/cgroup` ends in `:/` (each v1
+/// hierarchy and the v2 one), for the program and for a process `exec`
+/// adds, and in a user namespace of its own too (where the runtime, not
+/// init, places init). Made with the clone, it would be rooted at the
+/// caller's cgroups: the container's path would show below them
+/// (`pids:/mydocker-...`), or the host's layout where the caller's cgroup
+/// is nested (`memory:/../../...`).
+#[rstest]
+fn a_new_cgroup_namespace_is_rooted_at_the_containers_cgroups(env: Env) {
+    let rooted = |who: &str, text: &str| {
+        assert!(text.lines().count() > 0, "{who}: nothing read");
+        for line in text.lines() {
+            assert!(line.ends_with(":/"), "{who}: {line:?} in\n{text}");
+        }
+    };
+    let with_cgroup_ns = |c: &mut Value| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "cgroup"}));
+    };
+    let script = "cat /proc/self/cgroup; echo end; exec sleep 1000";
+    let id = "oci-cgroupns-root";
+    let b = bundle(&env, id, &["sh", "-c", script], with_cgroup_ns);
+    let output = create(&env, &b, id, &[]);
+    ok(&rt(&env).args(["start", id]).output().unwrap());
+    let text = wait_for("the program's /proc/self/cgroup", || {
+        let text = std::fs::read_to_string(&output).ok()?;
+        text.strip_suffix("end\n").map(str::to_string)
+    });
+    let exec = rt(&env)
+        .args(["exec", id, "cat", "/proc/self/cgroup"])
+        .output()
+        .unwrap();
+    ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+    rooted("the program", &text);
+    rooted("exec", &ok(&exec));
+
+    let id = "oci-cgroupns-userns";
+    let b = bundle(&env, id, &["cat", "/proc/self/cgroup"], |c| {
+        with_cgroup_ns(c);
+        with_user_ns(
+            c,
+            json!([{"containerID": 0, "hostID": HOST_UID, "size": 65536}]),
+            json!([{"containerID": 0, "hostID": HOST_GID, "size": 65536}]),
+        );
+    });
+    let chown = std::process::Command::new("chown")
+        .args(["-R", &format!("{HOST_UID}:{HOST_GID}")])
+        .arg(b.join("rootfs"))
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let output = create(&env, &b, id, &[]);
+    ok(&rt(&env).args(["start", id]).output().unwrap());
+    wait_for("status stopped", || {
+        (state(&env, id)["status"] == "stopped").then_some(())
+    });
+    rooted(
+        "in a user namespace",
+        &std::fs::read_to_string(&output).unwrap(),
+    );
+    ok(&rt(&env).args(["delete", id]).output().unwrap());
+}

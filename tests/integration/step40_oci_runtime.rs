@@ -475,10 +475,16 @@ fn init_waits_for_start_already_as_the_configured_user_and_capabilities(env: Env
             .collect::<Vec<_>>()
             .join(" ")
     };
-    assert_eq!(state(&env, id)["status"], "created");
-    assert_eq!(field("Uid:"), "1000 1000 1000 1000", "{status}");
-    assert_eq!(field("CapBnd:"), "0000000000000020", "{status}");
+    let (created, uid, bounding) = (
+        state(&env, id)["status"].clone(),
+        field("Uid:"),
+        field("CapBnd:"),
+    );
+    // Deleted before asserting: a failure leaves no waiting init behind.
     ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+    assert_eq!(created, "created");
+    assert_eq!(uid, "1000 1000 1000 1000", "{status}");
+    assert_eq!(bounding, "0000000000000020", "{status}");
 }
 
 #[rstest]
@@ -1115,8 +1121,9 @@ impl TtyOutput {
         }
     }
 
-    /// Wait (at most 10 s) until `text` has appeared since the last wait.
-    fn until(&mut self, text: &str) {
+    /// Wait (at most 10 s) until `text` has appeared since the last wait;
+    /// returns what came, `text` included.
+    fn until(&mut self, text: &str) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while !self.seen.contains(text) {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -1126,7 +1133,7 @@ impl TtyOutput {
             }
         }
         let at = self.seen.find(text).unwrap() + text.len();
-        self.seen.drain(..at);
+        self.seen.drain(..at).collect()
     }
 }
 
@@ -1185,6 +1192,87 @@ fn a_terminal_goes_to_the_console_socket_for_create_and_exec(env: Env) {
     master.write_all(b"more\n").unwrap();
     output.until("exec got more");
     ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+}
+
+/// `exec --process` with a terminal gets `process.consoleSize` as its
+/// size, as `create` does (runc sets it on the terminal it makes, for
+/// either); before that a program saw a 0x0 terminal.
+#[rstest]
+fn exec_gives_its_terminal_the_processs_console_size(env: Env) {
+    let id = "oci-exec-size";
+    let b = bundle(&env, id, &["sleep", "1000"], |c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/dev/pts", "type": "devpts", "source": "devpts",
+            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]
+        }));
+    });
+    create(&env, &b, id, &[]);
+    ok(&rt(&env).args(["start", id]).output().unwrap());
+    let process = env.scratch("process").join("process.json");
+    let p = json!({
+        "terminal": true,
+        "consoleSize": {"height": 40, "width": 120},
+        "user": {"uid": 0, "gid": 0},
+        "args": ["sh", "-c", "echo \"size [$(stty size 2>&1)]\"; sleep 1"],
+        "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+        "cwd": "/"
+    });
+    std::fs::write(&process, serde_json::to_vec(&p).unwrap()).unwrap();
+    let console = ConsoleSocket::new(&env, "exec-size");
+    ok(&rt(&env)
+        .args(["exec", "--detach", "--process"])
+        .arg(&process)
+        .arg("--console-socket")
+        .arg(&console.path)
+        .arg(id)
+        .output()
+        .unwrap());
+    let master = console.master();
+    let mut output = TtyOutput::new(&master);
+    let said = output.until("]");
+    ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
+    assert!(said.ends_with("size [40 120]"), "{said:?}");
+}
+
+/// A program that cannot be run fails `create`, as runc checks it in init
+/// (with the process's `PATH`) before waiting for `start`: exit 1, one
+/// line saying why, nothing left; before, `create` and `start` succeeded
+/// and the container exited 127 or 126.
+#[rstest]
+#[case::not_found(
+    "nosuchcmd",
+    r#"exec: "nosuchcmd": executable file not found in $PATH"#
+)]
+#[case::not_executable("/etc/passwd", r#"exec: "/etc/passwd": permission denied"#)]
+fn a_program_that_cannot_be_run_fails_create(
+    env: Env,
+    #[case] program: &str,
+    #[case] expected: &str,
+) {
+    let id = "oci-cannot-run";
+    let b = bundle(&env, id, &[program], |_| {});
+    // Files, not pipes: a container that was made keeps them as its stdio.
+    let stderr = env.scratch("stdio").join("stderr");
+    let status = rt(&env)
+        .args(["create", "--bundle"])
+        .arg(&b)
+        .arg(id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .status()
+        .unwrap();
+    let made = std::fs::read_dir(env.scratch("runtime-root"))
+        .unwrap()
+        .count();
+    if made > 0 {
+        let _ = rt(&env).args(["delete", "--force", id]).output();
+    }
+    let stderr = std::fs::read_to_string(&stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(expected), "{stderr}");
+    assert_eq!(made, 0, "nothing left");
 }
 
 impl Containerd {
