@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::harness::ok;
 use crate::harness::{Env, env, stdout_of, wait_for};
-use crate::step40_oci_runtime::{bundle, create, rt, state};
+use crate::step40_oci_runtime::{bundle, create, rt, state, status_field};
 
 /// Host ids no account of the test machine uses.
 const HOST_UID: u32 = 231_072;
@@ -51,18 +51,9 @@ fn a_container_in_its_own_user_namespace_is_root_inside_and_the_mapped_user_outs
     let output = create(&env, &b, id, &["--pid-file", pid_file.to_str().unwrap()]);
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     // Init waits for start as the namespace's root: the mapped ids here.
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(field("Uid:"), vec![HOST_UID.to_string(); 4], "{status}");
-    assert_eq!(field("Gid:"), vec![HOST_GID.to_string(); 4], "{status}");
+    let field = |name: &str| status_field(&pid.to_string(), name);
+    assert_eq!(field("Uid:"), vec![HOST_UID.to_string(); 4].join(" "));
+    assert_eq!(field("Gid:"), vec![HOST_GID.to_string(); 4].join(" "));
     assert_ne!(
         std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap(),
         std::fs::read_link("/proc/self/ns/user").unwrap()

@@ -97,6 +97,31 @@ pub(crate) fn bundle(env: &Env, id: &str, args: &[&str], edit: impl FnOnce(&mut 
     dir
 }
 
+/// A field of `/proc/PID/status` (`Uid:`, `CapBnd:`...), its words joined
+/// by one space; empty when the process has no such line.
+pub(crate) fn status_field(pid: &str, name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{}/status", pid.trim()))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+        })
+        .unwrap_or_default()
+}
+
+/// `spec --bundle DIR` in a scratch directory named `name`: the
+/// configuration it wrote.
+fn spec_config(env: &Env, name: &str) -> Value {
+    let dir = env.scratch(name);
+    ok(&rt(env)
+        .args(["spec", "--bundle"])
+        .arg(&dir)
+        .output()
+        .unwrap());
+    serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap()
+}
+
 /// `create --bundle B [OPTS] ID`, its stdout and stderr files (which the
 /// container keeps: they are its stdio); returns the stdout file.
 pub(crate) fn create(env: &Env, bundle: &Path, id: &str, opts: &[&str]) -> PathBuf {
@@ -465,16 +490,7 @@ fn init_waits_for_start_already_as_the_configured_user_and_capabilities(env: Env
     let pid_file = env.scratch("confined-early-pid").join("pid");
     create(&env, &b, id, &["--pid-file", pid_file.to_str().unwrap()]);
     let pid = std::fs::read_to_string(&pid_file).unwrap();
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap_or_default()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let field = |name: &str| status_field(&pid, name);
     let (created, uid, bounding) = (
         state(&env, id)["status"].clone(),
         field("Uid:"),
@@ -483,8 +499,8 @@ fn init_waits_for_start_already_as_the_configured_user_and_capabilities(env: Env
     // Deleted before asserting: a failure leaves no waiting init behind.
     ok(&rt(&env).args(["delete", "--force", id]).output().unwrap());
     assert_eq!(created, "created");
-    assert_eq!(uid, "1000 1000 1000 1000", "{status}");
-    assert_eq!(bounding, "0000000000000020", "{status}");
+    assert_eq!(uid, "1000 1000 1000 1000");
+    assert_eq!(bounding, "0000000000000020");
 }
 
 #[rstest]
@@ -993,14 +1009,8 @@ fn pause_freezes_and_resume_thaws_list_shows_each_status(env: Env) {
 
 #[rstest]
 fn spec_writes_a_default_config_and_features_says_what_is_supported(env: Env) {
+    let config = spec_config(&env, "spec");
     let dir = env.scratch("spec");
-    ok(&rt(&env)
-        .args(["spec", "--bundle"])
-        .arg(&dir)
-        .output()
-        .unwrap());
-    let config: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["root"]["path"], "rootfs");
     assert_eq!(config["process"]["args"], json!(["sh"]));
     assert_eq!(config["process"]["terminal"], true);
@@ -1414,14 +1424,7 @@ fn containerd_execs_pauses_and_gives_terminals_through_mydocker(env: Env) {
 /// names this runtime's log, not youki's.
 #[rstest]
 fn spec_denies_every_device_features_are_sorted_and_help_names_this_runtime(env: Env) {
-    let dir = env.scratch("spec-devices");
-    ok(&rt(&env)
-        .args(["spec", "--bundle"])
-        .arg(&dir)
-        .output()
-        .unwrap());
-    let config: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let config = spec_config(&env, "spec-devices");
     assert_eq!(
         config["linux"]["resources"]["devices"],
         json!([{"allow": false, "access": "rwm"}]),
