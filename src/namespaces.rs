@@ -274,7 +274,8 @@ impl Chosen {
     }
 }
 
-#[cfg(all(test, feature = "oci_runtime"))]
+#[cfg(feature = "oci_runtime")]
+#[cfg(test)]
 mod tests {
     use super::*;
 
