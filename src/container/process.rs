@@ -66,6 +66,19 @@ pub enum NetNs {
 }
 
 impl NetNs {
+    /// Before step 40 a container shares the host's user namespace.
+    #[cfg(not(feature = "oci_runtime"))]
+    fn own_user_namespace(&self) -> bool {
+        false
+    }
+
+    /// From step 40 a bundle may ask for a new user namespace (one joined
+    /// by path is refused by `oci::bundle`).
+    #[cfg(feature = "oci_runtime")]
+    fn own_user_namespace(&self) -> bool {
+        matches!(self, NetNs::Chosen(c) if c.new.contains(CloneFlags::CLONE_NEWUSER))
+    }
+
     /// Before step 27 there is only a new network namespace: the usual
     /// flags, nothing to join.
     #[cfg(not(feature = "net-modes"))]
@@ -136,7 +149,7 @@ pub fn start_container(
     fds.extend(channel_fds);
     let pid = start(&argv, &fds, &launch.net)?;
     crate::trace::mark("clone");
-    let placed = place(spec, cgroup, pid).and_then(|spec| {
+    let placed = place(spec, cgroup, pid, launch.net.own_user_namespace()).and_then(|spec| {
         crate::trace::mark("cgroup placement");
         (launch.attach)(pid)?;
         crate::trace::mark("network");
@@ -154,7 +167,7 @@ pub fn start_container(
 /// Before step 08 `init` gets no spec it could act on before the program
 /// runs: `run` moves it into its cgroups (`cgroup.procs`) first.
 #[cfg(not(feature = "pipe"))]
-fn place(spec: &Spec, cgroup: &dyn Cgroup, pid: Pid) -> Result<Spec> {
+fn place(spec: &Spec, cgroup: &dyn Cgroup, pid: Pid, _own_user_ns: bool) -> Result<Spec> {
     cgroup.add_task(pid.as_raw())?;
     Ok(spec.clone())
 }
@@ -167,12 +180,11 @@ fn place(spec: &Spec, cgroup: &dyn Cgroup, pid: Pid) -> Result<Spec> {
 /// of its own (a bundle's, step 40): the cgroup files belong to the
 /// host's root, over whom init has no rights there.
 #[cfg(feature = "pipe")]
-fn place(spec: &Spec, cgroup: &dyn Cgroup, pid: Pid) -> Result<Spec> {
-    let own_user = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/user")).ok();
-    let tasks = if own_user(&pid.to_string()) == own_user("self") {
-        cgroup.self_placement()
-    } else {
+fn place(spec: &Spec, cgroup: &dyn Cgroup, pid: Pid, own_user_ns: bool) -> Result<Spec> {
+    let tasks = if own_user_ns {
         Vec::new()
+    } else {
+        cgroup.self_placement()
     };
     if tasks.is_empty() {
         cgroup.add_task(pid.as_raw())?;
