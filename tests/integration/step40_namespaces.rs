@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::harness::ok;
 use crate::harness::{Env, env, stdout_of, wait_for};
-use crate::step40_oci_runtime::{bundle, create, rt, state, status_field};
+use crate::step40_oci_runtime::{bundle, create, rt, state, status_field, try_create};
 
 /// Host ids no account of the test machine uses.
 const HOST_UID: u32 = 231_072;
@@ -107,12 +107,7 @@ fn a_bad_mapping_fails_create_with_one_line_naming_the_field(
 ) {
     let id = "oci-userns-bad";
     let b = bundle(&env, id, &["true"], |c| with_user_ns(c, uid, gid));
-    let out = rt(&env)
-        .args(["create", "--bundle"])
-        .arg(&b)
-        .arg(id)
-        .output()
-        .unwrap();
+    let out = try_create(&env, &b, id);
     assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -122,6 +122,17 @@ fn spec_config(env: &Env, name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap()
 }
 
+/// `create --bundle B ID` whose outcome the test examines (a create
+/// expected to fail, say): its output, stdio captured.
+pub(crate) fn try_create(env: &Env, bundle: &Path, id: &str) -> std::process::Output {
+    rt(env)
+        .args(["create", "--bundle"])
+        .arg(bundle)
+        .arg(id)
+        .output()
+        .unwrap()
+}
+
 /// `create --bundle B [OPTS] ID`, its stdout and stderr files (which the
 /// container keeps: they are its stdio); returns the stdout file.
 pub(crate) fn create(env: &Env, bundle: &Path, id: &str, opts: &[&str]) -> PathBuf {
@@ -634,12 +645,7 @@ fn hooks_get_the_state_on_stdin_and_a_failing_create_runtime_hook_fails_create(e
                 {"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": timeout}
             ]});
         });
-        let out = rt(&env)
-            .args(["create", "--bundle"])
-            .arg(&b)
-            .arg(id)
-            .output()
-            .unwrap();
+        let out = try_create(&env, &b, id);
         assert_eq!(out.status.code(), Some(1), "{id}");
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         assert!(stderr.contains("hooks.createRuntime"), "{stderr}");
@@ -1166,12 +1172,7 @@ fn a_terminal_goes_to_the_console_socket_for_create_and_exec(env: Env) {
         },
     );
     // A terminal without a socket is refused, and leaves nothing.
-    let refused = rt(&env)
-        .args(["create", "--bundle"])
-        .arg(&b)
-        .arg(id)
-        .output()
-        .unwrap();
+    let refused = try_create(&env, &b, id);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--console-socket"));
     let console = ConsoleSocket::new(&env, "create");
@@ -1515,12 +1516,7 @@ fn hooks_run_in_the_bundle_see_creating_and_are_named_by_their_field(env: Env) {
     let b = bundle(&env, id, &["true"], |c| {
         c["hooks"] = json!({"prestart": [{"path": "/bin/false", "args": ["false"]}]});
     });
-    let out = rt(&env)
-        .args(["create", "--bundle"])
-        .arg(&b)
-        .arg(id)
-        .output()
-        .unwrap();
+    let out = try_create(&env, &b, id);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(stderr.contains("hooks.prestart[0]"), "{stderr}");
